@@ -1,0 +1,60 @@
+// Workflow code runs in Temporal's deterministic sandbox and is replayed from history:
+// it must not reach Node built-ins, I/O libraries or ambient non-determinism. Pure domain
+// rules are imported by workflows, so they obey the same fence.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const deterministic = ['workflows/**/*.ts', 'src/domain/**/*.ts'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'bench/results/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'off',
+    },
+  },
+  {
+    files: deterministic,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...builtinModules,
+            ...builtinModules.map((m) => `node:${m}`),
+            '@temporalio/activity',
+            '@temporalio/client',
+            '@temporalio/worker',
+            'mongoose',
+            'express',
+            'pino',
+            'maxmind',
+          ],
+          patterns: [
+            { group: ['**/activities/*', '!**/activities'], message: 'Workflows import activities as types only, via proxyActivities.' },
+            { group: ['**/persistence/**', '**/http/**', '**/enrichment/**'], message: 'Side-effecting modules do not belong in deterministic code.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'No environment in deterministic code: pass values in as inputs.' },
+        { name: 'fetch', message: 'I/O belongs in an activity.' },
+        { name: 'setImmediate', message: 'Use workflow timers (sleep/condition).' },
+        { name: 'require', message: 'Use static imports.' },
+        { name: 'performance', message: 'Use the workflow clock (Date) only.' },
+        { name: 'crypto', message: 'Use uuid4() from @temporalio/workflow.' },
+      ],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'off',
+    },
+  },
+);

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+// Every setting is read here, once, from the environment. A bad value stops the process at
+// start with the variable's name, never later on a hot path.
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const list = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** api: HTTP only; worker: Temporal worker only; all: both in one process. */
+  ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_PORT: int(8080).pipe(z.number().max(65535)),
+  /** The base URL visitors and advertisers reach clicktrail at: printed links, cookie security. */
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+  /** Proxies whose X-Forwarded-For is believed (express "trust proxy" syntax: IPs, CIDRs, loopback…). */
+  TRUSTED_PROXIES: list,
+
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+    .default('mongodb://127.0.0.1:27017/clicktrail'),
+
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('clicktrail'),
+  TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+
+  /** A MaxMind GeoIP2/GeoLite2 (City or Country) or ip-location-db country file; default: shipped CC0 database. */
+  GEOIP_DB_PATH: z.string().optional(),
+  /** How long campaign/publisher configuration is cached on the click path. */
+  CONFIG_CACHE_TTL_MS: int(5000, 100),
+  PUBLISHER_DATA_MAX_PARAMS: int(30, 1),
+  PUBLISHER_DATA_MAX_LENGTH: int(256, 8),
+  DUPLICATE_CLICK_WINDOW_MS: int(60_000),
+  /** Secure + SameSite=None cookies; defaults to true when PUBLIC_BASE_URL is https. */
+  COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+
+  /** Outbound postbacks: exponential backoff from the initial interval up to the max, for hours. */
+  DELIVERY_RETRY_INITIAL_MS: int(30_000, 10),
+  DELIVERY_RETRY_MAX_MS: int(3_600_000, 10),
+  DELIVERY_MAX_ATTEMPTS: int(20, 1),
+  DELIVERY_TIMEOUT_MS: int(10_000, 100),
+
+  /** Sessions or conversions accepted while Temporal was unreachable are handed to it by this sweep. */
+  RECOVERY_INTERVAL_MS: int(5_000, 50),
+  RECOVERY_GRACE_MS: int(10_000, 0),
+
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = i.path.join('.');
+      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
