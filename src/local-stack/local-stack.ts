@@ -1,0 +1,228 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import mongoose from 'mongoose';
+import { SEARCH_ATTRIBUTE_NAMES } from '../temporal/search-attributes';
+
+// The embedded local stack: the Temporal CLI dev server and FerretDB (SQLite backend), both built
+// from the Go module proxy into .tools/bin, started on loopback. `npm start` and the jest global
+// setup share this one module so that tests run against exactly what a developer runs.
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '');
+
+export interface LocalStackOptions {
+  host?: string;
+  temporalPort: number;
+  /** null: headless (no Web UI). */
+  temporalUiPort: number | null;
+  mongoPort: number;
+  /** Temporal state file and FerretDB data live here; omit persistence with `temporalInMemory`. */
+  dataDir: string;
+  temporalInMemory?: boolean;
+  toolsDir?: string;
+  startTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  temporalAddress: string;
+  temporalUiUrl: string | null;
+  mongoUri: (dbName: string) => string;
+  stopTemporal(): Promise<void>;
+  startTemporal(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class LocalStackError extends Error {}
+
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const host = opts.host ?? '127.0.0.1';
+  const toolsDir = opts.toolsDir ?? path.join(REPO_ROOT, '.tools', 'bin');
+  const timeoutMs = opts.startTimeoutMs ?? 60_000;
+  const log = opts.log ?? (() => undefined);
+  const temporalBin = path.join(toolsDir, 'temporal');
+  const ferretBin = path.join(toolsDir, 'ferretdb');
+  for (const bin of [temporalBin, ferretBin]) {
+    if (!existsSync(bin)) throw new LocalStackError(`${bin} is missing: run \`npm run tools\` (scripts/install-tools.sh) first`);
+  }
+  const ferretDir = path.join(opts.dataDir, 'ferretdb');
+  mkdirSync(ferretDir, { recursive: true });
+
+  const ports: [string, number | null][] = [
+    ['Temporal (LOCAL_TEMPORAL_PORT)', opts.temporalPort],
+    ['Temporal UI (LOCAL_TEMPORAL_UI_PORT)', opts.temporalUiPort],
+    ['FerretDB (LOCAL_MONGO_PORT)', opts.mongoPort],
+  ];
+  for (const [what, port] of ports) {
+    if (port !== null) await assertPortFree(host, port, what);
+  }
+
+  const temporalArgs = [
+    'server', 'start-dev',
+    '--ip', host,
+    '--port', String(opts.temporalPort),
+    '--log-level', 'error',
+    ...(opts.temporalUiPort === null ? ['--headless'] : ['--ui-port', String(opts.temporalUiPort)]),
+    ...(opts.temporalInMemory ? [] : ['--db-filename', path.join(opts.dataDir, 'temporal.sqlite')]),
+    ...SEARCH_ATTRIBUTE_NAMES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+  ];
+  const ferretArgs = [
+    `--listen-addr=${host}:${opts.mongoPort}`,
+    '--handler=sqlite',
+    `--sqlite-url=file:${ferretDir}/`,
+    `--state-dir=${ferretDir}`,
+    '--telemetry=disable',
+    '--debug-addr=-',
+    '--log-level=error',
+  ];
+
+  const temporalAddress = `${host}:${opts.temporalPort}`;
+  let temporal: Supervised | null = null;
+  let ferret: Supervised | null = null;
+
+  const startTemporal = async () => {
+    temporal = supervise('temporal', temporalBin, temporalArgs, log);
+    await temporal.until(waitForTemporal(temporalAddress, timeoutMs), timeoutMs);
+  };
+  const stopTemporal = async () => {
+    await temporal?.stop();
+    temporal = null;
+  };
+  const stop = async () => {
+    await Promise.all([stopTemporal(), ferret?.stop()]);
+    ferret = null;
+  };
+
+  try {
+    ferret = supervise('ferretdb', ferretBin, ferretArgs, log);
+    await Promise.all([startTemporal(), ferret.until(waitForMongo(host, opts.mongoPort, timeoutMs), timeoutMs)]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  log(`local stack up: Temporal ${temporalAddress}, FerretDB ${host}:${opts.mongoPort}`);
+
+  return {
+    temporalAddress,
+    temporalUiUrl: opts.temporalUiPort === null ? null : `http://${host}:${opts.temporalUiPort}`,
+    mongoUri: (db) => `mongodb://${host}:${opts.mongoPort}/${db}`,
+    startTemporal,
+    stopTemporal,
+    stop,
+  };
+}
+
+interface Supervised {
+  until<T>(ready: Promise<T>, timeoutMs: number): Promise<T>;
+  stop(): Promise<void>;
+}
+
+function supervise(name: string, bin: string, args: string[], log: (l: string) => void): Supervised {
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.once('error', (err) => log(`${name}: ${err.message}`));
+  let stopping = false;
+  void exited.then((code) => {
+    if (!stopping) log(`${name} exited unexpectedly (code ${code}): ${tail.trim().split('\n').slice(-5).join(' | ')}`);
+  });
+
+  return {
+    async until(ready, timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const died = exited.then((code) => {
+        throw new LocalStackError(`${name} exited with code ${code} while starting:\n${tail.trim()}`);
+      });
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new LocalStackError(`${name} did not become ready within ${timeoutMs} ms:\n${tail.trim()}`)),
+          timeoutMs,
+        );
+      });
+      try {
+        return await Promise.race([ready, died, timeout]);
+      } finally {
+        clearTimeout(timer);
+        died.catch(() => undefined);
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      stopping = true;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+function assertPortFree(host: string, port: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        new LocalStackError(
+          err.code === 'EADDRINUSE'
+            ? `port ${port} for ${what} on ${host} is already in use: stop what holds it or choose another port`
+            : `cannot listen on ${host}:${port} for ${what}: ${err.message}`,
+        ),
+      );
+    });
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}
+
+/** A free TCP port on loopback, for tests that need a stack of their own. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function retryUntil<T>(what: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await what();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+async function waitForTemporal(address: string, timeoutMs: number): Promise<void> {
+  await retryUntil(async () => {
+    const connection = await Connection.connect({ address, connectTimeout: 1000 });
+    try {
+      await connection.workflowService.describeNamespace({ namespace: 'default' });
+    } finally {
+      await connection.close();
+    }
+  }, timeoutMs);
+}
+
+async function waitForMongo(host: string, port: number, timeoutMs: number): Promise<void> {
+  await retryUntil(async () => {
+    const client = new mongoose.mongo.MongoClient(`mongodb://${host}:${port}/`, { serverSelectionTimeoutMS: 1000 });
+    try {
+      await client.connect();
+      await client.db('admin').command({ ping: 1 });
+    } finally {
+      await client.close();
+    }
+  }, timeoutMs);
+}

@@ -1,0 +1,50 @@
+import { Schema, model, type InferSchemaType } from 'mongoose';
+
+export const DEFAULT_ATTRIBUTION_WINDOW_SEC = 30 * 24 * 3600;
+
+/** fixed: `value` minor units; percent: `value` basis points of the reported sale amount. */
+const amountRuleSchema = new Schema(
+  { kind: { type: String, enum: ['fixed', 'percent'], default: 'fixed' }, value: { type: Number, default: 0, min: 0 } },
+  { _id: false },
+);
+
+const eventSchema = new Schema(
+  {
+    name: { type: String, required: true },
+    payout: { type: amountRuleSchema, default: () => ({}) },
+    revenue: { type: amountRuleSchema, default: () => ({}) },
+    currency: { type: String, required: true },
+    /** Counted once per session unless repeatable; a repeated txid never counts twice either way. */
+    repeatable: { type: Boolean, default: false },
+  },
+  { _id: false },
+);
+
+const campaignSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    advertiserId: { type: String, required: true, index: true },
+    name: { type: String, required: true },
+    status: { type: String, enum: ['active', 'paused', 'archived'], default: 'active' },
+    landingUrl: { type: String, required: true },
+    fallbackUrl: { type: String, default: null },
+    attributionWindowSec: { type: Number, default: DEFAULT_ATTRIBUTION_WINDOW_SEC, min: 1 },
+    events: { type: [eventSchema], default: [] },
+    publisherAccess: { type: String, enum: ['all', 'allowlist'], default: 'all' },
+    allowedPublisherIds: { type: [String], default: [] },
+    providers: {
+      campaign: { type: String, default: null },
+      business: { type: String, default: null },
+    },
+    /** Empty lists mean no restriction. */
+    targeting: {
+      countries: { type: [String], default: [] },
+      deviceTypes: { type: [String], default: [] },
+    },
+  },
+  { timestamps: true, versionKey: false },
+);
+
+export type CampaignDoc = InferSchemaType<typeof campaignSchema>;
+export type CampaignEvent = InferSchemaType<typeof eventSchema>;
+export const Campaign = model('Campaign', campaignSchema, 'campaigns');

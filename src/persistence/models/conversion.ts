@@ -1,0 +1,67 @@
+import { Schema, model } from 'mongoose';
+
+export type ConversionStatus = 'approved' | 'pending' | 'rejected';
+
+export interface ConversionRecord {
+  _id: string;
+  sessionId: string;
+  advertiserId: string;
+  campaignId: string;
+  publisherId: string;
+  assetId: string | null;
+  supportId: string | null;
+  country: string | null;
+  deviceType: string | null;
+  bot: boolean;
+  event: string;
+  txid: string | null;
+  /** advertiserId-scoped uniqueness: the txid, or the conversion id when there is none. */
+  txidKey: string;
+  /** What the advertiser reported (sale amount), in its own currency. */
+  amountMinor: number | null;
+  amountCurrency: string | null;
+  /** Payout and revenue are in the event's currency. */
+  currency: string;
+  payoutMinor: number;
+  revenueMinor: number;
+  status: ConversionStatus;
+  source: 'pixel' | 'postback';
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const conversionSchema = new Schema(
+  {
+    _id: String,
+    sessionId: String,
+    advertiserId: String,
+    campaignId: String,
+    publisherId: String,
+    assetId: String,
+    supportId: String,
+    country: String,
+    deviceType: String,
+    bot: Boolean,
+    event: String,
+    txid: String,
+    txidKey: String,
+    amountMinor: Number,
+    amountCurrency: String,
+    currency: String,
+    payoutMinor: Number,
+    revenueMinor: Number,
+    status: String,
+    source: String,
+    createdAt: Date,
+    updatedAt: Date,
+  },
+  { versionKey: false },
+);
+// A repeated advertiser transaction id is never counted twice, even across sessions.
+conversionSchema.index({ advertiserId: 1, txidKey: 1 }, { unique: true });
+conversionSchema.index({ sessionId: 1 });
+conversionSchema.index({ campaignId: 1, createdAt: 1 });
+conversionSchema.index({ publisherId: 1, createdAt: 1 });
+conversionSchema.index({ createdAt: 1 });
+
+export const Conversion = model<ConversionRecord>('Conversion', conversionSchema, 'conversions');

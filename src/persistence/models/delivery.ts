@@ -1,0 +1,42 @@
+import { Schema, model } from 'mongoose';
+
+/** One document per outbound attempt (publisher postback or provider notification). */
+export interface DeliveryAttemptRecord {
+  _id: string;
+  deliveryId: string;
+  conversionId: string;
+  sessionId: string;
+  target: 'publisher' | 'provider';
+  targetId: string;
+  url: string;
+  attempt: number;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  outcome: 'delivered' | 'failed' | 'given_up';
+  at: Date;
+}
+
+const deliverySchema = new Schema(
+  {
+    _id: String,
+    deliveryId: String,
+    conversionId: String,
+    sessionId: String,
+    target: String,
+    targetId: String,
+    url: String,
+    attempt: Number,
+    statusCode: Number,
+    latencyMs: Number,
+    error: String,
+    outcome: String,
+    at: Date,
+  },
+  { versionKey: false },
+);
+deliverySchema.index({ conversionId: 1, at: 1 });
+deliverySchema.index({ deliveryId: 1, attempt: 1 });
+deliverySchema.index({ outcome: 1, at: 1 });
+
+export const Delivery = model<DeliveryAttemptRecord>('Delivery', deliverySchema, 'deliveries');

@@ -1,0 +1,39 @@
+import { Schema, model } from 'mongoose';
+
+/**
+ * Every pixel and postback request and what became of it. An accepted conversion that could not
+ * be signalled (Temporal unreachable) stays `signalled: false` until the recovery sweep delivers it.
+ */
+export interface InboundRecord {
+  _id: string;
+  source: 'pixel' | 'postback';
+  sessionId: string | null;
+  params: Record<string, string>;
+  ip: string;
+  outcome: 'accepted' | 'rejected';
+  httpStatus: number;
+  reason: string | null;
+  signalled: boolean;
+  at: Date;
+}
+
+const inboundSchema = new Schema(
+  {
+    _id: String,
+    source: String,
+    sessionId: String,
+    params: Schema.Types.Mixed,
+    ip: String,
+    outcome: String,
+    httpStatus: Number,
+    reason: String,
+    signalled: Boolean,
+    at: Date,
+  },
+  { versionKey: false },
+);
+inboundSchema.index({ signalled: 1, at: 1 });
+inboundSchema.index({ sessionId: 1 });
+inboundSchema.index({ at: 1 });
+
+export const Inbound = model<InboundRecord>('Inbound', inboundSchema, 'inbound');
