@@ -1,0 +1,23 @@
+# syntax=docker/dockerfile:1
+
+# --- build: full install (tsc is a dev dependency), compile, then drop dev dependencies ---
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# Manifests first so the dependency layer is reused while only sources change.
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+# --- runtime: glibc (bookworm) because @temporalio/core-bridge ships glibc-linked binaries ---
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+# Files stay root-owned: the app only reads them (the worker bundles workflows in memory).
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 8080
+# ROLE (api | worker | all) picks what this process runs; see docker-compose.yml.
+CMD ["node", "dist/src/main.js"]
