@@ -4,6 +4,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
+import globals from 'globals';
 
 const deterministic = ['workflows/**/*.ts', 'src/domain/**/*.ts'];
 
@@ -20,7 +21,7 @@ export default tseslint.config(
   {
     files: deterministic,
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: [
@@ -33,10 +34,13 @@ export default tseslint.config(
             'express',
             'pino',
             'maxmind',
-          ],
+          ].map((name) => ({ name, message: 'Not allowed in deterministic (workflow) code.' })),
           patterns: [
-            { group: ['**/activities/*', '!**/activities'], message: 'Workflows import activities as types only, via proxyActivities.' },
-            { group: ['**/persistence/**', '**/http/**', '**/enrichment/**'], message: 'Side-effecting modules do not belong in deterministic code.' },
+            {
+              group: ['**/activities', '**/activities/**', '**/persistence/**', '**/http/**', '**/enrichment/**', '**/local-stack/**'],
+              message: 'Side effects belong in activities; workflows import them as types only (proxyActivities).',
+              allowTypeImports: true,
+            },
           ],
         },
       ],
@@ -52,9 +56,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
-    rules: {
-      '@typescript-eslint/consistent-type-imports': 'off',
-    },
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: globals.node },
   },
 );

@@ -4,11 +4,6 @@ import { z } from 'zod';
 // start with the variable's name, never later on a hot path.
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
-const bool = (def: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .default(def ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const list = z
   .string()
   .default('')

@@ -1,4 +1,4 @@
-import { Schema, model } from 'mongoose';
+import { Schema, model, type mongo } from 'mongoose';
 
 export type ConversionStatus = 'approved' | 'pending' | 'rejected';
 
@@ -65,3 +65,5 @@ conversionSchema.index({ publisherId: 1, createdAt: 1 });
 conversionSchema.index({ createdAt: 1 });
 
 export const Conversion = model<ConversionRecord>('Conversion', conversionSchema, 'conversions');
+/** The raw driver collection, typed: hot paths skip mongoose's document layer. */
+export const conversions = () => Conversion.collection as unknown as mongo.Collection<ConversionRecord>;

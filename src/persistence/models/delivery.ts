@@ -1,4 +1,4 @@
-import { Schema, model } from 'mongoose';
+import { Schema, model, type mongo } from 'mongoose';
 
 /** One document per outbound attempt (publisher postback or provider notification). */
 export interface DeliveryAttemptRecord {
@@ -40,3 +40,5 @@ deliverySchema.index({ deliveryId: 1, attempt: 1 });
 deliverySchema.index({ outcome: 1, at: 1 });
 
 export const Delivery = model<DeliveryAttemptRecord>('Delivery', deliverySchema, 'deliveries');
+/** The raw driver collection, typed: hot paths skip mongoose's document layer. */
+export const deliveries = () => Delivery.collection as unknown as mongo.Collection<DeliveryAttemptRecord>;

@@ -1,4 +1,4 @@
-import { Schema, model } from 'mongoose';
+import { Schema, model, type mongo } from 'mongoose';
 
 /**
  * Every pixel and postback request and what became of it. An accepted conversion that could not
@@ -37,3 +37,5 @@ inboundSchema.index({ sessionId: 1 });
 inboundSchema.index({ at: 1 });
 
 export const Inbound = model<InboundRecord>('Inbound', inboundSchema, 'inbound');
+/** The raw driver collection, typed: hot paths skip mongoose's document layer. */
+export const inbounds = () => Inbound.collection as unknown as mongo.Collection<InboundRecord>;

@@ -1,24 +1,7 @@
-import { Schema, model } from 'mongoose';
+import { Schema, model, type mongo } from 'mongoose';
+import type { DeviceInfo, SessionProviders, SessionSnapshot } from '../../domain/session';
 
 export type SessionStatus = 'open' | 'converted' | 'expired';
-
-export interface DeviceInfo {
-  type: string;
-  os: string | null;
-  browser: string | null;
-  vendor: string | null;
-  model: string | null;
-}
-
-export interface ConversionSummary {
-  conversionId: string;
-  event: string;
-  txid: string | null;
-  status: string;
-  payoutMinor: number;
-  currency: string;
-  at: Date;
-}
 
 /** The session document as the click path writes it (inserted raw, without mongoose casting, for speed). */
 export interface SessionRecord {
@@ -34,7 +17,7 @@ export interface SessionRecord {
   userAgent: string | null;
   publisherData: Record<string, string>;
   referrer: string | null;
-  providers: { campaign: string | null; publisher: string | null; business: string | null };
+  providers: SessionProviders;
   bot: boolean;
   duplicate: boolean;
   createdAt: Date;
@@ -42,7 +25,6 @@ export interface SessionRecord {
   status: SessionStatus;
   /** false until the session workflow has persisted itself; the recovery sweep starts the rest. */
   workflowStarted: boolean;
-  conversions: ConversionSummary[];
 }
 
 const sessionSchema = new Schema(
@@ -66,7 +48,6 @@ const sessionSchema = new Schema(
     expiresAt: Date,
     status: String,
     workflowStarted: Boolean,
-    conversions: { type: [Schema.Types.Mixed], default: [] },
   },
   { versionKey: false, minimize: false },
 );
@@ -77,3 +58,39 @@ sessionSchema.index({ advertiserId: 1, createdAt: 1 });
 sessionSchema.index({ createdAt: 1 });
 
 export const Session = model<SessionRecord>('Session', sessionSchema, 'sessions');
+/** The raw driver collection, typed: hot paths skip mongoose's document layer. */
+export const sessions = () => Session.collection as unknown as mongo.Collection<SessionRecord>;
+
+export function sessionRecord(s: SessionSnapshot, workflowStarted: boolean): SessionRecord {
+  const { sessionId, createdAtMs, expiresAtMs, ...rest } = s;
+  return {
+    _id: sessionId,
+    ...rest,
+    createdAt: new Date(createdAtMs),
+    expiresAt: new Date(expiresAtMs),
+    status: 'open',
+    workflowStarted,
+  };
+}
+
+export function sessionSnapshot(r: SessionRecord): SessionSnapshot {
+  return {
+    sessionId: r._id,
+    advertiserId: r.advertiserId,
+    campaignId: r.campaignId,
+    assetId: r.assetId ?? null,
+    publisherId: r.publisherId,
+    supportId: r.supportId ?? null,
+    ip: r.ip,
+    country: r.country ?? null,
+    device: r.device,
+    userAgent: r.userAgent ?? null,
+    publisherData: r.publisherData ?? {},
+    referrer: r.referrer ?? null,
+    providers: r.providers,
+    bot: r.bot,
+    duplicate: r.duplicate,
+    createdAtMs: r.createdAt.getTime(),
+    expiresAtMs: r.expiresAt.getTime(),
+  };
+}

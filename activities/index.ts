@@ -1,0 +1,21 @@
+import type { Logger } from '../src/log';
+import type { ConfigCache } from '../src/persistence/config-cache';
+import { conversionActivities } from './conversions';
+import { deliveryActivities } from './deliveries';
+import { sessionActivities } from './sessions';
+
+export interface ActivityDeps {
+  cache: ConfigCache;
+  log: Logger;
+  fetch?: typeof fetch;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...sessionActivities(deps.cache),
+    ...conversionActivities(deps.cache, deps.log),
+    ...deliveryActivities(deps.fetch),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,38 @@
+import type { EventRule } from '../src/domain/attribution-rules';
+import type { SessionSnapshot } from '../src/domain/session';
+import type { ConfigCache } from '../src/persistence/config-cache';
+import { sessions, sessionRecord } from '../src/persistence/models/session';
+
+export function sessionActivities(cache: ConfigCache) {
+  return {
+    /**
+     * Makes the session durable and marks its workflow as started. Usually the click path has
+     * inserted it already; when MongoDB was down at the click, this is where it first lands.
+     */
+    async persistSession(session: SessionSnapshot): Promise<void> {
+      const { workflowStarted: _ignored, ...record } = sessionRecord(session, true);
+      await sessions().updateOne(
+        { _id: session.sessionId },
+        { $setOnInsert: record, $set: { workflowStarted: true } },
+        { upsert: true },
+      );
+    },
+
+    async closeSession(sessionId: string, status: 'converted' | 'expired'): Promise<void> {
+      await sessions().updateOne({ _id: sessionId }, { $set: { status } });
+    },
+
+    /** The campaign's conversion events as they are now (null: the campaign no longer exists). */
+    async loadEventRules(campaignId: string): Promise<EventRule[] | null> {
+      const campaign = await cache.campaigns.get(campaignId);
+      if (!campaign) return null;
+      return campaign.events.map((e) => ({
+        name: e.name,
+        payout: { kind: e.payout?.kind ?? 'fixed', value: e.payout?.value ?? 0 },
+        revenue: { kind: e.revenue?.kind ?? 'fixed', value: e.revenue?.value ?? 0 },
+        currency: e.currency,
+        repeatable: e.repeatable,
+      }));
+    },
+  };
+}

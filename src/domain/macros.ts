@@ -1,0 +1,109 @@
+// Fills `{name}` macros in landing and postback URL templates. Pure and deterministic:
+// imported by workflow code. A macro value can never choose or change the target host.
+import { formatMinor } from './money';
+
+export type MacroValues = Readonly<Record<string, string | number | null | undefined>>;
+
+export type FillResult = { ok: true; url: string } | { ok: false; reason: string };
+
+export type SessionMacroSource = {
+  sessionId: string;
+  campaignId: string;
+  advertiserId: string;
+  publisherId: string;
+  assetId?: string | null;
+  supportId?: string | null;
+  country?: string | null;
+  deviceType?: string | null;
+  publisherData?: Readonly<Record<string, string>>;
+};
+
+export type ConversionMacroSource = {
+  event: string;
+  txid?: string | null;
+  amountMinor?: number | null;
+  payoutMinor: number;
+  currency: string;
+  status: string;
+  conversionId: string;
+};
+
+const MACRO_RE = /\{([A-Za-z0-9_.-]+)\}/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function tryParse(s: string): URL | undefined {
+  try {
+    return new URL(s);
+  } catch {
+    return undefined;
+  }
+}
+
+function encodeValue(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  // encodeURIComponent throws on lone surrogates: replace them, as String.prototype.toWellFormed would.
+  return encodeURIComponent(String(value).replace(LONE_SURROGATE_RE, '\uFFFD'));
+}
+
+/**
+ * Replaces every `{name}` macro with the URL-encoded value (missing, null or undefined → '').
+ * The template with all macros emptied must be an absolute http(s) URL, and the filled URL must
+ * keep its protocol, host and port; otherwise the result is `ok: false`. The filled string is
+ * returned as written (not re-serialised, only trimmed), so the encoding of the template is preserved.
+ */
+export function fillUrl(rawTemplate: string, values: MacroValues): FillResult {
+  if (typeof rawTemplate !== 'string') return { ok: false, reason: 'URL template is not a string' };
+  const template = rawTemplate.trim();
+  if (template === '') return { ok: false, reason: 'URL template is empty' };
+  if (CONTROL_RE.test(template)) return { ok: false, reason: 'URL template contains control characters' };
+  const skeleton = tryParse(template.replace(MACRO_RE, ''));
+  if (!skeleton) return { ok: false, reason: 'URL template is not an absolute URL' };
+  if (skeleton.protocol !== 'http:' && skeleton.protocol !== 'https:') {
+    return { ok: false, reason: `URL template must use http or https, not ${skeleton.protocol}` };
+  }
+  const url = template.replace(MACRO_RE, (_match, name: string) =>
+    Object.hasOwn(values, name) ? encodeValue(values[name]) : '',
+  );
+  const filled = tryParse(url);
+  if (!filled) return { ok: false, reason: 'filled URL is not a valid URL' };
+  if (filled.protocol !== skeleton.protocol || filled.host !== skeleton.host) {
+    return { ok: false, reason: `macro values change the URL's origin from ${skeleton.origin} to ${filled.origin}` };
+  }
+  return { ok: true, url };
+}
+
+/** Macro values known at click time: landing URLs and the click part of postbacks. */
+export function clickMacroValues(s: SessionMacroSource): Record<string, string> {
+  const pd = s.publisherData ?? {};
+  const own = (key: string): string => (Object.hasOwn(pd, key) ? (pd[key] ?? '') : '');
+  const entries: [string, string][] = [
+    ['click_id', s.sessionId],
+    ['session_id', s.sessionId],
+    ['campaign_id', s.campaignId],
+    ['advertiser_id', s.advertiserId],
+    ['publisher_id', s.publisherId],
+    ['asset_id', s.assetId ?? ''],
+    ['support_id', s.supportId ?? ''],
+    ['country', s.country ?? ''],
+    ['device', s.deviceType ?? ''],
+  ];
+  for (let i = 1; i <= 10; i++) entries.push([`sub${i}`, own(`sub${i}`)]);
+  for (const [key, value] of Object.entries(pd)) entries.push([`p.${key}`, typeof value === 'string' ? value : String(value)]);
+  return Object.fromEntries(entries);
+}
+
+/** Macro values for outbound postbacks: the click values plus the conversion's. */
+export function conversionMacroValues(s: SessionMacroSource, c: ConversionMacroSource): Record<string, string> {
+  return {
+    ...clickMacroValues(s),
+    event: c.event,
+    txid: c.txid ?? '',
+    amount: c.amountMinor === null || c.amountMinor === undefined ? '' : formatMinor(c.amountMinor, c.currency),
+    payout: formatMinor(c.payoutMinor, c.currency),
+    currency: c.currency,
+    status: c.status,
+    conversion_id: c.conversionId,
+  };
+}

@@ -1,0 +1,189 @@
+import {
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities';
+import {
+  decide,
+  finalStatus,
+  type ConversionRequest,
+  type CountedConversion,
+} from '../src/domain/attribution-rules';
+import type { DeliveryPolicy, DeliveryRequest, SessionSnapshot } from '../src/domain/session';
+import { SessionStatus } from '../src/temporal/search-attributes';
+import { deliveryWorkflow } from './delivery';
+
+export const conversionSignal = defineSignal<[ConversionRequest]>('conversion');
+export const sessionQuery = defineQuery<SessionView>('session');
+
+export interface SessionWorkflowInput {
+  session: SessionSnapshot;
+  delivery: DeliveryPolicy;
+  /** Conversions handled per run before continuing as new, to keep history bounded. */
+  maxConversionsPerRun?: number;
+  carried?: CarriedState;
+}
+
+interface IgnoredSignal {
+  requestId: string;
+  event: string;
+  reason: string;
+  atMs: number;
+}
+
+interface CarriedState {
+  counted: CountedConversion[];
+  ignored: IgnoredSignal[];
+  recentRequestIds: string[];
+  queue: ConversionRequest[];
+  runs: number;
+}
+
+export interface SessionView {
+  sessionId: string;
+  campaignId: string;
+  publisherId: string;
+  status: 'open' | 'converted' | 'expired';
+  expiresAt: string;
+  conversions: CountedConversion[];
+  ignored: IgnoredSignal[];
+  queued: number;
+  run: number;
+}
+
+const KEEP_REQUEST_IDS = 1000;
+const KEEP_IGNORED = 50;
+
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  // Persistence must outlast a database outage: retry without a cap on attempts.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/** One click: holds the session open for its attribution window and attributes its conversions. */
+export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ status: string; conversions: number }> {
+  const { session } = input;
+  const maxPerRun = input.maxConversionsPerRun ?? 200;
+  const state: CarriedState = input.carried ?? { counted: [], ignored: [], recentRequestIds: [], queue: [], runs: 0 };
+  const seen = new Set(state.recentRequestIds);
+  let status: SessionView['status'] = state.counted.length > 0 ? finalStatus(state.counted) : 'open';
+  if (status === 'expired') status = 'open';
+
+  // A redelivered signal (same request id) is dropped here, before it can be counted again.
+  setHandler(conversionSignal, (req) => {
+    if (seen.has(req.requestId)) return;
+    seen.add(req.requestId);
+    state.recentRequestIds.push(req.requestId);
+    if (state.recentRequestIds.length > KEEP_REQUEST_IDS) seen.delete(state.recentRequestIds.shift()!);
+    state.queue.push(req);
+  });
+  setHandler(sessionQuery, () => ({
+    sessionId: session.sessionId,
+    campaignId: session.campaignId,
+    publisherId: session.publisherId,
+    status,
+    expiresAt: new Date(session.expiresAtMs).toISOString(),
+    conversions: state.counted,
+    ignored: state.ignored,
+    queued: state.queue.length,
+    run: state.runs,
+  }));
+
+  if (!input.carried) await db.persistSession(session);
+
+  let handledThisRun = 0;
+  for (;;) {
+    if (state.queue.length === 0) {
+      const remaining = session.expiresAtMs - Date.now();
+      if (remaining <= 0 || !(await condition(() => state.queue.length > 0, remaining))) break;
+    }
+    const req = state.queue.shift()!;
+    await handle(req);
+    handledThisRun++;
+    if (handledThisRun >= maxPerRun || workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof sessionWorkflow>({ ...input, carried: { ...state, runs: state.runs + 1 } });
+    }
+  }
+
+  status = finalStatus(state.counted);
+  upsertSearchAttributes([{ key: SessionStatus, value: status }]);
+  await db.closeSession(session.sessionId, status);
+  return { status, conversions: state.counted.length };
+
+  async function handle(req: ConversionRequest): Promise<void> {
+    const rules = await db.loadEventRules(session.campaignId);
+    const decision = decide(state.counted, req, rules, session.expiresAtMs);
+    if (decision.kind === 'ignore') return ignore(req, decision.reason);
+
+    if (decision.kind === 'update') {
+      const conv = state.counted.find((c) => c.conversionId === decision.conversionId)!;
+      conv.status = decision.status;
+      conv.notifications++;
+      const deliveries = await db.updateConversionStatus({
+        session,
+        conversionId: conv.conversionId,
+        status: decision.status,
+        notification: conv.notifications,
+      });
+      return notify(deliveries);
+    }
+
+    const conversionId = uuid4();
+    const result = await db.recordConversion({
+      session,
+      conversionId,
+      request: req,
+      payoutMinor: decision.payoutMinor,
+      revenueMinor: decision.revenueMinor,
+      currency: decision.rule.currency,
+    });
+    if (result.duplicateOf) return ignore(req, `transaction ${req.txid} already counted on conversion ${result.duplicateOf}`);
+    state.counted.push({
+      conversionId,
+      event: req.event,
+      txid: req.txid,
+      status: req.status,
+      payoutMinor: decision.payoutMinor,
+      currency: decision.rule.currency,
+      notifications: 1,
+    });
+    if (status === 'open' && req.status !== 'rejected') {
+      status = 'converted';
+      upsertSearchAttributes([{ key: SessionStatus, value: status }]);
+    }
+    return notify(result.deliveries);
+  }
+
+  function ignore(req: ConversionRequest, reason: string): void {
+    state.ignored.push({ requestId: req.requestId, event: req.event, reason, atMs: Date.now() });
+    if (state.ignored.length > KEEP_IGNORED) state.ignored.shift();
+  }
+
+  // Each notification is a child workflow that outlives the session if it has to: retries go on
+  // for hours while the session closes or continues as new.
+  async function notify(deliveries: DeliveryRequest[]): Promise<void> {
+    for (const d of deliveries) {
+      try {
+        await startChild(deliveryWorkflow, {
+          workflowId: d.deliveryId,
+          args: [{ ...d, policy: input.delivery }],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    }
+  }
+}
