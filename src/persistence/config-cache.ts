@@ -46,12 +46,12 @@ export class ConfigCache {
   readonly providers: Loader<ProviderDoc>;
 
   constructor(ttlMs: number, max = 50_000) {
-    this.advertisers = new Loader((id) => Advertiser.findById(id).lean().exec(), ttlMs, max);
-    this.campaigns = new Loader((id) => Campaign.findById(id).lean().exec(), ttlMs, max);
-    this.assets = new Loader((id) => Asset.findById(id).lean().exec(), ttlMs, max);
-    this.publishers = new Loader((id) => Publisher.findById(id).lean().exec(), ttlMs, max);
-    this.supports = new Loader((id) => Support.findById(id).lean().exec(), ttlMs, max);
-    this.providers = new Loader((id) => Provider.findById(id).lean().exec(), ttlMs, max);
+    this.advertisers = new Loader((id) => Advertiser.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
+    this.campaigns = new Loader((id) => Campaign.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
+    this.assets = new Loader((id) => Asset.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
+    this.publishers = new Loader((id) => Publisher.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
+    this.supports = new Loader((id) => Support.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
+    this.providers = new Loader((id) => Provider.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
   }
 
   clear(): void {

@@ -1,4 +1,5 @@
 import { Schema, model, type mongo } from 'mongoose';
+import type { ConversionRequest } from '../../domain/attribution-rules';
 
 /**
  * Every pixel and postback request and what became of it. An accepted conversion that could not
@@ -13,6 +14,8 @@ export interface InboundRecord {
   outcome: 'accepted' | 'rejected';
   httpStatus: number;
   reason: string | null;
+  /** The conversion as it is (or will be) signalled to the session workflow; null when rejected. */
+  request: ConversionRequest | null;
   signalled: boolean;
   at: Date;
 }
@@ -27,6 +30,7 @@ const inboundSchema = new Schema(
     outcome: String,
     httpStatus: Number,
     reason: String,
+    request: Schema.Types.Mixed,
     signalled: Boolean,
     at: Date,
   },

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `npm start`: installs what a fresh clone lacks, builds, and runs clicktrail with its local stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ ! -d node_modules/@temporalio/worker ]]; then
+  echo "start: installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+bash scripts/install-tools.sh
+npx tsc -p tsconfig.build.json
+exec node dist/src/dev.js

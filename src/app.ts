@@ -1,0 +1,157 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WorkflowBundleOption } from '@temporalio/worker';
+import type { Router } from 'express';
+import mongoose from 'mongoose';
+import { createActivities } from '../activities';
+import type { Config } from './config';
+import { DuplicateClicks } from './enrichment/duplicate-clicks';
+import { GeoLookup } from './enrichment/geo';
+import { createHttpApp } from './http/server';
+import type { Logger } from './log';
+import { ConfigCache } from './persistence/config-cache';
+import { connectDatabase } from './persistence/database';
+import { RecoverySweep } from './temporal/recovery';
+import { SessionClient } from './temporal/session-client';
+import { createWorker } from './temporal/worker';
+
+export interface AppOptions {
+  log: Logger;
+  /** A pre-bundled workflow (tests, bench); otherwise the worker bundles at start. */
+  workflowBundle?: WorkflowBundleOption;
+  /** Outbound HTTP for deliveries (tests may wrap it). */
+  fetch?: typeof fetch;
+  /** Extra routers, e.g. the management API, mounted by the HTTP server. */
+  mounts?: (deps: AppDeps) => [string, Router][];
+}
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  cache: ConfigCache;
+  temporal: SessionClient;
+}
+
+export interface RunningApp extends AppDeps {
+  /** http://host:port of the HTTP server (role api or all). */
+  httpUrl: string | null;
+  recovery: RecoverySweep | null;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts what the role asks for: HTTP API (+ recovery sweep), Temporal worker, or both. */
+export async function startApp(config: Config, opts: AppOptions): Promise<RunningApp> {
+  const { log } = opts;
+  const closers: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const close of closers.reverse()) {
+      await close().catch((err) => log.warn({ err: String(err) }, 'error during shutdown'));
+    }
+    closers.length = 0;
+  };
+
+  try {
+    await connectDatabase(config.MONGODB_URI);
+    closers.push(() => mongoose.disconnect());
+
+    const cache = new ConfigCache(config.CONFIG_CACHE_TTL_MS);
+    const temporal = SessionClient.lazy({
+      address: config.TEMPORAL_ADDRESS,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      delivery: {
+        initialIntervalMs: config.DELIVERY_RETRY_INITIAL_MS,
+        maximumIntervalMs: config.DELIVERY_RETRY_MAX_MS,
+        maximumAttempts: config.DELIVERY_MAX_ATTEMPTS,
+        timeoutMs: config.DELIVERY_TIMEOUT_MS,
+      },
+    });
+    closers.push(() => temporal.close());
+    const deps: AppDeps = { config, log, cache, temporal };
+
+    let worker: { stop(): Promise<void> } | null = null;
+    const startWorker = async () => {
+      if (worker) return;
+      const { worker: w, connection } = await createWorker({
+        address: config.TEMPORAL_ADDRESS,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        activities: createActivities({ cache, log: log.child({ component: 'activities' }), fetch: opts.fetch }),
+        workflowBundle: opts.workflowBundle,
+      });
+      const running = w.run();
+      worker = {
+        async stop() {
+          w.shutdown();
+          await running.catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
+          await connection.close();
+        },
+      };
+    };
+    const stopWorker = async () => {
+      const w = worker;
+      worker = null;
+      await w?.stop();
+    };
+    if (config.ROLE !== 'api') {
+      await startWorker();
+      closers.push(stopWorker);
+    }
+
+    let httpUrl: string | null = null;
+    let recovery: RecoverySweep | null = null;
+    if (config.ROLE !== 'worker') {
+      const app = createHttpApp({
+        cache,
+        temporal,
+        log,
+        geo: await GeoLookup.open(config.GEOIP_DB_PATH),
+        duplicates: new DuplicateClicks(config.DUPLICATE_CLICK_WINDOW_MS),
+        secureCookies: config.COOKIE_SECURE === 'auto' ? config.PUBLIC_BASE_URL.startsWith('https:') : config.COOKIE_SECURE === 'true',
+        publisherData: { maxParams: config.PUBLISHER_DATA_MAX_PARAMS, maxLength: config.PUBLISHER_DATA_MAX_LENGTH },
+        trustedProxies: config.TRUSTED_PROXIES,
+        mounts: opts.mounts?.(deps),
+      });
+      const server = await listen(app, config.HTTP_HOST, config.HTTP_PORT);
+      closers.push(() => closeServer(server, config.SHUTDOWN_TIMEOUT_MS));
+      const { port } = server.address() as AddressInfo;
+      httpUrl = `http://${config.HTTP_HOST}:${port}`;
+
+      recovery = new RecoverySweep(temporal, log.child({ component: 'recovery' }), {
+        intervalMs: config.RECOVERY_INTERVAL_MS,
+        graceMs: config.RECOVERY_GRACE_MS,
+      });
+      recovery.start();
+      const sweep = recovery;
+      // Shutdown runs closers in reverse: HTTP drains first, then the sweep, the worker, connections.
+      closers.splice(closers.length - 1, 0, () => sweep.stop());
+    }
+
+    return { ...deps, httpUrl, recovery, startWorker, stopWorker, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function listen(app: ReturnType<typeof createHttpApp>, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('listening', () => resolve(server));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`HTTP_PORT ${port} on ${host} is already in use`) : err),
+    );
+    server.keepAliveTimeout = 65_000;
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish, then cuts what is left after the timeout. */
+async function closeServer(server: Server, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  await closed;
+  clearTimeout(timer);
+}

@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { startApp } from './app';
+import { ConfigError, loadConfig } from './config';
+import { managementMounts } from './http/api/mounts';
+import { LocalStackError, REPO_ROOT, startLocalStack } from './local-stack/local-stack';
+import { createLogger } from './log';
+import { onShutdown } from './main';
+import { demoUrls, seedDemo } from './seed/demo';
+
+// `npm start`: clicktrail with its embedded local stack (Temporal dev server + FerretDB), the API
+// and the worker in one process, a demo campaign, and ready URLs printed.
+
+const localSchema = z.object({
+  LOCAL_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
+  LOCAL_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  LOCAL_MONGO_PORT: z.coerce.number().int().min(1).max(65535).default(27017),
+  LOCAL_DATA_DIR: z.string().default(path.join(REPO_ROOT, '.data')),
+});
+
+async function dev(): Promise<void> {
+  const parsed = localSchema.safeParse(process.env);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  const local = parsed.data;
+  // Validate the app's own variables before starting anything.
+  const base = loadConfig();
+  const log = createLogger(base.LOG_LEVEL);
+  const stack = await startLocalStack({
+    temporalPort: local.LOCAL_TEMPORAL_PORT,
+    temporalUiPort: local.LOCAL_TEMPORAL_UI_PORT,
+    mongoPort: local.LOCAL_MONGO_PORT,
+    dataDir: local.LOCAL_DATA_DIR,
+    log: (line) => log.info(line),
+  });
+  try {
+    const config = loadConfig({
+      ...process.env,
+      ROLE: 'all',
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      MONGODB_URI: stack.mongoUri('clicktrail'),
+      TEMPORAL_UI_URL: stack.temporalUiUrl ?? base.TEMPORAL_UI_URL,
+    });
+    const app = await startApp(config, { log, mounts: managementMounts });
+    onShutdown(log, async () => {
+      await app.stop();
+      await stack.stop();
+    });
+    const baseUrl = config.PUBLIC_BASE_URL.replace(/\/$/, '');
+    const { postbackToken } = await seedDemo(baseUrl);
+    console.log('\nclicktrail is running. Ctrl-C stops everything.\n');
+    for (const [label, url] of Object.entries(demoUrls(baseUrl, postbackToken, stack.temporalUiUrl))) {
+      console.log(`${label}: ${url}`);
+    }
+    console.log('');
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
+
+dev().catch((err) => {
+  console.error(err instanceof ConfigError || err instanceof LocalStackError ? err.message : err);
+  process.exit(1);
+});

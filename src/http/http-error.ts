@@ -1,0 +1,20 @@
+/** An error with the status and message the client should see. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The first value of a query parameter, or undefined. */
+export function firstString(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
+  return undefined;
+}
+
+/** Ids in tracked links: campaigns, publishers, assets, supports. */
+export const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,0 +1,29 @@
+import type { Request, RequestHandler } from 'express';
+import { firstString } from '../http-error';
+import { takeConversion, type IntakeDeps } from '../conversion-intake';
+import { sessionFromCookies } from '../tracking-cookies';
+
+const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+/**
+ * GET /px.gif (and /px.html for iframe placements): always 200, whatever happened, so the
+ * advertiser's page never breaks. What happened is in the inbound log.
+ */
+export function pixelRoute(d: IntakeDeps, variant: 'gif' | 'html'): RequestHandler {
+  return async (req: Request, res) => {
+    try {
+      const result = await takeConversion(d, {
+        source: 'pixel',
+        params: req.query as Record<string, unknown>,
+        ip: req.ip ?? '',
+        cookieSessionId: (campaignId) => sessionFromCookies(req.get('cookie'), campaignId ?? firstString(req.query.campaign)),
+      });
+      res.set('X-Clicktrail-Outcome', String(result.status));
+    } catch (err) {
+      d.log.error({ err: String(err), query: req.originalUrl.slice(0, 512) }, 'pixel failed');
+    }
+    res.status(200).set('Cache-Control', 'no-store, max-age=0');
+    if (variant === 'gif') res.type('image/gif').send(GIF);
+    else res.type('text/html').send('<!doctype html><title></title>');
+  };
+}

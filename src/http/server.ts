@@ -1,0 +1,58 @@
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import type { Logger } from '../log';
+import { HttpError } from './http-error';
+import { clickRoute, type ClickDeps } from './routes/click';
+import { demoLandingRoute, demoSinkRoute } from './routes/demo-landing';
+import { pixelRoute } from './routes/pixel';
+import { postbackRoute } from './routes/postback';
+
+export interface HttpDeps extends ClickDeps {
+  trustedProxies: string[];
+  /** Further routers (the management API) mounted by path. */
+  mounts?: [string, Router][];
+}
+
+export function createHttpApp(d: HttpDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // X-Forwarded-For is believed only from the configured proxies.
+  app.set('trust proxy', d.trustedProxies.length > 0 ? d.trustedProxies : false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/c/:campaignId', clickRoute(d));
+  app.get('/px.gif', pixelRoute(d, 'gif'));
+  app.get('/px.html', pixelRoute(d, 'html'));
+  const body = [express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 }), express.json({ limit: '16kb' })];
+  app.get('/postback', postbackRoute(d));
+  app.post('/postback', ...body, postbackRoute(d));
+  app.all('/postback', (_req, res) => {
+    res.status(405).set('Allow', 'GET, POST').json({ error: 'use GET or POST' });
+  });
+  app.get(['/demo/landing', '/demo/thanks'], demoLandingRoute());
+  app.get('/demo/sink/:who', demoSinkRoute(d.log));
+  for (const [path, router] of d.mounts ?? []) app.use(path, router);
+
+  app.use((req, res) => {
+    res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
+  });
+  app.use(errorHandler(d.log));
+  return app;
+}
+
+/** The one error middleware: client errors keep their status and say why; the rest is a logged 500. */
+function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const status = err instanceof HttpError ? err.status : Number(err?.status ?? err?.statusCode);
+    if (status >= 400 && status < 500) {
+      const message = err instanceof HttpError || err?.expose ? String(err.message) : 'bad request';
+      if (!res.headersSent) res.status(status).json({ error: message, ...(err instanceof HttpError && err.details ? { details: err.details } : {}) });
+      return;
+    }
+    log.error({ err, method: req.method, url: req.originalUrl.slice(0, 512) }, 'request failed');
+    if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+    else res.destroy();
+  };
+}

@@ -1,0 +1,86 @@
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { ConversionRequest } from '../domain/attribution-rules';
+import type { DeliveryPolicy, SessionSnapshot } from '../domain/session';
+import { conversionSignal, sessionQuery, sessionWorkflow, type SessionView } from '../../workflows/session';
+import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStatus } from './search-attributes';
+
+export type SignalOutcome = 'signalled' | 'closed';
+
+/** The click, pixel and postback paths' view of Temporal: start sessions, signal conversions. */
+export class SessionClient {
+  constructor(
+    readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly delivery: DeliveryPolicy,
+  ) {}
+
+  /**
+   * Connects on first use and reconnects by itself, so the API starts and keeps redirecting while
+   * Temporal is down (sessions then wait in MongoDB for the recovery sweep).
+   */
+  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy }) {
+    const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000 });
+    return new SessionClient(new Client({ connection, namespace: opts.namespace }), opts.taskQueue, opts.delivery);
+  }
+
+  private startOptions(session: SessionSnapshot) {
+    return {
+      workflowId: session.sessionId,
+      taskQueue: this.taskQueue,
+      args: [{ session, delivery: this.delivery }] as [Parameters<typeof sessionWorkflow>[0]],
+      // Starting twice (click path, then the recovery sweep) is harmless; a closed session stays closed.
+      workflowIdConflictPolicy: 'USE_EXISTING' as const,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: CampaignId, value: session.campaignId },
+        { key: AdvertiserId, value: session.advertiserId },
+        { key: PublisherId, value: session.publisherId },
+        { key: SessionStatus, value: 'open' },
+        { key: Country, value: session.country ?? 'unknown' },
+        { key: DeviceType, value: session.device.type },
+      ]),
+    };
+  }
+
+  /** Starts the session's workflow; false when that session has already run to its end. */
+  async startSession(session: SessionSnapshot): Promise<boolean> {
+    try {
+      await this.client.workflow.start(sessionWorkflow, this.startOptions(session));
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw err;
+    }
+  }
+
+  /** Delivers a conversion, starting the session's workflow first if it never started. */
+  async signalConversion(session: SessionSnapshot, request: ConversionRequest): Promise<SignalOutcome> {
+    try {
+      await this.client.workflow.signalWithStart(sessionWorkflow, {
+        ...this.startOptions(session),
+        workflowIdConflictPolicy: undefined,
+        signal: conversionSignal,
+        signalArgs: [request],
+      });
+      return 'signalled';
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return 'closed';
+      throw err;
+    }
+  }
+
+  /** The live state of a running session, or null once it has closed or never existed. */
+  async querySession(sessionId: string): Promise<SessionView | null> {
+    try {
+      return await this.client.workflow.getHandle(sessionId).query(sessionQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.connection.close();
+  }
+}
