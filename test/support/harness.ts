@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { startApp, type AppOptions, type RunningApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { managementMounts } from '../../src/http/api/mounts';
+import { createLogger } from '../../src/log';
+
+// A clicktrail (API + worker) per test file, against the shared servers from globalSetup, with its
+// own database and task queue so test files never see each other's sessions.
+
+export interface TestApp extends RunningApp {
+  url: (path: string) => string;
+  dbName: string;
+}
+
+export function testId(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export function sharedStack() {
+  const temporalAddress = process.env.CT_TEST_TEMPORAL_ADDRESS;
+  const mongoPrefix = process.env.CT_TEST_MONGO_URI_PREFIX;
+  const bundlePath = process.env.CT_TEST_WORKFLOW_BUNDLE;
+  if (!temporalAddress || !mongoPrefix || !bundlePath) throw new Error('integration tests need the jest globalSetup (run them with npm test)');
+  return { temporalAddress, mongoPrefix, workflowBundle: { code: readFileSync(bundlePath, 'utf8') } };
+}
+
+export async function startTestApp(
+  env: Record<string, string> = {},
+  opts: Partial<AppOptions> & { temporalAddress?: string; mongoUri?: string } = {},
+): Promise<TestApp> {
+  const shared = sharedStack();
+  const dbName = testId('ct').replace('-', '_');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.CT_TEST_LOG ?? 'silent',
+    HTTP_PORT: '0',
+    MONGODB_URI: opts.mongoUri ?? `${shared.mongoPrefix}${dbName}`,
+    TEMPORAL_ADDRESS: opts.temporalAddress ?? shared.temporalAddress,
+    TEMPORAL_TASK_QUEUE: testId('tq'),
+    CONFIG_CACHE_TTL_MS: '200',
+    DELIVERY_RETRY_INITIAL_MS: '100',
+    DELIVERY_RETRY_MAX_MS: '400',
+    DELIVERY_MAX_ATTEMPTS: '5',
+    DELIVERY_TIMEOUT_MS: '2000',
+    RECOVERY_INTERVAL_MS: '300',
+    RECOVERY_GRACE_MS: '500',
+    ...env,
+  });
+  const app = await startApp(config, {
+    log: createLogger(config.LOG_LEVEL),
+    workflowBundle: shared.workflowBundle,
+    mounts: managementMounts,
+    ...opts,
+  });
+  return { ...app, dbName, url: (path) => `${app.httpUrl}${path}` };
+}
+
+/** Polls until `fn` returns a truthy value; fails with the last value seen. */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 20_000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await fn();
+    if (last) return last as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A request that does not follow redirects, so tests see the 302 itself. */
+export function get(url: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { redirect: 'manual', headers });
+}
