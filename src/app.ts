@@ -67,6 +67,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         maximumAttempts: config.DELIVERY_MAX_ATTEMPTS,
         timeoutMs: config.DELIVERY_TIMEOUT_MS,
       },
+      maxConversionsPerRun: config.SESSION_MAX_CONVERSIONS_PER_RUN,
     });
     closers.push(() => temporal.close());
     const deps: AppDeps = { config, log, cache, temporal };
@@ -80,6 +81,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         activities: createActivities({ cache, log: log.child({ component: 'activities' }), fetch: opts.fetch }),
         workflowBundle: opts.workflowBundle,
+        logLevel: config.LOG_LEVEL,
       });
       const running = w.run();
       worker = {

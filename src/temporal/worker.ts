@@ -15,8 +15,9 @@ export async function createWorker(opts: {
   taskQueue: string;
   activities: Activities;
   workflowBundle?: WorkflowBundleOption;
+  logLevel: string;
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
-  installRuntime();
+  installRuntime(opts.logLevel);
   const connection = await NativeConnection.connect({ address: opts.address });
   const worker = await Worker.create({
     connection,
@@ -32,12 +33,13 @@ const noop = () => undefined;
 const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop };
 
 let runtimeInstalled = false;
-/** The SDK's own logs at WARN: its INFO lines (bundler output, state changes) drown ours. */
-function installRuntime(): void {
+/** The SDK's own logs at WARN at most: its INFO lines (bundler output, state changes) drown ours. */
+function installRuntime(level: string): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const sdkLevel = level === 'trace' ? 'TRACE' : level === 'debug' ? 'DEBUG' : level === 'info' || level === 'warn' ? 'WARN' : 'ERROR';
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger(sdkLevel) });
   } catch {
     // already installed by the embedding process (tests)
   }

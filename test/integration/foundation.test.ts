@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { Session } from '../../src/persistence/models/session';
+import { Session, sessionSnapshot } from '../../src/persistence/models/session';
 import { eventually, startTestApp, type TestApp } from '../support/harness';
 
 // The wiring everything stands on: a workflow started on the real Temporal dev server runs an
@@ -56,7 +56,6 @@ test('the health endpoint answers', async () => {
 });
 
 async function sessionSnapshotOf(id: string) {
-  const { sessionSnapshot } = await import('../../src/persistence/models/session');
   const rec = await Session.findById(id).lean().orFail();
   return sessionSnapshot(rec as never);
 }

@@ -56,13 +56,15 @@ export async function startTestApp(
   return { ...app, dbName, url: (path) => `${app.httpUrl}${path}` };
 }
 
+type Falsy = false | null | undefined | 0 | '';
+
 /** Polls until `fn` returns a truthy value; fails with the last value seen. */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 20_000, what = 'condition'): Promise<NonNullable<T>> {
+export async function eventually<T>(fn: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 20_000, what = 'condition'): Promise<Exclude<T, Falsy>> {
   const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
+  let last: T | Falsy;
   for (;;) {
     last = await fn();
-    if (last) return last as NonNullable<T>;
+    if (last) return last as Exclude<T, Falsy>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
