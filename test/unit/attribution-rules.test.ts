@@ -1,0 +1,53 @@
+import { decide, finalStatus, type ConversionRequest, type CountedConversion, type EventRule } from '../../src/domain/attribution-rules';
+
+const rules: EventRule[] = [
+  { name: 'lead', payout: { kind: 'fixed', value: 300 }, revenue: { kind: 'fixed', value: 500 }, currency: 'USD', repeatable: false },
+  { name: 'sale', payout: { kind: 'percent', value: 750 }, revenue: { kind: 'percent', value: 1250 }, currency: 'USD', repeatable: true },
+];
+const req = (over: Partial<ConversionRequest>): ConversionRequest => ({
+  requestId: 'r', source: 'postback', event: 'lead', txid: null, amountMinor: null, amountCurrency: null, status: 'approved', receivedAtMs: 1000, ...over,
+});
+const counted = (over: Partial<CountedConversion>): CountedConversion => ({
+  conversionId: 'c1', event: 'lead', txid: null, status: 'approved', payoutMinor: 300, currency: 'USD', notifications: 1, ...over,
+});
+
+describe('decide', () => {
+  test('records a fixed payout and a percentage of the amount, rounded half up', () => {
+    expect(decide([], req({}), rules, 2000)).toMatchObject({ kind: 'record', payoutMinor: 300, revenueMinor: 500 });
+    expect(decide([], req({ event: 'sale', amountMinor: 1999, amountCurrency: 'USD' }), rules, 2000)).toMatchObject({
+      kind: 'record', payoutMinor: 150, revenueMinor: 250, // 7.5% of 19.99 = 1.49925 → 1.50; 12.5% = 2.49875 → 2.50
+    });
+    expect(decide([], req({ event: 'sale' }), rules, 2000)).toMatchObject({ kind: 'record', payoutMinor: 0 });
+  });
+
+  test('ignores after the window, unknown events and a missing campaign', () => {
+    expect(decide([], req({ receivedAtMs: 2001 }), rules, 2000)).toEqual({ kind: 'ignore', reason: 'attribution window closed' });
+    expect(decide([], req({ event: 'nope' }), rules, 2000)).toMatchObject({ kind: 'ignore', reason: expect.stringMatching(/unknown event/) });
+    expect(decide([], req({}), null, 2000)).toMatchObject({ kind: 'ignore' });
+  });
+
+  test('a non-repeatable event counts once; without a txid a new status is an update', () => {
+    const c = [counted({ status: 'pending' })];
+    expect(decide(c, req({ status: 'pending' }), rules, 2000)).toMatchObject({ kind: 'ignore', reason: expect.stringMatching(/already counted/) });
+    expect(decide(c, req({ status: 'approved' }), rules, 2000)).toEqual({ kind: 'update', conversionId: 'c1', status: 'approved' });
+    expect(decide(c, req({ txid: 'other' }), rules, 2000)).toMatchObject({ kind: 'ignore' });
+  });
+
+  test('a repeated txid is never counted twice, whatever the event; its new status is an update', () => {
+    const c = [counted({ event: 'sale', txid: 'T1', conversionId: 'c9' })];
+    expect(decide(c, req({ event: 'sale', txid: 'T1' }), rules, 2000)).toMatchObject({ kind: 'ignore' });
+    expect(decide(c, req({ event: 'lead', txid: 'T1' }), rules, 2000)).toMatchObject({ kind: 'ignore' });
+    expect(decide(c, req({ event: 'sale', txid: 'T1', status: 'rejected' }), rules, 2000)).toEqual({ kind: 'update', conversionId: 'c9', status: 'rejected' });
+    expect(decide(c, req({ event: 'sale', txid: 'T2' }), rules, 2000)).toMatchObject({ kind: 'record' });
+  });
+
+  test('a percentage of an amount in another currency is refused', () => {
+    expect(decide([], req({ event: 'sale', amountMinor: 100, amountCurrency: 'EUR' }), rules, 2000)).toMatchObject({ kind: 'ignore', reason: expect.stringMatching(/EUR/) });
+  });
+});
+
+test('finalStatus: converted unless every conversion was rejected', () => {
+  expect(finalStatus([])).toBe('expired');
+  expect(finalStatus([counted({ status: 'rejected' })])).toBe('expired');
+  expect(finalStatus([counted({ status: 'rejected' }), counted({ status: 'pending' })])).toBe('converted');
+});
