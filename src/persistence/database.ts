@@ -1,5 +1,6 @@
 import mongoose from 'mongoose';
 import { Advertiser } from './models/advertiser';
+import { ApiKey } from './models/api-key';
 import { Asset } from './models/asset';
 import { Campaign } from './models/campaign';
 import { Conversion } from './models/conversion';
@@ -10,7 +11,7 @@ import { Publisher } from './models/publisher';
 import { Session } from './models/session';
 import { Support } from './models/support';
 
-export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound];
+export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey];
 
 /**
  * Connects mongoose and creates every index before anything is served (not in the background:

@@ -1,7 +1,45 @@
-import type { Router } from 'express';
+import express, { Router } from 'express';
 import type { AppDeps } from '../../app';
+import { advertisersRouter } from './advertisers';
+import { apiKeysRouter } from './api-keys';
+import { assetsRouter } from './assets';
+import { campaignsRouter } from './campaigns';
+import { openApiDocument } from './openapi';
+import { authenticate } from './principal';
+import { providersRouter } from './providers';
+import { publishersRouter } from './publishers';
+import type { RouteDoc } from './route';
+import { supportsRouter } from './supports';
+import { apiErrors } from './validation';
 
-/** The management and reporting API under /api/v1 (none yet). */
-export function managementMounts(_deps: AppDeps): [string, Router][] {
-  return [];
+export const API_PREFIX = '/api/v1';
+
+/** The management API's router and the documentation of every route it holds. */
+export function managementApi(deps: AppDeps): { router: Router; routes: RouteDoc[] } {
+  const routes: RouteDoc[] = [];
+  const resources = [
+    apiKeysRouter(routes),
+    advertisersRouter(routes, deps),
+    campaignsRouter(routes, deps),
+    assetsRouter(routes, deps),
+    publishersRouter(routes, deps),
+    supportsRouter(routes, deps),
+    providersRouter(routes, deps),
+  ];
+  routes.push({ method: 'get', path: '/openapi.json', tag: 'meta', summary: 'This document', kinds: [], status: 200, public: true });
+  const document = openApiDocument(routes, `${deps.config.PUBLIC_BASE_URL.replace(/\/$/, '')}${API_PREFIX}`);
+
+  const router = Router();
+  router.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+  router.use(authenticate(), express.json({ limit: '64kb' }));
+  for (const r of resources) router.use(r);
+  router.use(apiErrors);
+  return { router, routes };
+}
+
+/** The management and reporting API under /api/v1. */
+export function managementMounts(deps: AppDeps): [string, Router][] {
+  return [[API_PREFIX, managementApi(deps).router]];
 }

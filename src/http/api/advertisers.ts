@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
+import { z } from 'zod';
+import type { AppDeps } from '../../app';
+import { Advertiser } from '../../persistence/models/advertiser';
+import { HttpError } from '../http-error';
+import { account, type Principal } from './principal';
+import { findVisible, resourceRouter } from './resource';
+import type { RouteDoc } from './route';
+import { nameSchema } from './schemas';
+
+const ipEntry = z.string().refine((v) => {
+  try {
+    if (v.includes('/')) ipaddr.parseCIDR(v);
+    else ipaddr.process(v);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IP address or a CIDR range such as 203.0.113.0/24');
+
+const newToken = () => randomBytes(24).toString('base64url');
+
+/** Advertisers: operators manage them; an advertiser key reads its own and sets its IP allowlist. */
+export function advertisersRouter(registry: RouteDoc[], deps: AppDeps) {
+  const visible = async (p: Principal) => (p.kind === 'operator' ? null : { _id: account(p) });
+  const api = resourceRouter(registry, {
+    tag: 'advertisers',
+    path: '/advertisers',
+    noun: 'advertiser',
+    idPrefix: 'adv',
+    model: Advertiser,
+    kinds: { read: ['operator', 'advertiser'], create: ['operator'], update: ['operator', 'advertiser'], archive: ['operator'] },
+    create: z.object({ name: nameSchema, ipAllowlist: z.array(ipEntry).max(200).default([]) }),
+    update: z.object({ name: nameSchema.optional(), ipAllowlist: z.array(ipEntry).max(200).optional(), status: z.enum(['active', 'archived']).optional() }),
+    filters: z.object({ status: z.enum(['active', 'archived']).optional() }),
+    filterQuery: (f) => (f.status ? { status: f.status } : {}),
+    visible,
+    prepareCreate: async (_p, input) => ({ ...input, postbackToken: newToken() }),
+    prepareUpdate: async (p, _doc, patch) => {
+      if (p.kind !== 'operator' && patch.status !== undefined) throw new HttpError(403, 'only operators archive or restore advertisers');
+      return patch;
+    },
+    changed: () => deps.cache.advertisers.clear(),
+  });
+
+  api.route('post', '/advertisers/:id/rotate-token', { summary: 'Replace the postback token; the old one stops working within the config cache TTL', kinds: ['operator', 'advertiser'] }, async ({ principal, params }) => {
+    const current = await findVisible(Advertiser, await visible(principal), 'advertiser', params.id!);
+    const doc = await Advertiser.findOneAndUpdate({ _id: current._id }, { $set: { postbackToken: newToken() } }, { returnDocument: 'after' }).lean();
+    deps.cache.advertisers.clear();
+    const { _id, ...rest } = doc!;
+    return { id: _id, ...rest };
+  });
+  return api.router;
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { Advertiser } from '../../persistence/models/advertiser';
+import { API_KEY_KINDS, ApiKey, issueApiKey } from '../../persistence/models/api-key';
+import { Publisher } from '../../persistence/models/publisher';
+import { paginate } from './pagination';
+import { assertExists, findVisible } from './resource';
+import { ApiRouter, OPERATOR, type RouteDoc } from './route';
+import { idSchema, nameSchema, pageQuery } from './schemas';
+import { ValidationError } from './validation';
+
+type KeyDoc = { _id: string; hash?: string } & Record<string, unknown>;
+const present = ({ _id, hash: _hash, ...rest }: KeyDoc) => ({ id: _id, ...rest });
+
+/** API keys are operator business: issue (the plaintext is returned once), list, revoke. */
+export function apiKeysRouter(registry: RouteDoc[]) {
+  const api = new ApiRouter(registry, 'api-keys');
+  api.route(
+    'post',
+    '/api-keys',
+    {
+      summary: 'Issue a key; the answer holds the key itself, which is never shown again',
+      kinds: OPERATOR,
+      status: 201,
+      body: z.strictObject({ kind: z.enum(API_KEY_KINDS), accountId: idSchema.optional(), name: nameSchema.optional() }),
+    },
+    async ({ body }) => {
+      if (body.kind === 'operator' && body.accountId) throw new ValidationError([{ path: 'accountId', message: 'an operator key belongs to no account' }]);
+      if (body.kind !== 'operator') {
+        if (!body.accountId) throw new ValidationError([{ path: 'accountId', message: `is required for a ${body.kind} key` }]);
+        await assertExists(body.kind === 'advertiser' ? Advertiser : Publisher, 'accountId', [body.accountId]);
+      }
+      const { key, record } = await issueApiKey({ kind: body.kind, accountId: body.accountId ?? null, name: body.name ?? null });
+      return { key, ...present(record) };
+    },
+  );
+  api.route('get', '/api-keys', { summary: 'List keys (never the keys themselves)', kinds: OPERATOR, query: z.strictObject({ ...pageQuery, kind: z.enum(API_KEY_KINDS).optional(), account: idSchema.optional() }) }, async ({ query }) => {
+    const filter = { ...(query.kind ? { kind: query.kind } : {}), ...(query.account ? { accountId: query.account } : {}) };
+    return paginate(query, (after, n) => ApiKey.find({ ...filter, ...after }).sort({ _id: 1 }).limit(n).lean() as Promise<KeyDoc[]>, present);
+  });
+  api.route('get', '/api-keys/:id', { summary: 'Read a key', kinds: OPERATOR }, async ({ params }) => present((await findVisible(ApiKey, null, 'API key', params.id!)) as KeyDoc));
+  api.route('post', '/api-keys/:id/revoke', { summary: 'Revoke a key: it answers 401 from now on', kinds: OPERATOR }, async ({ params }) => {
+    const current = await findVisible(ApiKey, null, 'API key', params.id!);
+    const doc = await ApiKey.findOneAndUpdate({ _id: current._id }, { $set: { revokedAt: current.revokedAt ?? new Date() } }, { returnDocument: 'after' }).lean();
+    return present(doc as KeyDoc);
+  });
+  return api.router;
+}

@@ -1,0 +1,58 @@
+import type { ErrorRequestHandler } from 'express';
+import { z } from 'zod';
+import { HttpError } from '../http-error';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** A 400 naming each offending field (dotted path, e.g. `events.0.currency`). */
+export class ValidationError extends HttpError {
+  constructor(readonly fields: FieldError[]) {
+    super(400, `invalid request: ${fields.map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ')}`);
+  }
+}
+
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.flatMap((issue): FieldError[] => {
+    const base = issue.path.map(String).join('.');
+    // A misspelt field would otherwise be dropped silently: name it.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((k) => ({ path: base ? `${base}.${k}` : k, message: 'unknown field' }));
+    }
+    return [{ path: base, message: issue.message }];
+  });
+}
+
+export function parseInput<T extends z.ZodType>(schema: T, data: unknown): z.output<T> {
+  const result = schema.safeParse(data);
+  if (!result.success) throw new ValidationError(fieldErrors(result.error));
+  return result.data;
+}
+
+/** The API's error shape: `{error, fields?}`; anything it does not recognise goes on to the server's handler. */
+export const apiErrors: ErrorRequestHandler = (err, _req, res, next) => {
+  if (res.headersSent) return next(err);
+  if (err instanceof ValidationError) {
+    res.status(400).json({ error: err.message, fields: err.fields });
+    return;
+  }
+  if (err?.type === 'entity.parse.failed') {
+    res.status(400).json({ error: 'the body is not valid JSON', fields: [] });
+    return;
+  }
+  if (err?.type === 'entity.too.large') {
+    res.status(413).json({ error: 'the body is too large' });
+    return;
+  }
+  if (err?.code === 11000) {
+    res.status(409).json({ error: 'a record with this id already exists' });
+    return;
+  }
+  if (err instanceof HttpError) {
+    res.status(err.status).json({ error: err.message });
+    return;
+  }
+  next(err);
+};
