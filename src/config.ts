@@ -53,6 +53,9 @@ export const configSchema = z.object({
   DELIVERY_MAX_ATTEMPTS: int(20, 1),
   DELIVERY_TIMEOUT_MS: int(10_000, 100),
 
+  /** A session workflow continues as new after this many conversions, to keep its history bounded. */
+  SESSION_MAX_CONVERSIONS_PER_RUN: int(200, 1),
+
   /** Sessions or conversions accepted while Temporal was unreachable are handed to it by this sweep. */
   RECOVERY_INTERVAL_MS: int(5_000, 50),
   RECOVERY_GRACE_MS: int(10_000, 0),

@@ -7,28 +7,39 @@ import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStat
 
 export type SignalOutcome = 'signalled' | 'closed';
 
+/**
+ * The click and conversion paths give Temporal this long per call. Without a deadline the client
+ * retries an unreachable server for about 20 s, and an advertiser's postback would hang that long
+ * before falling back to the inbound log. A call that timed out but did reach Temporal is harmless:
+ * starts are idempotent and a re-signalled request id is dropped by the workflow.
+ */
+const CALL_DEADLINE_MS = 3_000;
+
 /** The click, pixel and postback paths' view of Temporal: start sessions, signal conversions. */
 export class SessionClient {
   constructor(
     readonly client: Client,
     private readonly taskQueue: string,
     private readonly delivery: DeliveryPolicy,
+    private readonly opts: { maxConversionsPerRun?: number; callDeadlineMs?: number } = {},
   ) {}
 
   /**
    * Connects on first use and reconnects by itself, so the API starts and keeps redirecting while
    * Temporal is down (sessions then wait in MongoDB for the recovery sweep).
    */
-  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy }) {
+  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number }) {
     const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000 });
-    return new SessionClient(new Client({ connection, namespace: opts.namespace }), opts.taskQueue, opts.delivery);
+    return new SessionClient(new Client({ connection, namespace: opts.namespace }), opts.taskQueue, opts.delivery, {
+      maxConversionsPerRun: opts.maxConversionsPerRun,
+    });
   }
 
   private startOptions(session: SessionSnapshot) {
     return {
       workflowId: session.sessionId,
       taskQueue: this.taskQueue,
-      args: [{ session, delivery: this.delivery }] as [Parameters<typeof sessionWorkflow>[0]],
+      args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun }] as [Parameters<typeof sessionWorkflow>[0]],
       // Starting twice (click path, then the recovery sweep) is harmless; a closed session stays closed.
       workflowIdConflictPolicy: 'USE_EXISTING' as const,
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
@@ -46,7 +57,7 @@ export class SessionClient {
   /** Starts the session's workflow; false when that session has already run to its end. */
   async startSession(session: SessionSnapshot): Promise<boolean> {
     try {
-      await this.client.workflow.start(sessionWorkflow, this.startOptions(session));
+      await this.withDeadline(() => this.client.workflow.start(sessionWorkflow, this.startOptions(session)));
       return true;
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
@@ -57,12 +68,14 @@ export class SessionClient {
   /** Delivers a conversion, starting the session's workflow first if it never started. */
   async signalConversion(session: SessionSnapshot, request: ConversionRequest): Promise<SignalOutcome> {
     try {
-      await this.client.workflow.signalWithStart(sessionWorkflow, {
-        ...this.startOptions(session),
-        workflowIdConflictPolicy: undefined,
-        signal: conversionSignal,
-        signalArgs: [request],
-      });
+      await this.withDeadline(() =>
+        this.client.workflow.signalWithStart(sessionWorkflow, {
+          ...this.startOptions(session),
+          workflowIdConflictPolicy: undefined,
+          signal: conversionSignal,
+          signalArgs: [request],
+        }),
+      );
       return 'signalled';
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return 'closed';
@@ -78,6 +91,10 @@ export class SessionClient {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;
     }
+  }
+
+  private withDeadline<T>(call: () => Promise<T>): Promise<T> {
+    return this.client.withDeadline(Date.now() + (this.opts.callDeadlineMs ?? CALL_DEADLINE_MS), call);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,118 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, startLocalStack, type LocalStack } from '../../src/local-stack/local-stack';
+import { inbounds } from '../../src/persistence/models/inbound';
+import { sessions } from '../../src/persistence/models/session';
+import { createFixture, type Fixture } from '../support/fixtures';
+import { eventually, startTestApp, testId, type TestApp } from '../support/harness';
+import { HttpSink } from '../support/http-sink';
+import { click, conversionsOf, postback, settledDeliveries } from '../support/tracking-client';
+
+// Temporal going away must not cost a click or an accepted conversion: clicks keep redirecting,
+// their sessions wait in MongoDB, a postback is parked in the inbound log, and when Temporal is
+// back the recovery sweep hands everything over, each conversion counted once.
+// This file runs its own Temporal (persisted to a file, so a restart keeps its workflows) and
+// FerretDB, because stopping the shared Temporal would break the other test files.
+
+const CLICKS_WHILE_DOWN = 30;
+const NOTIFICATIONS_PER_CONVERSION = 4;
+
+let dir: string;
+let stack: LocalStack;
+let app: TestApp;
+let sink: HttpSink;
+let f: Fixture;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-temporal-down-'));
+  stack = await startLocalStack({
+    temporalPort: await freePort(),
+    temporalUiPort: null,
+    mongoPort: await freePort(),
+    dataDir: dir,
+    temporalInMemory: false,
+    log: (line) => process.env.CT_TEST_LOG && console.log(line),
+  });
+  sink = await new HttpSink().start();
+  app = await startTestApp(
+    { RECOVERY_INTERVAL_MS: '200', RECOVERY_GRACE_MS: '0' },
+    { temporalAddress: stack.temporalAddress, mongoUri: stack.mongoUri(testId('ct').replace('-', '_')) },
+  );
+  f = await createFixture({ sinkUrl: sink.url });
+}, 120_000);
+
+afterAll(async () => {
+  await app?.stop();
+  await stack?.stop();
+  await sink?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+test('clicks and a postback taken while Temporal is down are handed over, once, when it is back', async () => {
+  // A session from before the outage: its workflow must still be there after the restart.
+  const before = await click(app.httpUrl!, f, '&sub1=before');
+  await eventually(() => sessions().findOne({ _id: before.sessionId, workflowStarted: true }), 20_000, 'the first session workflow');
+
+  await stack.stopTemporal();
+  const clicked: string[] = [];
+  let queuedRequestId: unknown;
+  try {
+    for (let i = 0; i < CLICKS_WHILE_DOWN; i++) {
+      const { res, sessionId } = await click(app.httpUrl!, f, `&sub1=down-${i}`);
+      const landing = new URL(res.headers.get('location')!);
+      expect(`${landing.origin}${landing.pathname}`).toBe('https://shop.example/landing');
+      expect(landing.searchParams.get('s1')).toBe(`down-${i}`);
+      clicked.push(sessionId);
+    }
+    expect(new Set(clicked).size).toBe(CLICKS_WHILE_DOWN);
+    const waiting = await sessions()
+      .find({ _id: { $in: clicked } })
+      .toArray();
+    expect(waiting).toHaveLength(CLICKS_WHILE_DOWN);
+    expect(waiting.every((s) => s.workflowStarted === false && s.status === 'open')).toBe(true);
+
+    const converted = clicked[7]!;
+    const res = await postback(app.httpUrl!, { click_id: converted, event: 'registration', txid: 'tx-while-down', token: f.token });
+    expect(res).toMatchObject({ status: 202, body: { status: 'accepted', session_id: converted, queued: true } });
+    queuedRequestId = res.body.request_id;
+    expect(await inbounds().findOne({ _id: queuedRequestId as string })).toMatchObject({ outcome: 'accepted', signalled: false, sessionId: converted });
+    expect(await conversionsOf(converted)).toHaveLength(0);
+  } finally {
+    await stack.startTemporal();
+  }
+
+  // The recovery sweep starts every waiting workflow…
+  await eventually(
+    async () => (await sessions().countDocuments({ _id: { $in: clicked }, workflowStarted: true })) === CLICKS_WHILE_DOWN,
+    60_000,
+    'every session to be handed to Temporal',
+  );
+  for (const id of clicked) {
+    const description = await app.temporal.client.workflow.getHandle(id).describe();
+    expect(description.status.name).toBe('RUNNING');
+  }
+  // …and the one from before the outage survived the restart of the server.
+  const survivor = await app.temporal.querySession(before.sessionId);
+  expect(survivor).toMatchObject({ sessionId: before.sessionId, status: 'open' });
+
+  // The parked conversion is signalled, recorded once and delivered once.
+  const converted = clicked[7]!;
+  await eventually(() => inbounds().findOne({ _id: queuedRequestId as string, signalled: true }), 30_000, 'the queued conversion to be signalled');
+  await settledDeliveries(converted, NOTIFICATIONS_PER_CONVERSION, 60_000);
+  const recorded = await conversionsOf(converted);
+  expect(recorded).toHaveLength(1);
+  expect(recorded[0]).toMatchObject({ event: 'registration', txid: 'tx-while-down', payoutMinor: 250 });
+  const toPublisher = sink.received(`/publisher/${f.publisherId}`).filter((r) => r.query.cid === converted);
+  expect(toPublisher).toHaveLength(1);
+  expect(toPublisher[0]!.query).toMatchObject({ txid: 'tx-while-down', conv: recorded[0]!._id });
+  const view = await app.temporal.querySession(converted);
+  expect(view).toMatchObject({ status: 'converted', conversions: [expect.objectContaining({ txid: 'tx-while-down' })] });
+
+  // The API talks to the restarted server by itself again: a conversion now goes straight to the workflow.
+  const other = clicked[3]!;
+  const direct = await postback(app.httpUrl!, { click_id: other, event: 'registration', txid: 'tx-after-restart', token: f.token });
+  expect(direct).toMatchObject({ status: 202, body: { session_id: other } });
+  expect(direct.body.queued).toBeUndefined();
+  await eventually(async () => (await conversionsOf(other)).length === 1, 30_000, 'the conversion sent after the restart');
+}, 180_000);
