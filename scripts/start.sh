@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ! -d node_modules/@temporalio/worker ]]; then
-  echo "start: installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund
+  echo "start: installing npm packages (npm install follows package-lock.json; see .ci/run for why not npm ci)"
+  npm install --no-audit --no-fund
 fi
 bash scripts/install-tools.sh
 npx tsc -p tsconfig.build.json
