@@ -86,7 +86,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
       const running = w.run();
       worker = {
         async stop() {
-          w.shutdown();
+          if (w.getState() === 'RUNNING') w.shutdown();
           await running.catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
           await connection.close();
         },

@@ -39,7 +39,8 @@ function installRuntime(level: string): void {
   runtimeInstalled = true;
   const sdkLevel = level === 'trace' ? 'TRACE' : level === 'debug' ? 'DEBUG' : level === 'info' || level === 'warn' ? 'WARN' : 'ERROR';
   try {
-    Runtime.install({ logger: new DefaultLogger(sdkLevel) });
+    // No shutdownSignals: the app drains HTTP first, then stops the worker itself.
+    Runtime.install({ logger: new DefaultLogger(sdkLevel), shutdownSignals: [] });
   } catch {
     // already installed by the embedding process (tests)
   }
