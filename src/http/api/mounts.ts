@@ -8,6 +8,7 @@ import { openApiDocument } from './openapi';
 import { authenticate } from './principal';
 import { providersRouter } from './providers';
 import { publishersRouter } from './publishers';
+import { reportsRouter } from './reports';
 import type { RouteDoc } from './route';
 import { supportsRouter } from './supports';
 import { apiErrors } from './validation';
@@ -25,6 +26,7 @@ export function managementApi(deps: AppDeps): { router: Router; routes: RouteDoc
     publishersRouter(routes, deps),
     supportsRouter(routes, deps),
     providersRouter(routes, deps),
+    reportsRouter(routes),
   ];
   routes.push({ method: 'get', path: '/openapi.json', tag: 'meta', summary: 'This document', kinds: [], status: 200, public: true });
   const document = openApiDocument(routes, `${deps.config.PUBLIC_BASE_URL.replace(/\/$/, '')}${API_PREFIX}`);
