@@ -1,14 +1,9 @@
 import { Schema, model, type mongo } from 'mongoose';
+import type { DeliveryRequest } from '../../domain/session';
 
 /** One document per outbound attempt (publisher postback or provider notification). */
-export interface DeliveryAttemptRecord {
+export interface DeliveryAttemptRecord extends DeliveryRequest {
   _id: string;
-  deliveryId: string;
-  conversionId: string;
-  sessionId: string;
-  target: 'publisher' | 'provider';
-  targetId: string;
-  url: string;
   attempt: number;
   statusCode: number | null;
   latencyMs: number;

@@ -1,25 +1,11 @@
 import { Schema, model, type mongo } from 'mongoose';
-import type { DeviceInfo, SessionProviders, SessionSnapshot } from '../../domain/session';
+import type { SessionSnapshot } from '../../domain/session';
 
 export type SessionStatus = 'open' | 'converted' | 'expired';
 
 /** The session document as the click path writes it (inserted raw, without mongoose casting, for speed). */
-export interface SessionRecord {
+export interface SessionRecord extends Omit<SessionSnapshot, 'sessionId' | 'createdAtMs' | 'expiresAtMs'> {
   _id: string;
-  advertiserId: string;
-  campaignId: string;
-  assetId: string | null;
-  publisherId: string;
-  supportId: string | null;
-  ip: string;
-  country: string | null;
-  device: DeviceInfo;
-  userAgent: string | null;
-  publisherData: Record<string, string>;
-  referrer: string | null;
-  providers: SessionProviders;
-  bot: boolean;
-  duplicate: boolean;
   createdAt: Date;
   expiresAt: Date;
   status: SessionStatus;
