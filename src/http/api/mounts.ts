@@ -4,11 +4,15 @@ import { advertisersRouter } from './advertisers';
 import { apiKeysRouter } from './api-keys';
 import { assetsRouter } from './assets';
 import { campaignsRouter } from './campaigns';
+import { conversionsRouter } from './conversions';
+import { deliveriesRouter } from './deliveries';
+import { linksRouter } from './links';
 import { openApiDocument } from './openapi';
 import { authenticate } from './principal';
 import { providersRouter } from './providers';
 import { publishersRouter } from './publishers';
 import { reportsRouter } from './reports';
+import { sessionsRouter } from './sessions';
 import type { RouteDoc } from './route';
 import { supportsRouter } from './supports';
 import { apiErrors } from './validation';
@@ -26,6 +30,10 @@ export function managementApi(deps: AppDeps): { router: Router; routes: RouteDoc
     publishersRouter(routes, deps),
     supportsRouter(routes, deps),
     providersRouter(routes, deps),
+    linksRouter(routes, deps),
+    sessionsRouter(routes, deps),
+    conversionsRouter(routes),
+    deliveriesRouter(routes, deps),
     reportsRouter(routes),
   ];
   routes.push({ method: 'get', path: '/openapi.json', tag: 'meta', summary: 'This document', kinds: [], status: 200, public: true });

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { conversions, type ConversionRecord } from '../../persistence/models/conversion';
+import { paginate } from './pagination';
+import type { Principal } from './principal';
+import { notFound } from './resource';
+import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
+import { dateQuery, idSchema, pageQuery } from './schemas';
+import { timeRange, trafficScope } from './sessions';
+
+/** A conversion as a key may see it: publishers do not see revenue, advertisers not the payout. */
+export function conversionView(c: ConversionRecord, p: Principal): Record<string, unknown> {
+  const { _id, txidKey: _k, ...rest } = c;
+  const out: Record<string, unknown> = { id: _id, ...rest };
+  if (p.kind === 'publisher') delete out.revenueMinor;
+  if (p.kind === 'advertiser') delete out.payoutMinor;
+  return out;
+}
+
+export function conversionsRouter(registry: RouteDoc[]) {
+  const api = new ApiRouter(registry, 'conversions');
+  api.route(
+    'get',
+    '/conversions',
+    {
+      summary: 'List conversions by id',
+      kinds: ALL_KINDS,
+      query: z.strictObject({
+        ...pageQuery,
+        campaign: idSchema.optional(),
+        publisher: idSchema.optional(),
+        advertiser: idSchema.optional(),
+        session: idSchema.optional(),
+        event: z.string().max(64).optional(),
+        status: z.enum(['approved', 'pending', 'rejected']).optional(),
+        from: dateQuery.optional(),
+        to: dateQuery.optional(),
+      }),
+    },
+    async ({ principal, query }) => {
+      const filter: Record<string, unknown> = {
+        ...(query.campaign ? { campaignId: query.campaign } : {}),
+        ...(query.publisher ? { publisherId: query.publisher } : {}),
+        ...(query.advertiser ? { advertiserId: query.advertiser } : {}),
+        ...(query.session ? { sessionId: query.session } : {}),
+        ...(query.event ? { event: query.event } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...timeRange(query.from, query.to, 'createdAt'),
+      };
+      const and = [filter, trafficScope(principal)];
+      return paginate(query, (after, n) => conversions().find({ $and: [...and, after] } as never).sort({ _id: 1 }).limit(n).toArray(), (c) => conversionView(c, principal));
+    },
+  );
+  api.route('get', '/conversions/:id', { summary: 'One conversion', kinds: ALL_KINDS }, async ({ principal, params }) => {
+    const doc = await conversions().findOne({ _id: params.id!, ...trafficScope(principal) });
+    if (!doc) throw notFound('conversion', params.id!);
+    return conversionView(doc, principal);
+  });
+  return api.router;
+}

@@ -1,0 +1,140 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import type { AppDeps } from '../../app';
+import { deliveries, type DeliveryAttemptRecord } from '../../persistence/models/delivery';
+import { deliveryWorkflow } from '../../../workflows/delivery';
+import { HttpError } from '../http-error';
+import { paginate } from './pagination';
+import { account, type Principal } from './principal';
+import { notFound } from './resource';
+import { ApiRouter, type RouteDoc } from './route';
+import { pageQuery } from './schemas';
+
+const DELIVERY_ID_RE = /^[A-Za-z0-9_.:-]{1,400}$/;
+const RESEND_RE = /-resend-(\d+)$/;
+const MAX_RESENDS = 50;
+
+/** A publisher sees the postbacks sent to it; provider notifications are the operator's. */
+function deliveryScope(p: Principal): Record<string, string> {
+  return p.kind === 'publisher' ? { target: 'publisher', targetId: account(p) } : {};
+}
+
+function grouped(deliveryId: string, attempts: DeliveryAttemptRecord[]) {
+  const last = attempts[attempts.length - 1]!;
+  return {
+    deliveryId,
+    resendOf: RESEND_RE.test(deliveryId) ? deliveryId.replace(RESEND_RE, '') : null,
+    conversionId: last.conversionId,
+    sessionId: last.sessionId,
+    target: last.target,
+    targetId: last.targetId,
+    url: last.url,
+    outcome: attempts.some((a) => a.outcome === 'delivered') ? 'delivered' : last.outcome,
+    attempts: attempts.map(({ attempt, statusCode, latencyMs, error, outcome, at }) => ({ attempt, statusCode, latencyMs, error, outcome, at })),
+  };
+}
+
+/** Outbound postbacks and provider notifications, each with every attempt; re-send one that failed. */
+export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
+  const api = new ApiRouter(registry, 'deliveries');
+  api.route(
+    'get',
+    '/deliveries',
+    {
+      summary: 'List deliveries (by delivery id), each with its attempts; outcome matches deliveries with an attempt of that outcome',
+      kinds: ['operator', 'publisher'],
+      query: z.strictObject({
+        ...pageQuery,
+        conversion: z.string().max(64).optional(),
+        session: z.string().max(64).optional(),
+        target: z.enum(['publisher', 'provider']).optional(),
+        target_id: z.string().max(64).optional(),
+        outcome: z.enum(['delivered', 'failed', 'given_up']).optional(),
+      }),
+    },
+    async ({ principal, query }) => {
+      const filter: Record<string, unknown> = {
+        ...(query.conversion ? { conversionId: query.conversion } : {}),
+        ...(query.session ? { sessionId: query.session } : {}),
+        ...(query.target ? { target: query.target } : {}),
+        ...(query.target_id ? { targetId: query.target_id } : {}),
+        ...(query.outcome ? { outcome: query.outcome } : {}),
+      };
+      const scope = deliveryScope(principal);
+      const ids = await paginate(
+        query,
+        (after, n) =>
+          deliveries()
+            .aggregate<{ _id: string }>([
+              { $match: { $and: [filter, scope, after._id ? { deliveryId: after._id } : {}] } },
+              { $group: { _id: '$deliveryId', n: { $sum: 1 } } },
+              { $sort: { _id: 1 } },
+              { $limit: n },
+            ])
+            .toArray(),
+        (g) => g._id,
+      );
+      const attempts = await deliveries().find({ deliveryId: { $in: ids.data } }).sort({ deliveryId: 1, attempt: 1 }).toArray();
+      const byId = new Map<string, DeliveryAttemptRecord[]>();
+      for (const a of attempts) byId.set(a.deliveryId, [...(byId.get(a.deliveryId) ?? []), a]);
+      return { data: ids.data.map((id) => grouped(id, byId.get(id) ?? [])), next_cursor: ids.next_cursor };
+    },
+  );
+
+  api.route(
+    'post',
+    '/deliveries/:deliveryId/resend',
+    { summary: 'Send a failed or given-up delivery again, as a new delivery `<id>-resend-<n>` with the full retry policy', kinds: ['operator', 'publisher'], status: 202 },
+    async ({ principal, params }) => {
+      const deliveryId = params.deliveryId!;
+      const attempts = DELIVERY_ID_RE.test(deliveryId)
+        ? await deliveries().find({ deliveryId, ...deliveryScope(principal) }).sort({ attempt: 1 }).toArray()
+        : [];
+      if (attempts.length === 0) throw notFound('delivery', deliveryId);
+      if (attempts.some((a) => a.outcome === 'delivered')) throw new HttpError(409, `delivery "${deliveryId}" was delivered; nothing to re-send`);
+      const root = deliveryId.replace(RESEND_RE, '');
+      const resentOk = await deliveries().findOne({ deliveryId: { $regex: `^${escapeRegex(root)}-resend-\\d+$` }, outcome: 'delivered' });
+      if (resentOk) throw new HttpError(409, `delivery "${root}" was already re-sent successfully as "${resentOk.deliveryId}"`);
+      if (await isRunning(deps, deliveryId)) throw new HttpError(409, `delivery "${deliveryId}" is still being retried`);
+
+      const last = attempts[attempts.length - 1]!;
+      const policy = {
+        initialIntervalMs: deps.config.DELIVERY_RETRY_INITIAL_MS,
+        maximumIntervalMs: deps.config.DELIVERY_RETRY_MAX_MS,
+        maximumAttempts: deps.config.DELIVERY_MAX_ATTEMPTS,
+        timeoutMs: deps.config.DELIVERY_TIMEOUT_MS,
+      };
+      for (let n = 1; n <= MAX_RESENDS; n++) {
+        const workflowId = `${root}-resend-${n}`;
+        try {
+          // A new delivery id keeps the original attempts on record (attempt documents are keyed by id and attempt).
+          await deps.temporal.client.workflow.start(deliveryWorkflow, {
+            workflowId,
+            taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            args: [{ deliveryId: workflowId, conversionId: last.conversionId, sessionId: last.sessionId, target: last.target, targetId: last.targetId, url: last.url, policy }],
+          });
+          return { deliveryId: workflowId, resendOf: deliveryId, url: last.url };
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
+      }
+      throw new HttpError(409, `delivery "${root}" has been re-sent ${MAX_RESENDS} times already`);
+    },
+  );
+  return api.router;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function isRunning(deps: AppDeps, workflowId: string): Promise<boolean> {
+  try {
+    const d = await deps.temporal.client.workflow.getHandle(workflowId).describe();
+    return d.status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}

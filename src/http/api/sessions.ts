@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import type { AppDeps } from '../../app';
+import { conversions } from '../../persistence/models/conversion';
+import { sessions } from '../../persistence/models/session';
+import { conversionView } from './conversions';
+import { paginate } from './pagination';
+import { account, type Principal } from './principal';
+import { notFound } from './resource';
+import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
+import { booleanQuery, dateQuery, idSchema, pageQuery } from './schemas';
+
+const SESSION_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The traffic a key may see: an advertiser its campaigns', a publisher its own. */
+export function trafficScope(p: Principal): Record<string, string> {
+  if (p.kind === 'advertiser') return { advertiserId: account(p) };
+  if (p.kind === 'publisher') return { publisherId: account(p) };
+  return {};
+}
+
+export function timeRange(from: Date | undefined, to: Date | undefined, field: string): Record<string, unknown> {
+  if (!from && !to) return {};
+  return { [field]: { ...(from ? { $gte: from } : {}), ...(to ? { $lt: to } : {}) } };
+}
+
+const present = ({ _id, ...rest }: { _id: string } & Record<string, unknown>) => ({ id: _id, ...rest });
+
+/** Sessions (clicks): list with filters, or one with its conversions and live workflow state. */
+export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
+  const api = new ApiRouter(registry, 'sessions');
+  api.route(
+    'get',
+    '/sessions',
+    {
+      summary: 'List sessions, oldest first (ids are time-ordered UUIDv7)',
+      kinds: ALL_KINDS,
+      query: z.strictObject({
+        ...pageQuery,
+        campaign: idSchema.optional(),
+        publisher: idSchema.optional(),
+        advertiser: idSchema.optional(),
+        status: z.enum(['open', 'converted', 'expired']).optional(),
+        bot: booleanQuery.optional(),
+        from: dateQuery.optional(),
+        to: dateQuery.optional(),
+      }),
+    },
+    async ({ principal, query }) => {
+      const filter: Record<string, unknown> = {
+        ...(query.campaign ? { campaignId: query.campaign } : {}),
+        ...(query.publisher ? { publisherId: query.publisher } : {}),
+        ...(query.advertiser ? { advertiserId: query.advertiser } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.bot !== undefined ? { bot: query.bot } : {}),
+        ...timeRange(query.from, query.to, 'createdAt'),
+      };
+      const and = [filter, trafficScope(principal)];
+      return paginate(query, (after, n) => sessions().find({ $and: [...and, after] } as never).sort({ _id: 1 }).limit(n).toArray(), present);
+    },
+  );
+
+  api.route('get', '/sessions/:id', { summary: 'One session: stored fields, its conversions, and the live state of its workflow (null once closed)', kinds: ALL_KINDS }, async ({ principal, params }) => {
+    const id = params.id!;
+    const doc = SESSION_ID_RE.test(id) ? await sessions().findOne({ _id: id, ...trafficScope(principal) }) : null;
+    if (!doc) throw notFound('session', id);
+    const convs = await conversions().find({ sessionId: id }).sort({ createdAt: 1 }).toArray();
+    let workflow: unknown = null;
+    let workflowState: 'running' | 'closed' | 'unavailable' = 'closed';
+    try {
+      workflow = await deps.temporal.querySession(id);
+      workflowState = workflow ? 'running' : 'closed';
+    } catch (err) {
+      // The stored fields are still worth answering with while Temporal is unreachable.
+      deps.log.warn({ err: String(err), sessionId: id }, 'session query failed');
+      workflowState = 'unavailable';
+    }
+    return { ...present(doc as never), conversions: convs.map((c) => conversionView(c, principal)), workflowState, workflow };
+  });
+  return api.router;
+}

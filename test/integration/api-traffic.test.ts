@@ -1,0 +1,151 @@
+import { createFixture, type Fixture } from '../support/fixtures';
+import { HttpSink } from '../support/http-sink';
+import { eventually, get, startTestApp, type TestApp } from '../support/harness';
+import { clientFor, type ApiClient } from '../support/api-client';
+
+// The API around real traffic: a publisher fetches its tracked link and clicks it, the advertiser
+// posts a conversion back with the URL the API gave it, the publisher's endpoint fails until the
+// delivery gives up, and a re-send through the API reaches it.
+
+let app: TestApp;
+let sink: HttpSink;
+let f: Fixture;
+let allowlisted: Fixture;
+let op: ApiClient;
+let pub: ApiClient;
+let otherPub: ApiClient;
+let adv: ApiClient;
+let sessionId: string;
+let conversionId: string;
+
+beforeAll(async () => {
+  sink = await new HttpSink().start();
+  app = await startTestApp({ PUBLIC_BASE_URL: 'https://track.example' });
+  f = await createFixture({ sinkUrl: sink.url });
+  allowlisted = await createFixture({ sinkUrl: sink.url, publisherAccess: 'allowlist' });
+  op = await clientFor(app, 'operator');
+  pub = await clientFor(app, 'publisher', f.publisherId);
+  otherPub = await clientFor(app, 'publisher', f.otherPublisherId);
+  adv = await clientFor(app, 'advertiser', f.advertiserId);
+});
+afterAll(async () => {
+  await app?.stop();
+  await sink?.stop();
+});
+
+describe('tracked links', () => {
+  test('a publisher gets its ready click URL, with asset, support and sub parameters', async () => {
+    const res = await pub.get(`/links?campaign=${f.campaignId}&asset=${f.assetId}&support=${f.supportId}&sub1=a%20b&sub3=x`);
+    expect(res.status).toBe(200);
+    expect(res.body.url).toBe(`https://track.example/c/${f.campaignId}?pub=${f.publisherId}&asset=${f.assetId}&sup=${f.supportId}&sub1=a+b&sub3=x`);
+  });
+
+  test('a link is refused for a campaign the publisher may not run, and for assets and supports that are not its', async () => {
+    expect((await otherPub.get(`/links?campaign=${allowlisted.campaignId}`)).status).toBe(404);
+    const opRes = await op.get(`/links?campaign=${allowlisted.campaignId}&publisher=${allowlisted.otherPublisherId}`);
+    expect(opRes.status).toBe(400);
+    expect(opRes.body.fields).toEqual([{ path: 'publisher', message: expect.stringMatching(/allowlist/) }]);
+    expect((await pub.get(`/links?campaign=${f.campaignId}&asset=${allowlisted.assetId}`)).body.fields[0].path).toBe('asset');
+    expect((await otherPub.get(`/links?campaign=${f.campaignId}&support=${f.supportId}`)).body.fields[0].path).toBe('support');
+    expect((await pub.get(`/links?campaign=${f.campaignId}&publisher=${f.otherPublisherId}`)).status).toBe(403);
+    expect((await pub.get(`/links?campaign=${f.campaignId}&sub11=x`)).body.fields[0].path).toBe('sub11');
+  });
+
+  test("an advertiser gets its pixel and postback URLs, the postback with its token; another advertiser's are 404", async () => {
+    const res = await adv.get(`/advertisers/${f.advertiserId}/tracking`);
+    expect(res.status).toBe(200);
+    expect(res.body.postback).toBe(`https://track.example/postback?event={event}&click_id={click_id}&txid={txid}&amount={amount}&currency={currency}&status={status}&token=${f.token}`);
+    expect(res.body.pixel.gif).toMatch(new RegExp(`^https://track.example/px.gif\\?adv=${f.advertiserId}&`));
+    expect(res.body.campaigns.map((c: { id: string; events: string[] }) => [c.id, c.events])).toEqual([[f.campaignId, ['registration', 'sale']]]);
+    expect((await adv.get(`/advertisers/${allowlisted.advertiserId}/tracking`)).status).toBe(404);
+    expect((await pub.get(`/advertisers/${f.advertiserId}/tracking`)).status).toBe(403);
+  });
+});
+
+describe('sessions, conversions and deliveries', () => {
+  beforeAll(async () => {
+    const link = (await pub.get(`/links?campaign=${f.campaignId}&asset=${f.assetId}&support=${f.supportId}&sub1=s1`)).body.url as string;
+    const click = await get(link.replace('https://track.example', app.httpUrl!));
+    expect(click.status).toBe(302);
+    sessionId = new URL(click.headers.get('location')!).searchParams.get('cid')!;
+
+    sink.failFirst.set(`/publisher/${f.publisherId}`, 5); // every attempt the test config allows
+    const tracking = (await adv.get(`/advertisers/${f.advertiserId}/tracking`)).body;
+    const postback = (tracking.postback as string)
+      .replace('https://track.example', app.httpUrl!)
+      .replace('{event}', 'sale').replace('{click_id}', sessionId).replace('{txid}', 'T-42')
+      .replace('{amount}', '80.00').replace('{currency}', 'EUR').replace('{status}', 'approved');
+    expect((await fetch(postback)).status).toBe(202);
+    const conv = await eventually(async () => (await op.get(`/conversions?session=${sessionId}`)).body.data[0], 20_000, 'the conversion');
+    conversionId = conv.id;
+  });
+
+  test('one session: stored fields, conversions and the live workflow state', async () => {
+    const res = await op.get(`/sessions/${sessionId}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: sessionId, campaignId: f.campaignId, publisherId: f.publisherId, assetId: f.assetId, supportId: f.supportId, publisherData: { sub1: 's1' } });
+    expect(res.body.conversions).toEqual([expect.objectContaining({ id: conversionId, event: 'sale', txid: 'T-42', payoutMinor: 800, revenueMinor: 1600 })]);
+    expect(res.body.workflowState).toBe('running');
+    expect(res.body.workflow).toMatchObject({ sessionId, status: 'converted', conversions: [expect.objectContaining({ conversionId, event: 'sale' })] });
+  });
+
+  test('sessions and conversions are scoped: the publisher and advertiser see theirs, others get 404 and empty lists', async () => {
+    expect((await pub.get(`/sessions/${sessionId}`)).status).toBe(200);
+    expect((await adv.get(`/sessions/${sessionId}`)).status).toBe(200);
+    expect((await otherPub.get(`/sessions/${sessionId}`)).status).toBe(404);
+    expect((await otherPub.get(`/conversions/${conversionId}`)).status).toBe(404);
+    const stranger = await clientFor(app, 'advertiser', allowlisted.advertiserId);
+    expect((await stranger.get(`/sessions/${sessionId}`)).status).toBe(404);
+    expect((await stranger.get(`/sessions?campaign=${f.campaignId}`)).body.data).toEqual([]);
+    expect((await otherPub.get(`/conversions?campaign=${f.campaignId}`)).body.data).toEqual([]);
+    // The stored status changes when the attribution window closes; until then it is open.
+    expect((await pub.get(`/sessions?campaign=${f.campaignId}&status=open`)).body.data.map((s: { id: string }) => s.id)).toEqual([sessionId]);
+    expect((await pub.get(`/sessions?campaign=${f.campaignId}&status=expired`)).body.data).toEqual([]);
+    const asPub = (await pub.get(`/conversions/${conversionId}`)).body;
+    const asAdv = (await adv.get(`/conversions/${conversionId}`)).body;
+    expect([asPub.payoutMinor, asPub.revenueMinor]).toEqual([800, undefined]);
+    expect([asAdv.payoutMinor, asAdv.revenueMinor]).toEqual([undefined, 1600]);
+    expect((await op.get('/sessions?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z')).body.data).toEqual([]);
+    expect((await op.get('/sessions?from=last-week')).body.fields[0].path).toBe('from');
+  });
+
+  test('a given-up delivery lists every attempt, and a re-send reaches the publisher', async () => {
+    const path = `/deliveries?conversion=${conversionId}&target=publisher`;
+    const given = await eventually(async () => {
+      const d = (await op.get(path)).body.data[0];
+      return d?.outcome === 'given_up' && d;
+    }, 30_000, 'the publisher delivery to give up');
+    expect(given.attempts.map((a: { attempt: number; statusCode: number; outcome: string }) => [a.attempt, a.statusCode, a.outcome])).toEqual([
+      [1, 500, 'failed'], [2, 500, 'failed'], [3, 500, 'failed'], [4, 500, 'failed'], [5, 500, 'given_up'],
+    ]);
+    const before = sink.received(`/publisher/${f.publisherId}`).length;
+
+    expect((await otherPub.post(`/deliveries/${given.deliveryId}/resend`)).status).toBe(404);
+    expect((await adv.post(`/deliveries/${given.deliveryId}/resend`)).status).toBe(403);
+    const resent = await pub.post(`/deliveries/${given.deliveryId}/resend`);
+    expect(resent.status).toBe(202);
+    expect(resent.body).toMatchObject({ deliveryId: `${given.deliveryId}-resend-1`, resendOf: given.deliveryId });
+
+    await eventually(() => sink.received(`/publisher/${f.publisherId}`).length > before, 20_000, 'the re-sent postback');
+    const last = sink.received(`/publisher/${f.publisherId}`).at(-1)!;
+    expect(last.query).toMatchObject({ cid: sessionId, event: 'sale', txid: 'T-42', payout: '8.00', conv: conversionId });
+    const all = await eventually(async () => {
+      const list = (await pub.get(path)).body.data as { deliveryId: string; outcome: string }[];
+      return list.some((d) => d.outcome === 'delivered') && list;
+    }, 20_000, 'the re-send recorded as delivered');
+    expect(all.map((d) => [d.deliveryId, d.outcome])).toEqual([
+      [given.deliveryId, 'given_up'],
+      [`${given.deliveryId}-resend-1`, 'delivered'],
+    ]);
+    // Delivered once is enough: neither the original nor the re-send can be sent again.
+    expect((await op.post(`/deliveries/${given.deliveryId}/resend`)).status).toBe(409);
+    expect((await op.post(`/deliveries/${given.deliveryId}-resend-1/resend`)).status).toBe(409);
+  });
+
+  test('deliveries are a publisher’s own: another publisher sees none of them', async () => {
+    expect((await otherPub.get(`/deliveries?conversion=${conversionId}`)).body.data).toEqual([]);
+    const providers = (await op.get(`/deliveries?conversion=${conversionId}&target=provider`)).body.data;
+    expect(providers).toHaveLength(3);
+    expect((await pub.get(`/deliveries?conversion=${conversionId}&target=provider`)).body.data).toEqual([]);
+  });
+});
