@@ -1,4 +1,4 @@
-import { HttpError } from '../http-error';
+import { ValidationError } from './validation';
 
 // Cursor pagination on _id: a page is "the next `limit` ids after the last one seen", which stays
 // stable while records are added or changed (offsets would shift and repeat or skip records).
@@ -16,7 +16,7 @@ export function encodeCursor(lastId: string): string {
 export function decodeCursor(cursor: string | undefined): string | null {
   if (cursor === undefined) return null;
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!id || encodeCursor(id) !== cursor) throw new HttpError(400, 'cursor: not a next_cursor value from a previous page');
+  if (!id || encodeCursor(id) !== cursor) throw new ValidationError([{ path: 'cursor', message: 'must be a next_cursor value from a previous page' }]);
   return id;
 }
 
