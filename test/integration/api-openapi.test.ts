@@ -1,4 +1,3 @@
-import type { Router } from 'express';
 import { managementApi } from '../../src/http/api/mounts';
 import { openApiPath } from '../../src/http/api/openapi';
 import { clientFor } from '../support/api-client';

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { issueApiKey } from '../../src/persistence/models/api-key';
 import { apiClient, clientFor, type ApiClient } from '../support/api-client';
 import { startTestApp, testId, type TestApp } from '../support/harness';
 
@@ -136,6 +137,5 @@ test('the CLI issues a working operator key and prints it once', async () => {
 });
 
 async function keyFor(): Promise<string> {
-  const { issueApiKey } = await import('../../src/persistence/models/api-key');
   return (await issueApiKey({ kind: 'operator', accountId: null })).key;
 }
