@@ -1,5 +1,7 @@
 import { conversions, type ConversionRecord } from '../../src/persistence/models/conversion';
 import { sessions, type SessionRecord } from '../../src/persistence/models/session';
+import { detectFactMode, loadFacts, type FactQuery } from '../../src/http/api/report-data';
+import { buildReport, type Dimension } from '../../src/http/api/report-model';
 import { clientFor, type ApiClient } from '../support/api-client';
 import { startTestApp, testId, type TestApp } from '../support/harness';
 
@@ -237,4 +239,20 @@ test('bad parameters are 400s naming the parameter', async () => {
     expect(res.body.fields.map((f: { path: string }) => f.path)).toContain(path);
   }
   expect((await op.get('/reports?group_by=day')).body.fields.map((f: { path: string }) => f.path).sort()).toEqual(['from', 'to']);
+});
+
+test('both ways of reading the facts agree: one pass in code (used on FerretDB) and $match/$group per range (MongoDB)', async () => {
+  expect(await detectFactMode()).toBe('scan');
+  const groupings: Dimension[][] = [[], ['campaign', 'day'], ['publisher', 'hour'], ['os', 'country'], ['provider', 'device_type', 'day']];
+  for (const groupBy of groupings) {
+    for (const includeBots of [false, true]) {
+      const q: FactQuery = { groupBy, from: new Date('2024-03-09T23:00:00Z'), to: new Date('2024-03-11T23:00:00Z'), tz: 'Europe/Paris', includeBots, statuses: ['approved', 'pending'], filters: [['advertiser', [id.advX, id.advY]]] };
+      const scan = await loadFacts(q, 'scan');
+      const agg = await loadFacts(q, 'aggregate');
+      const report = (f: typeof scan) => buildReport(groupBy, f.clicks, f.conversions, { includeBots, show: { payout: true, revenue: true } });
+      expect([groupBy, includeBots, report(scan)]).toEqual([groupBy, includeBots, report(agg)]);
+      expect(report(scan).rows.length).toBeGreaterThan(groupBy.length > 0 ? 1 : 0);
+      expect(scan.clicks.reduce((n, c) => n + c.count, 0)).toBe(5);
+    }
+  }
 });

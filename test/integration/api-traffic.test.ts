@@ -105,6 +105,9 @@ describe('sessions, conversions and deliveries', () => {
     const asAdv = (await adv.get(`/conversions/${conversionId}`)).body;
     expect([asPub.payoutMinor, asPub.revenueMinor]).toEqual([800, undefined]);
     expect([asAdv.payoutMinor, asAdv.revenueMinor]).toEqual([undefined, 1600]);
+    const advSession = (await adv.get(`/sessions/${sessionId}`)).body;
+    expect(advSession.workflow.conversions[0]).toMatchObject({ conversionId, event: 'sale' });
+    expect(JSON.stringify(advSession)).not.toContain('payoutMinor');
     expect((await op.get('/sessions?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z')).body.data).toEqual([]);
     expect((await op.get('/sessions?from=last-week')).body.fields[0].path).toBe('from');
   });

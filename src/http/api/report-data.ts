@@ -1,18 +1,39 @@
+import mongoose from 'mongoose';
 import { conversions } from '../../persistence/models/conversion';
 import { sessions } from '../../persistence/models/session';
 import type { ClickFact, ConversionFact, Dimension, Dims } from './report-model';
-import { timeBuckets } from './report-time';
+import { timeBuckets, type TimeBucket } from './report-time';
 
-// The database side of reports: clicks come from sessions, conversions from conversions, each by
-// $match (index on the filter field + createdAt) then $group, and are merged in code.
+// The database side of reports: clicks come from sessions, conversions from conversions, and are
+// merged in code. Two ways to read them, same results:
 //
-// Written for what FerretDB 1.24 (the embedded database) can do, which also runs on MongoDB:
-// - no date operators ($dateToString, $year…): local days and hours are UTC ranges computed in
-//   code (report-time.ts), one $match/$group per range;
-// - no $lookup: os, browser and providers, which conversions do not carry, are read from their
-//   sessions in batches;
-// - a $group with several accumulators silently returns 0 for all but the first: every pipeline
-//   has exactly one accumulator, and count, payout and revenue are three pipelines.
+// - `aggregate` (MongoDB): per range, $match (index on the filter field + createdAt) then $group.
+//   Written within what FerretDB 1.24 understands too: it has no date operators ($dateToString…),
+//   so local days and hours are UTC ranges computed in code (report-time.ts), one $match/$group per
+//   range; and a $group with several accumulators silently returns 0 for all but the first there,
+//   so every pipeline has exactly one accumulator (count, payout and revenue are three pipelines).
+// - `scan` (FerretDB): FerretDB's SQLite backend uses no index and pushes no filter down, so every
+//   query reads the whole collection; the cheapest report is then one pass over each collection,
+//   streaming only the fields needed and grouping in code.
+//
+// Neither has $lookup: os, browser and providers, which conversions do not carry, are read from
+// the converting sessions in batches.
+
+export type FactMode = 'aggregate' | 'scan';
+let detected: Promise<FactMode> | undefined;
+
+/** `scan` on FerretDB (it says so in buildInfo), `aggregate` on MongoDB. */
+export function detectFactMode(): Promise<FactMode> {
+  detected ??= mongoose.connection
+    .db!.admin()
+    .command({ buildInfo: 1 })
+    .then((info): FactMode => ('ferretdbVersion' in info ? 'scan' : 'aggregate'))
+    .catch((err) => {
+      detected = undefined;
+      throw err;
+    });
+  return detected;
+}
 
 type Field = { session: string; conversion: string | null };
 
@@ -78,8 +99,80 @@ async function pool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promi
   return out;
 }
 
-export async function loadFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conversions: ConversionFact[] }> {
-  const plain = q.groupBy.filter((d): d is Exclude<Dimension, 'day' | 'hour'> => d !== 'day' && d !== 'hour');
+export async function loadFacts(q: FactQuery, mode?: FactMode): Promise<{ clicks: ClickFact[]; conversions: ConversionFact[] }> {
+  return (mode ?? (await detectFactMode())) === 'scan' ? scanFacts(q) : aggregateFacts(q);
+}
+
+type Plain = Exclude<Dimension, 'day' | 'hour'>;
+const plainDims = (q: FactQuery) => q.groupBy.filter((d): d is Plain => d !== 'day' && d !== 'hour');
+
+/** Finds the local day/hour of an instant among the buckets (binary search); null when outside them. */
+function bucketFinder(q: FactQuery): ((at: Date) => Dims | null) | null {
+  const byDay = q.groupBy.includes('day');
+  const byHour = q.groupBy.includes('hour');
+  if (!byDay && !byHour) return null;
+  const buckets: TimeBucket[] = timeBuckets(q.from, q.to, q.tz, { day: byDay, hour: byHour });
+  return (at) => {
+    const t = at.getTime();
+    let lo = 0;
+    let hi = buckets.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const b = buckets[mid]!;
+      if (t < b.start.getTime()) hi = mid - 1;
+      else if (t >= b.end.getTime()) lo = mid + 1;
+      else return { ...(byDay ? { day: b.day } : {}), ...(byHour ? { hour: b.hour } : {}) };
+    }
+    return null;
+  };
+}
+
+async function scanFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conversions: ConversionFact[] }> {
+  const plain = plainDims(q);
+  const timeOf = bucketFinder(q);
+  const sessionOnly = plain.filter((d) => FIELDS[d].conversion === null);
+
+  const clickGroups = new Map<string, ClickFact>();
+  const sessionProjection = Object.fromEntries([['createdAt', 1], ['bot', 1], ...plain.map((d) => [FIELDS[d].session, 1])]);
+  for await (const raw of sessions().find(match(q, 'session', q.from, q.to) as never, { projection: sessionProjection })) {
+    const doc = raw as unknown as Doc;
+    const time = timeOf ? timeOf(doc.createdAt as Date) : {};
+    if (!time) continue;
+    const dims: Dims = { ...time, ...Object.fromEntries(plain.map((d) => [d, get(doc, FIELDS[d].session)])) };
+    const bot = doc.bot === true;
+    const key = JSON.stringify([q.groupBy.map((d) => dims[d] ?? null), bot]);
+    const f = clickGroups.get(key) ?? { dims, bot, count: 0 };
+    f.count++;
+    clickGroups.set(key, f);
+  }
+
+  const convProjection = Object.fromEntries([
+    ['createdAt', 1], ['event', 1], ['currency', 1], ['payoutMinor', 1], ['revenueMinor', 1], ['sessionId', 1],
+    ...plain.flatMap((d) => (FIELDS[d].conversion ? [[FIELDS[d].conversion, 1]] : [])),
+  ]);
+  const convDocs: Doc[] = [];
+  for await (const raw of conversions().find(match(q, 'conversion', q.from, q.to) as never, { projection: convProjection })) convDocs.push(raw as unknown as Doc);
+  const sessionDims = await sessionDimensions(convDocs.map((c) => String(c.sessionId)), sessionOnly);
+  const convGroups = new Map<string, ConversionFact>();
+  for (const doc of convDocs) {
+    const time = timeOf ? timeOf(doc.createdAt as Date) : {};
+    if (!time) continue;
+    const dims: Dims = { ...time };
+    for (const d of plain) dims[d] = FIELDS[d].conversion ? get(doc, FIELDS[d].conversion!) : (sessionDims.get(String(doc.sessionId))?.[d] ?? null);
+    const event = String(doc.event);
+    const currency = String(doc.currency);
+    const key = JSON.stringify([q.groupBy.map((d) => dims[d] ?? null), event, currency]);
+    const f = convGroups.get(key) ?? { dims, event, currency, count: 0, payoutMinor: 0, revenueMinor: 0 };
+    f.count++;
+    f.payoutMinor += Number(doc.payoutMinor ?? 0);
+    f.revenueMinor += Number(doc.revenueMinor ?? 0);
+    convGroups.set(key, f);
+  }
+  return { clicks: [...clickGroups.values()], conversions: [...convGroups.values()] };
+}
+
+async function aggregateFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conversions: ConversionFact[] }> {
+  const plain = plainDims(q);
   const byDay = q.groupBy.includes('day');
   const byHour = q.groupBy.includes('hour');
   const ranges = byDay || byHour ? timeBuckets(q.from, q.to, q.tz, { day: byDay, hour: byHour }) : [{ start: q.from, end: q.to }];

@@ -74,6 +74,11 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
       deps.log.warn({ err: String(err), sessionId: id }, 'session query failed');
       workflowState = 'unavailable';
     }
+    // The live view carries payouts: an advertiser sees what it is charged, not what publishers earn.
+    if (workflow && principal.kind === 'advertiser') {
+      const view = workflow as { conversions: Record<string, unknown>[] };
+      workflow = { ...view, conversions: view.conversions.map(({ payoutMinor: _p, ...c }) => c) };
+    }
     return { ...present(doc as never), conversions: convs.map((c) => conversionView(c, principal)), workflowState, workflow };
   });
   return api.router;

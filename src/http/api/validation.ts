@@ -46,6 +46,16 @@ export const apiErrors: ErrorRequestHandler = (err, _req, res, next) => {
     res.status(413).json({ error: 'the body is too large' });
     return;
   }
+  // The models' own validators are a second line behind zod: still the client's fault, never a 500.
+  if (err?.name === 'ValidationError' && err.errors && typeof err.errors === 'object') {
+    const fields = Object.entries(err.errors as Record<string, { message?: string }>).map(([path, e]) => ({ path, message: String(e?.message ?? 'is invalid') }));
+    res.status(400).json({ error: `invalid request: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields });
+    return;
+  }
+  if (err?.name === 'CastError' && typeof err.path === 'string') {
+    res.status(400).json({ error: `invalid request: ${err.path}: has the wrong type`, fields: [{ path: err.path, message: 'has the wrong type' }] });
+    return;
+  }
   if (err?.code === 11000) {
     res.status(409).json({ error: 'a record with this id already exists' });
     return;
