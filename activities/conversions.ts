@@ -3,6 +3,7 @@ import type { DeliveryRequest, SessionSnapshot } from '../src/domain/session';
 import type { Logger } from '../src/log';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { conversions, type ConversionRecord } from '../src/persistence/models/conversion';
+import { sessions } from '../src/persistence/models/session';
 import { planNotifications } from './notification-plan';
 
 export interface RecordConversionInput {
@@ -59,6 +60,11 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
         );
         // Our own insert from an earlier attempt of this activity is not a duplicate.
         if (existing && existing._id !== conversionId) return { duplicateOf: existing._id, deliveries: [] };
+      }
+      // Lists and reports filter on the stored status: a session converts when its first conversion
+      // counts, not only when its window closes.
+      if (request.status !== 'rejected') {
+        await sessions().updateOne({ _id: session.sessionId, status: 'open' }, { $set: { status: 'converted' } });
       }
       return { duplicateOf: null, deliveries: await planNotifications(cache, log, session, doc, 1) };
     },

@@ -200,6 +200,8 @@ describe('attribution rules', () => {
     ]);
     expect(await Conversion.countDocuments({ sessionId })).toBe(3);
     expect(view.status).toBe('converted');
+    // Stored too, while the window is still open, so lists and reports can filter on it.
+    expect((await Session.findById(sessionId).lean())?.status).toBe('converted');
   });
 
   test('a transaction id counted on another session of the same advertiser is not counted again', async () => {

@@ -62,6 +62,7 @@ conversionSchema.index({ advertiserId: 1, txidKey: 1 }, { unique: true });
 conversionSchema.index({ sessionId: 1 });
 conversionSchema.index({ campaignId: 1, createdAt: 1 });
 conversionSchema.index({ publisherId: 1, createdAt: 1 });
+conversionSchema.index({ advertiserId: 1, createdAt: 1 });
 conversionSchema.index({ createdAt: 1 });
 
 export const Conversion = model<ConversionRecord>('Conversion', conversionSchema, 'conversions');
