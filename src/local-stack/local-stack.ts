@@ -65,7 +65,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     '--port', String(opts.temporalPort),
     '--log-level', 'error',
     ...(opts.temporalUiPort === null ? ['--headless'] : ['--ui-port', String(opts.temporalUiPort)]),
-    ...(opts.temporalInMemory ? [] : ['--db-filename', path.join(opts.dataDir, 'temporal.sqlite')]),
+    // WAL with synchronous=NORMAL: one fsync per checkpoint instead of several per transaction.
+    // The default made the dev server fsync-bound (bench: ~15 → ~80 workflow starts/s); a crash
+    // of the server process still loses nothing, only an OS crash may drop the last commits.
+    ...(opts.temporalInMemory
+      ? []
+      : ['--db-filename', path.join(opts.dataDir, 'temporal.sqlite'), '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal']),
     ...SEARCH_ATTRIBUTE_NAMES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
   ];
   const ferretArgs = [

@@ -1,0 +1,60 @@
+import type { Client } from '@temporalio/client';
+import { conversions } from '../src/persistence/models/conversion';
+import { deliveries } from '../src/persistence/models/delivery';
+import { sessions } from '../src/persistence/models/session';
+import type { PostbackSink } from './sink';
+
+// What actually exists after a phase, read back from where it lives: MongoDB (sessions,
+// conversions, delivery attempts), Temporal's visibility store (workflows), and the sink
+// (postbacks received). Every phase has its own campaign, so these are exact per phase.
+
+export interface Counts {
+  sessionsStored: number;
+  /** Sessions whose workflow has run its first activity (or that the recovery sweep handed over). */
+  sessionsMarkedStarted: number;
+  /** Session workflow executions Temporal knows for the campaign. */
+  workflowsStarted: number;
+  conversionsRecorded: number;
+  /** Delivery attempts clicktrail logged as delivered. */
+  deliveriesLogged: number;
+  postbacksReceived: number;
+}
+
+export async function readCounts(temporal: Client, sink: PostbackSink, campaignId: string): Promise<Counts> {
+  const [sessionsStored, sessionsMarkedStarted, workflows, conversionIds] = await Promise.all([
+    sessions().countDocuments({ campaignId }),
+    sessions().countDocuments({ campaignId, workflowStarted: true }),
+    temporal.workflow.count(`WorkflowType = "sessionWorkflow" AND CampaignId = "${campaignId}"`),
+    conversions()
+      .find({ campaignId }, { projection: { _id: 1 } })
+      .map((c) => c._id)
+      .toArray(),
+  ]);
+  const deliveriesLogged = conversionIds.length
+    ? await deliveries().countDocuments({ conversionId: { $in: conversionIds }, outcome: 'delivered' })
+    : 0;
+  return {
+    sessionsStored,
+    sessionsMarkedStarted,
+    workflowsStarted: workflows.count,
+    conversionsRecorded: conversionIds.length,
+    deliveriesLogged,
+    postbacksReceived: sink.received(campaignId),
+  };
+}
+
+/** Polls until `done` holds (true) or the timeout passes (false); returns the seconds waited. */
+export async function waitFor<C = Counts>(
+  read: () => Promise<C>,
+  done: (c: C) => boolean,
+  timeoutSec: number,
+): Promise<{ counts: C; drained: boolean; waitedSec: number }> {
+  const started = Date.now();
+  for (;;) {
+    const counts = await read();
+    const waitedSec = Math.round((Date.now() - started) / 100) / 10;
+    if (done(counts)) return { counts, drained: true, waitedSec };
+    if (waitedSec >= timeoutSec) return { counts, drained: false, waitedSec };
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}

@@ -1,0 +1,76 @@
+import autocannon from 'autocannon';
+
+// One measured run of autocannon against a URL. Latency percentiles are computed here from
+// every response's own timing (autocannon's hrtime duration, in fractional milliseconds):
+// autocannon's built-in histogram rounds to whole milliseconds, too coarse for a 302.
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  durationSec: number;
+  /** A fixed number of requests instead of a duration. */
+  amount?: number;
+  headers?: Record<string, string>;
+  /** A new path for every request (e.g. distinct transaction ids). */
+  nextPath?: () => string;
+}
+
+export interface LoadResult {
+  durationSec: number;
+  connections: number;
+  responses: number;
+  rps: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  statusCodes: Record<string, number>;
+  /** Connection errors and timeouts (no HTTP answer at all). */
+  errors: number;
+  timeouts: number;
+}
+
+export const BROWSER_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
+
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let instance!: autocannon.Instance;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon(
+      {
+        url: o.url,
+        connections: o.connections,
+        ...(o.amount ? { amount: o.amount } : { duration: o.durationSec }),
+        headers: { 'user-agent': BROWSER_UA, ...o.headers },
+        ...(o.nextPath ? { requests: [{ setupRequest: (req) => ({ ...req, path: o.nextPath!() }) }] } : {}),
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+    instance.on('response', (_client, _status, _bytes, ms) => {
+      latencies.push(ms);
+    });
+  });
+  const statusCodes: Record<string, number> = {};
+  for (const [code, s] of Object.entries(result.statusCodeStats as Record<string, { count: number }>)) statusCodes[code] = s.count;
+  const responses = Object.values(statusCodes).reduce((a, b) => a + b, 0);
+  return {
+    durationSec: result.duration,
+    connections: o.connections,
+    responses,
+    rps: Math.round(responses / Math.max(result.duration, 0.001)),
+    latencyMs: summarize(latencies),
+    statusCodes,
+    errors: result.errors - result.timeouts,
+    timeouts: result.timeouts,
+  };
+}
+
+export function summarize(values: number[]): LoadResult['latencyMs'] {
+  if (values.length === 0) return { p50: NaN, p90: NaN, p99: NaN, max: NaN, mean: NaN };
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(sorted[sorted.length - 1]!), mean: round(mean) };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,111 @@
+import type { ServerChild } from './children';
+import { serverScript, startServer, withCpu, type BenchContext } from './context';
+import type { CpuUsage } from './cpu';
+import { readCounts, waitFor, type Counts } from './counts';
+import { runLoad, type LoadResult } from './load';
+import { clickPath } from './seed';
+
+// The click path: the same load (duration, connections, URL shape) against (a) a bare express
+// 302, (b) a MongoDB-only tracker, (c) clicktrail's /c/{campaignId}. Each runs in its own
+// process; the bench process only generates load.
+
+export interface ScenarioResult {
+  label: string;
+  load: LoadResult;
+  cpu: CpuUsage;
+  /** Answers other than 302, and requests without an answer. */
+  bad: number;
+  /** 302s answered during the unmeasured warmup. */
+  warmupRedirects: number;
+}
+
+export interface ClickPhaseResult {
+  scenarios: ScenarioResult[];
+  ratios: { rpsCoverA: number; rpsCoverB: number; p99CoverA: number; p99CoverB: number };
+  /** clicktrail's session workflows: started by the end of the load, and how long the rest took. */
+  workflows: {
+    redirects: number;
+    atEndOfLoad: Counts;
+    afterDrain: Counts;
+    drained: boolean;
+    drainSec: number;
+    startedPerSecDuringLoad: number;
+  };
+}
+
+export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickPhaseResult; api: ServerChild }> {
+  const { args, fixture } = ctx;
+  const path = clickPath(fixture, 'click', 'bench');
+  const scenarios: ScenarioResult[] = [];
+
+  const measure = async (label: string, server: ServerChild, afterWarmup?: () => Promise<void>, profileAs?: string): Promise<ScenarioResult> => {
+    const url = `${server.url}${path}`;
+    const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup }) : null;
+    await afterWarmup?.();
+    const { result: load, cpu } = await withCpu(
+      ctx,
+      server,
+      () => runLoad({ url, connections: args.connections, durationSec: args.duration }),
+      profileAs,
+    );
+    const bad = load.responses - (load.statusCodes['302'] ?? 0) + load.errors + load.timeouts;
+    console.log(`  ${label}: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-302/errors`);
+    return { label, load, cpu, bad, warmupRedirects: warmup?.statusCodes['302'] ?? 0 };
+  };
+
+  const bare = await startServer(ctx, 'bare 302 server', serverScript('bare-redirect'), {});
+  scenarios.push(await measure('(a) bare 302 (express)', bare));
+  await bare.stop();
+
+  const tracker = await startServer(ctx, 'MongoDB-only tracker', serverScript('mongo-only-tracker'), { BENCH_MONGO_URI: ctx.mongoUri('bench_baseline') });
+  scenarios.push(await measure('(b) MongoDB-only tracker', tracker));
+  await tracker.stop();
+
+  const api = await startServer(ctx, 'clicktrail API', serverScript('clicktrail'), { ...ctx.clicktrailEnv, ROLE: 'api' });
+  const campaignId = fixture.campaigns.click!.campaignId;
+  const before = { counts: null as Counts | null };
+  const c = await measure('(c) clicktrail /c/{campaignId}', api, async () => {
+    before.counts = await readCounts(ctx.temporal, ctx.sink, campaignId);
+  }, 'click');
+  scenarios.push(c);
+  const atEndOfLoad = await readCounts(ctx.temporal, ctx.sink, campaignId);
+  console.log(`  clicktrail: ${atEndOfLoad.sessionsStored} sessions stored, ${atEndOfLoad.workflowsStarted} workflows started by the end of the load; waiting for the rest…`);
+  const drain = await waitFor(
+    () => readCounts(ctx.temporal, ctx.sink, campaignId),
+    (n) => n.workflowsStarted >= n.sessionsStored && n.sessionsMarkedStarted >= n.sessionsStored,
+    args.drainTimeout,
+  );
+  console.log(`  clicktrail: ${drain.counts.workflowsStarted}/${drain.counts.sessionsStored} workflows started ${drain.drained ? `after ${drain.waitedSec} s more` : `— NOT drained within ${args.drainTimeout} s`}`);
+
+  // Every click answered 302 must have its session stored; a missing one is a lost click.
+  const redirects = c.warmupRedirects + (c.load.statusCodes['302'] ?? 0);
+  if (atEndOfLoad.sessionsStored < redirects) {
+    ctx.failures.push(`click path: ${redirects} redirects answered but only ${atEndOfLoad.sessionsStored} sessions stored`);
+  }
+  if (!drain.drained) {
+    ctx.failures.push(`click path: ${drain.counts.sessionsStored - drain.counts.workflowsStarted} session workflows still not started ${args.drainTimeout} s after the load`);
+  }
+
+  const [a, b] = scenarios as [ScenarioResult, ScenarioResult, ScenarioResult];
+  const ratio = (x: number, y: number) => Math.round((x / y) * 1000) / 1000;
+  return {
+    api,
+    result: {
+      scenarios,
+      ratios: {
+        rpsCoverA: ratio(c.load.rps, a.load.rps),
+        rpsCoverB: ratio(c.load.rps, b.load.rps),
+        p99CoverA: ratio(c.load.latencyMs.p99, a.load.latencyMs.p99),
+        p99CoverB: ratio(c.load.latencyMs.p99, b.load.latencyMs.p99),
+      },
+      workflows: {
+        redirects,
+        atEndOfLoad,
+        afterDrain: drain.counts,
+        drained: drain.drained,
+        drainSec: drain.waitedSec,
+        startedPerSecDuringLoad: Math.round((atEndOfLoad.workflowsStarted - (before.counts?.workflowsStarted ?? 0)) / c.load.durationSec),
+      },
+    },
+  };
+}

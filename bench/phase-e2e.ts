@@ -1,0 +1,88 @@
+import type { ServerChild } from './children';
+import { withCpu, type BenchContext } from './context';
+import type { CpuUsage } from './cpu';
+import { readCounts, waitFor, type Counts } from './counts';
+import { deliveryLatency, driveSessions, type EndToEndTraffic } from './end-to-end';
+import type { LoadResult } from './load';
+
+// End to end, one stage per offered rate: click → postback → publisher postback delivered, and
+// the loss ledger. Every count must equal the number of sessions offered; any difference is
+// loss and fails the bench.
+
+export interface LedgerLine {
+  what: string;
+  count: number;
+}
+
+export interface EndToEndStage {
+  campaign: string;
+  sessions: number;
+  offeredRate: number;
+  sendSec: number;
+  sustainedPerSec: number;
+  clickLatencyMs: LoadResult['latencyMs'];
+  postbackLatencyMs: LoadResult['latencyMs'];
+  deliveryLatencyMs: LoadResult['latencyMs'];
+  /** Seconds from the last postback sent until the last delivery arrived. */
+  drainSec: number;
+  drained: boolean;
+  ledger: LedgerLine[];
+  lossless: boolean;
+  cpu: CpuUsage;
+  failures: string[];
+}
+
+export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, campaign: string, rate: number): Promise<EndToEndStage> {
+  const { args, fixture, sink } = ctx;
+  const campaignId = fixture.campaigns[campaign]!.campaignId;
+  const n = args.sessions;
+  let traffic!: EndToEndTraffic;
+  let drain!: { counts: Counts; drained: boolean; waitedSec: number };
+  const { cpu } = await withCpu(ctx, api, async () => {
+    traffic = await driveSessions({ apiUrl: api.url!, fixture, campaign, sessions: n, rate, sink });
+    drain = await waitFor(
+      () => readCounts(ctx.temporal, sink, campaignId),
+      (c) => c.postbacksReceived >= n && c.deliveriesLogged >= n && c.workflowsStarted >= n && c.conversionsRecorded >= n,
+      args.drainTimeout,
+    );
+  }, `e2e-${rate}`);
+  const c = drain.counts;
+  const delivered = deliveryLatency(traffic, sink);
+  const ledger: LedgerLine[] = [
+    { what: 'sessions offered', count: n },
+    { what: 'redirects answered (302 with a click id)', count: traffic.redirects },
+    { what: 'sessions stored (MongoDB)', count: c.sessionsStored },
+    { what: 'workflows started (Temporal)', count: c.workflowsStarted },
+    { what: 'sessions marked started by their workflow', count: c.sessionsMarkedStarted },
+    { what: 'postbacks accepted (202)', count: traffic.postbacksAccepted },
+    { what: 'conversions recorded (MongoDB)', count: c.conversionsRecorded },
+    { what: 'deliveries logged as delivered', count: c.deliveriesLogged },
+    { what: 'publisher postbacks received by the sink', count: c.postbacksReceived },
+    { what: 'sessions whose postback arrived', count: delivered.delivered },
+  ];
+  const lossless = ledger.every((l) => l.count === n);
+  const failures = [...traffic.failures.slice(0, 10)];
+  if (!lossless) {
+    failures.unshift(`end to end at ${rate}/s: the ledger does not balance: ${ledger.filter((l) => l.count !== n).map((l) => `${l.what} ${l.count}`).join(', ')} (expected ${n} each)`);
+    ctx.failures.push(failures[0]!);
+  }
+  console.log(
+    `  e2e ${rate}/s: ${delivered.delivered}/${n} delivered, ${delivered.sustainedPerSec} sessions/s sustained, click→delivery p50 ${delivered.latencyMs.p50} ms p99 ${delivered.latencyMs.p99} ms${lossless ? '' : ' — LOSS'}`,
+  );
+  return {
+    campaign,
+    sessions: n,
+    offeredRate: rate,
+    sendSec: traffic.sendSec,
+    sustainedPerSec: delivered.sustainedPerSec,
+    clickLatencyMs: traffic.clickLatencyMs,
+    postbackLatencyMs: traffic.postbackLatencyMs,
+    deliveryLatencyMs: delivered.latencyMs,
+    drainSec: drain.waitedSec,
+    drained: drain.drained,
+    ledger,
+    lossless,
+    cpu,
+    failures,
+  };
+}

@@ -1,0 +1,91 @@
+import { runLoad, type LoadResult } from './load';
+import type { ServerChild } from './children';
+import { withCpu, type BenchContext } from './context';
+import type { CpuUsage } from './cpu';
+import { readCounts, waitFor, type Counts } from './counts';
+import { clickPath } from './seed';
+import { inbounds } from '../src/persistence/models/inbound';
+import { sessions } from '../src/persistence/models/session';
+
+// The postback endpoint on its own: server-to-server conversions against a pool of real click
+// ids, each request with its own transaction id (a repeatable "sale" event with an amount), so
+// that every accepted request is a conversion the workflow must record and notify.
+
+export interface PostbackPhaseResult {
+  poolSessions: number;
+  load: LoadResult;
+  cpu: CpuUsage;
+  /** 202s the load generator saw, the warmup's included. */
+  answered202: number;
+  /**
+   * Conversions clicktrail accepted, from its inbound log: at least the 202s seen, plus requests
+   * still in flight when the load generator stopped (their answers were cut off, not their work).
+   */
+  accepted: number;
+  /** Of those, queued for the recovery sweep (Temporal did not answer in time), as of the end of the load. */
+  queued: number;
+  bad: number;
+  atEndOfLoad: Counts;
+  afterDrain: Counts;
+  drained: boolean;
+  drainSec: number;
+}
+
+// Small enough that the session workflows are all running before the postbacks start (the
+// Temporal dev server starts a few dozen workflows per second on this machine).
+const POOL = 300;
+
+export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Promise<PostbackPhaseResult> {
+  const { args, fixture } = ctx;
+  const campaignId = fixture.campaigns.postback!.campaignId;
+  const read = () => readCounts(ctx.temporal, ctx.sink, campaignId);
+
+  // The click ids: made by real clicks, their workflows started before the postbacks begin.
+  await runLoad({ url: `${api.url}${clickPath(fixture, 'postback', 'pool')}`, connections: args.connections, durationSec: 0, amount: POOL });
+  const pool = await waitFor(read, (n) => n.sessionsStored >= POOL && n.workflowsStarted >= n.sessionsStored, args.drainTimeout);
+  const ids = await sessions()
+    .find({ campaignId }, { projection: { _id: 1 } })
+    .map((s) => s._id)
+    .toArray();
+  console.log(`  ${ids.length} click ids in the pool (${pool.counts.workflowsStarted} workflows started)`);
+
+  let n = 0;
+  const txidPrefix = `pb-${campaignId}-`;
+  const nextPath = () => {
+    const i = n++;
+    return `/postback?click_id=${ids[i % ids.length]}&event=sale&amount=10.00&currency=EUR&txid=${txidPrefix}${i}&token=${fixture.token}`;
+  };
+  const url = `${api.url}/postback`;
+  const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
+  const { result: load, cpu } = await withCpu(ctx, api, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath }), 'postback');
+  const answered202 = (warmup?.statusCodes['202'] ?? 0) + (load.statusCodes['202'] ?? 0);
+  const bad = load.responses - (load.statusCodes['202'] ?? 0) + load.errors + load.timeouts;
+  // Requests still in flight when the load generator stopped are accepted (or not) afterwards,
+  // and the inbound log is written just after each answer: so the number accepted is read
+  // again on every poll, and the counts must all settle on it.
+  const ours = { outcome: 'accepted' as const, 'params.txid': { $regex: `^${txidPrefix}` } };
+  const readAll = async () => ({ ...(await read()), accepted: await inbounds().countDocuments(ours) });
+  const atEndOfLoad = await readAll();
+  const queued = await inbounds().countDocuments({ ...ours, signalled: false });
+  console.log(`  postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors; waiting for the accepted conversions to be recorded and delivered…`);
+  let previous = -1;
+  const drain = await waitFor(
+    readAll,
+    (c) => {
+      const settled = c.accepted === previous;
+      previous = c.accepted;
+      return settled && c.accepted >= answered202 && [c.conversionsRecorded, c.postbacksReceived, c.deliveriesLogged].every((n) => n === c.accepted);
+    },
+    args.drainTimeout,
+  );
+  const c = drain.counts;
+  const accepted = c.accepted;
+  console.log(`  postback: ${accepted} accepted (${answered202} answers seen), ${c.conversionsRecorded} conversions recorded, ${c.postbacksReceived} postbacks delivered ${drain.drained ? `after ${drain.waitedSec} s` : `— NOT settled within ${args.drainTimeout} s`}`);
+  if (accepted < answered202) ctx.failures.push(`postback: ${answered202} answered 202 but only ${accepted} accepted in the inbound log`);
+  if (c.conversionsRecorded !== accepted || c.postbacksReceived !== accepted || c.deliveriesLogged !== accepted) {
+    ctx.failures.push(
+      `postback: ${accepted} accepted, ${c.conversionsRecorded} conversions recorded, ${c.deliveriesLogged} deliveries logged, ${c.postbacksReceived} postbacks received`,
+    );
+  }
+  return { poolSessions: ids.length, load, cpu, answered202, accepted, queued, bad, atEndOfLoad, afterDrain: c, drained: drain.drained, drainSec: drain.waitedSec };
+}

@@ -1,0 +1,124 @@
+import type { BenchArgs } from './args';
+import type { CpuUsage } from './cpu';
+import type { Environment } from './environment';
+import type { ClickPhaseResult } from './phase-click';
+import type { EndToEndStage } from './phase-e2e';
+import type { PostbackPhaseResult } from './phase-postback';
+
+// One result, two renderings: the JSON keeps everything; the Markdown (also printed at the end
+// of a run) is the table people read.
+
+export interface BenchResults {
+  environment: Environment;
+  command: string;
+  args: Omit<BenchArgs, 'only' | 'outDir'> & { only: string[] };
+  totalSec: number;
+  click?: ClickPhaseResult;
+  postback?: PostbackPhaseResult;
+  endToEnd?: EndToEndStage[];
+  failures: string[];
+}
+
+const TARGET_P99_MS = 10;
+const TARGET_SHARE_OF_B = 0.5;
+
+export function renderMarkdown(r: BenchResults): string {
+  const e = r.environment;
+  const out: string[] = [];
+  out.push(`# clicktrail benchmark, ${e.date.slice(0, 16).replace('T', ' ')} UTC`, '');
+  out.push(
+    `- Machine: ${e.cores} cores (${e.cpuModel}), ${e.memoryGiB} GiB; Node ${e.node}`,
+    `- Versions: ${Object.entries(e.packages).map(([k, v]) => `${k} ${v}`).join(', ')}; Temporal CLI ${e.temporalCli}; FerretDB ${e.ferretdb} (SQLite backend); commit ${e.commit}`,
+    `- Command: \`${r.command}\` (${r.totalSec} s in all)`,
+    `- Processes: the bench process (load generator, postback sink), the server under test, the clicktrail worker, the Temporal dev server${r.args.temporalInMemory ? ' (in memory)' : ' (SQLite file)'} and FerretDB, each its own process, ${r.args.pin ? 'load generator pinned to CPU 0 and server under test to CPU 1 (others unpinned)' : 'none pinned: the kernel spreads them over the cores'}. Latencies are measured by the load generator per response (hrtime), warmup of ${r.args.warmup} s excluded.`,
+    '',
+  );
+
+  if (r.click) {
+    const c = r.click;
+    const first = c.scenarios[0]!.load;
+    out.push(`## Click path (${first.durationSec} s, ${first.connections} connections, autocannon)`, '');
+    out.push('| scenario | req/s | p50 ms | p90 ms | p99 ms | max ms | non-302 or errors |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const s of c.scenarios) {
+      const l = s.load.latencyMs;
+      out.push(`| ${s.label} | ${s.load.rps} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${s.bad} |`);
+    }
+    const cLoad = c.scenarios[2]!.load;
+    out.push(
+      '',
+      `Ratios: c/a throughput **${c.ratios.rpsCoverA}**, p99 ${c.ratios.p99CoverA}×; c/b throughput **${c.ratios.rpsCoverB}**, p99 ${c.ratios.p99CoverB}×. ` +
+        `Targets: click p99 < ${TARGET_P99_MS} ms (${cLoad.latencyMs.p99 < TARGET_P99_MS ? 'met' : 'not met'}), throughput ≥ ${TARGET_SHARE_OF_B} × (b) (${c.ratios.rpsCoverB >= TARGET_SHARE_OF_B ? 'met' : 'not met'}).`,
+      '',
+    );
+    const w = c.workflows;
+    out.push(
+      `Session workflows (started after each 302, asynchronously): ${w.redirects} clicks answered (warmup included), ${w.atEndOfLoad.sessionsStored} sessions stored, ` +
+        `${w.atEndOfLoad.workflowsStarted} workflows started by the end of the load (~${w.startedPerSecDuringLoad}/s during it); ` +
+        (w.drained
+          ? `the backlog was gone ${w.drainSec} s after the load (${w.afterDrain.workflowsStarted} started).`
+          : `**${w.afterDrain.sessionsStored - w.afterDrain.workflowsStarted} still not started ${w.drainSec} s after the load**.`),
+      '',
+    );
+  }
+
+  if (r.postback) {
+    const p = r.postback;
+    const l = p.load.latencyMs;
+    out.push(`## Postback endpoint (${p.load.durationSec} s, ${p.load.connections} connections, ${p.poolSessions} click ids, distinct txids)`, '');
+    out.push('| endpoint | req/s | p50 ms | p90 ms | p99 ms | max ms | non-202 or errors |', '|---|---:|---:|---:|---:|---:|---:|');
+    out.push(`| GET /postback (sale, amount, token) | ${p.load.rps} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${p.bad} |`, '');
+    out.push(
+      `${p.answered202} answered 202 (warmup included); ${p.accepted} accepted by clicktrail per its inbound log (the rest were in flight when the load stopped), ${p.queued} of them queued for the recovery sweep because Temporal did not answer in time; by the end of the load ${p.atEndOfLoad.conversionsRecorded} were recorded and ${p.atEndOfLoad.postbacksReceived} publisher postbacks delivered; ` +
+        (p.drained ? `all recorded and delivered ${p.drainSec} s later.` : `**after ${p.drainSec} s more: ${p.afterDrain.conversionsRecorded} recorded, ${p.afterDrain.postbacksReceived} delivered**.`),
+      '',
+    );
+  }
+
+  if (r.endToEnd?.length) {
+    out.push(`## End to end (click → postback → publisher postback delivered)`, '');
+    out.push(
+      '| offered sessions/s | sessions | sustained sessions/s | click p50 / p99 ms | postback p50 / p99 ms | click→delivery p50 ms | p99 ms | max ms | loss |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    );
+    for (const s of r.endToEnd) {
+      out.push(
+        `| ${s.offeredRate} | ${s.sessions} | ${s.sustainedPerSec} | ${s.clickLatencyMs.p50} / ${s.clickLatencyMs.p99} | ${s.postbackLatencyMs.p50} / ${s.postbackLatencyMs.p99} | ${s.deliveryLatencyMs.p50} | ${s.deliveryLatencyMs.p99} | ${s.deliveryLatencyMs.max} | ${s.lossless ? 'none' : '**LOSS**'} |`,
+      );
+    }
+    const kept = r.endToEnd.filter((s) => s.lossless && s.sustainedPerSec >= 0.9 * s.offeredRate);
+    const best = kept.length ? Math.max(...kept.map((s) => s.offeredRate)) : null;
+    out.push(
+      '',
+      best === null
+        ? 'No stage kept up with its offered rate without loss.'
+        : `Highest offered rate sustained with zero loss (deliveries at ≥ 90% of the offered rate): **${best} sessions/s**. "Sustained" is the rate deliveries arrived at, from the first to the last.`,
+      '',
+    );
+    for (const s of r.endToEnd) {
+      out.push(`Loss ledger at ${s.offeredRate}/s:`, '', '| count | |', '|---|---:|');
+      for (const l of s.ledger) out.push(`| ${l.what} | ${l.count === s.sessions ? l.count : `**${l.count}**`} |`);
+      out.push('');
+    }
+  }
+
+  const cpuRows: [string, CpuUsage][] = [
+    ...(r.click?.scenarios.map((s) => [`click ${s.label.slice(0, 3)}`, s.cpu] as [string, CpuUsage]) ?? []),
+    ...(r.postback ? [['postback', r.postback.cpu] as [string, CpuUsage]] : []),
+    ...(r.endToEnd?.map((s) => [`end to end ${s.offeredRate}/s`, s.cpu] as [string, CpuUsage]) ?? []),
+  ];
+  if (cpuRows.length) {
+    const labels = [...new Set(cpuRows.flatMap(([, c]) => Object.keys(c.processes)))];
+    out.push(`## CPU per process during each measured run (% of one core; ${e.cores} cores = ${e.cores * 100}%)`, '');
+    out.push(`| run | ${labels.join(' | ')} | other programs | whole machine |`, `|---|${labels.map(() => '---:').join('|')}|---:|---:|`);
+    for (const [name, c] of cpuRows) {
+      out.push(`| ${name} | ${labels.map((l) => (c.processes[l] === undefined ? '' : `${c.processes[l]}`)).join(' | ')} | ${c.others} | ${c.machine} |`);
+    }
+    out.push('', '"other programs" is everything else on the machine (other users of the same cores), measured from /proc/stat.', '');
+  }
+
+  out.push('## Result', '');
+  if (r.failures.length === 0) out.push('Every count matched: no loss.');
+  else for (const f of r.failures) out.push(`- **FAILED**: ${f}`);
+  out.push('');
+  return out.join('\n');
+}

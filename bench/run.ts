@@ -1,0 +1,167 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import mongoose from 'mongoose';
+import { REPO_ROOT, freePort, startLocalStack } from '../src/local-stack/local-stack';
+import { connectDatabase } from '../src/persistence/database';
+import { bundleWorkflows } from '../src/temporal/worker';
+import { UsageError, parseBenchArgs } from './args';
+import { pin } from './children';
+import { serverScript, startServer, type BenchContext } from './context';
+import { childPidsByName } from './cpu';
+import { describeEnvironment } from './environment';
+import { runClickPhase } from './phase-click';
+import { runEndToEndStage } from './phase-e2e';
+import { runPostbackPhase } from './phase-postback';
+import { summarizeProfile } from './profile-summary';
+import { renderMarkdown, type BenchResults } from './report';
+import { seedFixture } from './seed';
+import { PostbackSink } from './sink';
+
+// `npm run bench`: the local stack from compiled JavaScript, clicktrail's API and worker as
+// production runs them, three phases of load, one results file. Everything started here is
+// stopped here, whatever happens.
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const args = parseBenchArgs(process.argv.slice(2), path.join(REPO_ROOT, 'bench', 'results'));
+  const environment = describeEnvironment();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-bench-'));
+  const stops: (() => Promise<void>)[] = [];
+  const failures: string[] = [];
+  if (args.pin) pin(process.pid, 0);
+  if (args.profile) mkdirSync(path.join(args.outDir, 'profiles'), { recursive: true });
+  console.log(`bench: data in ${dataDir}`);
+
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err) => console.error(`bench: while stopping: ${String(err)}`));
+    stops.length = 0;
+  };
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      interrupted = true;
+      console.error(`bench: ${signal}, stopping everything`);
+      void stopAll().then(() => process.exit(130));
+    });
+  }
+
+  const results: BenchResults = {
+    environment,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    args: { ...args, only: [...args.only] },
+    totalSec: 0,
+    failures,
+  };
+  try {
+    const [temporalPort, mongoPort] = [await freePort(), await freePort()];
+    console.log('bench: starting the Temporal dev server and FerretDB, bundling the workflows');
+    const [stack, bundle] = await Promise.all([
+      startLocalStack({ temporalPort, temporalUiPort: null, mongoPort, dataDir, temporalInMemory: args.temporalInMemory, log: (l) => console.log(`bench: ${l}`) }),
+      bundleWorkflows(),
+    ]);
+    stops.push(() => stack.stop());
+    const bundlePath = path.join(dataDir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, (bundle as { code: string }).code);
+    const children = childPidsByName();
+
+    const mongoUri = stack.mongoUri('clicktrail_bench');
+    await connectDatabase(mongoUri);
+    stops.push(() => mongoose.disconnect());
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    stops.push(() => connection.close());
+    const sink = await new PostbackSink().start();
+    stops.push(() => sink.stop());
+
+    const e2eCampaigns = args.rates.map((_, i) => `e2e${i + 1}`);
+    const fixture = await seedFixture(sink.url, ['click', 'postback', ...e2eCampaigns]);
+
+    const clicktrailEnv = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      MONGODB_URI: mongoUri,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      TEMPORAL_TASK_QUEUE: 'clicktrail-bench',
+      BENCH_WORKFLOW_BUNDLE: bundlePath,
+    };
+    const ctx: BenchContext = {
+      args,
+      dataDir,
+      fixture,
+      sink,
+      temporal: new Client({ connection }),
+      stackPids: { temporal: children.temporal, ferretdb: children.ferretdb },
+      worker: null as never,
+      clicktrailEnv,
+      mongoUri: stack.mongoUri,
+      failures,
+      onStop: (stop) => stops.push(stop),
+    };
+    // The worker is not pinned: it, Temporal and FerretDB share whatever the server under test leaves.
+    ctx.worker = await startServer({ ...ctx, args: { ...args, pin: false } }, 'clicktrail worker', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'worker' });
+
+    let api = null;
+    if (args.only.has('click')) {
+      console.log('bench: click path');
+      const click = await runClickPhase(ctx);
+      results.click = click.result;
+      api = click.api;
+    }
+    api ??= await startServer(ctx, 'clicktrail API', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'api' });
+    if (args.only.has('postback')) {
+      console.log('bench: postback endpoint');
+      results.postback = await runPostbackPhase(ctx, api);
+    }
+    if (args.only.has('e2e')) {
+      results.endToEnd = [];
+      for (const [i, rate] of args.rates.entries()) {
+        console.log(`bench: end to end, ${args.sessions} sessions at ${rate}/s`);
+        results.endToEnd.push(await runEndToEndStage(ctx, api, e2eCampaigns[i]!, rate));
+      }
+    }
+    for (const child of [api, ctx.worker]) {
+      if (child.logProblems() > 0) console.log(`bench: ${child.name} logged ${child.logProblems()} warnings or errors (see ${dataDir} with --keep-data)`);
+    }
+  } catch (err) {
+    if (interrupted) return 130;
+    failures.push(`the bench itself failed: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(err);
+  } finally {
+    await stopAll();
+  }
+
+  results.totalSec = Math.round((Date.now() - started) / 1000);
+  mkdirSync(args.outDir, { recursive: true });
+  const markdown = renderMarkdown(results);
+  writeFileSync(path.join(args.outDir, `${args.name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(path.join(args.outDir, `${args.name}.md`), markdown);
+  console.log(`\n${markdown}`);
+  console.log(`bench: results in ${path.relative(process.cwd(), path.join(args.outDir, `${args.name}.{json,md}`))}`);
+  if (args.profile) {
+    const dir = path.join(args.outDir, 'profiles');
+    for (const file of readdirSync(dir).filter((f) => f.startsWith(`${args.name}-`) && f.endsWith('.cpuprofile'))) {
+      const summary = summarizeProfile(path.join(dir, file));
+      writeFileSync(path.join(dir, file.replace(/\.cpuprofile$/, '.txt')), summary);
+      console.log(`\nCPU profile ${path.relative(process.cwd(), path.join(dir, file))}:\n${summary}`);
+    }
+  }
+  if (args.keepData || failures.length) console.log(`bench: data (logs of every process) kept in ${dataDir}`);
+  else rmSync(dataDir, { recursive: true, force: true });
+
+  if (failures.length) {
+    console.error(`\n${'!'.repeat(72)}\nBENCH FAILED:\n${failures.map((f) => `  - ${f}`).join('\n')}\n${'!'.repeat(72)}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof UsageError ? err.message : err);
+    process.exit(2);
+  },
+);
