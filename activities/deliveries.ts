@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DeliveryRequest } from '../src/domain/session';
+import type { Logger } from '../src/log';
 import { deliveries } from '../src/persistence/models/delivery';
 
 export interface DeliverInput extends DeliveryRequest {
@@ -7,7 +8,7 @@ export interface DeliverInput extends DeliveryRequest {
   maximumAttempts: number;
 }
 
-export function deliveryActivities(fetchImpl: typeof fetch = fetch) {
+export function deliveryActivities(log: Logger, fetchImpl: typeof fetch = fetch) {
   return {
     /** One attempt at an outbound postback; every attempt is saved, whatever its outcome. */
     async deliver(input: DeliverInput): Promise<void> {
@@ -25,25 +26,44 @@ export function deliveryActivities(fetchImpl: typeof fetch = fetch) {
       const delivered = statusCode !== null && statusCode >= 200 && statusCode < 300;
       if (!delivered && !error) error = `HTTP ${statusCode}`;
       const outcome = delivered ? 'delivered' : attempt >= input.maximumAttempts ? 'given_up' : 'failed';
-      await deliveries().replaceOne(
-        { _id: `${input.deliveryId}#${attempt}` },
-        {
-          deliveryId: input.deliveryId,
-          conversionId: input.conversionId,
-          sessionId: input.sessionId,
-          target: input.target,
-          targetId: input.targetId,
-          url: input.url,
-          attempt,
-          statusCode,
-          latencyMs: Math.round(performance.now() - started),
-          error,
-          outcome,
-          at: new Date(),
-        },
-        { upsert: true },
-      );
-      if (!delivered) throw ApplicationFailure.retryable(`${input.url}: ${error}`, 'DeliveryFailed');
+      const latencyMs = Math.round(performance.now() - started);
+      const record = () =>
+        deliveries().replaceOne(
+          { _id: `${input.deliveryId}#${attempt}` },
+          {
+            deliveryId: input.deliveryId,
+            conversionId: input.conversionId,
+            sessionId: input.sessionId,
+            target: input.target,
+            targetId: input.targetId,
+            url: input.url,
+            attempt,
+            statusCode,
+            latencyMs,
+            error,
+            outcome,
+            at: new Date(),
+          },
+          { upsert: true },
+        );
+      if (!delivered) {
+        await record();
+        throw ApplicationFailure.retryable(`${input.url}: ${error}`, 'DeliveryFailed');
+      }
+      // Delivered: failing now would make Temporal send the postback again. Keep trying to log the
+      // attempt, and if the database stays unavailable, say so in the log and still succeed.
+      for (let i = 0; ; i++) {
+        try {
+          await record();
+          return;
+        } catch (err) {
+          if (i >= 4) {
+            log.error({ deliveryId: input.deliveryId, attempt, statusCode, err: String(err) }, 'postback delivered but its attempt could not be logged');
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 250 * 2 ** i));
+        }
+      }
     },
   };
 }

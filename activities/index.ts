@@ -14,7 +14,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...sessionActivities(deps.cache),
     ...conversionActivities(deps.cache, deps.log),
-    ...deliveryActivities(deps.fetch),
+    ...deliveryActivities(deps.log, deps.fetch),
   };
 }
 
