@@ -13,14 +13,16 @@ import type { SessionClient } from './session-client';
 export class RecoverySweep {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private stopping = false;
 
   constructor(
     private readonly temporal: SessionClient,
     private readonly log: Logger,
-    private readonly opts: { intervalMs: number; graceMs: number; batch?: number },
+    private readonly opts: { intervalMs: number; graceMs: number; batch?: number; concurrency?: number },
   ) {}
 
   start(): void {
+    this.stopping = false;
     const tick = () => {
       this.running = this.sweepOnce()
         .then(() => undefined)
@@ -33,7 +35,9 @@ export class RecoverySweep {
     this.timer = setTimeout(tick, this.opts.intervalMs);
   }
 
+  /** Stops after the chunk in flight: shutdown must not wait for a whole backlog. */
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
@@ -43,36 +47,59 @@ export class RecoverySweep {
   async sweepOnce(): Promise<{ sessions: number; conversions: number }> {
     const before = new Date(Date.now() - this.opts.graceMs);
     const batch = this.opts.batch ?? 500;
-    let started = 0;
-    let signalled = 0;
 
     const pending = await sessions()
       .find({ workflowStarted: false, createdAt: { $lt: before } })
       .sort({ createdAt: 1 })
       .limit(batch)
       .toArray();
-    for (const record of pending) {
+    const started = await this.inChunks(pending, async (record) => {
       await this.temporal.startSession(sessionSnapshot(record));
-      // The workflow marks itself started too; marking here stops the next pass from retrying it.
-      await sessions().updateOne({ _id: record._id }, { $set: { workflowStarted: true } });
-      started++;
-    }
+      return record._id;
+    });
+    // The workflow marks itself started too; marking here stops the next pass from retrying it.
+    if (started.length) await sessions().updateMany({ _id: { $in: started } }, { $set: { workflowStarted: true } });
 
-    const unsignalled = await inbounds()
-      .find({ signalled: false, outcome: 'accepted', at: { $lt: before } })
-      .sort({ at: 1 })
-      .limit(batch)
-      .toArray();
-    for (const inbound of unsignalled) {
+    const unsignalled = this.stopping
+      ? []
+      : await inbounds()
+          .find({ signalled: false, outcome: 'accepted', at: { $lt: before } })
+          .sort({ at: 1 })
+          .limit(batch)
+          .toArray();
+    const signalled = await this.inChunks(unsignalled, async (inbound) => {
       const record = inbound.sessionId ? await sessions().findOne({ _id: inbound.sessionId }) : null;
       if (record && inbound.request) {
         const outcome = await this.temporal.signalConversion(sessionSnapshot(record), inbound.request as ConversionRequest);
         if (outcome === 'closed') this.log.warn({ requestId: inbound._id }, 'conversion recovered after its session closed');
       }
-      await inbounds().updateOne({ _id: inbound._id }, { $set: { signalled: true } });
-      signalled++;
+      return inbound._id;
+    });
+    if (signalled.length) await inbounds().updateMany({ _id: { $in: signalled } }, { $set: { signalled: true } });
+
+    if (started.length || signalled.length) {
+      this.log.info({ sessions: started.length, conversions: signalled.length }, 'recovered work handed to Temporal');
     }
-    if (started || signalled) this.log.info({ sessions: started, conversions: signalled }, 'recovered work handed to Temporal');
-    return { sessions: started, conversions: signalled };
+    return { sessions: started.length, conversions: signalled.length };
+  }
+
+  /**
+   * Runs `work` over the items a chunk at a time, several at once. A failed item is left for the
+   * next pass; a chunk in which every item failed means Temporal is still away, so the pass ends.
+   */
+  private async inChunks<T>(items: T[], work: (item: T) => Promise<string>): Promise<string[]> {
+    const done: string[] = [];
+    const size = this.opts.concurrency ?? 16;
+    for (let i = 0; i < items.length && !this.stopping; i += size) {
+      const results = await Promise.allSettled(items.slice(i, i + size).map(work));
+      const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      done.push(...ok);
+      if (ok.length === 0) {
+        const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        this.log.warn({ err: String(first?.reason) }, 'recovery sweep paused: Temporal did not answer');
+        break;
+      }
+    }
+    return done;
   }
 }
