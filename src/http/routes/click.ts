@@ -27,11 +27,19 @@ export interface ClickDeps {
 const LINK_PARAMS = ['pub', 'asset', 'sup'] as const;
 
 /**
+ * Workflow starts the click path keeps in flight. Past this, Temporal is not keeping up: the
+ * session is already durable, so it is left to the recovery sweep rather than queued here, where
+ * the calls would only run into their deadline and add load.
+ */
+const MAX_STARTS_IN_FLIGHT = 64;
+
+/**
  * GET /c/:campaignId — the tracked link. The session is durable (MongoDB insert acknowledged)
  * before the 302; its workflow is started right after the answer, and the recovery sweep starts
  * it later if Temporal was unreachable.
  */
 export function clickRoute(d: ClickDeps): RequestHandler {
+  let startsInFlight = 0;
   return async (req, res) => {
     const campaignId = firstString(req.params.campaignId) ?? '';
     const campaign = ID_RE.test(campaignId) ? await d.cache.campaigns.get(campaignId) : null;
@@ -103,10 +111,12 @@ export function clickRoute(d: ClickDeps): RequestHandler {
       'Set-Cookie': clickCookies(session.sessionId, campaign._id, campaign.attributionWindowSec, d.secureCookies),
     });
     res.end();
-    if (durable === 'mongodb') {
-      d.temporal.startSession(session).catch((err) => {
-        d.log.warn({ sessionId: session.sessionId, err: String(err) }, 'session workflow not started; recovery sweep will');
-      });
+    if (durable === 'mongodb' && startsInFlight < MAX_STARTS_IN_FLIGHT) {
+      startsInFlight++;
+      d.temporal
+        .startSession(session)
+        .catch((err) => d.log.warn({ sessionId: session.sessionId, err: String(err) }, 'session workflow not started; recovery sweep will'))
+        .finally(() => startsInFlight--);
     }
   };
 }
