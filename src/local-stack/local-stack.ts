@@ -76,7 +76,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const ferretArgs = [
     `--listen-addr=${host}:${opts.mongoPort}`,
     '--handler=sqlite',
-    `--sqlite-url=file:${ferretDir}/`,
+    // Writers take the lock at BEGIN and queue on FerretDB's busy timeout: deferred transactions
+    // fail at once with SQLITE_BUSY when two writers race to upgrade (seen under the bench). WAL is
+    // FerretDB's default; synchronous=normal drops the fsync per commit (safe against a crash of
+    // the process, not of the OS), as for Temporal's file above.
+    `--sqlite-url=file:${ferretDir}/?_txlock=immediate&_pragma=synchronous(normal)`,
     `--state-dir=${ferretDir}`,
     '--telemetry=disable',
     '--debug-addr=-',
