@@ -62,9 +62,10 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
         if (existing && existing._id !== conversionId) return { duplicateOf: existing._id, deliveries: [] };
       }
       // Lists and reports filter on the stored status: a session converts when its first conversion
-      // counts, not only when its window closes.
+      // counts, not only when its window closes (it cannot be expired while conversions count).
+      // Filtered on _id alone: FerretDB pushes only that down to SQLite and scans in Go otherwise.
       if (request.status !== 'rejected') {
-        await sessions().updateOne({ _id: session.sessionId, status: 'open' }, { $set: { status: 'converted' } });
+        await sessions().updateOne({ _id: session.sessionId }, { $set: { status: 'converted' } });
       }
       return { duplicateOf: null, deliveries: await planNotifications(cache, log, session, doc, 1) };
     },
