@@ -33,7 +33,7 @@ const USAGE = `usage: npm run bench -- [options]
   --duration <s>        measured seconds per click scenario and for the postback run (default 10)
   --warmup <s>          unmeasured seconds before each measured run (default 2)
   --connections <n>     concurrent connections of the load generator (default 10)
-  --sessions <n>        end-to-end sessions per stage (default 100)
+  --sessions <n>        end-to-end sessions per stage (default 60)
   --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default 2,4,8)
   --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 60)
   --only <p[,p…]>       phases to run: click, postback, e2e (default all)
@@ -52,7 +52,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '10' },
-      sessions: { type: 'string', default: '100' },
+      sessions: { type: 'string', default: '60' },
       rate: { type: 'string', default: '2,4,8' },
       'drain-timeout': { type: 'string', default: '60' },
       only: { type: 'string', default: PHASES.join(',') },
