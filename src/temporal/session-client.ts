@@ -35,11 +35,12 @@ export class SessionClient {
     });
   }
 
-  private startOptions(session: SessionSnapshot) {
+  /** `stored`: the session document already exists, so the workflow need not write it. */
+  private startOptions(session: SessionSnapshot, stored: boolean) {
     return {
       workflowId: session.sessionId,
       taskQueue: this.taskQueue,
-      args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun }] as [Parameters<typeof sessionWorkflow>[0]],
+      args: [{ session, stored, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun }] as [Parameters<typeof sessionWorkflow>[0]],
       // Starting twice (click path, then the recovery sweep) is harmless; a closed session stays closed.
       workflowIdConflictPolicy: 'USE_EXISTING' as const,
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
@@ -55,9 +56,9 @@ export class SessionClient {
   }
 
   /** Starts the session's workflow; false when that session has already run to its end. */
-  async startSession(session: SessionSnapshot): Promise<boolean> {
+  async startSession(session: SessionSnapshot, opts: { stored: boolean }): Promise<boolean> {
     try {
-      await this.withDeadline(() => this.client.workflow.start(sessionWorkflow, this.startOptions(session)));
+      await this.withDeadline(() => this.client.workflow.start(sessionWorkflow, this.startOptions(session, opts.stored)));
       return true;
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
@@ -70,7 +71,8 @@ export class SessionClient {
     try {
       await this.withDeadline(() =>
         this.client.workflow.signalWithStart(sessionWorkflow, {
-          ...this.startOptions(session),
+          // Conversions are only taken for sessions found in MongoDB.
+          ...this.startOptions(session, true),
           workflowIdConflictPolicy: undefined,
           signal: conversionSignal,
           signalArgs: [request],
