@@ -11,7 +11,6 @@ import { createHttpApp } from './http/server';
 import type { Logger } from './log';
 import { ConfigCache } from './persistence/config-cache';
 import { connectDatabase } from './persistence/database';
-import { StartedMarks } from './persistence/started-marks';
 import { RecoverySweep } from './temporal/recovery';
 import { SessionClient } from './temporal/session-client';
 import { createWorker } from './temporal/worker';
@@ -106,12 +105,9 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
     let httpUrl: string | null = null;
     let recovery: RecoverySweep | null = null;
     if (config.ROLE !== 'worker') {
-      const startedMarks = new StartedMarks(log);
-      closers.push(() => startedMarks.flush());
       const app = createHttpApp({
         cache,
         temporal,
-        startedMarks,
         log,
         geo: await GeoLookup.open(config.GEOIP_DB_PATH),
         duplicates: new DuplicateClicks(config.DUPLICATE_CLICK_WINDOW_MS),

@@ -29,11 +29,6 @@ export const sessionQuery = defineQuery<SessionView>('session');
 
 export interface SessionWorkflowInput {
   session: SessionSnapshot;
-  /**
-   * The session document already exists (the click path or the sweep read it from MongoDB): the
-   * workflow then skips writing it, which saves an activity and a workflow task per click.
-   */
-  stored?: boolean;
   delivery: DeliveryPolicy;
   /** Conversions handled per run before continuing as new, to keep history bounded. */
   maxConversionsPerRun?: number;
@@ -105,7 +100,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
     run: state.runs,
   }));
 
-  if (!input.carried && !input.stored) await db.persistSession(session);
+  if (!input.carried) await db.persistSession(session);
 
   let handledThisRun = 0;
   for (;;) {

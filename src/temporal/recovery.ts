@@ -54,7 +54,7 @@ export class RecoverySweep {
       .limit(batch)
       .toArray();
     const started = await this.inChunks(pending, async (record) => {
-      await this.temporal.startSession(sessionSnapshot(record), { stored: true });
+      await this.temporal.startSession(sessionSnapshot(record));
       return record._id;
     });
     // The workflow marks itself started too; marking here stops the next pass from retrying it.

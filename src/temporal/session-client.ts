@@ -35,12 +35,11 @@ export class SessionClient {
     });
   }
 
-  /** `stored`: the session document already exists, so the workflow need not write it. */
-  private startOptions(session: SessionSnapshot, stored: boolean) {
+  private startOptions(session: SessionSnapshot) {
     return {
       workflowId: session.sessionId,
       taskQueue: this.taskQueue,
-      args: [{ session, stored, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun }] as [Parameters<typeof sessionWorkflow>[0]],
+      args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun }] as [Parameters<typeof sessionWorkflow>[0]],
       // Starting twice (click path, then the recovery sweep) is harmless; a closed session stays closed.
       workflowIdConflictPolicy: 'USE_EXISTING' as const,
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
@@ -56,9 +55,9 @@ export class SessionClient {
   }
 
   /** Starts the session's workflow; false when that session has already run to its end. */
-  async startSession(session: SessionSnapshot, opts: { stored: boolean }): Promise<boolean> {
+  async startSession(session: SessionSnapshot): Promise<boolean> {
     try {
-      await this.withDeadline(() => this.client.workflow.start(sessionWorkflow, this.startOptions(session, opts.stored)));
+      await this.withDeadline(() => this.client.workflow.start(sessionWorkflow, this.startOptions(session)));
       return true;
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
@@ -71,8 +70,7 @@ export class SessionClient {
     try {
       await this.withDeadline(() =>
         this.client.workflow.signalWithStart(sessionWorkflow, {
-          // Conversions are only taken for sessions found in MongoDB.
-          ...this.startOptions(session, true),
+          ...this.startOptions(session),
           workflowIdConflictPolicy: undefined,
           signal: conversionSignal,
           signalArgs: [request],

@@ -68,7 +68,7 @@ test('the recovery sweep starts every waiting session even when Temporal refuses
   const start = app.temporal.startSession.bind(app.temporal);
   const spy = jest
     .spyOn(app.temporal, 'startSession')
-    .mockImplementation((s, o) => (s.sessionId === refused ? Promise.reject(new Error('deadline exceeded')) : start(s, o)));
+    .mockImplementation((s) => (s.sessionId === refused ? Promise.reject(new Error('deadline exceeded')) : start(s)));
   try {
     const first = await app.recovery!.sweepOnce();
     expect(first.sessions).toBe(4);

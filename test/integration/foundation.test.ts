@@ -16,7 +16,6 @@ afterAll(async () => {
 test('a session workflow persists its session through an activity into FerretDB', async () => {
   const sessionId = uuidv7();
   const now = Date.now();
-  // Not stored yet: the workflow's first activity writes it.
   const started = await app.temporal.startSession({
     sessionId,
     advertiserId: 'adv-1',
@@ -35,7 +34,7 @@ test('a session workflow persists its session through an activity into FerretDB'
     duplicate: false,
     createdAtMs: now,
     expiresAtMs: now + 60_000,
-  }, { stored: false });
+  });
   expect(started).toBe(true);
 
   const doc = await eventually(() => Session.findById(sessionId).lean(), 20_000, 'the session document');
@@ -45,7 +44,7 @@ test('a session workflow persists its session through an activity into FerretDB'
   const view = await app.temporal.querySession(sessionId);
   expect(view).toMatchObject({ sessionId, status: 'open', conversions: [] });
   // Starting the same session again is a no-op on the running workflow, not a second session.
-  expect(await app.temporal.startSession(await sessionSnapshotOf(sessionId), { stored: true })).toBe(true);
+  expect(await app.temporal.startSession({ ...(await sessionSnapshotOf(sessionId)) })).toBe(true);
   const handle = app.temporal.client.workflow.getHandle(sessionId);
   expect((await handle.describe()).status.name).toBe('RUNNING');
 });

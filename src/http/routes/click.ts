@@ -9,7 +9,6 @@ import { parseUserAgent } from '../../enrichment/user-agent';
 import type { Logger } from '../../log';
 import type { Cached, ConfigCache } from '../../persistence/config-cache';
 import type { CampaignDoc } from '../../persistence/models/campaign';
-import type { StartedMarks } from '../../persistence/started-marks';
 import { sessionRecord, sessions } from '../../persistence/models/session';
 import type { SessionClient } from '../../temporal/session-client';
 import { ID_RE, firstString } from '../http-error';
@@ -20,7 +19,6 @@ export interface ClickDeps {
   geo: GeoLookup;
   duplicates: DuplicateClicks;
   temporal: SessionClient;
-  startedMarks: StartedMarks;
   log: Logger;
   secureCookies: boolean;
   publisherData: { maxParams: number; maxLength: number };
@@ -116,8 +114,7 @@ export function clickRoute(d: ClickDeps): RequestHandler {
     if (durable === 'mongodb' && startsInFlight < MAX_STARTS_IN_FLIGHT) {
       startsInFlight++;
       d.temporal
-        .startSession(session, { stored: true })
-        .then(() => d.startedMarks.add(session.sessionId))
+        .startSession(session)
         .catch((err) => d.log.warn({ sessionId: session.sessionId, err: String(err) }, 'session workflow not started; recovery sweep will'))
         .finally(() => startsInFlight--);
     }
@@ -137,7 +134,7 @@ async function persist(d: ClickDeps, session: SessionSnapshot): Promise<'mongodb
     d.log.error({ sessionId: session.sessionId, err: String(err) }, 'session insert failed; handing it to Temporal');
   }
   try {
-    await d.temporal.startSession(session, { stored: false });
+    await d.temporal.startSession(session);
     return 'temporal';
   } catch (err) {
     // The visitor is still redirected: the full session is in this log line for replay.
