@@ -5,7 +5,7 @@ import type { Principal } from './principal';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
 import { dateQuery, idSchema, pageQuery } from './schemas';
-import { timeRange, trafficScope } from './sessions';
+import { matchFilter, timeRange, trafficScope } from './sessions';
 
 /** A conversion as a key may see it: publishers do not see revenue, advertisers not the payout. */
 export function conversionView(c: ConversionRecord, p: Principal): Record<string, unknown> {
@@ -37,13 +37,8 @@ export function conversionsRouter(registry: RouteDoc[]) {
       }),
     },
     async ({ principal, query }) => {
-      const filter: Record<string, unknown> = {
-        ...(query.campaign ? { campaignId: query.campaign } : {}),
-        ...(query.publisher ? { publisherId: query.publisher } : {}),
-        ...(query.advertiser ? { advertiserId: query.advertiser } : {}),
-        ...(query.session ? { sessionId: query.session } : {}),
-        ...(query.event ? { event: query.event } : {}),
-        ...(query.status ? { status: query.status } : {}),
+      const filter = {
+        ...matchFilter(query, { campaign: 'campaignId', publisher: 'publisherId', advertiser: 'advertiserId', session: 'sessionId', event: 'event', status: 'status' }),
         ...timeRange(query.from, query.to, 'createdAt'),
       };
       const and = [filter, trafficScope(principal)];

@@ -8,6 +8,7 @@ import { paginate } from './pagination';
 import { account, type Principal } from './principal';
 import { notFound } from './resource';
 import { ApiRouter, type RouteDoc } from './route';
+import { matchFilter } from './sessions';
 import { pageQuery } from './schemas';
 
 const DELIVERY_ID_RE = /^[A-Za-z0-9_.:-]{1,400}$/;
@@ -53,13 +54,7 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
       }),
     },
     async ({ principal, query }) => {
-      const filter: Record<string, unknown> = {
-        ...(query.conversion ? { conversionId: query.conversion } : {}),
-        ...(query.session ? { sessionId: query.session } : {}),
-        ...(query.target ? { target: query.target } : {}),
-        ...(query.target_id ? { targetId: query.target_id } : {}),
-        ...(query.outcome ? { outcome: query.outcome } : {}),
-      };
+      const filter = matchFilter(query, { conversion: 'conversionId', session: 'sessionId', target: 'target', target_id: 'targetId', outcome: 'outcome' });
       const scope = deliveryScope(principal);
       const ids = await paginate(
         query,

@@ -18,6 +18,13 @@ export function trafficScope(p: Principal): Record<string, string> {
   return {};
 }
 
+/** Equality filters for the query parameters that are set: `{ campaign: 'campaignId' }` maps ?campaign= to campaignId. */
+export function matchFilter(query: Record<string, unknown>, fields: Record<string, string>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(fields).flatMap(([param, field]) => (query[param] === undefined || query[param] === '' ? [] : [[field, query[param]]])),
+  );
+}
+
 export function timeRange(from: Date | undefined, to: Date | undefined, field: string): Record<string, unknown> {
   if (!from && !to) return {};
   return { [field]: { ...(from ? { $gte: from } : {}), ...(to ? { $lt: to } : {}) } };
@@ -46,12 +53,8 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
       }),
     },
     async ({ principal, query }) => {
-      const filter: Record<string, unknown> = {
-        ...(query.campaign ? { campaignId: query.campaign } : {}),
-        ...(query.publisher ? { publisherId: query.publisher } : {}),
-        ...(query.advertiser ? { advertiserId: query.advertiser } : {}),
-        ...(query.status ? { status: query.status } : {}),
-        ...(query.bot !== undefined ? { bot: query.bot } : {}),
+      const filter = {
+        ...matchFilter(query, { campaign: 'campaignId', publisher: 'publisherId', advertiser: 'advertiserId', status: 'status', bot: 'bot' }),
         ...timeRange(query.from, query.to, 'createdAt'),
       };
       const and = [filter, trafficScope(principal)];
