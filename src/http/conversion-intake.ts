@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { ConversionRequest } from '../domain/attribution-rules';
 import { CONVERSION_PARAM_ALIASES, parseConversionParams, type ParamError } from '../domain/conversion-params';
 import { parseAmount } from '../domain/money';
+import { collectPublisherData } from '../domain/publisher-data';
 import type { Logger } from '../log';
 import type { ConfigCache } from '../persistence/config-cache';
 import { inbounds, type InboundRecord } from '../persistence/models/inbound';
@@ -130,18 +131,9 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** What is kept of the raw parameters: strings only, bounded, the token never. */
+/** What is kept of the raw parameters: bounded and MongoDB-safe like link parameters, the token never. */
 function loggable(params: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  let n = 0;
-  for (const [k, v] of Object.entries(params)) {
-    if (n++ >= 40) break;
-    if (['token', 'security_token', 'verification_token', 'secure'].includes(k)) continue;
-    const key = k.replace(/[.$\0]/g, '_').slice(0, 64);
-    if (key === '__proto__') continue;
-    out[key] = (Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)).slice(0, 256);
-  }
-  return out;
+  return collectPublisherData(params, { maxParams: 40, maxLength: 256, exclude: CONVERSION_PARAM_ALIASES.token.aliases }).data;
 }
 
 function record(d: IntakeDeps, doc: InboundRecord): void {
