@@ -4,6 +4,10 @@ import { inbounds } from '../persistence/models/inbound';
 import { sessions, sessionSnapshot } from '../persistence/models/session';
 import type { SessionClient } from './session-client';
 
+const DEFAULT_BATCH = 500;
+/** As many starts in flight as the click path allows itself: after a burst the sweep is the one draining it. */
+const DEFAULT_CONCURRENCY = 64;
+
 /**
  * The other half of "durable before the redirect": clicks and conversions accepted while Temporal
  * was unreachable sit in MongoDB flagged as not yet handed over. This sweep hands them over once
@@ -23,13 +27,18 @@ export class RecoverySweep {
 
   start(): void {
     this.stopping = false;
+    const batch = this.opts.batch ?? DEFAULT_BATCH;
     const tick = () => {
+      let again = false;
       this.running = this.sweepOnce()
-        .then(() => undefined)
+        .then((done) => {
+          // A full batch handed over means a backlog: the next pass starts at once, not an interval later.
+          again = done.sessions >= batch || done.conversions >= batch;
+        })
         .catch((err) => this.log.warn({ err: String(err) }, 'recovery sweep failed; will retry'))
         .finally(() => {
           this.running = null;
-          if (this.timer) this.timer = setTimeout(tick, this.opts.intervalMs);
+          if (this.timer) this.timer = setTimeout(tick, again ? 0 : this.opts.intervalMs);
         });
     };
     this.timer = setTimeout(tick, this.opts.intervalMs);
@@ -46,7 +55,7 @@ export class RecoverySweep {
   /** One pass; returns how many sessions were started and conversions signalled. */
   async sweepOnce(): Promise<{ sessions: number; conversions: number }> {
     const before = new Date(Date.now() - this.opts.graceMs);
-    const batch = this.opts.batch ?? 500;
+    const batch = this.opts.batch ?? DEFAULT_BATCH;
 
     const pending = await sessions()
       .find({ workflowStarted: false, createdAt: { $lt: before } })
@@ -89,7 +98,7 @@ export class RecoverySweep {
    */
   private async inChunks<T>(items: T[], work: (item: T) => Promise<string>): Promise<string[]> {
     const done: string[] = [];
-    const size = this.opts.concurrency ?? 16;
+    const size = this.opts.concurrency ?? DEFAULT_CONCURRENCY;
     for (let i = 0; i < items.length && !this.stopping; i += size) {
       const results = await Promise.allSettled(items.slice(i, i + size).map(work));
       const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
