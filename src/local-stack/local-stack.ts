@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -21,6 +21,13 @@ export interface LocalStackOptions {
   /** Temporal state file and FerretDB data live here; omit persistence with `temporalInMemory`. */
   dataDir: string;
   temporalInMemory?: boolean;
+  /**
+   * FerretDB's storage. `sqlite` (default) is embedded and needs nothing installed. `postgresql`
+   * starts a PostgreSQL server of its own (Debian's `postgresql` package) on `postgresPort`: its
+   * writers do not queue on one database lock, which SQLite's do under concurrent load.
+   */
+  mongoBackend?: 'sqlite' | 'postgresql';
+  postgresPort?: number;
   toolsDir?: string;
   startTimeoutMs?: number;
   log?: (line: string) => void;
@@ -49,6 +56,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   }
   const ferretDir = path.join(opts.dataDir, 'ferretdb');
   mkdirSync(ferretDir, { recursive: true });
+  const backend = opts.mongoBackend ?? 'sqlite';
+  if (backend === 'postgresql' && !opts.postgresPort) throw new LocalStackError('mongoBackend postgresql needs a postgresPort');
 
   const ports: [string, number | null][] = [
     ['Temporal (LOCAL_TEMPORAL_PORT)', opts.temporalPort],
@@ -73,14 +82,20 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       : ['--db-filename', path.join(opts.dataDir, 'temporal.sqlite'), '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal']),
     ...SEARCH_ATTRIBUTE_NAMES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
   ];
+  const storageArgs =
+    backend === 'postgresql'
+      ? ['--handler=postgresql', `--postgresql-url=postgres://ferretdb@${host}:${opts.postgresPort}/postgres`]
+      : [
+          '--handler=sqlite',
+          // Writers take the lock at BEGIN and queue on FerretDB's busy timeout: deferred transactions
+          // fail at once with SQLITE_BUSY when two writers race to upgrade (seen under the bench). WAL is
+          // FerretDB's default; synchronous=normal drops the fsync per commit (safe against a crash of
+          // the process, not of the OS), as for Temporal's file above.
+          `--sqlite-url=file:${ferretDir}/?_txlock=immediate&_pragma=synchronous(normal)`,
+        ];
   const ferretArgs = [
     `--listen-addr=${host}:${opts.mongoPort}`,
-    '--handler=sqlite',
-    // Writers take the lock at BEGIN and queue on FerretDB's busy timeout: deferred transactions
-    // fail at once with SQLITE_BUSY when two writers race to upgrade (seen under the bench). WAL is
-    // FerretDB's default; synchronous=normal drops the fsync per commit (safe against a crash of
-    // the process, not of the OS), as for Temporal's file above.
-    `--sqlite-url=file:${ferretDir}/?_txlock=immediate&_pragma=synchronous(normal)`,
+    ...storageArgs,
     `--state-dir=${ferretDir}`,
     '--telemetry=disable',
     '--debug-addr=-',
@@ -90,6 +105,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const temporalAddress = `${host}:${opts.temporalPort}`;
   let temporal: Supervised | null = null;
   let ferret: Supervised | null = null;
+  let postgres: Supervised | null = null;
 
   const startTemporal = async () => {
     temporal = supervise('temporal', temporalBin, temporalArgs, log);
@@ -101,10 +117,15 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   };
   const stop = async () => {
     await Promise.all([stopTemporal(), ferret?.stop()]);
+    await postgres?.stop();
     ferret = null;
+    postgres = null;
   };
 
   try {
+    if (backend === 'postgresql') {
+      postgres = await startPostgres(host, opts.postgresPort!, path.join(opts.dataDir, 'postgresql'), timeoutMs, log);
+    }
     ferret = supervise('ferretdb', ferretBin, ferretArgs, log);
     await Promise.all([startTemporal(), ferret.until(waitForMongo(host, opts.mongoPort, timeoutMs), timeoutMs)]);
   } catch (err) {
@@ -128,8 +149,77 @@ interface Supervised {
   stop(): Promise<void>;
 }
 
-function supervise(name: string, bin: string, args: string[], log: (l: string) => void): Supervised {
-  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * A PostgreSQL server of the stack's own, for FerretDB's postgresql backend: a fresh cluster in
+ * `dir`, trust authentication on loopback only. PostgreSQL refuses to run as root, so under root it
+ * runs as the `postgres` user the Debian package creates.
+ */
+async function startPostgres(host: string, port: number, dir: string, timeoutMs: number, log: (l: string) => void): Promise<Supervised> {
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)) : [];
+  const bin = versions.map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(path.join(d, 'postgres')));
+  if (!bin) throw new LocalStackError('PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): apt-get install postgresql');
+  const user = process.getuid?.() === 0 ? postgresUser() : undefined;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (user) {
+    chmodSync(path.dirname(dir), 0o711); // mkdtemp's 0700 would keep the postgres user out
+    chownSync(dir, user.uid, user.gid);
+  }
+  await run(path.join(bin, 'initdb'), ['-D', dir, '-U', 'ferretdb', '-A', 'trust', '-E', 'UTF8', '--no-sync'], user);
+  const server = supervise(
+    'postgresql',
+    path.join(bin, 'postgres'),
+    [
+      '-D', dir,
+      '-p', String(port),
+      '-c', `listen_addresses=${host}`,
+      '-c', `unix_socket_directories=${dir}`,
+      '-c', 'max_connections=300',
+      '-c', 'shared_buffers=256MB',
+      // Like synchronous=normal for SQLite: a crash of the server loses nothing, an OS crash may
+      // lose the last commits. Fine for a local stack; production runs MongoDB.
+      '-c', 'synchronous_commit=off',
+    ],
+    log,
+    user,
+  );
+  await server.until(waitForPort(host, port, timeoutMs), timeoutMs);
+  return server;
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const line = execFileSync('getent', ['passwd', 'postgres'], { encoding: 'utf8' }).trim();
+  const [, , uid, gid] = line.split(':');
+  if (!uid || !gid) throw new LocalStackError('no postgres user to run PostgreSQL as (apt-get install postgresql creates it)');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+function run(bin: string, args: string[], user?: { uid: number; gid: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], ...user });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new LocalStackError(`${path.basename(bin)} exited with ${code}:\n${out.trim()}`))));
+  });
+}
+
+function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
+  return retryUntil(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const socket = net.connect(port, host, () => {
+          socket.end();
+          resolve();
+        });
+        socket.once('error', reject);
+      }),
+    timeoutMs,
+  );
+}
+
+function supervise(name: string, bin: string, args: string[], log: (l: string) => void, user?: { uid: number; gid: number }): Supervised {
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], ...user });
   let tail = '';
   const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-4000);
