@@ -9,6 +9,8 @@ export interface BenchArgs {
   /** Seconds of unmeasured load before each measured run. */
   warmup: number;
   connections: number;
+  /** Click path latency at this offered rate (req/s), besides the run at saturation; 0: skip. */
+  clickRate: number;
   /** End to end: sessions per stage and offered sessions per second (one stage per rate). */
   sessions: number;
   rates: number[];
@@ -20,6 +22,8 @@ export interface BenchArgs {
   /** Pin the load generator to CPU 0 and the server under test to CPU 1 (taskset). */
   pin: boolean;
   temporalInMemory: boolean;
+  /** FerretDB's storage for clicktrail and the MongoDB-only baseline alike. */
+  mongoBackend: 'sqlite' | 'postgresql';
   outDir: string;
   /** Write results as latest.* (default) or under this name. */
   name: string;
@@ -33,6 +37,7 @@ const USAGE = `usage: npm run bench -- [options]
   --duration <s>        measured seconds per click scenario and for the postback run (default 10)
   --warmup <s>          unmeasured seconds before each measured run (default 2)
   --connections <n>     concurrent connections of the load generator (default 10)
+  --click-rate <r>      also measure each click scenario at this fixed offered rate, req/s (default 100; 0: skip)
   --sessions <n>        end-to-end sessions per stage (default 60)
   --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default 2,4,8)
   --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 60)
@@ -40,6 +45,8 @@ const USAGE = `usage: npm run bench -- [options]
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
   --pin                 pin the load generator to CPU 0 and the server under test to CPU 1
   --temporal-in-memory  run the Temporal dev server without its SQLite file
+  --mongo-backend <b>   FerretDB storage, postgresql (default: a PostgreSQL server of the run's own,
+                        Debian's postgresql package) or sqlite (the embedded one npm start uses)
   --name <name>         results file name (default latest)
   --out <dir>           results directory (default bench/results)
   --keep-data           keep the run's data directory`;
@@ -52,6 +59,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '10' },
+      'click-rate': { type: 'string', default: '100' },
       sessions: { type: 'string', default: '60' },
       rate: { type: 'string', default: '2,4,8' },
       'drain-timeout': { type: 'string', default: '60' },
@@ -59,6 +67,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       profile: { type: 'boolean', default: false },
       pin: { type: 'boolean', default: false },
       'temporal-in-memory': { type: 'boolean', default: false },
+      'mongo-backend': { type: 'string', default: 'postgresql' },
       name: { type: 'string', default: 'latest' },
       out: { type: 'string', default: defaultOutDir },
       'keep-data': { type: 'boolean', default: false },
@@ -76,11 +85,14 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       return phase;
     }),
   );
+  const mongoBackend = values['mongo-backend'];
+  if (mongoBackend !== 'sqlite' && mongoBackend !== 'postgresql') throw new UsageError(`--mongo-backend: "${mongoBackend}" is not sqlite or postgresql`);
   if (!/^[\w.-]+$/.test(values.name)) throw new UsageError('--name: letters, digits, dot, dash and underscore only');
   return {
     duration: num(values.duration, 'duration', 1, 600),
     warmup: num(values.warmup, 'warmup', 0, 60),
     connections: num(values.connections, 'connections', 1, 1000),
+    clickRate: num(values['click-rate'], 'click-rate', 0, 100_000),
     sessions: num(values.sessions, 'sessions', 1, 100_000),
     rates: values.rate.split(',').map((r) => num(r, 'rate', 0.1, 10_000)),
     drainTimeout: num(values['drain-timeout'], 'drain-timeout', 1, 3600),
@@ -88,6 +100,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
     profile: values.profile,
     pin: values.pin,
     temporalInMemory: values['temporal-in-memory'],
+    mongoBackend,
     outDir: values.out,
     name: values.name,
     keepData: values['keep-data'],

@@ -16,7 +16,7 @@ export interface BenchContext {
   sink: PostbackSink;
   temporal: Client;
   /** Temporal dev server and FerretDB processes. */
-  stackPids: { temporal?: number; ferretdb?: number };
+  stackPids: { temporal?: number; ferretdb?: number; postgres?: number };
   worker: ServerChild;
   /** Environment for a clicktrail process (API or worker). */
   clicktrailEnv: Record<string, string>;
@@ -68,6 +68,7 @@ export async function withCpu<T>(
     'clicktrail worker': ctx.worker.pid,
     'Temporal server': ctx.stackPids.temporal,
     FerretDB: ctx.stackPids.ferretdb,
+    ...(ctx.stackPids.postgres ? { PostgreSQL: ctx.stackPids.postgres } : {}),
   };
   const before = snapshotCpu(labels);
   const result = await fn();

@@ -16,6 +16,7 @@ export interface Environment {
   packages: Record<string, string>;
   temporalCli: string;
   ferretdb: string;
+  postgresql: string;
   commit: string;
 }
 
@@ -40,6 +41,7 @@ export function describeEnvironment(): Environment {
     packages,
     temporalCli: firstLine(() => execFileSync(bin('temporal'), ['--version'], { encoding: 'utf8' })),
     ferretdb: firstLine(() => execFileSync(bin('ferretdb'), ['--version'], { encoding: 'utf8' })).replace(/^version:\s*/, ''),
+    postgresql: firstLine(() => execFileSync('psql', ['--version'], { encoding: 'utf8' })).replace(/^psql \(PostgreSQL\)\s*/, ''),
     commit: firstLine(() => {
       const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
       const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'workflows', 'activities'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();

@@ -8,6 +8,8 @@ export interface LoadOptions {
   url: string;
   connections: number;
   durationSec: number;
+  /** Offered requests per second across all connections (open rate); omitted: as fast as answered. */
+  overallRate?: number;
   /** A fixed number of requests instead of a duration. */
   amount?: number;
   headers?: Record<string, string>;
@@ -17,6 +19,7 @@ export interface LoadOptions {
 
 export interface LoadResult {
   durationSec: number;
+  overallRate?: number;
   connections: number;
   responses: number;
   rps: number;
@@ -38,6 +41,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       {
         url: o.url,
         connections: o.connections,
+        ...(o.overallRate ? { overallRate: o.overallRate } : {}),
         ...(o.amount ? { amount: o.amount } : { duration: o.durationSec }),
         headers: { 'user-agent': BROWSER_UA, ...o.headers },
         ...(o.nextPath ? { requests: [{ setupRequest: (req) => ({ ...req, path: o.nextPath!() }) }] } : {}),
@@ -53,6 +57,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const responses = Object.values(statusCodes).reduce((a, b) => a + b, 0);
   return {
     durationSec: result.duration,
+    ...(o.overallRate ? { overallRate: o.overallRate } : {}),
     connections: o.connections,
     responses,
     rps: Math.round(responses / Math.max(result.duration, 0.001)),

@@ -15,8 +15,10 @@ export interface ScenarioResult {
   cpu: CpuUsage;
   /** Answers other than 302, and requests without an answer. */
   bad: number;
-  /** 302s answered during the unmeasured warmup. */
+  /** 302s answered during the unmeasured warmup and the fixed-rate run. */
   warmupRedirects: number;
+  /** The same scenario at a fixed offered rate (`--click-rate`), measured before the saturating run. */
+  atFixedRate: { load: LoadResult; bad: number } | null;
 }
 
 export interface ClickPhaseResult {
@@ -42,15 +44,25 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     const url = `${server.url}${path}`;
     const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup }) : null;
     await afterWarmup?.();
+    const fixed = args.clickRate > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.duration, overallRate: args.clickRate }) : null;
     const { result: load, cpu } = await withCpu(
       ctx,
       server,
       () => runLoad({ url, connections: args.connections, durationSec: args.duration }),
       profileAs,
     );
-    const bad = load.responses - (load.statusCodes['302'] ?? 0) + load.errors + load.timeouts;
+    const badOf = (l: LoadResult) => l.responses - (l.statusCodes['302'] ?? 0) + l.errors + l.timeouts;
+    const bad = badOf(load);
+    if (fixed) console.log(`  ${label} at ${args.clickRate} req/s offered: p50 ${fixed.latencyMs.p50} ms, p99 ${fixed.latencyMs.p99} ms, ${badOf(fixed)} non-302/errors`);
     console.log(`  ${label}: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-302/errors`);
-    return { label, load, cpu, bad, warmupRedirects: warmup?.statusCodes['302'] ?? 0 };
+    return {
+      label,
+      load,
+      cpu,
+      bad,
+      warmupRedirects: (warmup?.statusCodes['302'] ?? 0) + (fixed?.statusCodes['302'] ?? 0),
+      atFixedRate: fixed ? { load: fixed, bad: badOf(fixed) } : null,
+    };
   };
 
   const bare = await startServer(ctx, 'bare 302 server', serverScript('bare-redirect'), {});

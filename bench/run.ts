@@ -55,10 +55,19 @@ async function main(): Promise<number> {
     failures,
   };
   try {
-    const [temporalPort, mongoPort] = [await freePort(), await freePort()];
-    console.log('bench: starting the Temporal dev server and FerretDB, bundling the workflows');
+    const [temporalPort, mongoPort, postgresPort] = [await freePort(), await freePort(), await freePort()];
+    console.log(`bench: starting the Temporal dev server and FerretDB (${args.mongoBackend}), bundling the workflows`);
     const [stack, bundle] = await Promise.all([
-      startLocalStack({ temporalPort, temporalUiPort: null, mongoPort, dataDir, temporalInMemory: args.temporalInMemory, log: (l) => console.log(`bench: ${l}`) }),
+      startLocalStack({
+        temporalPort,
+        temporalUiPort: null,
+        mongoPort,
+        dataDir,
+        temporalInMemory: args.temporalInMemory,
+        mongoBackend: args.mongoBackend,
+        postgresPort,
+        log: (l) => console.log(`bench: ${l}`),
+      }),
       bundleWorkflows(),
     ]);
     stops.push(() => stack.stop());
@@ -93,7 +102,7 @@ async function main(): Promise<number> {
       fixture,
       sink,
       temporal: new Client({ connection }),
-      stackPids: { temporal: children.temporal, ferretdb: children.ferretdb },
+      stackPids: { temporal: children.temporal, ferretdb: children.ferretdb, postgres: children.postgres },
       worker: null as never,
       clicktrailEnv,
       mongoUri: stack.mongoUri,
