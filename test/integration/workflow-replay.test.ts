@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { createFixture } from '../support/fixtures';
+import { sharedStack, startTestApp, type TestApp } from '../support/harness';
+import { HttpSink } from '../support/http-sink';
+import { SESSION_LIFE_WINDOW_SEC, runSessionLife } from '../support/session-life';
+
+// Sessions live for weeks, so a worker running new workflow code must replay histories that older
+// code recorded. The fixture history was recorded by the session workflow as it was before its
+// database steps became local activities (commit 95ae7fb, test/support/session-life.ts): click,
+// pending sale, approval, notifications, end of window.
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'histories');
+
+let app: TestApp;
+let sink: HttpSink;
+
+beforeAll(async () => {
+  sink = await new HttpSink().start();
+  app = await startTestApp();
+});
+afterAll(async () => {
+  await app?.stop();
+  await sink?.stop();
+});
+
+test('a session history recorded before the local activities replays on the current workflow code', async () => {
+  const history = historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, 'session-regular-activities.json'), 'utf8')));
+  const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
+  expect(scheduled).toEqual(expect.arrayContaining(['persistSession', 'loadEventRules', 'recordConversion', 'updateConversionStatus', 'closeSession']));
+  await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
+});
+
+test('a session now runs its database steps as local activities, and its history replays', async () => {
+  const f = await createFixture({ sinkUrl: sink.url, windowSec: SESSION_LIFE_WINDOW_SEC });
+  const { history } = await runSessionLife(app, f);
+  const events = history.events!;
+  // No activity task at all in the session's own history: every step is a local-activity marker.
+  expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+  const markers = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+  expect(markers.length).toBeGreaterThanOrEqual(5);
+  await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
+});

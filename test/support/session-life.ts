@@ -1,0 +1,25 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Fixture } from './fixtures';
+import type { TestApp } from './harness';
+import { click, postback, settledDeliveries } from './tracking-client';
+
+/**
+ * One session through every step its workflow has: click, a pending sale, its approval, the
+ * notifications, and the end of a short attribution window. Returns the workflow's whole history.
+ */
+export async function runSessionLife(app: TestApp, f: Fixture): Promise<{ sessionId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }> {
+  const { sessionId } = await click(app.httpUrl!, f);
+  const sale = { click_id: sessionId, event: 'sale', txid: 'tx-life-1', amount: '20.00', currency: 'EUR', token: f.token };
+  const first = await postback(app.httpUrl!, { ...sale, status: 'pending' });
+  if (first.status !== 202) throw new Error(`postback answered ${first.status}`);
+  await settledDeliveries(sessionId, 4);
+  const update = await postback(app.httpUrl!, { ...sale, status: 'approved' });
+  if (update.status !== 202) throw new Error(`status update answered ${update.status}`);
+  await settledDeliveries(sessionId, 8);
+  const handle = app.temporal.client.workflow.getHandle(sessionId);
+  await handle.result();
+  return { sessionId, history: await handle.fetchHistory() };
+}
+
+/** The fixture's attribution window for runSessionLife: short enough for the session to close in a test. */
+export const SESSION_LIFE_WINDOW_SEC = 6;
