@@ -40,7 +40,7 @@ const USAGE = `usage: npm run bench -- [options]
   --click-rate <r>      also measure each click scenario at this fixed offered rate, req/s (default 100; 0: skip)
   --sessions <n>        end-to-end sessions per stage (default 60)
   --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default 2,4,8)
-  --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 60)
+  --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 120)
   --only <p[,p…]>       phases to run: click, postback, e2e (default all)
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
   --pin                 pin the load generator to CPU 0 and the server under test to CPU 1
@@ -62,7 +62,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       'click-rate': { type: 'string', default: '100' },
       sessions: { type: 'string', default: '60' },
       rate: { type: 'string', default: '2,4,8' },
-      'drain-timeout': { type: 'string', default: '60' },
+      'drain-timeout': { type: 'string', default: '120' },
       only: { type: 'string', default: PHASES.join(',') },
       profile: { type: 'boolean', default: false },
       pin: { type: 'boolean', default: false },
