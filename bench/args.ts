@@ -34,13 +34,13 @@ export const PHASES = ['click', 'postback', 'e2e'] as const;
 export type Phase = (typeof PHASES)[number];
 
 const USAGE = `usage: npm run bench -- [options]
-  --duration <s>        measured seconds per click scenario and for the postback run (default 10)
+  --duration <s>        measured seconds per click scenario and for the postback run (default 5)
   --warmup <s>          unmeasured seconds before each measured run (default 2)
   --connections <n>     concurrent connections of the load generator (default 10)
-  --click-rate <r>      also measure each click scenario at this fixed offered rate, req/s (default 100; 0: skip)
+  --click-rate <r>      also measure each click scenario at this fixed offered rate, req/s (default 50; 0: skip)
   --sessions <n>        end-to-end sessions per stage (default 60)
-  --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default 2,4,8)
-  --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 120)
+  --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default 4,8,16)
+  --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 180)
   --only <p[,p…]>       phases to run: click, postback, e2e (default all)
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
   --pin                 pin the load generator to CPU 0 and the server under test to CPU 1
@@ -56,13 +56,13 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
     args: argv,
     strict: true,
     options: {
-      duration: { type: 'string', default: '10' },
+      duration: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '10' },
-      'click-rate': { type: 'string', default: '100' },
+      'click-rate': { type: 'string', default: '50' },
       sessions: { type: 'string', default: '60' },
-      rate: { type: 'string', default: '2,4,8' },
-      'drain-timeout': { type: 'string', default: '120' },
+      rate: { type: 'string', default: '4,8,16' },
+      'drain-timeout': { type: 'string', default: '180' },
       only: { type: 'string', default: PHASES.join(',') },
       profile: { type: 'boolean', default: false },
       pin: { type: 'boolean', default: false },
