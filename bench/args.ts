@@ -39,7 +39,7 @@ const USAGE = `usage: npm run bench -- [options]
   --connections <n>     concurrent connections of the load generator (default 10)
   --click-rate <r>      also measure each click scenario at this fixed offered rate, req/s (default 50; 0: skip)
   --sessions <n>        end-to-end sessions per stage (default 60)
-  --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default 4,8,16)
+  --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default 4,8,16,32)
   --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 180)
   --only <p[,p…]>       phases to run: click, postback, e2e (default all)
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
@@ -61,7 +61,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       connections: { type: 'string', default: '10' },
       'click-rate': { type: 'string', default: '50' },
       sessions: { type: 'string', default: '60' },
-      rate: { type: 'string', default: '4,8,16' },
+      rate: { type: 'string', default: '4,8,16,32' },
       'drain-timeout': { type: 'string', default: '180' },
       only: { type: 'string', default: PHASES.join(',') },
       profile: { type: 'boolean', default: false },
