@@ -11,4 +11,11 @@ if [[ $EUID -ne 0 ]]; then
 fi
 echo "install-postgresql: installing Debian's postgresql package"
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+# In a container without an init system the package's own cluster may fail to start; the binaries
+# are all the local stack needs, so only their absence is an error.
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null ||
+  echo "install-postgresql: apt-get reported an error; checking for the server binaries" >&2
+if ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
+  echo "install-postgresql: no /usr/lib/postgresql/*/bin/postgres after installing postgresql" >&2
+  exit 1
+fi
