@@ -68,7 +68,8 @@ export function renderMarkdown(r: BenchResults): string {
       `Session workflows (started after each 302, asynchronously): ${w.redirects} clicks answered (warmup included), ${w.atEndOfLoad.sessionsStored} sessions stored, ` +
         `${w.atEndOfLoad.workflowsStarted} workflows started by the end of the load (~${w.startedPerSecDuringLoad}/s during it); ` +
         (w.drained
-          ? `the backlog was gone ${w.drainSec} s after the load (${w.afterDrain.workflowsStarted} started).`
+          ? `the backlog was gone ${w.drainSec} s after the load (${w.afterDrain.workflowsStarted} started; ` +
+            `${Math.round((w.afterDrain.workflowsStarted - w.atEndOfLoad.workflowsStarted) / Math.max(w.drainSec, 0.1))} workflows/s after the load).`
           : `**${w.afterDrain.sessionsStored - w.afterDrain.workflowsStarted} still not started ${w.drainSec} s after the load**.`),
       '',
     );
