@@ -41,7 +41,8 @@ export class RecoverySweep {
           if (this.timer) this.timer = setTimeout(tick, again ? 0 : this.opts.intervalMs);
         });
     };
-    this.timer = setTimeout(tick, this.opts.intervalMs);
+    // The first pass at once: what a crash or an outage left waiting is handed over as soon as the API is up.
+    this.timer = setTimeout(tick, 0);
   }
 
   /** Stops after the chunk in flight: shutdown must not wait for a whole backlog. */

@@ -1,7 +1,6 @@
-import { v7 as uuidv7 } from 'uuid';
 import { Delivery } from '../../src/persistence/models/delivery';
-import { Session, sessionRecord, sessions } from '../../src/persistence/models/session';
-import { createFixture, type Fixture } from '../support/fixtures';
+import { Session } from '../../src/persistence/models/session';
+import { createFixture, insertWaitingSessions, type Fixture } from '../support/fixtures';
 import { eventually, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 import { click, postback } from '../support/tracking-client';
@@ -49,21 +48,7 @@ test('a delivered postback is not sent again when logging its attempt fails', as
 });
 
 test('the recovery sweep starts every waiting session even when Temporal refuses one of them', async () => {
-  const now = Date.now();
-  const ids = Array.from({ length: 5 }, () => uuidv7());
-  await sessions().insertMany(
-    ids.map((sessionId) =>
-      sessionRecord(
-        {
-          sessionId, advertiserId: f.advertiserId, campaignId: f.campaignId, assetId: null, publisherId: f.publisherId,
-          supportId: null, ip: '203.0.113.9', country: null, device: { type: 'desktop', os: null, browser: null, vendor: null, model: null },
-          userAgent: null, publisherData: {}, referrer: null, providers: { campaign: null, publisher: null, business: null },
-          bot: false, duplicate: false, createdAtMs: now - 60_000, expiresAtMs: now + 3_600_000,
-        },
-        false,
-      ),
-    ),
-  );
+  const ids = await insertWaitingSessions(f, 5);
   const refused = ids[2]!;
   const start = app.temporal.startSession.bind(app.temporal);
   const spy = jest

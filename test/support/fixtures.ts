@@ -1,8 +1,10 @@
+import { v7 as uuidv7 } from 'uuid';
 import { Advertiser } from '../../src/persistence/models/advertiser';
 import { Asset } from '../../src/persistence/models/asset';
 import { Campaign } from '../../src/persistence/models/campaign';
 import { Provider } from '../../src/persistence/models/provider';
 import { Publisher } from '../../src/persistence/models/publisher';
+import { sessionRecord, sessions } from '../../src/persistence/models/session';
 import { Support } from '../../src/persistence/models/support';
 import { testId } from './harness';
 
@@ -74,4 +76,27 @@ export type Fixture = Awaited<ReturnType<typeof createFixture>>;
 
 export function clickUrl(baseUrl: string, f: Fixture, extra = ''): string {
   return `${baseUrl}/c/${f.campaignId}?pub=${f.publisherId}&asset=${f.assetId}&sup=${f.supportId}${extra}`;
+}
+
+/**
+ * Sessions stored by a click whose workflow never started (Temporal was away), created a minute
+ * ago: what the recovery sweep is there for. Returns their ids.
+ */
+export async function insertWaitingSessions(f: Fixture, count: number): Promise<string[]> {
+  const now = Date.now();
+  const ids = Array.from({ length: count }, () => uuidv7());
+  await sessions().insertMany(
+    ids.map((sessionId) =>
+      sessionRecord(
+        {
+          sessionId, advertiserId: f.advertiserId, campaignId: f.campaignId, assetId: null, publisherId: f.publisherId,
+          supportId: null, ip: '203.0.113.9', country: null, device: { type: 'desktop', os: null, browser: null, vendor: null, model: null },
+          userAgent: null, publisherData: {}, referrer: null, providers: { campaign: null, publisher: null, business: null },
+          bot: false, duplicate: false, createdAtMs: now - 60_000, expiresAtMs: now + 3_600_000,
+        },
+        false,
+      ),
+    ),
+  );
+  return ids;
 }
