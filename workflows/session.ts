@@ -78,7 +78,8 @@ const db = proxyActivities<Activities>({
 // step, so a click's workflow start and a conversion cost the Temporal server far fewer writes.
 // Deliveries stay regular activities: they retry for hours.
 const local = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
+  // As long as the regular activities: FerretDB on SQLite can hold a writer for its 10 s busy timeout.
+  startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
