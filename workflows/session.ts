@@ -81,6 +81,10 @@ const local = proxyLocalActivities<Activities>({
   // As long as the regular activities: FerretDB on SQLite can hold a writer for its 10 s busy timeout.
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  // Past a few quick retries (a database outage), wait on a workflow timer instead of in the worker:
+  // a worker-side wait keeps the workflow task alive and adds a heartbeat to history every ~8 s,
+  // ~1,350 events an hour per session; timers at most a minute apart add ~360.
+  localRetryThreshold: '10 seconds',
 });
 
 /** One click: holds the session open for its attribution window and attributes its conversions. */
