@@ -1,13 +1,15 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import mongoose from 'mongoose';
 import { SEARCH_ATTRIBUTE_NAMES } from '../temporal/search-attributes';
 
-// The embedded local stack: the Temporal CLI dev server and FerretDB (SQLite backend), both built
-// from the Go module proxy into .tools/bin, started on loopback. `npm start` and the jest global
+// The embedded local stack: the Temporal CLI dev server and FerretDB (SQLite backend, or a
+// PostgreSQL server of the stack's own for the bench), built from the Go module proxy into
+// .tools/bin, started on loopback. `npm start` and the jest global
 // setup share this one module so that tests run against exactly what a developer runs.
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '');
@@ -63,6 +65,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     ['Temporal (LOCAL_TEMPORAL_PORT)', opts.temporalPort],
     ['Temporal UI (LOCAL_TEMPORAL_UI_PORT)', opts.temporalUiPort],
     ['FerretDB (LOCAL_MONGO_PORT)', opts.mongoPort],
+    ['PostgreSQL (postgresPort)', backend === 'postgresql' ? opts.postgresPort! : null],
   ];
   for (const [what, port] of ports) {
     if (port !== null) await assertPortFree(host, port, what);
@@ -124,7 +127,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 
   try {
     if (backend === 'postgresql') {
-      postgres = await startPostgres(host, opts.postgresPort!, path.join(opts.dataDir, 'postgresql'), timeoutMs, log);
+      postgres = await startPostgres(host, opts.postgresPort!, timeoutMs, log);
     }
     ferret = supervise('ferretdb', ferretBin, ferretArgs, log);
     await Promise.all([startTemporal(), ferret.until(waitForMongo(host, opts.mongoPort, timeoutMs), timeoutMs)]);
@@ -150,46 +153,66 @@ interface Supervised {
 }
 
 /**
- * A PostgreSQL server of the stack's own, for FerretDB's postgresql backend: a fresh cluster in
- * `dir`, trust authentication on loopback only. PostgreSQL refuses to run as root, so under root it
- * runs as the `postgres` user the Debian package creates.
+ * A PostgreSQL server of the stack's own, for FerretDB's postgresql backend: a fresh cluster,
+ * thrown away when the server stops, trust authentication on loopback only. PostgreSQL refuses to
+ * run as root, so under root it runs as the `postgres` user the Debian package creates; its
+ * cluster then lives in a directory of its own under the system temp dir, which that user can
+ * reach without the caller's data directory being opened up.
  */
-async function startPostgres(host: string, port: number, dir: string, timeoutMs: number, log: (l: string) => void): Promise<Supervised> {
+async function startPostgres(host: string, port: number, timeoutMs: number, log: (l: string) => void): Promise<Supervised> {
   const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)) : [];
   const bin = versions.map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(path.join(d, 'postgres')));
-  if (!bin) throw new LocalStackError('PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): apt-get install postgresql');
+  if (!bin) throw new LocalStackError('PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): run scripts/install-postgresql.sh');
   const user = process.getuid?.() === 0 ? postgresUser() : undefined;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (user) {
-    chmodSync(path.dirname(dir), 0o711); // mkdtemp's 0700 would keep the postgres user out
-    chownSync(dir, user.uid, user.gid);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-postgresql-'));
+  if (user) chownSync(dir, user.uid, user.gid);
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  let server: Supervised | null = null;
+  try {
+    await run(path.join(bin, 'initdb'), ['-D', dir, '-U', 'ferretdb', '-A', 'trust', '-E', 'UTF8', '--no-sync'], user);
+    server = supervise(
+      'postgresql',
+      path.join(bin, 'postgres'),
+      [
+        '-D', dir,
+        '-p', String(port),
+        '-c', `listen_addresses=${host}`,
+        '-c', `unix_socket_directories=${dir}`,
+        '-c', 'max_connections=300',
+        '-c', 'shared_buffers=256MB',
+        // Like synchronous=normal for SQLite: a crash of the server loses nothing, an OS crash may
+        // lose the last commits. Fine for a local stack; production runs MongoDB.
+        '-c', 'synchronous_commit=off',
+      ],
+      log,
+      // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
+      { user, stopSignal: 'SIGINT' },
+    );
+    await server.until(waitForPort(host, port, timeoutMs), timeoutMs);
+  } catch (err) {
+    await server?.stop();
+    removeDir();
+    throw err;
   }
-  await run(path.join(bin, 'initdb'), ['-D', dir, '-U', 'ferretdb', '-A', 'trust', '-E', 'UTF8', '--no-sync'], user);
-  const server = supervise(
-    'postgresql',
-    path.join(bin, 'postgres'),
-    [
-      '-D', dir,
-      '-p', String(port),
-      '-c', `listen_addresses=${host}`,
-      '-c', `unix_socket_directories=${dir}`,
-      '-c', 'max_connections=300',
-      '-c', 'shared_buffers=256MB',
-      // Like synchronous=normal for SQLite: a crash of the server loses nothing, an OS crash may
-      // lose the last commits. Fine for a local stack; production runs MongoDB.
-      '-c', 'synchronous_commit=off',
-    ],
-    log,
-    user,
-  );
-  await server.until(waitForPort(host, port, timeoutMs), timeoutMs);
-  return server;
+  const started = server;
+  return {
+    until: (ready, ms) => started.until(ready, ms),
+    async stop() {
+      await started.stop();
+      removeDir();
+    },
+  };
 }
 
 function postgresUser(): { uid: number; gid: number } {
-  const line = execFileSync('getent', ['passwd', 'postgres'], { encoding: 'utf8' }).trim();
+  let line = '';
+  try {
+    line = execFileSync('getent', ['passwd', 'postgres'], { encoding: 'utf8' }).trim();
+  } catch {
+    // getent exits 2 when there is no such user
+  }
   const [, , uid, gid] = line.split(':');
-  if (!uid || !gid) throw new LocalStackError('no postgres user to run PostgreSQL as (apt-get install postgresql creates it)');
+  if (!uid || !gid) throw new LocalStackError('no postgres user to run PostgreSQL as (installing Debian\'s postgresql package creates it)');
   return { uid: Number(uid), gid: Number(gid) };
 }
 
@@ -218,8 +241,14 @@ function waitForPort(host: string, port: number, timeoutMs: number): Promise<voi
   );
 }
 
-function supervise(name: string, bin: string, args: string[], log: (l: string) => void, user?: { uid: number; gid: number }): Supervised {
-  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], ...user });
+function supervise(
+  name: string,
+  bin: string,
+  args: string[],
+  log: (l: string) => void,
+  opts: { user?: { uid: number; gid: number }; stopSignal?: NodeJS.Signals } = {},
+): Supervised {
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts.user });
   let tail = '';
   const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-4000);
@@ -255,7 +284,7 @@ function supervise(name: string, bin: string, args: string[], log: (l: string) =
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       stopping = true;
-      child.kill('SIGTERM');
+      child.kill(opts.stopSignal ?? 'SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(killer);
