@@ -2,11 +2,9 @@ import type { ConversionRequest } from '../domain/attribution-rules';
 import type { Logger } from '../log';
 import { inbounds } from '../persistence/models/inbound';
 import { sessions, sessionSnapshot } from '../persistence/models/session';
-import type { SessionClient } from './session-client';
+import { MAX_STARTS_IN_FLIGHT, type SessionClient } from './session-client';
 
 const DEFAULT_BATCH = 500;
-/** As many starts in flight as the click path allows itself: after a burst the sweep is the one draining it. */
-const DEFAULT_CONCURRENCY = 64;
 
 /**
  * The other half of "durable before the redirect": clicks and conversions accepted while Temporal
@@ -27,13 +25,11 @@ export class RecoverySweep {
 
   start(): void {
     this.stopping = false;
-    const batch = this.opts.batch ?? DEFAULT_BATCH;
     const tick = () => {
       let again = false;
       this.running = this.sweepOnce()
         .then((done) => {
-          // A full batch handed over means a backlog: the next pass starts at once, not an interval later.
-          again = done.sessions >= batch || done.conversions >= batch;
+          again = done.backlog;
         })
         .catch((err) => this.log.warn({ err: String(err) }, 'recovery sweep failed; will retry'))
         .finally(() => {
@@ -53,8 +49,12 @@ export class RecoverySweep {
     await this.running;
   }
 
-  /** One pass; returns how many sessions were started and conversions signalled. */
-  async sweepOnce(): Promise<{ sessions: number; conversions: number }> {
+  /**
+   * One pass; returns how many sessions were started and conversions signalled, and whether a
+   * backlog is left: a full batch read with progress made, so the next pass should start at once,
+   * not an interval later (without progress, Temporal is away and the interval applies).
+   */
+  async sweepOnce(): Promise<{ sessions: number; conversions: number; backlog: boolean }> {
     const before = new Date(Date.now() - this.opts.graceMs);
     const batch = this.opts.batch ?? DEFAULT_BATCH;
 
@@ -90,7 +90,8 @@ export class RecoverySweep {
     if (started.length || signalled.length) {
       this.log.info({ sessions: started.length, conversions: signalled.length }, 'recovered work handed to Temporal');
     }
-    return { sessions: started.length, conversions: signalled.length };
+    const backlog = (pending.length >= batch && started.length > 0) || (unsignalled.length >= batch && signalled.length > 0);
+    return { sessions: started.length, conversions: signalled.length, backlog };
   }
 
   /**
@@ -99,7 +100,8 @@ export class RecoverySweep {
    */
   private async inChunks<T>(items: T[], work: (item: T) => Promise<string>): Promise<string[]> {
     const done: string[] = [];
-    const size = this.opts.concurrency ?? DEFAULT_CONCURRENCY;
+    // As many starts in flight as the click path allows itself: after a burst the sweep drains it.
+    const size = this.opts.concurrency ?? MAX_STARTS_IN_FLIGHT;
     for (let i = 0; i < items.length && !this.stopping; i += size) {
       const results = await Promise.allSettled(items.slice(i, i + size).map(work));
       const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));

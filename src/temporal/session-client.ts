@@ -15,6 +15,13 @@ export type SignalOutcome = 'signalled' | 'closed';
  */
 const CALL_DEADLINE_MS = 3_000;
 
+/**
+ * Workflow starts one API process keeps in flight, on the click path and in the recovery sweep
+ * each. Past this, Temporal is not keeping up: the session is already durable, so the click path
+ * leaves it to the sweep rather than queue calls that would only run into their deadline.
+ */
+export const MAX_STARTS_IN_FLIGHT = 64;
+
 /** The click, pixel and postback paths' view of Temporal: start sessions, signal conversions. */
 export class SessionClient {
   constructor(

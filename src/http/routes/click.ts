@@ -10,7 +10,7 @@ import type { Logger } from '../../log';
 import type { Cached, ConfigCache } from '../../persistence/config-cache';
 import type { CampaignDoc } from '../../persistence/models/campaign';
 import { sessionRecord, sessions } from '../../persistence/models/session';
-import type { SessionClient } from '../../temporal/session-client';
+import { MAX_STARTS_IN_FLIGHT, type SessionClient } from '../../temporal/session-client';
 import { ID_RE, firstString } from '../http-error';
 import { clickCookies } from '../tracking-cookies';
 
@@ -25,13 +25,6 @@ export interface ClickDeps {
 }
 
 const LINK_PARAMS = ['pub', 'asset', 'sup'] as const;
-
-/**
- * Workflow starts the click path keeps in flight. Past this, Temporal is not keeping up: the
- * session is already durable, so it is left to the recovery sweep rather than queued here, where
- * the calls would only run into their deadline and add load.
- */
-const MAX_STARTS_IN_FLIGHT = 64;
 
 /**
  * GET /c/:campaignId — the tracked link. The session is durable (MongoDB insert acknowledged)
