@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../src/local-stack/local-stack';
@@ -41,7 +41,10 @@ export function describeEnvironment(): Environment {
     packages,
     temporalCli: firstLine(() => execFileSync(bin('temporal'), ['--version'], { encoding: 'utf8' })),
     ferretdb: firstLine(() => execFileSync(bin('ferretdb'), ['--version'], { encoding: 'utf8' })).replace(/^version:\s*/, ''),
-    postgresql: firstLine(() => execFileSync('psql', ['--version'], { encoding: 'utf8' })).replace(/^psql \(PostgreSQL\)\s*/, ''),
+    postgresql: firstLine(() => {
+      const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
+      return execFileSync(`/usr/lib/postgresql/${versions[0]}/bin/postgres`, ['--version'], { encoding: 'utf8' });
+    }).replace(/^postgres \(PostgreSQL\)\s*/, ''),
     commit: firstLine(() => {
       const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
       const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'workflows', 'activities'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();

@@ -7,7 +7,7 @@ if [[ ! -x .tools/bin/temporal || ! -x .tools/bin/ferretdb ]]; then
   bash scripts/install-tools.sh
 fi
 # The bench runs FerretDB on a PostgreSQL server of its own unless told `--mongo-backend sqlite`.
-if [[ " $* " != *" --mongo-backend sqlite "* ]]; then
+if [[ " $* " != *" --mongo-backend sqlite "* && " $* " != *" --mongo-backend=sqlite "* && " $* " != *" --help "* ]]; then
   bash scripts/install-postgresql.sh
 fi
 npx tsc -p tsconfig.build.json

@@ -17,6 +17,8 @@ export default async function globalSetup(): Promise<void> {
   if (!existsSync(path.join(bin, 'temporal')) || !existsSync(path.join(bin, 'ferretdb'))) {
     execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-tools.sh')], { stdio: 'inherit' });
   }
+  // For the test of the local stack with FerretDB on PostgreSQL (a no-op when it is installed).
+  execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-postgresql.sh')], { stdio: 'inherit' });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-test-'));
   const [temporalPort, mongoPort] = [await freePort(), await freePort()];
   const stack = await startLocalStack({
