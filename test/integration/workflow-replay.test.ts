@@ -9,8 +9,11 @@ import { SESSION_LIFE_WINDOW_SEC, runSessionLife } from '../support/session-life
 
 // Sessions live for weeks, so a worker running new workflow code must replay histories that older
 // code recorded. The fixture history was recorded by the session workflow as it was before its
-// database steps became local activities (commit 95ae7fb, test/support/session-life.ts): click,
-// pending sale, approval, notifications, end of window.
+// database steps became local activities (commit 95ae7fb): click, pending sale, approval,
+// notifications, end of window. To record one again: check that commit out in a worktree, copy
+// test/support/session-life.ts into it, and in a test there write
+// `historyToJSON((await runSessionLife(app, fixture)).history)` (from @temporalio/common/lib/proto-utils)
+// to test/fixtures/histories/.
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'histories');
 

@@ -21,5 +21,5 @@ export async function runSessionLife(app: TestApp, f: Fixture): Promise<{ sessio
   return { sessionId, history: await handle.fetchHistory() };
 }
 
-/** The fixture's attribution window for runSessionLife: short enough for the session to close in a test. */
-export const SESSION_LIFE_WINDOW_SEC = 6;
+/** The fixture's attribution window for runSessionLife: long enough for the approval to arrive on a busy machine, short enough to close in a test. */
+export const SESSION_LIFE_WINDOW_SEC = 15;
