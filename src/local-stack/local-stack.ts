@@ -9,8 +9,8 @@ import { SEARCH_ATTRIBUTE_NAMES } from '../temporal/search-attributes';
 
 // The embedded local stack: the Temporal CLI dev server and FerretDB (SQLite backend, or a
 // PostgreSQL server of the stack's own for the bench), built from the Go module proxy into
-// .tools/bin, started on loopback. `npm start` and the jest global
-// setup share this one module so that tests run against exactly what a developer runs.
+// .tools/bin, started on loopback. `npm start` and the jest global setup share this one module so
+// that tests run against exactly what a developer runs.
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '');
 
