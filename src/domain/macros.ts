@@ -71,6 +71,13 @@ export function fillUrl(rawTemplate: string, values: MacroValues): FillResult {
   if (filled.protocol !== skeleton.protocol || filled.host !== skeleton.host) {
     return { ok: false, reason: `macro values change the URL's origin from ${skeleton.origin} to ${filled.origin}` };
   }
+  // A value `.` or `..` in the path (or one completing `%2` into `%2e`, which URL parsers also read
+  // as a dot) would climb the template's path. Values cannot add a `/`, so with every value
+  // replaced by a plain letter the path keeps as many segments unless a value made a dot segment.
+  const neutral = tryParse(template.replace(MACRO_RE, 'x'));
+  if (neutral && neutral.pathname.split('/').length !== filled.pathname.split('/').length) {
+    return { ok: false, reason: "macro values make a '.' or '..' path segment, which would move the request to another path" };
+  }
   return { ok: true, url };
 }
 

@@ -222,3 +222,42 @@ describe('conversionMacroValues', () => {
     expect(url).toBe('https://tracker.example/postback?cid=one&payout=10.50&cur=USD&tx=A%26B%3D1&st=approved&e=sale');
   });
 });
+
+describe('dot segments from macro values (audit L6)', () => {
+  const template = 'https://network.example/pb/{p.aff}/conv?key=SECRET';
+
+  it.each(['..', '.', '%2e%2e', '.%2E'])('a value %j cannot climb out of the template path, or is kept literal', (v) => {
+    const r = fillUrl(template, { 'p.aff': v });
+    if (r.ok) expect(new URL(r.url).pathname.startsWith('/pb/')).toBe(true);
+    if (v === '..' || v === '.') {
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.reason).toContain("'..' path segment");
+    }
+  });
+
+  it('refuses values that complete a dot segment with the template text', () => {
+    expect(fillUrl('https://x.example/a/.{sub1}/b', { sub1: '.' }).ok).toBe(false);
+    expect(fillUrl('https://x.example/a/{sub1}{sub2}/b', { sub1: '.', sub2: '.' }).ok).toBe(false);
+    expect(fillUrl('https://x.example/a/%2{sub1}%2e/b', { sub1: 'e' }).ok).toBe(false);
+    expect(fillUrl('https://adv.example/offers/{sub1}/lp', { sub1: '..' }).ok).toBe(false);
+  });
+
+  it('keeps dots that make no dot segment, and dots in the query or fragment', () => {
+    expect(filled('https://x.example/a/{sub1}/b', { sub1: '...' })).toBe('https://x.example/a/.../b');
+    expect(filled('https://x.example/a/{sub1}/b', { sub1: '.well' })).toBe('https://x.example/a/.well/b');
+    expect(filled('https://x.example/f/{sub1}', { sub1: 'v1.2' })).toBe('https://x.example/f/v1.2');
+    expect(filled('https://x.example/a/b?x={sub1}#{sub2}', { sub1: '..', sub2: '..' })).toBe('https://x.example/a/b?x=..#..');
+  });
+
+  it('property: a filled URL keeps every static path segment of the template', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('.', '..', '%2e', 'a', '/', '', '.a', 'e'), fc.constantFrom('.', '..', 'b', ''), (a, b) => {
+        const r = fillUrl('https://x.example/keep/{a}{b}/tail/{b}', { a, b });
+        if (!r.ok) return;
+        const path = new URL(r.url).pathname;
+        expect(path.startsWith('/keep/')).toBe(true);
+        expect(path).toContain('/tail/');
+      }),
+    );
+  });
+});
