@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OutboundPolicy } from './outbound/address-policy';
 
 // Every setting is read here, once, from the environment. A bad value stops the process at
 // start with the variable's name, never later on a hot path.
@@ -52,6 +53,18 @@ export const configSchema = z.object({
   DELIVERY_RETRY_MAX_MS: int(3_600_000, 10),
   DELIVERY_MAX_ATTEMPTS: int(20, 1),
   DELIVERY_TIMEOUT_MS: int(10_000, 100),
+
+  /**
+   * Outbound postbacks reach only public addresses. Named hosts (`*.corp.example` for subdomains)
+   * and networks (CIDRs) listed here may be private too; cloud metadata addresses never.
+   */
+  OUTBOUND_ALLOW_HOSTS: list,
+  OUTBOUND_ALLOW_NETWORKS: list.superRefine((entries, ctx) => {
+    for (const e of entries) {
+      const problem = OutboundPolicy.checkNetwork(e);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }
+  }),
 
   /** A session workflow continues as new after this many conversions, to keep its history bounded. */
   SESSION_MAX_CONVERSIONS_PER_RUN: int(200, 1),

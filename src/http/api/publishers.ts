@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AppDeps } from '../../app';
+import { OutboundPolicy } from '../../outbound/address-policy';
 import { Provider } from '../../persistence/models/provider';
 import { Publisher } from '../../persistence/models/publisher';
 import { HttpError } from '../http-error';
@@ -8,12 +9,12 @@ import { assertExists, resourceRouter } from './resource';
 import type { RouteDoc } from './route';
 import { idSchema, nameSchema, urlTemplate } from './schemas';
 
-const postbackUrls = z
-  .array(z.strictObject({ event: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be an event name'), url: urlTemplate('postback') }))
-  .max(50);
-
 /** Publishers: operators manage them; a publisher key reads its own and sets its postback URLs. */
 export function publishersRouter(registry: RouteDoc[], deps: AppDeps) {
+  const outbound = OutboundPolicy.fromConfig(deps.config);
+  const postbackUrls = z
+    .array(z.strictObject({ event: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be an event name'), url: urlTemplate('postback', outbound) }))
+    .max(50);
   return resourceRouter(registry, {
     tag: 'publishers',
     path: '/publishers',
@@ -23,12 +24,12 @@ export function publishersRouter(registry: RouteDoc[], deps: AppDeps) {
     kinds: { read: ['operator', 'publisher'], create: ['operator'], update: ['operator', 'publisher'], archive: ['operator'] },
     create: z.object({
       name: nameSchema,
-      postbackUrl: urlTemplate('postback').nullable().default(null),
+      postbackUrl: urlTemplate('postback', outbound).nullable().default(null),
       postbackUrls: postbackUrls.default([]),
       providerId: idSchema.nullable().default(null),
     }),
     update: z
-      .object({ name: nameSchema, postbackUrl: urlTemplate('postback').nullable(), postbackUrls, providerId: idSchema.nullable(), status: z.enum(['active', 'archived']) })
+      .object({ name: nameSchema, postbackUrl: urlTemplate('postback', outbound).nullable(), postbackUrls, providerId: idSchema.nullable(), status: z.enum(['active', 'archived']) })
       .partial(),
     filters: z.object({ status: z.enum(['active', 'archived']).optional(), provider: idSchema.optional() }),
     filterQuery: (f) => ({ ...(f.status ? { status: f.status } : {}), ...(f.provider ? { providerId: f.provider } : {}) }),

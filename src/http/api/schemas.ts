@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { fillUrl } from '../../domain/macros';
 import { isCurrency } from '../../domain/money';
+import type { OutboundPolicy } from '../../outbound/address-policy';
 import { ID_RE } from '../http-error';
 
 export const idSchema = z.string().regex(ID_RE, 'must be 1 to 64 letters, digits, _ or -');
@@ -16,9 +17,10 @@ const MACRO_RE = /\{([A-Za-z0-9_.-]+)\}/g;
 /**
  * Why a URL template is unusable, or null. It must be an absolute http(s) URL with no macro in
  * its scheme, host or port (a macro value must never choose where a request goes), and use only
- * known macros (a misspelt one would silently become empty).
+ * known macros (a misspelt one would silently become empty). With an outbound policy (URLs the
+ * worker requests), its host must be one the policy lets the worker reach.
  */
-export function urlTemplateProblem(template: string, kind: 'landing' | 'postback'): string | null {
+export function urlTemplateProblem(template: string, kind: 'landing' | 'postback', outbound?: OutboundPolicy): string | null {
   const empty = fillUrl(template, {});
   if (!empty.ok) return empty.reason;
   const names = [...template.matchAll(MACRO_RE)].map((m) => m[1]!);
@@ -29,15 +31,17 @@ export function urlTemplateProblem(template: string, kind: 'landing' | 'postback
   }
   const probe = fillUrl(template, Object.fromEntries(names.map((n) => [n, 'macro-probe'])));
   if (!probe.ok) return 'macros may appear in the path, query or fragment only, not in the scheme, host or port';
+  const refused = outbound?.urlProblem(new URL(empty.url));
+  if (refused) return `the URL must reach the public internet: ${refused}`;
   return null;
 }
 
-export const urlTemplate = (kind: 'landing' | 'postback') =>
+export const urlTemplate = (kind: 'landing' | 'postback', outbound?: OutboundPolicy) =>
   z
     .string()
     .max(2048)
     .superRefine((v, ctx) => {
-      const problem = urlTemplateProblem(v, kind);
+      const problem = urlTemplateProblem(v, kind, outbound);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     });
 
