@@ -1,6 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DeliveryRequest } from '../src/domain/session';
 import type { Logger } from '../src/log';
+import { UndeliverableUrl, type OutboundClient } from '../src/outbound/outbound-client';
+import { redactUrl } from '../src/outbound/redact-url';
 import { deliveries } from '../src/persistence/models/delivery';
 
 export interface DeliverInput extends DeliveryRequest {
@@ -8,7 +10,7 @@ export interface DeliverInput extends DeliveryRequest {
   maximumAttempts: number;
 }
 
-export function deliveryActivities(log: Logger, fetchImpl: typeof fetch = fetch) {
+export function deliveryActivities(log: Logger, outbound: OutboundClient) {
   return {
     /** One attempt at an outbound postback; every attempt is saved, whatever its outcome. */
     async deliver(input: DeliverInput): Promise<void> {
@@ -16,16 +18,16 @@ export function deliveryActivities(log: Logger, fetchImpl: typeof fetch = fetch)
       const started = performance.now();
       let statusCode: number | null = null;
       let error: string | null = null;
+      let undeliverable = false;
       try {
-        const res = await fetchImpl(input.url, { signal: AbortSignal.timeout(input.timeoutMs) });
-        statusCode = res.status;
-        await res.body?.cancel();
+        statusCode = await outbound.get(input.url, input.timeoutMs);
       } catch (err) {
-        error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        undeliverable = err instanceof UndeliverableUrl;
+        error = undeliverable ? (err as Error).message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       }
       const delivered = statusCode !== null && statusCode >= 200 && statusCode < 300;
       if (!delivered && !error) error = `HTTP ${statusCode}`;
-      const outcome = delivered ? 'delivered' : attempt >= input.maximumAttempts ? 'given_up' : 'failed';
+      const outcome = delivered ? 'delivered' : undeliverable || attempt >= input.maximumAttempts ? 'given_up' : 'failed';
       const latencyMs = Math.round(performance.now() - started);
       const record = () =>
         deliveries().replaceOne(
@@ -48,7 +50,13 @@ export function deliveryActivities(log: Logger, fetchImpl: typeof fetch = fetch)
         );
       if (!delivered) {
         await record();
-        throw ApplicationFailure.retryable(`${input.url}: ${error}`, 'DeliveryFailed');
+        // Temporal keeps failure messages in history: no query string, where secrets live.
+        const message = `${redactUrl(input.url)}: ${error}`;
+        if (undeliverable) {
+          log.warn({ deliveryId: input.deliveryId, target: input.target, targetId: input.targetId, reason: error }, 'postback not sent');
+          throw ApplicationFailure.nonRetryable(message, 'UndeliverableUrl');
+        }
+        throw ApplicationFailure.retryable(message, 'DeliveryFailed');
       }
       // Delivered: failing now would make Temporal send the postback again. Keep trying to log the
       // attempt, and if the database stays unavailable, say so in the log and still succeed.

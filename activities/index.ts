@@ -1,4 +1,5 @@
 import type { Logger } from '../src/log';
+import type { OutboundClient } from '../src/outbound/outbound-client';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { conversionActivities } from './conversions';
 import { deliveryActivities } from './deliveries';
@@ -7,14 +8,14 @@ import { sessionActivities } from './sessions';
 export interface ActivityDeps {
   cache: ConfigCache;
   log: Logger;
-  fetch?: typeof fetch;
+  outbound: OutboundClient;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...sessionActivities(deps.cache),
     ...conversionActivities(deps.cache, deps.log),
-    ...deliveryActivities(deps.log, deps.fetch),
+    ...deliveryActivities(deps.log, deps.outbound),
   };
 }
 

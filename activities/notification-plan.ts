@@ -1,5 +1,6 @@
 import type { Logger } from '../src/log';
 import { conversionMacroValues, fillUrl } from '../src/domain/macros';
+import { redactUrl } from '../src/outbound/redact-url';
 import type { DeliveryRequest, SessionSnapshot } from '../src/domain/session';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { deliveries } from '../src/persistence/models/delivery';
@@ -52,7 +53,7 @@ export async function planNotifications(
       continue;
     }
     // A broken template is a configuration error: log it where the deliveries are looked at.
-    log.warn({ deliveryId, template: t.template, reason: filled.reason }, 'postback template unusable');
+    log.warn({ deliveryId, template: redactUrl(t.template), reason: filled.reason }, 'postback template unusable');
     await deliveries().replaceOne(
       { _id: `${deliveryId}#0` },
       {

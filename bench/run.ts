@@ -95,6 +95,8 @@ async function main(): Promise<number> {
       TEMPORAL_ADDRESS: stack.temporalAddress,
       TEMPORAL_TASK_QUEUE: 'clicktrail-bench',
       BENCH_WORKFLOW_BUNDLE: bundlePath,
+      // The postback sink is on loopback, which the outbound policy refuses unless allowed.
+      OUTBOUND_ALLOW_NETWORKS: '127.0.0.0/8',
     };
     const ctx: BenchContext = {
       args,

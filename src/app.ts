@@ -9,6 +9,8 @@ import { DuplicateClicks } from './enrichment/duplicate-clicks';
 import { GeoLookup } from './enrichment/geo';
 import { createHttpApp } from './http/server';
 import type { Logger } from './log';
+import { OutboundPolicy } from './outbound/address-policy';
+import { OutboundClient, type LookupAll } from './outbound/outbound-client';
 import { ConfigCache } from './persistence/config-cache';
 import { connectDatabase } from './persistence/database';
 import { RecoverySweep } from './temporal/recovery';
@@ -19,8 +21,8 @@ export interface AppOptions {
   log: Logger;
   /** A pre-bundled workflow (tests, bench); otherwise the worker bundles at start. */
   workflowBundle?: WorkflowBundleOption;
-  /** Outbound HTTP for deliveries (tests may wrap it). */
-  fetch?: typeof fetch;
+  /** How outbound deliveries resolve names (tests stand in for DNS); default: the system resolver. */
+  outboundLookup?: LookupAll;
   /** Extra routers, e.g. the management API, mounted by the HTTP server. */
   mounts?: (deps: AppDeps) => [string, Router][];
 }
@@ -72,6 +74,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
     closers.push(() => temporal.close());
     const deps: AppDeps = { config, log, cache, temporal };
 
+    const outbound = new OutboundClient(OutboundPolicy.fromConfig(config), opts.outboundLookup);
+    closers.push(() => outbound.close());
     let worker: { stop(): Promise<void> } | null = null;
     const startWorker = async () => {
       if (worker) return;
@@ -79,7 +83,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         address: config.TEMPORAL_ADDRESS,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
-        activities: createActivities({ cache, log: log.child({ component: 'activities' }), fetch: opts.fetch }),
+        activities: createActivities({ cache, log: log.child({ component: 'activities' }), outbound }),
         workflowBundle: opts.workflowBundle,
         logLevel: config.LOG_LEVEL,
       });

@@ -41,6 +41,8 @@ async function dev(): Promise<void> {
       TEMPORAL_ADDRESS: stack.temporalAddress,
       MONGODB_URI: stack.mongoUri('clicktrail'),
       TEMPORAL_UI_URL: stack.temporalUiUrl ?? base.TEMPORAL_UI_URL,
+      // The demo's postback sinks are served by clicktrail itself, on loopback.
+      OUTBOUND_ALLOW_NETWORKS: process.env.OUTBOUND_ALLOW_NETWORKS ?? '127.0.0.0/8,::1',
     });
     const app = await startApp(config, { log, mounts: managementMounts });
     onShutdown(log, async () => {

@@ -45,6 +45,8 @@ export async function startTestApp(
     DELIVERY_TIMEOUT_MS: '2000',
     RECOVERY_INTERVAL_MS: '300',
     RECOVERY_GRACE_MS: '500',
+    // The HTTP sinks standing in for publishers and providers are on loopback.
+    OUTBOUND_ALLOW_NETWORKS: '127.0.0.0/8,::1',
     ...env,
   });
   const app = await startApp(config, {

@@ -12,6 +12,8 @@ export class HttpSink {
   readonly requests: SinkRequest[] = [];
   /** Answer 500 to this many requests first (per path prefix), to exercise retries. */
   failFirst = new Map<string, number>();
+  /** Answer 302 with this Location to requests whose path starts with the key. */
+  redirects = new Map<string, string>();
   private server!: http.Server;
   url = '';
 
@@ -19,6 +21,11 @@ export class HttpSink {
     this.server = http.createServer((req, res) => {
       const u = new URL(req.url ?? '/', 'http://sink');
       this.requests.push({ path: u.pathname, query: Object.fromEntries(u.searchParams), at: Date.now() });
+      const redirect = [...this.redirects.keys()].find((p) => u.pathname.startsWith(p));
+      if (redirect !== undefined) {
+        res.writeHead(302, { Location: this.redirects.get(redirect)! }).end();
+        return;
+      }
       const prefix = [...this.failFirst.keys()].find((p) => u.pathname.startsWith(p));
       if (prefix !== undefined && (this.failFirst.get(prefix) ?? 0) > 0) {
         this.failFirst.set(prefix, (this.failFirst.get(prefix) ?? 0) - 1);
