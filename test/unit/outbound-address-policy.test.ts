@@ -1,3 +1,4 @@
+import { ConfigError, loadConfig } from '../../src/config';
 import { OutboundPolicy } from '../../src/outbound/address-policy';
 
 const strict = new OutboundPolicy();
@@ -129,5 +130,20 @@ describe('OutboundPolicy.hostProblem and urlProblem (as URL parsing normalises h
     expect(OutboundPolicy.checkNetwork('::1')).toBeNull();
     expect(OutboundPolicy.checkNetwork('10.0.0.0/33')).toContain('not an IP address or CIDR');
     expect(OutboundPolicy.checkNetwork('intranet')).toContain('not an IP address or CIDR');
+  });
+});
+
+describe('OUTBOUND_ALLOW_* settings', () => {
+  it('are read as lists, empty by default', () => {
+    expect(loadConfig({})).toMatchObject({ OUTBOUND_ALLOW_HOSTS: [], OUTBOUND_ALLOW_NETWORKS: [] });
+    expect(loadConfig({ OUTBOUND_ALLOW_HOSTS: 'sink, *.corp.example', OUTBOUND_ALLOW_NETWORKS: '127.0.0.0/8,::1' })).toMatchObject({
+      OUTBOUND_ALLOW_HOSTS: ['sink', '*.corp.example'],
+      OUTBOUND_ALLOW_NETWORKS: ['127.0.0.0/8', '::1'],
+    });
+  });
+
+  it('stop the start naming the variable and the bad entry', () => {
+    expect(() => loadConfig({ OUTBOUND_ALLOW_NETWORKS: '10.0.0.0/8,intranet' })).toThrow(ConfigError);
+    expect(() => loadConfig({ OUTBOUND_ALLOW_NETWORKS: '10.0.0.0/8,intranet' })).toThrow(/OUTBOUND_ALLOW_NETWORKS=.*"intranet" is not an IP address or CIDR/);
   });
 });
