@@ -2,6 +2,7 @@ import type { Logger } from '../src/log';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { conversionActivities } from './conversions';
 import { deliveryActivities } from './deliveries';
+import { inboundDecisionActivities } from './inbound-decisions';
 import { sessionActivities } from './sessions';
 
 export interface ActivityDeps {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...sessionActivities(deps.cache),
     ...conversionActivities(deps.cache, deps.log),
     ...deliveryActivities(deps.log, deps.fetch),
+    ...inboundDecisionActivities(),
   };
 }
 
