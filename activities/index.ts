@@ -3,6 +3,7 @@ import type { OutboundClient } from '../src/outbound/outbound-client';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { conversionActivities } from './conversions';
 import { deliveryActivities } from './deliveries';
+import { inboundDecisionActivities } from './inbound-decisions';
 import { sessionActivities } from './sessions';
 
 export interface ActivityDeps {
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...sessionActivities(deps.cache),
     ...conversionActivities(deps.cache, deps.log),
     ...deliveryActivities(deps.log, deps.outbound),
+    ...inboundDecisionActivities(),
   };
 }
 

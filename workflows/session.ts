@@ -16,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
+import type { DecisionInput } from '../activities/inbound-decisions';
 import {
   decide,
   finalStatus,
@@ -143,7 +144,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
   async function handle(req: ConversionRequest): Promise<void> {
     const rules = await store.loadEventRules(session.campaignId);
     const decision = decide(state.counted, req, rules, session.expiresAtMs);
-    if (decision.kind === 'ignore') return ignore(req, decision.reason);
+    if (decision.kind === 'ignore') return ignore(req, decision.reason, decision.duplicate ? 'duplicate' : 'ignored');
 
     if (decision.kind === 'update') {
       const conv = state.counted.find((c) => c.conversionId === decision.conversionId)!;
@@ -155,6 +156,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
         status: decision.status,
         notification: conv.notifications,
       });
+      await decided(req, 'updated', null, conv.conversionId);
       return notify(deliveries);
     }
 
@@ -167,7 +169,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
       revenueMinor: decision.revenueMinor,
       currency: decision.rule.currency,
     });
-    if (result.duplicateOf) return ignore(req, `transaction ${req.txid} already counted on conversion ${result.duplicateOf}`);
+    if (result.duplicateOf) return ignore(req, `transaction ${req.txid} already counted on conversion ${result.duplicateOf}`, 'duplicate', result.duplicateOf);
     state.counted.push({
       conversionId,
       event: req.event,
@@ -181,12 +183,21 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
       status = 'converted';
       upsertSearchAttributes([{ key: SessionStatus, value: status }]);
     }
+    await decided(req, 'recorded', null, conversionId);
     return notify(result.deliveries);
   }
 
-  function ignore(req: ConversionRequest, reason: string): void {
+  async function ignore(req: ConversionRequest, reason: string, outcome: 'duplicate' | 'ignored', conversionId: string | null = null): Promise<void> {
     state.ignored.push({ requestId: req.requestId, event: req.event, reason, atMs: Date.now() });
     if (state.ignored.length > KEEP_IGNORED) state.ignored.shift();
+    await decided(req, outcome, reason, conversionId);
+  }
+
+  // The decision is written onto the request's inbound record for `GET /postback/status`. Sessions
+  // whose history has conversions handled without this step replay without it.
+  async function decided(req: ConversionRequest, outcome: DecisionInput['outcome'], reason: string | null, conversionId: string | null): Promise<void> {
+    if (!patched('postback-decision')) return;
+    await store.recordDecision({ requestId: req.requestId, sessionId: session.sessionId, outcome, reason, conversionId });
   }
 
   // Each notification is a child workflow that outlives the session if it has to: retries go on

@@ -27,6 +27,11 @@ export interface ConversionRequest {
   txid: string | null;
   amountMinor: number | null;
   amountCurrency: string | null;
+  /**
+   * What the advertiser reported paying for this conversion, in minor units of the event currency:
+   * replaces the revenue rule. Absent in signals sent before it existed.
+   */
+  revenueMinor?: number | null;
   status: ConversionStatus;
   receivedAtMs: number;
 }
@@ -45,7 +50,8 @@ export interface CountedConversion {
 export type Decision =
   | { kind: 'record'; rule: EventRule; payoutMinor: number; revenueMinor: number }
   | { kind: 'update'; conversionId: string; status: ConversionStatus }
-  | { kind: 'ignore'; reason: string };
+  /** duplicate: the conversion was counted already (same txid, or a non-repeatable event). */
+  | { kind: 'ignore'; reason: string; duplicate?: true };
 
 export function decide(
   counted: readonly CountedConversion[],
@@ -58,7 +64,7 @@ export function decide(
   const sameTx = req.txid === null ? undefined : counted.find((c) => c.txid === req.txid);
   if (sameTx) {
     return sameTx.status === req.status
-      ? { kind: 'ignore', reason: `transaction ${req.txid} already counted` }
+      ? { kind: 'ignore', reason: `transaction ${req.txid} already counted`, duplicate: true }
       : { kind: 'update', conversionId: sameTx.conversionId, status: req.status };
   }
 
@@ -71,7 +77,7 @@ export function decide(
       // Without a txid, the same event with another status is that conversion's status update.
       return req.txid === null && sameEvent.status !== req.status
         ? { kind: 'update', conversionId: sameEvent.conversionId, status: req.status }
-        : { kind: 'ignore', reason: `event "${req.event}" already counted for this session` };
+        : { kind: 'ignore', reason: `event "${req.event}" already counted for this session`, duplicate: true };
     }
   }
 
@@ -83,7 +89,7 @@ export function decide(
     kind: 'record',
     rule,
     payoutMinor: amountFor(rule.payout, req.amountMinor),
-    revenueMinor: amountFor(rule.revenue, req.amountMinor),
+    revenueMinor: req.revenueMinor ?? amountFor(rule.revenue, req.amountMinor),
   };
 }
 

@@ -1,5 +1,5 @@
 // Parses conversion pixel and postback parameters, accepting the aliases the established
-// platforms use (see TRACKING.md). Pure and deterministic: imported by workflow code.
+// platforms use (docs/tracking.md). Pure and deterministic: imported by workflow code.
 import { isCurrency } from './money';
 
 /** Session (click) ids are UUIDs. */
@@ -11,7 +11,10 @@ export type ConversionParams = {
   clickId?: string;
   event?: string;
   txid?: string;
+  /** The sale value: the base of percent rules. */
   amount?: string;
+  /** What the advertiser pays for this conversion: overrides the campaign's revenue rule. */
+  revenue?: string;
   currency?: string;
   status?: ConversionStatus;
   token?: string;
@@ -30,7 +33,10 @@ export const CONVERSION_PARAM_ALIASES: Readonly<Record<Key, { field: string; ali
   clickId: { field: 'click_id', aliases: ['click_id', 'clickid', 'cid', 'subid', 'session_id'] },
   event: { field: 'event', aliases: ['event', 'goal', 'et', 'event_id', 'goal_id'] },
   txid: { field: 'txid', aliases: ['txid', 'transaction_id', 'order_id', 'tid', 'action_id'] },
-  amount: { field: 'amount', aliases: ['amount', 'payout', 'sum', 'revenue'] },
+  // One meaning per money word: `payout` is what Voluum, Keitaro and most networks send as what the
+  // conversion pays, i.e. the advertiser's revenue; the publisher's payout always comes from the rules.
+  amount: { field: 'amount', aliases: ['amount', 'sum', 'sale_amount'] },
+  revenue: { field: 'revenue', aliases: ['revenue', 'payout'] },
   currency: { field: 'currency', aliases: ['currency'] },
   status: { field: 'status', aliases: ['status'] },
   token: { field: 'token', aliases: ['token', 'security_token', 'verification_token', 'secure'] },
@@ -38,7 +44,7 @@ export const CONVERSION_PARAM_ALIASES: Readonly<Record<Key, { field: string; ali
   advertiserId: { field: 'adv', aliases: ['adv', 'advertiser', 'advertiser_id'] },
 };
 
-const STATUS_ALIASES: Readonly<Record<string, ConversionStatus>> = {
+export const STATUS_ALIASES: Readonly<Record<string, ConversionStatus>> = {
   approved: 'approved',
   approve: 'approved',
   confirmed: 'approved',
@@ -122,6 +128,7 @@ function validate(key: Key, field: string, value: string): { ok: true; value: st
     case 'txid':
       return TXID_RE.test(value) ? { ok: true, value } : fail('must be 1 to 128 printable ASCII characters');
     case 'amount':
+    case 'revenue':
       return AMOUNT_RE.test(value) ? { ok: true, value } : fail('must be a non-negative decimal number such as 12.50');
     case 'currency': {
       const upper = value.toUpperCase();
@@ -155,6 +162,7 @@ export function parseConversionParams(input: Record<string, unknown>): Conversio
     event: CONVERSION_PARAM_ALIASES.event.aliases,
     txid: CONVERSION_PARAM_ALIASES.txid.aliases,
     amount: CONVERSION_PARAM_ALIASES.amount.aliases,
+    revenue: CONVERSION_PARAM_ALIASES.revenue.aliases,
     currency: CONVERSION_PARAM_ALIASES.currency.aliases,
     status: CONVERSION_PARAM_ALIASES.status.aliases,
     token: CONVERSION_PARAM_ALIASES.token.aliases,

@@ -9,6 +9,22 @@ export class HttpError extends Error {
   }
 }
 
+/** One offending field of a request: its name (a dotted path in JSON bodies) and what is wrong. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** The one error body of every JSON endpoint (`/postback` adds its `request_id`). */
+export interface ErrorBody {
+  error: string;
+  fields: FieldError[];
+}
+
+export function errorBody(error: string, fields: FieldError[] = []): ErrorBody {
+  return { error, fields };
+}
+
 /** The first value of a query parameter, or undefined. */
 export function firstString(v: unknown): string | undefined {
   if (typeof v === 'string') return v;

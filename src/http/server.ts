@@ -1,10 +1,12 @@
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import type { Logger } from '../log';
-import { HttpError } from './http-error';
+import { HttpError, errorBody } from './http-error';
 import { clickRoute, type ClickDeps } from './routes/click';
 import { demoLandingRoute, demoSinkRoute } from './routes/demo-landing';
 import { pixelRoute } from './routes/pixel';
-import { postbackRoute } from './routes/postback';
+import { postbackRequestId, postbackRoute } from './routes/postback';
+import { postbackStatusRoute } from './routes/postback-status';
+import { trackerScriptRoute } from './routes/tracker-script';
 
 export interface HttpDeps extends ClickDeps {
   trustedProxies: string[];
@@ -25,18 +27,21 @@ export function createHttpApp(d: HttpDeps): Express {
   app.get('/c/:campaignId', clickRoute(d));
   app.get('/px.gif', pixelRoute(d, 'gif'));
   app.get('/px.html', pixelRoute(d, 'html'));
+  app.get('/t.js', trackerScriptRoute());
+  app.get('/postback/status', postbackStatusRoute(d));
   const body = [express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 }), express.json({ limit: '16kb' })];
+  app.use('/postback', postbackRequestId());
   app.get('/postback', postbackRoute(d));
   app.post('/postback', ...body, postbackRoute(d));
   app.all('/postback', (_req, res) => {
-    res.status(405).set('Allow', 'GET, POST').json({ error: 'use GET or POST' });
+    res.status(405).set('Allow', 'GET, POST').json({ ...errorBody('use GET or POST'), request_id: res.locals.requestId });
   });
   app.get(['/demo/landing', '/demo/thanks'], demoLandingRoute());
   app.get('/demo/sink/:who', demoSinkRoute(d.log));
   for (const [path, router] of d.mounts ?? []) app.use(path, router);
 
   app.use((req, res) => {
-    res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
+    res.status(404).json(errorBody(`no route for ${req.method} ${req.path}`));
   });
   app.use(errorHandler(d.log));
   return app;
@@ -48,11 +53,16 @@ function errorHandler(log: Logger): ErrorRequestHandler {
     const status = err instanceof HttpError ? err.status : Number(err?.status ?? err?.statusCode);
     if (status >= 400 && status < 500) {
       const message = err instanceof HttpError || err?.expose ? String(err.message) : 'bad request';
-      if (!res.headersSent) res.status(status).json({ error: message, ...(err instanceof HttpError && err.details ? { details: err.details } : {}) });
+      if (!res.headersSent) res.status(status).json({ ...errorBody(message), ...(err instanceof HttpError && err.details ? { details: err.details } : {}), ...requestIdOf(res) });
       return;
     }
     log.error({ err, method: req.method, url: req.originalUrl.slice(0, 512) }, 'request failed');
-    if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+    if (!res.headersSent) res.status(500).json({ ...errorBody('internal error'), ...requestIdOf(res) });
     else res.destroy();
   };
+}
+
+/** The request id a route chose (/postback), for error answers written here. */
+function requestIdOf(res: { locals: Record<string, unknown> }): { request_id?: string } {
+  return typeof res.locals.requestId === 'string' ? { request_id: res.locals.requestId } : {};
 }

@@ -4,7 +4,7 @@ import { HttpSink } from '../support/http-sink';
 import { click, conversionsOf, postback, settledDeliveries } from '../support/tracking-client';
 
 // A busy session continues as new to keep its history bounded. What it has counted must survive
-// the hand-over: every conversion recorded once, and a transaction id seen before still refused.
+// the hand-over: every conversion recorded once, and a transaction id seen before still known.
 
 const PER_RUN = 3;
 const CONVERSIONS = 7;
@@ -53,18 +53,21 @@ test('a session continues as new after the configured number of conversions and 
   // 10 % of 10.00 … 16.00 EUR.
   expect(recorded.map((c) => c.payoutMinor).sort((a, b) => a - b)).toEqual([100, 110, 120, 130, 140, 150, 160]);
 
-  // A transaction counted in the first run is still known to the latest one.
+  // A transaction counted in the first run is still known to the latest one: with the same status it
+  // is a duplicate (answered at once from the stored conversion); with another it updates that one.
+  const first = recorded.find((c) => c.txid === firstTxid)!;
   const again = await postback(app.httpUrl!, { click_id: sessionId, event: 'sale', txid: firstTxid, amount: '10.00', currency: 'EUR', token: f.token });
-  expect(again.status).toBe(202);
+  expect(again).toMatchObject({ status: 200, body: { outcome: 'duplicate', conversion_id: first._id } });
+  const update = await postback(app.httpUrl!, { click_id: sessionId, event: 'sale', txid: firstTxid, amount: '10.00', currency: 'EUR', status: 'pending', token: f.token });
+  expect(update.status).toBe(202);
   const after = await eventually(async () => {
     const v = await app.temporal.querySession(sessionId);
-    return v?.ignored.some((ig) => ig.requestId === again.body.request_id) ? v : null;
-  }, 20_000, 'the repeated transaction to be handled');
-  expect(after.ignored.find((ig) => ig.requestId === again.body.request_id)?.reason).toBe(`transaction ${firstTxid} already counted`);
+    return v?.conversions.find((c) => c.txid === firstTxid)?.status === 'pending' ? v : null;
+  }, 20_000, 'the status update of the first transaction');
   expect(after.conversions).toHaveLength(CONVERSIONS);
 
-  await settledDeliveries(sessionId, CONVERSIONS * NOTIFICATIONS_PER_CONVERSION);
+  await settledDeliveries(sessionId, (CONVERSIONS + 1) * NOTIFICATIONS_PER_CONVERSION);
   expect(await conversionsOf(sessionId)).toHaveLength(CONVERSIONS);
   const toPublisher = sink.received(`/publisher/${f.publisherId}`).filter((r) => r.query.cid === sessionId);
-  expect(toPublisher.map((r) => r.query.txid).sort()).toEqual([...txids].sort());
+  expect(toPublisher.map((r) => r.query.txid).sort()).toEqual([...txids, firstTxid].sort());
 });

@@ -19,6 +19,8 @@ export default async function globalSetup(): Promise<void> {
   }
   // For the test of the local stack with FerretDB on PostgreSQL (a no-op when it is installed).
   execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-postgresql.sh')], { stdio: 'inherit' });
+  // For the browser test (a no-op when /usr/bin/chromium is there).
+  execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-chromium.sh')], { stdio: 'inherit' });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-test-'));
   const [temporalPort, mongoPort] = [await freePort(), await freePort()];
   const stack = await startLocalStack({

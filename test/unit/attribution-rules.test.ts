@@ -20,6 +20,19 @@ describe('decide', () => {
     expect(decide([], req({ event: 'sale' }), rules, 2000)).toMatchObject({ kind: 'record', payoutMinor: 0 });
   });
 
+  test('a reported revenue replaces the revenue rule; the publisher payout still comes from the rule', () => {
+    expect(decide([], req({ event: 'sale', amountMinor: 10000, amountCurrency: 'USD', revenueMinor: 900 }), rules, 2000)).toMatchObject({
+      kind: 'record', payoutMinor: 750, revenueMinor: 900,
+    });
+    expect(decide([], req({ revenueMinor: 0 }), rules, 2000)).toMatchObject({ kind: 'record', payoutMinor: 300, revenueMinor: 0 });
+  });
+
+  test('a conversion counted already is a duplicate', () => {
+    expect(decide([counted({})], req({}), rules, 2000)).toMatchObject({ kind: 'ignore', duplicate: true });
+    expect(decide([counted({ txid: 'T1' })], req({ txid: 'T1', event: 'sale' }), rules, 2000)).toMatchObject({ kind: 'ignore', duplicate: true });
+    expect(decide([], req({ event: 'nope' }), rules, 2000)).not.toHaveProperty('duplicate');
+  });
+
   test('ignores after the window, unknown events and a missing campaign', () => {
     expect(decide([], req({ receivedAtMs: 2001 }), rules, 2000)).toEqual({ kind: 'ignore', reason: 'attribution window closed' });
     expect(decide([], req({ event: 'nope' }), rules, 2000)).toMatchObject({ kind: 'ignore', reason: expect.stringMatching(/unknown event/) });

@@ -63,9 +63,10 @@ describe('parseConversionParams', () => {
     ['order_id', 'txid', 'T-9'],
     ['tid', 'txid', 'T-9'],
     ['action_id', 'txid', 'T-9'],
-    ['payout', 'amount', '3.5'],
     ['sum', 'amount', '3.5'],
-    ['revenue', 'amount', '3.5'],
+    ['sale_amount', 'amount', '3.5'],
+    ['revenue', 'revenue', '3.5'],
+    ['payout', 'revenue', '3.5'],
     ['security_token', 'token', 'tok'],
     ['verification_token', 'token', 'tok'],
     ['secure', 'token', 'tok'],
@@ -108,7 +109,7 @@ describe('parseConversionParams', () => {
     it('Voluum', () => {
       expect(ok({ cid: CLICK, payout: '1.20', txid: 'V1', currency: 'usd', et: 'deposit' })).toEqual({
         clickId: CLICK,
-        amount: '1.20',
+        revenue: '1.20',
         txid: 'V1',
         currency: 'USD',
         event: 'deposit',
@@ -118,7 +119,7 @@ describe('parseConversionParams', () => {
       expect(ok({ subid: CLICK, status: 'hold', payout: '2', tid: 'K-5', currency: 'RUB' })).toEqual({
         clickId: CLICK,
         status: 'pending',
-        amount: '2',
+        revenue: '2',
         txid: 'K-5',
         currency: 'RUB',
       });
@@ -147,15 +148,21 @@ describe('parseConversionParams', () => {
 
   it('takes the first alias present and allows equal duplicates', () => {
     expect(ok({ cid: CLICK, click_id: CLICK, subid: CLICK })).toEqual({ clickId: CLICK });
-    expect(ok({ amount: '1.00', payout: '1.00' })).toEqual({ amount: '1.00' });
+    expect(ok({ amount: '1.00', sum: '1.00' })).toEqual({ amount: '1.00' });
+  });
+
+  it('keeps the sale amount and what the conversion pays apart', () => {
+    expect(ok({ amount: '100.00', payout: '7.50' })).toEqual({ amount: '100.00', revenue: '7.50' });
+    expect(ok({ sale_amount: '100.00', revenue: '7.50' })).toEqual({ amount: '100.00', revenue: '7.50' });
+    expect(errors({ revenue: '-1' })[0]?.field).toBe('revenue');
   });
 
   it('reports conflicting aliases naming both', () => {
-    const errs = errors({ amount: '1.00', payout: '2.00' });
+    const errs = errors({ amount: '1.00', sum: '2.00' });
     expect(errs).toHaveLength(1);
     expect(errs[0]?.field).toBe('amount');
     expect(errs[0]?.message).toContain('amount');
-    expect(errs[0]?.message).toContain('payout');
+    expect(errs[0]?.message).toContain('sum');
     const e2 = errors({ event: 'sale', goal: 'lead', click_id: CLICK, cid: '11111111-2222-4333-8444-555555555555' });
     expect(e2.map((e) => e.field).sort()).toEqual(['click_id', 'event']);
     expect(e2.find((e) => e.field === 'click_id')?.message).toMatch(/click_id.*cid/);
@@ -256,7 +263,7 @@ describe('parseConversionParams', () => {
   it('never throws for arbitrary objects (property)', () => {
     const keys = fc.constantFrom(
       'click_id', 'clickid', 'cid', 'subid', 'session_id', 'event', 'goal', 'et', 'event_id', 'goal_id', 'txid', 'transaction_id',
-      'order_id', 'tid', 'action_id', 'amount', 'payout', 'sum', 'revenue', 'currency', 'status', 'token', 'campaign', 'adv',
+      'order_id', 'tid', 'action_id', 'amount', 'payout', 'sum', 'sale_amount', 'revenue', 'currency', 'status', 'token', 'campaign', 'adv',
       '__proto__', 'constructor', 'toString',
     );
     const input = fc.dictionary(fc.oneof(keys, fc.string()), fc.oneof(fc.anything(), fc.constant(CLICK), fc.array(fc.string())));

@@ -43,6 +43,7 @@ const fields = {
   fallbackUrl: urlTemplate('landing').nullable(),
   attributionWindowSec: z.number().int().min(60).max(400 * 24 * 3600),
   events,
+  defaultEvent: z.string().nullable(),
   publisherAccess: z.enum(['all', 'allowlist']),
   allowedPublisherIds: z.array(idSchema).max(10_000),
   providers: z.strictObject({ campaign: idSchema.nullable().optional(), business: idSchema.nullable().optional() }),
@@ -51,6 +52,13 @@ const fields = {
     deviceTypes: z.array(z.string().min(1).max(32)).max(20).optional(),
   }),
 };
+
+/** A default event must be one of the campaign's events (also after its events change). */
+function checkDefaultEvent(c: { events: { name: string }[]; defaultEvent?: string | null }): void {
+  if (c.defaultEvent == null || c.events.some((e) => e.name === c.defaultEvent)) return;
+  const known = c.events.map((e) => e.name).join(', ') || 'none';
+  throw new ValidationError([{ path: 'defaultEvent', message: `"${c.defaultEvent}" is not one of this campaign's events (known: ${known})` }]);
+}
 
 /** The campaigns a key sees: an advertiser its own, a publisher the active ones it may run. */
 export async function visibleCampaigns(p: Principal): Promise<Record<string, unknown> | null> {
@@ -79,6 +87,7 @@ export function campaignsRouter(registry: RouteDoc[], deps: AppDeps) {
       fallbackUrl: fields.fallbackUrl.default(null),
       attributionWindowSec: fields.attributionWindowSec.optional(),
       events: events.default([]),
+      defaultEvent: fields.defaultEvent.default(null),
       publisherAccess: fields.publisherAccess.default('all'),
       allowedPublisherIds: fields.allowedPublisherIds.default([]),
       providers: fields.providers.optional(),
@@ -97,10 +106,12 @@ export function campaignsRouter(registry: RouteDoc[], deps: AppDeps) {
       if (!advertiserId) throw new ValidationError([{ path: 'advertiserId', message: 'is required' }]);
       await assertExists(Advertiser, 'advertiserId', [advertiserId]);
       await checkRefs(input);
+      checkDefaultEvent(input);
       return { ...input, advertiserId };
     },
-    prepareUpdate: async (_p, _doc, patch) => {
+    prepareUpdate: async (_p, doc, patch) => {
       await checkRefs(patch);
+      checkDefaultEvent({ events: patch.events ?? (doc.events as { name: string }[]), defaultEvent: patch.defaultEvent === undefined ? (doc.defaultEvent as string | null) : patch.defaultEvent });
       return patch;
     },
     present: (doc, p) => {

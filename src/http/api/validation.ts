@@ -1,11 +1,8 @@
 import type { ErrorRequestHandler } from 'express';
 import { z } from 'zod';
-import { HttpError } from '../http-error';
+import { HttpError, errorBody, type FieldError } from '../http-error';
 
-export interface FieldError {
-  path: string;
-  message: string;
-}
+export type { FieldError } from '../http-error';
 
 /** A 400 naming each offending field (dotted path, e.g. `events.0.currency`). */
 export class ValidationError extends HttpError {
@@ -35,33 +32,33 @@ export function parseInput<T extends z.ZodType>(schema: T, data: unknown): z.out
 export const apiErrors: ErrorRequestHandler = (err, _req, res, next) => {
   if (res.headersSent) return next(err);
   if (err instanceof ValidationError) {
-    res.status(400).json({ error: err.message, fields: err.fields });
+    res.status(400).json(errorBody(err.message, err.fields));
     return;
   }
   if (err?.type === 'entity.parse.failed') {
-    res.status(400).json({ error: 'the body is not valid JSON', fields: [] });
+    res.status(400).json(errorBody('the body is not valid JSON'));
     return;
   }
   if (err?.type === 'entity.too.large') {
-    res.status(413).json({ error: 'the body is too large' });
+    res.status(413).json(errorBody('the body is too large'));
     return;
   }
   // The models' own validators are a second line behind zod: still the client's fault, never a 500.
   if (err?.name === 'ValidationError' && err.errors && typeof err.errors === 'object') {
     const fields = Object.entries(err.errors as Record<string, { message?: string }>).map(([path, e]) => ({ path, message: String(e?.message ?? 'is invalid') }));
-    res.status(400).json({ error: `invalid request: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields });
+    res.status(400).json(errorBody(`invalid request: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields));
     return;
   }
   if (err?.name === 'CastError' && typeof err.path === 'string') {
-    res.status(400).json({ error: `invalid request: ${err.path}: has the wrong type`, fields: [{ path: err.path, message: 'has the wrong type' }] });
+    res.status(400).json(errorBody(`invalid request: ${err.path}: has the wrong type`, [{ path: err.path, message: 'has the wrong type' }]));
     return;
   }
   if (err?.code === 11000) {
-    res.status(409).json({ error: 'a record with this id already exists' });
+    res.status(409).json(errorBody('a record with this id already exists'));
     return;
   }
   if (err instanceof HttpError) {
-    res.status(err.status).json({ error: err.message });
+    res.status(err.status).json(errorBody(err.message));
     return;
   }
   next(err);

@@ -10,13 +10,16 @@ export function demoLandingRoute(): RequestHandler {
   return (req, res) => {
     const clickId = typeof req.query.click_id === 'string' ? req.query.click_id : '';
     const campaign = typeof req.query.campaign === 'string' ? req.query.campaign : '';
-    const pixel = `/px.gif?campaign=${encodeURIComponent(campaign)}&event=sale&amount=49.90&currency=EUR&txid=demo-${Date.now()}`;
+    const conversion = { campaign, event: 'sale', txid: `demo-${Date.now()}`, amount: '49.90', currency: 'EUR' };
     const confirmed = req.path.endsWith('/thanks');
+    // The first-party script keeps the click id on the landing page and sends the sale from the
+    // confirmation page, as on a real advertiser's site (docs/tracking.md).
     res.type('text/html').set('Cache-Control', 'no-store').send(`<!doctype html>
 <meta charset="utf-8"><title>Demo advertiser</title>
+<script src="/t.js"></script>
 <h1>${confirmed ? 'Thank you for your order' : 'Demo advertiser landing page'}</h1>
 <p>Click id received: <code id="click-id">${escape(clickId)}</code></p>
-${confirmed ? `<img src="${escape(pixel)}" width="1" height="1" alt="">` : `<p><a href="/demo/thanks?campaign=${encodeURIComponent(campaign)}">Buy (fires the conversion pixel)</a></p>`}
+${confirmed ? `<script>clicktrail('convert', ${JSON.stringify(conversion).replace(/</g, '\\u003c')});</script>` : `<p><a href="/demo/thanks?campaign=${encodeURIComponent(campaign)}">Buy (sends the conversion through /t.js)</a></p>`}
 `);
   };
 }

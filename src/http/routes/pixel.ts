@@ -18,7 +18,8 @@ export function pixelRoute(d: IntakeDeps, variant: 'gif' | 'html'): RequestHandl
         ip: req.ip ?? '',
         cookieSessionId: (campaignId) => sessionFromCookies(req.get('cookie'), campaignId ?? firstString(req.query.campaign)),
       });
-      res.set('X-Clicktrail-Outcome', String(result.status));
+      // For whoever debugs a placement: the status the postback would have answered, and the id to look up.
+      res.set({ 'X-Clicktrail-Outcome': String(result.status), 'X-Clicktrail-Request-Id': String(result.body.request_id ?? '') });
     } catch (err) {
       d.log.error({ err: String(err), query: req.originalUrl.slice(0, 512) }, 'pixel failed');
     }

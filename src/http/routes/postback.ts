@@ -1,10 +1,23 @@
 import type { RequestHandler } from 'express';
+import { v7 as uuidv7 } from 'uuid';
 import { takeConversion, type IntakeDeps } from '../conversion-intake';
 
-/** GET or POST /postback: server-to-server conversions, JSON answers 202/400/401/404/410. */
+/**
+ * Every /postback answer carries a request id, the error answers of the body parsers and the
+ * method check too: the id is chosen before anything can fail.
+ */
+export function postbackRequestId(): RequestHandler {
+  return (_req, res, next) => {
+    res.locals.requestId = uuidv7();
+    next();
+  };
+}
+
+/** GET or POST /postback: server-to-server conversions, JSON answers 200/202/400/401/404/410. */
 export function postbackRoute(d: IntakeDeps): RequestHandler {
   return async (req, res) => {
-    const result = await takeConversion(d, { source: 'postback', params: mergeParams(req.query, req.body), ip: req.ip ?? '' });
+    const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
+    const result = await takeConversion(d, { requestId, source: 'postback', params: mergeParams(req.query, req.body), ip: req.ip ?? '' });
     res.status(result.status).set('Cache-Control', 'no-store').json(result.body);
   };
 }

@@ -30,6 +30,8 @@ const campaignSchema = new Schema(
     fallbackUrl: { type: String, default: null },
     attributionWindowSec: { type: Number, default: DEFAULT_ATTRIBUTION_WINDOW_SEC, min: 1 },
     events: { type: [eventSchema], default: [] },
+    /** The event a conversion without one counts as; null: a conversion must name its event. */
+    defaultEvent: { type: String, default: null },
     publisherAccess: { type: String, enum: ['all', 'allowlist'], default: 'all' },
     allowedPublisherIds: { type: [String], default: [] },
     providers: {

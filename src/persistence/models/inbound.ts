@@ -11,12 +11,22 @@ export interface InboundRecord {
   sessionId: string | null;
   params: Record<string, string>;
   ip: string;
-  outcome: 'accepted' | 'rejected';
+  /** At the answer: accepted (signalled or queued), rejected (4xx), or duplicate of a stored conversion. */
+  outcome: 'accepted' | 'rejected' | 'duplicate';
   httpStatus: number;
   reason: string | null;
   /** The conversion as it is (or will be) signalled to the session workflow; null when rejected. */
   request: ConversionRequest | null;
   signalled: boolean;
+  at: Date;
+  /** What the session workflow finally did with it (absent while it has not decided). */
+  decision?: InboundDecision;
+}
+
+export interface InboundDecision {
+  outcome: 'recorded' | 'updated' | 'duplicate' | 'ignored';
+  reason: string | null;
+  conversionId: string | null;
   at: Date;
 }
 
@@ -33,6 +43,7 @@ const inboundSchema = new Schema(
     request: Schema.Types.Mixed,
     signalled: Boolean,
     at: Date,
+    decision: Schema.Types.Mixed,
   },
   { versionKey: false },
 );
