@@ -22,13 +22,23 @@ export interface EventRule {
 export interface ConversionRequest {
   /** Unique per inbound request: a redelivered signal carries the same id. */
   requestId: string;
-  source: 'pixel' | 'postback';
+  /** pixel: unauthenticated; postback: the advertiser's token; api: an advertiser or operator key. */
+  source: 'pixel' | 'postback' | 'api';
   event: string;
   txid: string | null;
   amountMinor: number | null;
   amountCurrency: string | null;
   status: ConversionStatus;
   receivedAtMs: number;
+  /** An API decision names the conversion it approves or rejects, why, and who decided. */
+  decision?: StatusDecision;
+}
+
+export interface StatusDecision {
+  conversionId: string;
+  reason: string;
+  /** `operator:<key id>` or `advertiser:<advertiser id>`. */
+  by: string;
 }
 
 export interface CountedConversion {
@@ -47,16 +57,30 @@ export type Decision =
   | { kind: 'update'; conversionId: string; status: ConversionStatus }
   | { kind: 'ignore'; reason: string };
 
+export interface DecideOptions {
+  /**
+   * Sessions recorded before the pixel lost the right to change a status replay with the old rule
+   * (the workflow passes `true` only for histories without the patch marker).
+   */
+  pixelMayUpdate?: boolean;
+}
+
 export function decide(
   counted: readonly CountedConversion[],
   req: ConversionRequest,
   rules: readonly EventRule[] | null,
   expiresAtMs: number,
+  opts: DecideOptions = {},
 ): Decision {
+  if (req.decision) return decideByApi(counted, req, req.decision);
   if (req.receivedAtMs > expiresAtMs) return { kind: 'ignore', reason: 'attribution window closed' };
+  // Only the advertiser's token or an API key decides a status: a pixel matching a counted
+  // conversion is a repeat, never an update.
+  const mayUpdate = req.source !== 'pixel' || opts.pixelMayUpdate === true;
 
   const sameTx = req.txid === null ? undefined : counted.find((c) => c.txid === req.txid);
   if (sameTx) {
+    if (sameTx.status !== req.status && !mayUpdate) return { kind: 'ignore', reason: `transaction ${req.txid} already counted; a pixel cannot change its status` };
     return sameTx.status === req.status
       ? { kind: 'ignore', reason: `transaction ${req.txid} already counted` }
       : { kind: 'update', conversionId: sameTx.conversionId, status: req.status };
@@ -69,7 +93,7 @@ export function decide(
     const sameEvent = counted.find((c) => c.event === req.event);
     if (sameEvent) {
       // Without a txid, the same event with another status is that conversion's status update.
-      return req.txid === null && sameEvent.status !== req.status
+      return req.txid === null && sameEvent.status !== req.status && mayUpdate
         ? { kind: 'update', conversionId: sameEvent.conversionId, status: req.status }
         : { kind: 'ignore', reason: `event "${req.event}" already counted for this session` };
     }
@@ -85,6 +109,14 @@ export function decide(
     payoutMinor: amountFor(rule.payout, req.amountMinor),
     revenueMinor: amountFor(rule.revenue, req.amountMinor),
   };
+}
+
+/** An API decision applies to the conversion it names, whatever the window: it is not a new conversion. */
+function decideByApi(counted: readonly CountedConversion[], req: ConversionRequest, d: StatusDecision): Decision {
+  const target = counted.find((c) => c.conversionId === d.conversionId);
+  if (!target) return { kind: 'ignore', reason: `conversion ${d.conversionId} is not counted on this session` };
+  if (target.status === req.status) return { kind: 'ignore', reason: `conversion ${d.conversionId} is already ${req.status}` };
+  return { kind: 'update', conversionId: target.conversionId, status: req.status };
 }
 
 function amountFor(rule: AmountRule, amountMinor: number | null): number {
