@@ -5,6 +5,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -142,7 +143,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
 
   async function handle(req: ConversionRequest): Promise<void> {
     const rules = await store.loadEventRules(session.campaignId);
-    const decision = decide(state.counted, req, rules, session.expiresAtMs);
+    const decision = decide(state.counted, req, rules, session.expiresAtMs, {
+      pixelMayUpdate: req.source === 'pixel' && !patched('pixel-never-changes-status'),
+    });
     if (decision.kind === 'ignore') return ignore(req, decision.reason);
 
     if (decision.kind === 'update') {
@@ -154,6 +157,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
         conversionId: conv.conversionId,
         status: decision.status,
         notification: conv.notifications,
+        ...(req.decision ? { reason: req.decision.reason, decidedBy: req.decision.by } : {}),
       });
       return notify(deliveries);
     }
@@ -181,7 +185,30 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
       status = 'converted';
       upsertSearchAttributes([{ key: SessionStatus, value: status }]);
     }
-    return notify(result.deliveries);
+    await notify(result.deliveries);
+    if (result.superseded) await tellSuperseded(req, conversionId, result.superseded);
+  }
+
+  // The advertiser's postback took over a transaction id a pixel had claimed on another session:
+  // that session rejects its copy and tells its publisher. Its stored copy is already rejected, so
+  // a session that has closed since needs nothing more.
+  async function tellSuperseded(req: ConversionRequest, by: string, superseded: { conversionId: string; sessionId: string }): Promise<void> {
+    const notice: ConversionRequest = {
+      requestId: uuid4(),
+      source: 'api',
+      event: req.event,
+      txid: req.txid,
+      amountMinor: null,
+      amountCurrency: null,
+      status: 'rejected',
+      receivedAtMs: req.receivedAtMs,
+      decision: { conversionId: superseded.conversionId, reason: `transaction ${req.txid} taken over by the advertiser's postback (conversion ${by})`, by: 'postback' },
+    };
+    try {
+      await getExternalWorkflowHandle(superseded.sessionId).signal(conversionSignal, notice);
+    } catch {
+      // closed or never started: nothing to tell
+    }
   }
 
   function ignore(req: ConversionRequest, reason: string): void {
