@@ -103,12 +103,12 @@ export function decide(
   if (usesAmount && req.amountMinor !== null && req.amountCurrency !== null && req.amountCurrency !== rule.currency) {
     return { kind: 'ignore', reason: `amount in ${req.amountCurrency}, event "${rule.name}" pays in ${rule.currency}` };
   }
-  return {
-    kind: 'record',
-    rule,
-    payoutMinor: amountFor(rule.payout, req.amountMinor),
-    revenueMinor: amountFor(rule.revenue, req.amountMinor),
-  };
+  const payoutMinor = amountFor(rule.payout, req.amountMinor);
+  const revenueMinor = amountFor(rule.revenue, req.amountMinor);
+  // Rules saved before percentages were capped could still overflow: refuse, never throw (a throw
+  // here would fail the workflow task over and over).
+  if (payoutMinor === null || revenueMinor === null) return { kind: 'ignore', reason: `amount too large for the rules of event "${rule.name}"` };
+  return { kind: 'record', rule, payoutMinor, revenueMinor };
 }
 
 /** An API decision applies to the conversion it names, whatever the window: it is not a new conversion. */
@@ -119,8 +119,13 @@ function decideByApi(counted: readonly CountedConversion[], req: ConversionReque
   return { kind: 'update', conversionId: target.conversionId, status: req.status };
 }
 
-function amountFor(rule: AmountRule, amountMinor: number | null): number {
-  return rule.kind === 'fixed' ? rule.value : percentOf(amountMinor ?? 0, rule.value);
+function amountFor(rule: AmountRule, amountMinor: number | null): number | null {
+  if (rule.kind === 'fixed') return rule.value;
+  try {
+    return percentOf(amountMinor ?? 0, rule.value);
+  } catch {
+    return null;
+  }
 }
 
 /** The session's final status when its window closes. */

@@ -236,6 +236,10 @@ describe('approval mode and POST /api/v1/conversions/{id}/status', () => {
     expect(pb.query).toMatchObject({ txid: 'M-1', conv: conv._id, payout: '5.00' });
     expect(await Conversion.findById(conv._id).lean()).toMatchObject({ status: 'approved', statusReason: 'order shipped', statusDecidedBy: `advertiser:${man.advertiserId}` });
     expect((await manAdv.post(`/conversions/${conv._id}/status`, { status: 'approved', reason: 'again' })).status).toBe(409);
+    // The publisher sees the status and why, not who decided.
+    const asPublisher = await (await clientFor(app, 'publisher', man.publisherId)).get(`/conversions/${conv._id}`);
+    expect(asPublisher.body).toMatchObject({ status: 'approved', statusReason: 'order shipped' });
+    expect(asPublisher.body).not.toHaveProperty('statusDecidedBy');
   });
 
   test('the operator rejects with a reason; an explicit postback status still counts at once', async () => {

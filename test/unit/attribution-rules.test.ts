@@ -41,6 +41,11 @@ describe('decide', () => {
     expect(decide(c, req({ event: 'sale', txid: 'T2' }), rules, 2000)).toMatchObject({ kind: 'record' });
   });
 
+  test('a payout that would overflow (rules from before the caps) is refused, never thrown', () => {
+    const legacy: EventRule[] = [{ name: 'sale', payout: { kind: 'percent', value: 1_000_000_000_000 }, revenue: { kind: 'fixed', value: 0 }, currency: 'USD', repeatable: true }];
+    expect(decide([], req({ event: 'sale', amountMinor: 1_000_000_000_000, amountCurrency: 'USD' }), legacy, 2000)).toEqual({ kind: 'ignore', reason: 'amount too large for the rules of event "sale"' });
+  });
+
   test('a percentage of an amount in another currency is refused', () => {
     expect(decide([], req({ event: 'sale', amountMinor: 100, amountCurrency: 'EUR' }), rules, 2000)).toMatchObject({ kind: 'ignore', reason: expect.stringMatching(/EUR/) });
   });

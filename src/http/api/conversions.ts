@@ -17,7 +17,13 @@ import { matchFilter, timeRange, trafficScope } from './sessions';
 export function conversionView(c: ConversionRecord, p: Principal): Record<string, unknown> {
   const { _id, txidKey: _k, ...rest } = c;
   const out: Record<string, unknown> = { id: _id, ...rest };
-  if (p.kind === 'publisher') delete out.revenueMinor;
+  if (p.kind === 'publisher') {
+    // The publisher sees why a status changed, not who (an operator key id) nor the other conversion.
+    delete out.revenueMinor;
+    delete out.statusDecidedBy;
+    delete out.statusDecisionId;
+    delete out.supersededBy;
+  }
   if (p.kind === 'advertiser') delete out.payoutMinor;
   return out;
 }
