@@ -161,7 +161,7 @@ function findSession(clickId: string) {
 type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnType<typeof findSession>> } | { ok: false; why: string };
 
 /**
- * Token, then IP, before anything about the click is revealed. The advertiser is the one the
+ * The IP allowlist, then the token, before anything about the click is revealed. The advertiser is the one the
  * request names (`adv`, else `campaign`'s advertiser), else the one of the click's session.
  */
 async function authenticatePostback(d: IntakeDeps, input: IntakeInput, p: ConversionParams, clickId: string): Promise<PostbackAuth> {
