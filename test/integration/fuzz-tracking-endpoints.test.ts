@@ -151,6 +151,8 @@ const conversionPairs = fc.oneof(
   { weight: 2, arbitrary: nearlyValidConversion() },
   { weight: 2, arbitrary: validConversion(() => ids.openSession, () => live.token) },
   { weight: 1, arbitrary: validConversion(() => ids.expiredSession, () => expiring.token) },
+  // Unknown click ids are a 404 only once the advertiser is named and authenticated (audit L1).
+  { weight: 1, arbitrary: validConversion(() => ids.unknownSession, () => live.token).map((ps): Pair[] => [...ps, [plain('adv'), plain(live.advertiserId)]]) },
 );
 const toQuery = (ps: Pair[]) => ps.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&');
 const queryString = pairs.map(toQuery);
