@@ -6,7 +6,8 @@ import { Inbound } from '../../src/persistence/models/inbound';
 import { UNAUTHENTICATED } from '../../src/http/conversion-intake';
 import { clientFor, type ApiClient } from '../support/api-client';
 import { clickUrl, createFixture, type Fixture } from '../support/fixtures';
-import { eventually, get, startTestApp, testId, type TestApp } from '../support/harness';
+import { Worker } from '@temporalio/worker';
+import { eventually, get, sharedStack, startTestApp, testId, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 
 // Conversions only from who may report them (issue #9 item 1; audit C1, H1, L1, L2, I1): each test
@@ -340,4 +341,29 @@ test('a report cannot answer 500 whatever the sums: totals past 2^53 format exac
 test('defaults: campaigns approve at once, advertisers have an open pixel', async () => {
   expect((await Campaign.findById(f.campaignId).lean())?.approvalMode).toBe('auto');
   expect((await Advertiser.findById(f.advertiserId).lean())?.pixel).toEqual({ enabled: true, allowedHosts: [], cookieOnly: false });
+});
+
+test('the new workflow paths replay: pixel repeat, API decision, takeover from a closed squatter session', async () => {
+  const fx = await createFixture({ sinkUrl: sink.url, approvalMode: 'manual', windowSec: 5 });
+  const squatter = await click(fx);
+  await pixel({ click_id: squatter.sessionId, event: 'sale', txid: 'R-1', amount: '1' });
+  await conversionOf(squatter.sessionId, 'R-1');
+  await app.temporal.client.workflow.getHandle(squatter.sessionId).result();
+
+  // The squatter's session has closed: the takeover still happens, its stored copy says so.
+  const { sessionId } = await click(fx);
+  expect((await postback({ click_id: sessionId, event: 'sale', txid: 'R-1', amount: '30', token: fx.token })).status).toBe(202);
+  const taken = await conversionOf(sessionId, 'R-1');
+  expect(taken.status).toBe('pending');
+  expect(await Conversion.findOne({ sessionId: squatter.sessionId }).lean()).toMatchObject({ status: 'rejected', supersededBy: taken._id });
+  await pixel({ click_id: sessionId, event: 'sale', txid: 'R-1' });
+  const key = await clientFor(app, 'advertiser', fx.advertiserId);
+  const decided = await key.post(`/conversions/${taken._id}/status`, { status: 'approved', reason: 'paid' });
+  expect([decided.status, decided.body.applied_by]).toEqual([202, 'session']);
+  await eventually(async () => (await Conversion.findById(taken._id).lean())?.status === 'approved', 20_000, 'the approval');
+  expect(await app.temporal.client.workflow.getHandle(sessionId).result()).toEqual({ status: 'converted', conversions: 1 });
+  for (const id of [sessionId, squatter.sessionId]) {
+    const history = await app.temporal.client.workflow.getHandle(id).fetchHistory();
+    await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
+  }
 });
