@@ -1,4 +1,4 @@
-import type { ConversionRequest, ConversionStatus } from '../src/domain/attribution-rules';
+import type { ConversionRequest, ConversionStatus, StatusDecision } from '../src/domain/attribution-rules';
 import type { DeliveryRequest, SessionSnapshot } from '../src/domain/session';
 import type { Logger } from '../src/log';
 import type { ConfigCache } from '../src/persistence/config-cache';
@@ -23,8 +23,9 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
      * Records a conversion exactly once: its id comes from the workflow (the same on retry), and
      * the (advertiser, txid) unique index refuses a transaction id another session already counted.
      */
-    async recordConversion(input: RecordConversionInput): Promise<{ duplicateOf: string | null; deliveries: DeliveryRequest[] }> {
+    async recordConversion(input: RecordConversionInput): Promise<RecordConversionResult> {
       const { session, conversionId, request } = input;
+      if (request.source === 'api') throw new Error('an API decision never records a conversion');
       const at = new Date(request.receivedAtMs);
       const doc: ConversionRecord = {
         _id: conversionId,
@@ -47,19 +48,24 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
         revenueMinor: input.revenueMinor,
         status: request.status,
         source: request.source,
+        statusDecidedBy: request.source,
         createdAt: at,
         updatedAt: at,
       };
+      let superseded: RecordConversionResult['superseded'] = null;
       try {
         await conversions().insertOne(doc);
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         const existing = await conversions().findOne(
           { advertiserId: doc.advertiserId, txidKey: doc.txidKey },
-          { projection: { _id: 1 } },
+          { projection: { _id: 1, source: 1, sessionId: 1 } },
         );
         // Our own insert from an earlier attempt of this activity is not a duplicate.
-        if (existing && existing._id !== conversionId) return { duplicateOf: existing._id, deliveries: [] };
+        if (existing && existing._id !== conversionId) {
+          if (!(request.source === 'postback' && existing.source === 'pixel')) return { duplicateOf: existing._id, deliveries: [], superseded: null };
+          superseded = await takeOver(doc, existing);
+        }
       }
       // Lists and reports filter on the stored status: a session converts when its first conversion
       // counts, not only when its window closes (it cannot be expired while conversions count).
@@ -67,7 +73,7 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
       if (request.status !== 'rejected') {
         await sessions().updateOne({ _id: session.sessionId }, { $set: { status: 'converted' } });
       }
-      return { duplicateOf: null, deliveries: await planNotifications(cache, log, session, doc, 1) };
+      return { duplicateOf: null, deliveries: await planNotifications(cache, log, session, doc, 1), superseded };
     },
 
     async updateConversionStatus(input: {
@@ -75,14 +81,73 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
       conversionId: string;
       status: ConversionStatus;
       notification: number;
+      /** An API decision's reason and author; a postback's update has neither. */
+      reason?: string;
+      decidedBy?: string;
     }): Promise<DeliveryRequest[]> {
       const updated = await conversions().findOneAndUpdate(
         { _id: input.conversionId },
-        { $set: { status: input.status, updatedAt: new Date() } },
+        { $set: { status: input.status, statusReason: input.reason ?? null, statusDecidedBy: input.decidedBy ?? 'postback', updatedAt: new Date() } },
         { returnDocument: 'after' },
       );
       if (!updated) throw new Error(`conversion ${input.conversionId} not found`);
       return planNotifications(cache, log, input.session, updated, input.notification);
     },
+
+    /**
+     * An API decision on a conversion whose session workflow has closed: applied here, once per
+     * decision (its request id names the notifications, so a retry plans the same ones).
+     */
+    async applyClosedSessionDecision(input: {
+      session: SessionSnapshot;
+      requestId: string;
+      status: ConversionStatus;
+      decision: StatusDecision;
+    }): Promise<DeliveryRequest[]> {
+      const { decision } = input;
+      const updated = await conversions().findOneAndUpdate(
+        { _id: decision.conversionId, $or: [{ status: { $ne: input.status } }, { statusDecisionId: input.requestId }] },
+        { $set: { status: input.status, statusReason: decision.reason, statusDecidedBy: decision.by, statusDecisionId: input.requestId, updatedAt: new Date() } },
+        { returnDocument: 'after' },
+      );
+      if (!updated) return [];
+      return planNotifications(cache, log, input.session, updated, input.requestId);
+    },
   };
+}
+
+export interface RecordConversionResult {
+  duplicateOf: string | null;
+  deliveries: DeliveryRequest[];
+  /** The pixel conversion whose transaction id this postback took over (on another session). */
+  superseded?: { conversionId: string; sessionId: string } | null;
+}
+
+/**
+ * The advertiser's authenticated postback wins a transaction id a pixel claimed first: the pixel's
+ * conversion gives up the id (kept, rejected, with the reason) and the postback's is stored.
+ */
+async function takeOver(doc: ConversionRecord, existing: Pick<ConversionRecord, '_id' | 'sessionId'>): Promise<{ conversionId: string; sessionId: string }> {
+  await conversions().updateOne(
+    { _id: existing._id, txidKey: doc.txidKey },
+    {
+      $set: {
+        txidKey: `${doc.txidKey}#superseded-by:${doc._id}`,
+        status: 'rejected',
+        statusReason: `transaction ${doc.txid} taken over by the advertiser's postback (conversion ${doc._id}, session ${doc.sessionId})`,
+        statusDecidedBy: 'postback',
+        supersededBy: doc._id,
+        updatedAt: new Date(),
+      },
+    },
+  );
+  try {
+    await conversions().insertOne(doc);
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    const holder = await conversions().findOne({ advertiserId: doc.advertiserId, txidKey: doc.txidKey }, { projection: { _id: 1 } });
+    // Another postback took it in between: that one is the real duplicate of this one.
+    if (holder && holder._id !== doc._id) throw new Error(`transaction ${doc.txid} taken by conversion ${holder._id} meanwhile; retrying`);
+  }
+  return { conversionId: existing._id, sessionId: existing.sessionId };
 }

@@ -16,7 +16,8 @@ export async function planNotifications(
   log: Logger,
   session: SessionSnapshot,
   conversion: ConversionRecord,
-  notification: number,
+  /** 1 for the conversion, 2, 3… for the session's status updates, a request id for a decision after it closed. */
+  notification: number | string,
 ): Promise<DeliveryRequest[]> {
   const targets: { target: DeliveryRequest['target']; targetId: string; template: string }[] = [];
   const publisher = await cache.publishers.get(session.publisherId);

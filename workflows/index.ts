@@ -1,2 +1,3 @@
 export * from './session';
 export * from './delivery';
+export * from './conversion-decision';

@@ -5,6 +5,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -143,7 +144,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
 
   async function handle(req: ConversionRequest): Promise<void> {
     const rules = await store.loadEventRules(session.campaignId);
-    const decision = decide(state.counted, req, rules, session.expiresAtMs);
+    const decision = decide(state.counted, req, rules, session.expiresAtMs, {
+      pixelMayUpdate: req.source === 'pixel' && !patched('pixel-never-changes-status'),
+    });
     if (decision.kind === 'ignore') return ignore(req, decision.reason, decision.duplicate ? 'duplicate' : 'ignored');
 
     if (decision.kind === 'update') {
@@ -155,6 +158,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
         conversionId: conv.conversionId,
         status: decision.status,
         notification: conv.notifications,
+        ...(req.decision ? { reason: req.decision.reason, decidedBy: req.decision.by } : {}),
       });
       await decided(req, 'updated', null, conv.conversionId);
       return notify(deliveries);
@@ -184,7 +188,30 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
       upsertSearchAttributes([{ key: SessionStatus, value: status }]);
     }
     await decided(req, 'recorded', null, conversionId);
-    return notify(result.deliveries);
+    await notify(result.deliveries);
+    if (result.superseded) await tellSuperseded(req, conversionId, result.superseded);
+  }
+
+  // The advertiser's postback took over a transaction id a pixel had claimed on another session:
+  // that session rejects its copy and tells its publisher. Its stored copy is already rejected, so
+  // a session that has closed since needs nothing more.
+  async function tellSuperseded(req: ConversionRequest, by: string, superseded: { conversionId: string; sessionId: string }): Promise<void> {
+    const notice: ConversionRequest = {
+      requestId: uuid4(),
+      source: 'api',
+      event: req.event,
+      txid: req.txid,
+      amountMinor: null,
+      amountCurrency: null,
+      status: 'rejected',
+      receivedAtMs: req.receivedAtMs,
+      decision: { conversionId: superseded.conversionId, reason: `transaction ${req.txid} taken over by the advertiser's postback (conversion ${by})`, by: 'postback' },
+    };
+    try {
+      await getExternalWorkflowHandle(superseded.sessionId).signal(conversionSignal, notice);
+    } catch {
+      // closed or never started: nothing to tell
+    }
   }
 
   async function ignore(req: ConversionRequest, reason: string, outcome: 'duplicate' | 'ignored', conversionId: string | null = null): Promise<void> {

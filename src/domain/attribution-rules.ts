@@ -22,7 +22,8 @@ export interface EventRule {
 export interface ConversionRequest {
   /** Unique per inbound request: a redelivered signal carries the same id. */
   requestId: string;
-  source: 'pixel' | 'postback';
+  /** pixel: unauthenticated; postback: the advertiser's token; api: an advertiser or operator key. */
+  source: 'pixel' | 'postback' | 'api';
   event: string;
   txid: string | null;
   amountMinor: number | null;
@@ -34,6 +35,15 @@ export interface ConversionRequest {
   revenueMinor?: number | null;
   status: ConversionStatus;
   receivedAtMs: number;
+  /** An API decision names the conversion it approves or rejects, why, and who decided. */
+  decision?: StatusDecision;
+}
+
+export interface StatusDecision {
+  conversionId: string;
+  reason: string;
+  /** `operator:<key id>` or `advertiser:<advertiser id>`. */
+  by: string;
 }
 
 export interface CountedConversion {
@@ -53,16 +63,30 @@ export type Decision =
   /** duplicate: the conversion was counted already (same txid, or a non-repeatable event). */
   | { kind: 'ignore'; reason: string; duplicate?: true };
 
+export interface DecideOptions {
+  /**
+   * Sessions recorded before the pixel lost the right to change a status replay with the old rule
+   * (the workflow passes `true` only for histories without the patch marker).
+   */
+  pixelMayUpdate?: boolean;
+}
+
 export function decide(
   counted: readonly CountedConversion[],
   req: ConversionRequest,
   rules: readonly EventRule[] | null,
   expiresAtMs: number,
+  opts: DecideOptions = {},
 ): Decision {
+  if (req.decision) return decideByApi(counted, req, req.decision);
   if (req.receivedAtMs > expiresAtMs) return { kind: 'ignore', reason: 'attribution window closed' };
+  // Only the advertiser's token or an API key decides a status: a pixel matching a counted
+  // conversion is a repeat, never an update.
+  const mayUpdate = req.source !== 'pixel' || opts.pixelMayUpdate === true;
 
   const sameTx = req.txid === null ? undefined : counted.find((c) => c.txid === req.txid);
   if (sameTx) {
+    if (sameTx.status !== req.status && !mayUpdate) return { kind: 'ignore', reason: `transaction ${req.txid} already counted; a pixel cannot change its status` };
     return sameTx.status === req.status
       ? { kind: 'ignore', reason: `transaction ${req.txid} already counted`, duplicate: true }
       : { kind: 'update', conversionId: sameTx.conversionId, status: req.status };
@@ -75,7 +99,7 @@ export function decide(
     const sameEvent = counted.find((c) => c.event === req.event);
     if (sameEvent) {
       // Without a txid, the same event with another status is that conversion's status update.
-      return req.txid === null && sameEvent.status !== req.status
+      return req.txid === null && sameEvent.status !== req.status && mayUpdate
         ? { kind: 'update', conversionId: sameEvent.conversionId, status: req.status }
         : { kind: 'ignore', reason: `event "${req.event}" already counted for this session`, duplicate: true };
     }
@@ -85,16 +109,29 @@ export function decide(
   if (usesAmount && req.amountMinor !== null && req.amountCurrency !== null && req.amountCurrency !== rule.currency) {
     return { kind: 'ignore', reason: `amount in ${req.amountCurrency}, event "${rule.name}" pays in ${rule.currency}` };
   }
-  return {
-    kind: 'record',
-    rule,
-    payoutMinor: amountFor(rule.payout, req.amountMinor),
-    revenueMinor: req.revenueMinor ?? amountFor(rule.revenue, req.amountMinor),
-  };
+  const payoutMinor = amountFor(rule.payout, req.amountMinor);
+  const revenueMinor = req.revenueMinor ?? amountFor(rule.revenue, req.amountMinor);
+  // Rules saved before percentages were capped could still overflow: refuse, never throw (a throw
+  // here would fail the workflow task over and over).
+  if (payoutMinor === null || revenueMinor === null) return { kind: 'ignore', reason: `amount too large for the rules of event "${rule.name}"` };
+  return { kind: 'record', rule, payoutMinor, revenueMinor };
 }
 
-function amountFor(rule: AmountRule, amountMinor: number | null): number {
-  return rule.kind === 'fixed' ? rule.value : percentOf(amountMinor ?? 0, rule.value);
+/** An API decision applies to the conversion it names, whatever the window: it is not a new conversion. */
+function decideByApi(counted: readonly CountedConversion[], req: ConversionRequest, d: StatusDecision): Decision {
+  const target = counted.find((c) => c.conversionId === d.conversionId);
+  if (!target) return { kind: 'ignore', reason: `conversion ${d.conversionId} is not counted on this session` };
+  if (target.status === req.status) return { kind: 'ignore', reason: `conversion ${d.conversionId} is already ${req.status}` };
+  return { kind: 'update', conversionId: target.conversionId, status: req.status };
+}
+
+function amountFor(rule: AmountRule, amountMinor: number | null): number | null {
+  if (rule.kind === 'fixed') return rule.value;
+  try {
+    return percentOf(amountMinor ?? 0, rule.value);
+  } catch {
+    return null;
+  }
 }
 
 /** The session's final status when its window closes. */

@@ -7,6 +7,15 @@ const digitsCache = new Map<string, number>();
 const AMOUNT_RE = /^(\d{1,13})(?:\.(\d+))?$/;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/**
+ * No single reported amount may exceed this many minor units (10 billion in a two-digit currency).
+ * With percent rules capped at MAX_PERCENT_BASIS_POINTS, every payout and revenue stays below 10^13,
+ * so sums of up to ~900 of them are still exact JS integers (reports sum in BigInt anyway).
+ */
+export const MAX_AMOUNT_MINOR = 1_000_000_000_000;
+/** A percent rule pays at most 1000 % of the amount. */
+export const MAX_PERCENT_BASIS_POINTS = 100_000;
+
 /** True for an upper-case three-letter code the runtime knows as an ISO 4217 currency. */
 export function isCurrency(code: string): boolean {
   if (typeof code !== 'string' || !/^[A-Z]{3}$/.test(code)) return false;
@@ -47,16 +56,21 @@ export function parseAmount(raw: string, currency: string): ParsedAmount {
   }
   const frac = fracPart.slice(0, digits).padEnd(digits, '0');
   const minor = BigInt(intPart + frac);
-  if (minor > MAX_SAFE) return { ok: false, reason: 'is too large' };
+  if (minor > BigInt(MAX_AMOUNT_MINOR)) return { ok: false, reason: `is too large: at most ${formatMinor(MAX_AMOUNT_MINOR, currency)} ${currency}` };
   return { ok: true, minor: Number(minor) };
 }
 
-/** Formats integer minor units as a plain decimal string: (1050, 'USD') → "10.50", (5, 'JPY') → "5". */
-export function formatMinor(minor: number, currency: string): string {
-  if (!Number.isSafeInteger(minor)) throw new RangeError(`minor units must be a safe integer, got ${minor}`);
+/**
+ * Formats integer minor units as a plain decimal string: (1050, 'USD') → "10.50", (5, 'JPY') → "5".
+ * Any integer formats, a BigInt sum included; a number past 2^53 is formatted as the integer it
+ * holds (a sum that large from the database is already rounded there).
+ */
+export function formatMinor(minor: number | bigint, currency: string): string {
+  if (typeof minor === 'number' && !Number.isInteger(minor)) throw new RangeError(`minor units must be an integer, got ${minor}`);
+  const big = BigInt(minor);
   const digits = minorDigits(currency);
-  const sign = minor < 0 ? '-' : '';
-  const abs = String(Math.abs(minor));
+  const sign = big < 0n ? '-' : '';
+  const abs = (big < 0n ? -big : big).toString();
   if (digits === 0) return sign + abs;
   const padded = abs.padStart(digits + 1, '0');
   return `${sign}${padded.slice(0, -digits)}.${padded.slice(-digits)}`;

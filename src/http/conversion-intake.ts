@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { ConversionRequest } from '../domain/attribution-rules';
 import { CONVERSION_PARAM_ALIASES, parseConversionParams, type ConversionParams, type ParamError } from '../domain/conversion-params';
-import { parseAmount } from '../domain/money';
+import { formatMinor, parseAmount } from '../domain/money';
+import { OPEN_PIXEL_POLICY, pixelRefusal } from '../domain/pixel-policy';
 import { collectPublisherData } from '../domain/publisher-data';
 import type { Logger } from '../log';
 import type { Cached, ConfigCache } from '../persistence/config-cache';
@@ -33,28 +34,43 @@ export interface IntakeInput {
   ip: string;
   /** The pixel's fallback when no click id is given: the session the cookies point at. */
   cookieSessionId?: (campaignId: string | undefined) => string | undefined;
+  /** Postback tokens sent in `X-Clicktrail-Token` or `Authorization: Bearer` (never logged). */
+  headerTokens?: readonly string[];
+  /** The pixel's page host (Origin, else Referer), for the advertiser's pixel policy. */
+  pageHost?: string | null;
 }
 
 export interface IntakeResult {
-  status: 200 | 202 | 400 | 401 | 404 | 410 | 503;
+  status: 200 | 202 | 400 | 401 | 403 | 404 | 410 | 503;
   body: Record<string, unknown>;
 }
 
 const clickIdAliases = CONVERSION_PARAM_ALIASES.clickId.aliases.join(', ');
 
+/**
+ * Before the token is checked, every failure gets this one answer (audit L1): whether a click id
+ * exists, belongs to a campaign, or a token is right but the IP is not, is nobody's business yet.
+ * The inbound log keeps the real reason.
+ */
+export const UNAUTHENTICATED = "authentication failed: send the advertiser's postback token (token parameter, X-Clicktrail-Token or Authorization: Bearer), from an allowed IP, with a click id of that advertiser";
+
 export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise<IntakeResult> {
   const requestId = input.requestId ?? uuidv7();
   const at = new Date();
   let sessionId: string | null = null;
-  const reject = (status: IntakeResult['status'], error: string, fields?: ParamError[]): IntakeResult => {
+  const reject = (status: IntakeResult['status'], error: string, fields?: ParamError[], logged?: string): IntakeResult => {
     const body = errorBody(fields ? `${error}: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}` : error, fields?.map((f) => ({ path: f.field, message: f.message })));
-    record(d, { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'rejected', httpStatus: status, reason: body.error, request: null, signalled: false, at });
+    record(d, { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'rejected', httpStatus: status, reason: logged ?? body.error, request: null, signalled: false, at });
     return { status, body: { ...body, request_id: requestId } };
   };
+  const unauthenticated = (why: string) => reject(401, UNAUTHENTICATED, undefined, `unauthenticated: ${why}`);
 
   const parsed = parseConversionParams(input.params);
   if (!parsed.ok) return reject(400, 'invalid parameters', parsed.errors);
   const p = parsed.value;
+  if (input.source === 'pixel' && p.status !== undefined) {
+    return reject(400, 'invalid parameters', [{ field: 'status', message: 'a pixel cannot set a status: statuses come from the postback or the API' }]);
+  }
 
   const clickId = p.clickId ?? input.cookieSessionId?.(p.campaignId);
   if (!clickId) {
@@ -62,18 +78,24 @@ export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise
       { field: 'click_id', message: `is required (as one of: ${clickIdAliases})${input.source === 'pixel' ? ', or a clicktrail cookie' : ''}` },
     ]);
   }
-  const session = await sessions().findOne({ _id: clickId });
-  if (!session) return reject(404, `unknown click id "${clickId}"`);
-  sessionId = session._id;
+
+  let session: Awaited<ReturnType<typeof findSession>>;
+  if (input.source === 'postback') {
+    const auth = await authenticatePostback(d, input, p, clickId);
+    if (!auth.ok) return unauthenticated(auth.why);
+    session = auth.session;
+    if (!session || session.advertiserId !== auth.advertiserId) return reject(404, `unknown click id "${clickId}"`);
+    sessionId = session._id;
+  } else {
+    session = await findSession(clickId);
+    if (!session) return reject(404, `unknown click id "${clickId}"`);
+    sessionId = session._id;
+    const advertiser = await d.cache.advertisers.get(session.advertiserId);
+    const refused = pixelRefusal({ ...OPEN_PIXEL_POLICY, ...advertiser?.pixel }, { clickIdParam: p.clickId !== undefined, pageHost: input.pageHost ?? null });
+    if (refused) return reject(403, refused);
+  }
   if (p.campaignId && p.campaignId !== session.campaignId) return reject(404, `click id does not belong to campaign "${p.campaignId}"`);
   if (p.advertiserId && p.advertiserId !== session.advertiserId) return reject(404, `click id does not belong to advertiser "${p.advertiserId}"`);
-
-  if (input.source === 'postback') {
-    const advertiser = await d.cache.advertisers.get(session.advertiserId);
-    if (!p.token) return reject(401, 'token is required (the advertiser postback secret)');
-    if (!advertiser || !sameSecret(p.token, advertiser.postbackToken)) return reject(401, 'wrong token');
-    if (!ipAllowed(input.ip, advertiser.ipAllowlist)) return reject(401, `IP ${input.ip} is not on the advertiser's allowlist`);
-  }
 
   if (session.expiresAt.getTime() < at.getTime()) return reject(410, 'the attribution window of this click has closed');
 
@@ -81,6 +103,8 @@ export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise
   const money = conversionMoney(campaign, p);
   if (!money.ok) return reject(400, 'invalid parameters', [money.error]);
   const { event, rule } = money;
+  // A status is the postback's (or the API's) to give; without one, the campaign's approval mode decides.
+  const initialStatus = campaign?.approvalMode === 'manual' ? 'pending' : 'approved';
 
   const request: ConversionRequest = {
     requestId,
@@ -90,7 +114,7 @@ export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise
     amountMinor: money.amountMinor,
     amountCurrency: money.amountCurrency,
     revenueMinor: money.revenueMinor,
-    status: p.status ?? 'approved',
+    status: (input.source === 'postback' ? p.status : undefined) ?? initialStatus,
     receivedAtMs: at.getTime(),
   };
 
@@ -116,6 +140,33 @@ export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise
     d.log.error({ requestId, request, err: String(err) }, 'conversion neither signalled nor stored');
     return { status: 503, body: { ...errorBody('temporarily unable to record the conversion; retry later'), request_id: requestId } };
   }
+}
+
+function findSession(clickId: string) {
+  return sessions().findOne({ _id: clickId });
+}
+
+type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnType<typeof findSession>> } | { ok: false; why: string };
+
+/**
+ * The IP allowlist, then the token, before anything about the click is revealed. The advertiser is the one the
+ * request names (`adv`, else `campaign`'s advertiser), else the one of the click's session.
+ */
+async function authenticatePostback(d: IntakeDeps, input: IntakeInput, p: ConversionParams, clickId: string): Promise<PostbackAuth> {
+  const given = new Set([...(input.headerTokens ?? []), ...(p.token !== undefined ? [p.token] : [])]);
+  if (given.size > 1) return { ok: false, why: 'different tokens in the headers and parameters' };
+  const [token] = given;
+  if (!token) return { ok: false, why: 'no token' };
+  const session = await findSession(clickId);
+  let advertiserId = p.advertiserId;
+  if (!advertiserId && p.campaignId) advertiserId = (await d.cache.campaigns.get(p.campaignId))?.advertiserId;
+  advertiserId ??= session?.advertiserId;
+  if (!advertiserId) return { ok: false, why: p.campaignId ? `unknown campaign "${p.campaignId}"` : `unknown click id "${clickId}"` };
+  const advertiser = await d.cache.advertisers.get(advertiserId);
+  if (!advertiser) return { ok: false, why: `unknown advertiser "${advertiserId}"` };
+  if (!ipAllowed(input.ip, advertiser.ipAllowlist)) return { ok: false, why: `IP ${input.ip} is not on advertiser ${advertiserId}'s allowlist` };
+  if (!sameSecret(token, advertiser.postbackToken)) return { ok: false, why: `wrong token for advertiser ${advertiserId}` };
+  return { ok: true, advertiserId, session };
 }
 
 export function sameSecret(given: string, expected: string): boolean {
@@ -162,6 +213,10 @@ export function conversionMoney(campaign: Cached<CampaignDoc> | null, p: Convers
     const amount = parseAmount(p.amount, currency);
     if (!amount.ok) return fail('amount', amount.reason);
     amountMinor = amount.minor;
+    const cap = rule.maxAmountMinor;
+    if (typeof cap === 'number' && currency === rule.currency && amountMinor > cap) {
+      return fail('amount', `is above the largest amount event "${event}" accepts (${formatMinor(cap, rule.currency)} ${rule.currency})`);
+    }
   }
   let revenueMinor: number | null = null;
   if (p.revenue !== undefined) {
@@ -192,7 +247,10 @@ async function alreadyCounted(
   rule: CampaignEvent,
 ): Promise<{ conversionId: string; reason: string } | null> {
   if (request.txid !== null) {
-    const c = await conversions().findOne({ advertiserId, txidKey: request.txid }, { projection: { _id: 1, status: 1 } });
+    const c = await conversions().findOne({ advertiserId, txidKey: request.txid }, { projection: { _id: 1, status: 1, source: 1, sessionId: 1 } });
+    // The authenticated postback takes over a transaction id a pixel claimed on another session:
+    // the session workflow decides that, so it is no duplicate here.
+    if (c && request.source === 'postback' && c.source === 'pixel' && c.sessionId !== sessionId) return null;
     return c && c.status === request.status ? { conversionId: c._id, reason: `transaction ${request.txid} already counted on conversion ${c._id}` } : null;
   }
   if (rule.repeatable) return null;

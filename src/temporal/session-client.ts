@@ -2,6 +2,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFo
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { ConversionRequest } from '../domain/attribution-rules';
 import type { DeliveryPolicy, SessionSnapshot } from '../domain/session';
+import { conversionDecisionWorkflow } from '../../workflows/conversion-decision';
 import { conversionSignal, sessionQuery, sessionWorkflow, type SessionView } from '../../workflows/session';
 import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStatus } from './search-attributes';
 
@@ -88,6 +89,22 @@ export class SessionClient {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return 'closed';
       throw err;
     }
+  }
+
+  /**
+   * An API decision (approve, reject) on one conversion: a signal to its session while that is
+   * open, else a short workflow of its own that applies it and notifies (the session has closed).
+   */
+  async decideConversion(session: SessionSnapshot, request: ConversionRequest & { decision: NonNullable<ConversionRequest['decision']> }): Promise<'session' | 'closed-session'> {
+    if ((await this.signalConversion(session, request)) === 'signalled') return 'session';
+    await this.withDeadline(() =>
+      this.client.workflow.start(conversionDecisionWorkflow, {
+        workflowId: `decision-${request.requestId}`,
+        taskQueue: this.taskQueue,
+        args: [{ session, requestId: request.requestId, status: request.status, decision: request.decision, delivery: this.delivery }],
+      }),
+    );
+    return 'closed-session';
   }
 
   /** The live state of a running session, or null once it has closed or never existed. */

@@ -36,7 +36,7 @@ test('create with a generated id, read, change, archive', async () => {
   expect(created.status).toBe(201);
   expect(created.body).toMatchObject({ id: expect.stringMatching(/^cmp_[0-9a-f]{12}$/), status: 'active', attributionWindowSec: 30 * 86400, publisherAccess: 'all' });
   const id = created.body.id;
-  expect((await op.get(`/campaigns/${id}`)).body.events[1]).toEqual({ name: 'sale', payout: { kind: 'percent', value: 1000 }, revenue: { kind: 'percent', value: 1500 }, currency: 'EUR', repeatable: true });
+  expect((await op.get(`/campaigns/${id}`)).body.events[1]).toEqual({ name: 'sale', payout: { kind: 'percent', value: 1000 }, revenue: { kind: 'percent', value: 1500 }, currency: 'EUR', repeatable: true, maxAmountMinor: null });
 
   const patched = await op.patch(`/campaigns/${id}`, { name: 'Summer sale', targeting: { countries: ['FR', 'BE'] }, fallbackUrl: 'https://shop.example/sorry' });
   expect(patched.status).toBe(200);

@@ -5,6 +5,7 @@ import { Session } from '../../src/persistence/models/session';
 import { clickUrl, createFixture, type Fixture } from '../support/fixtures';
 import { HttpSink } from '../support/http-sink';
 import { eventually, get, startTestApp, type TestApp } from '../support/harness';
+import { UNAUTHENTICATED } from '../../src/http/conversion-intake';
 
 let app: TestApp;
 let sink: HttpSink;
@@ -100,17 +101,26 @@ describe('postback errors', () => {
     ({ sessionId } = await click());
   });
 
-  test('missing or wrong token: 401', async () => {
-    expect(await postback({ click_id: sessionId, event: 'sale' })).toMatchObject({ status: 401, body: { error: expect.stringMatching(/token is required/) } });
-    expect(await postback({ click_id: sessionId, event: 'sale', token: 'nope' })).toMatchObject({ status: 401, body: { error: 'wrong token' } });
+  // Before authentication every failure is the same 401 (audit L1); the inbound log says which.
+  const generic401 = { status: 401, body: { error: UNAUTHENTICATED } };
+
+  test('missing or wrong token: the generic 401, the reason in the inbound log', async () => {
+    const none = await postback({ click_id: sessionId, event: 'sale' });
+    const wrong = await postback({ click_id: sessionId, event: 'sale', token: 'nope' });
+    expect(none).toMatchObject(generic401);
+    expect(wrong).toMatchObject(generic401);
+    const logged = await eventually(async () => {
+      const docs = await Inbound.find({ _id: { $in: [String(none.body.request_id), String(wrong.body.request_id)] } }).lean();
+      return docs.length === 2 && docs;
+    }, 10_000, 'both refusals logged');
+    expect(logged.map((d) => d.reason).sort()).toEqual(['unauthenticated: no token', `unauthenticated: wrong token for advertiser ${f.advertiserId}`]);
   });
 
-  test('an IP outside the advertiser allowlist: 401', async () => {
+  test('an IP outside the advertiser allowlist: the same 401, right token or not', async () => {
     const locked = await createFixture({ sinkUrl: sink.url, ipAllowlist: ['10.1.2.0/24'] });
     const { sessionId: id } = await click(locked);
-    const res = await postback({ click_id: id, event: 'sale', token: locked.token });
-    expect(res.status).toBe(401);
-    expect(res.body.error).toMatch(/allowlist/);
+    expect(await postback({ click_id: id, event: 'sale', token: locked.token })).toMatchObject(generic401);
+    expect(await postback({ click_id: id, event: 'sale', token: 'wrong' })).toMatchObject(generic401);
   });
 
   test('X-Forwarded-For from an untrusted peer does not get past the allowlist', async () => {
@@ -120,8 +130,10 @@ describe('postback errors', () => {
     expect(res.status).toBe(401);
   });
 
-  test('unknown click id: 404; malformed click id: 400', async () => {
-    expect((await postback({ click_id: '01234567-89ab-7def-8123-456789abcdef', event: 'sale', token: f.token })).status).toBe(404);
+  test('unknown click id: the generic 401 unless the advertiser is named and authenticated, then 404; malformed click id: 400', async () => {
+    const unknown = '01234567-89ab-7def-8123-456789abcdef';
+    expect(await postback({ click_id: unknown, event: 'sale', token: f.token })).toMatchObject(generic401);
+    expect((await postback({ click_id: unknown, event: 'sale', token: f.token, adv: f.advertiserId })).status).toBe(404);
     const bad = await postback({ click_id: 'not-a-click', event: 'sale', token: f.token });
     expect(bad.status).toBe(400);
     expect(bad.body.fields).toEqual([expect.objectContaining({ path: 'click_id' })]);

@@ -15,8 +15,10 @@ export interface FixtureOptions {
   fallbackUrl?: string | null;
   publisherAccess?: 'all' | 'allowlist';
   ipAllowlist?: string[];
-  events?: { name: string; payout: { kind: 'fixed' | 'percent'; value: number }; revenue?: { kind: 'fixed' | 'percent'; value: number }; currency: string; repeatable?: boolean }[];
+  events?: { name: string; payout: { kind: 'fixed' | 'percent'; value: number }; revenue?: { kind: 'fixed' | 'percent'; value: number }; currency: string; repeatable?: boolean; maxAmountMinor?: number | null }[];
   landingUrl?: string;
+  approvalMode?: 'auto' | 'manual';
+  pixel?: { enabled?: boolean; allowedHosts?: string[]; cookieOnly?: boolean };
 }
 
 export const DEFAULT_EVENTS = [
@@ -38,7 +40,7 @@ export async function createFixture(o: FixtureOptions) {
     businessProviderId: testId('prov-b'),
     token: testId('secret'),
   };
-  await Advertiser.create({ _id: ids.advertiserId, name: 'Advertiser', postbackToken: ids.token, ipAllowlist: o.ipAllowlist ?? [] });
+  await Advertiser.create({ _id: ids.advertiserId, name: 'Advertiser', postbackToken: ids.token, ipAllowlist: o.ipAllowlist ?? [], ...(o.pixel ? { pixel: o.pixel } : {}) });
   for (const [id, kind] of [
     [ids.campaignProviderId, 'campaign'],
     [ids.publisherProviderId, 'publisher'],
@@ -51,6 +53,7 @@ export async function createFixture(o: FixtureOptions) {
     advertiserId: ids.advertiserId,
     name: 'Campaign',
     status: o.status ?? 'active',
+    approvalMode: o.approvalMode ?? 'auto',
     landingUrl: o.landingUrl ?? 'https://shop.example/landing?cid={click_id}&pub={publisher_id}&s1={sub1}&c={country}&d={device}&x={unknown}',
     fallbackUrl: o.fallbackUrl === undefined ? null : o.fallbackUrl,
     attributionWindowSec: o.windowSec ?? 3600,

@@ -54,6 +54,11 @@ describe('decide', () => {
     expect(decide(c, req({ event: 'sale', txid: 'T2' }), rules, 2000)).toMatchObject({ kind: 'record' });
   });
 
+  test('a payout that would overflow (rules from before the caps) is refused, never thrown', () => {
+    const legacy: EventRule[] = [{ name: 'sale', payout: { kind: 'percent', value: 1_000_000_000_000 }, revenue: { kind: 'fixed', value: 0 }, currency: 'USD', repeatable: true }];
+    expect(decide([], req({ event: 'sale', amountMinor: 1_000_000_000_000, amountCurrency: 'USD' }), legacy, 2000)).toEqual({ kind: 'ignore', reason: 'amount too large for the rules of event "sale"' });
+  });
+
   test('a percentage of an amount in another currency is refused', () => {
     expect(decide([], req({ event: 'sale', amountMinor: 100, amountCurrency: 'EUR' }), rules, 2000)).toMatchObject({ kind: 'ignore', reason: expect.stringMatching(/EUR/) });
   });
@@ -63,4 +68,32 @@ test('finalStatus: converted unless every conversion was rejected', () => {
   expect(finalStatus([])).toBe('expired');
   expect(finalStatus([counted({ status: 'rejected' })])).toBe('expired');
   expect(finalStatus([counted({ status: 'rejected' }), counted({ status: 'pending' })])).toBe('converted');
+});
+
+describe('who may change a status (audit H1)', () => {
+  const c = [counted({ event: 'sale', txid: 'T1', conversionId: 'c9', status: 'rejected' }), counted({ conversionId: 'c1', status: 'rejected' })];
+
+  test('a pixel matching a counted conversion is ignored, never an update: same txid or same non-repeatable event', () => {
+    expect(decide(c, req({ source: 'pixel', event: 'sale', txid: 'T1', status: 'approved' }), rules, 2000)).toEqual({
+      kind: 'ignore', reason: 'transaction T1 already counted; a pixel cannot change its status',
+    });
+    expect(decide(c, req({ source: 'pixel', status: 'approved' }), rules, 2000)).toEqual({ kind: 'ignore', reason: 'event "lead" already counted for this session', duplicate: true });
+    // The same requests from the token-authenticated postback are status updates.
+    expect(decide(c, req({ event: 'sale', txid: 'T1', status: 'approved' }), rules, 2000)).toEqual({ kind: 'update', conversionId: 'c9', status: 'approved' });
+    expect(decide(c, req({ status: 'approved' }), rules, 2000)).toEqual({ kind: 'update', conversionId: 'c1', status: 'approved' });
+    // A pixel still records what is new.
+    expect(decide(c, req({ source: 'pixel', event: 'sale', txid: 'T2' }), rules, 2000)).toMatchObject({ kind: 'record' });
+  });
+
+  test('histories recorded before the rule replay with the old one', () => {
+    expect(decide(c, req({ source: 'pixel', event: 'sale', txid: 'T1', status: 'approved' }), rules, 2000, { pixelMayUpdate: true })).toEqual({ kind: 'update', conversionId: 'c9', status: 'approved' });
+  });
+
+  test('an API decision updates the conversion it names, even after the window, and nothing else', () => {
+    const decision = { conversionId: 'c9', reason: 'checked the order', by: 'advertiser:a' };
+    expect(decide(c, req({ source: 'api', event: 'sale', txid: 'T1', status: 'approved', receivedAtMs: 5000, decision }), rules, 2000)).toEqual({ kind: 'update', conversionId: 'c9', status: 'approved' });
+    expect(decide(c, req({ source: 'api', status: 'rejected', decision }), rules, 2000)).toMatchObject({ kind: 'ignore', reason: 'conversion c9 is already rejected' });
+    expect(decide(c, req({ source: 'api', decision: { ...decision, conversionId: 'elsewhere' } }), rules, 2000)).toMatchObject({ kind: 'ignore', reason: expect.stringMatching(/not counted on this session/) });
+    expect(decide(c, req({ source: 'api', decision }), null, 2000)).toMatchObject({ kind: 'update' });
+  });
 });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { formatMinor, isCurrency, minorDigits, parseAmount, percentOf } from '../../src/domain/money';
+import { MAX_AMOUNT_MINOR, formatMinor, isCurrency, minorDigits, parseAmount, percentOf } from '../../src/domain/money';
 
 describe('isCurrency', () => {
   it.each(['USD', 'EUR', 'JPY', 'KWD', 'GBP'])('accepts %s', (c) => expect(isCurrency(c)).toBe(true));
@@ -73,11 +73,14 @@ describe('parseAmount', () => {
     (raw) => expect(parseAmount(raw, 'USD').ok).toBe(false),
   );
 
-  it('handles huge values without losing precision', () => {
-    expect(ok('9999999999999', 'JPY')).toBe(9999999999999);
-    expect(ok('9999999999999.99', 'USD')).toBe(999999999999999);
-    expect(ok('9007199254740.991', 'KWD')).toBe(Number.MAX_SAFE_INTEGER);
-    expect(reason('9007199254740.992', 'KWD')).toBe('is too large');
+  it('refuses any amount past the global cap of 10^12 minor units, exactly at the boundary', () => {
+    expect(ok('1000000000000', 'JPY')).toBe(MAX_AMOUNT_MINOR);
+    expect(ok('10000000000.00', 'USD')).toBe(MAX_AMOUNT_MINOR);
+    expect(ok('1000000000.000', 'KWD')).toBe(MAX_AMOUNT_MINOR);
+    expect(reason('1000000000001', 'JPY')).toBe('is too large: at most 1000000000000 JPY');
+    expect(reason('10000000000.01', 'USD')).toBe('is too large: at most 10000000000.00 USD');
+    expect(reason('9999999999999.99', 'USD')).toMatch(/too large/); // the audit's forged pixel amount
+    expect(reason('9007199254740.992', 'KWD')).toMatch(/too large/);
     expect(parseAmount('99999999999999', 'USD').ok).toBe(false); // 14 integer digits
     expect(parseAmount(`1.${'0'.repeat(10_000)}`, 'USD')).toEqual({ ok: true, minor: 100 });
   });
@@ -89,7 +92,7 @@ describe('parseAmount', () => {
 
   it('round-trips with formatMinor (property)', () => {
     fc.assert(
-      fc.property(fc.constantFrom('USD', 'JPY', 'KWD', 'EUR'), fc.integer({ min: 0, max: 9_999_999_999_999 }), (cur, minor) => {
+      fc.property(fc.constantFrom('USD', 'JPY', 'KWD', 'EUR'), fc.integer({ min: 0, max: MAX_AMOUNT_MINOR }), (cur, minor) => {
         expect(parseAmount(formatMinor(minor, cur), cur)).toEqual({ ok: true, minor });
       }),
     );
@@ -115,8 +118,19 @@ describe('formatMinor', () => {
   it('refuses non-integers and unknown currencies', () => {
     expect(() => formatMinor(1.5, 'USD')).toThrow(RangeError);
     expect(() => formatMinor(Number.NaN, 'USD')).toThrow(RangeError);
-    expect(() => formatMinor(2 ** 60, 'USD')).toThrow(RangeError);
+    expect(() => formatMinor(Number.POSITIVE_INFINITY, 'USD')).toThrow(RangeError);
     expect(() => formatMinor(1, 'XYZ')).toThrow(RangeError);
+  });
+  it('formats any integer sum, past 2^53 and as a BigInt, exactly (property)', () => {
+    expect(formatMinor(2 ** 60, 'USD')).toBe('11529215046068469.76');
+    expect(formatMinor(10n ** 30n + 1n, 'KWD')).toBe('1000000000000000000000000000.001');
+    fc.assert(
+      fc.property(fc.constantFrom('USD', 'JPY', 'KWD', 'EUR'), fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }), (cur, minor) => {
+        const s = formatMinor(minor, cur);
+        expect(s).toMatch(/^-?\d+(\.\d+)?$/);
+        expect(BigInt(s.replace('.', ''))).toBe(minor);
+      }),
+    );
   });
 });
 

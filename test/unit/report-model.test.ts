@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { buildReport, earningsPerClick, reportCsv } from '../../src/http/api/report-model';
 
 const show = { payout: true, revenue: true };
@@ -35,5 +36,32 @@ test('CSV quotes what needs quoting and leaves hidden money columns out', () => 
   const r = buildReport(['country'], [{ dims: { country: 'a,"b"' }, bot: false, count: 1 }], [], { includeBots: false, show: { payout: true, revenue: false } });
   expect(reportCsv(['country'], r.rows, { payout: true, revenue: false })).toBe(
     'country,clicks,bot_clicks,conversions_total,conversion_rate,currency,payout_minor,payout,epc\r\n"a,""b""",1,0,0,0,,,,\r\n',
+  );
+});
+
+test('sums never overflow: any tracked amounts total exactly and never throw (property)', () => {
+  // Each stored payout/revenue is at most 10^13 (amount cap x 1000 %), and the database hands sums
+  // back as doubles: facts up to 2^60 stand in for sums already past 2^53.
+  const fact = fc.record({
+    campaign: fc.constantFrom('a', 'b'),
+    currency: fc.constantFrom('EUR', 'JPY', 'KWD'),
+    payout: fc.integer({ min: 0, max: 2 ** 60 }),
+    revenue: fc.integer({ min: 0, max: 2 ** 60 }),
+  });
+  fc.assert(
+    fc.property(fc.array(fact, { maxLength: 200 }), fc.integer({ min: 0, max: 10 }), (facts, clicks) => {
+      const conversions = facts.map((f) => ({ dims: { campaign: f.campaign }, event: 'sale', currency: f.currency, count: 1, payoutMinor: f.payout, revenueMinor: f.revenue }));
+      const r = buildReport(['campaign'], [{ dims: { campaign: 'a' }, bot: false, count: clicks }], conversions, { includeBots: false, show });
+      for (const cur of ['EUR', 'JPY', 'KWD']) {
+        const mine = facts.filter((f) => f.currency === cur);
+        const row = r.totals.money.find((m) => m.currency === cur);
+        if (mine.length === 0) continue;
+        const payout = mine.reduce((s, f) => s + BigInt(f.payout), 0n);
+        const revenue = mine.reduce((s, f) => s + BigInt(f.revenue), 0n);
+        expect(BigInt(row!.payout!.replace('.', ''))).toBe(payout);
+        expect(BigInt(row!.profit!.replace('.', ''))).toBe(revenue - payout);
+      }
+      expect(() => reportCsv(['campaign'], r.rows, show)).not.toThrow();
+    }),
   );
 });

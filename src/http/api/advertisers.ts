@@ -8,6 +8,7 @@ import { account, type Principal } from './principal';
 import { findVisible, resourceRouter } from './resource';
 import type { RouteDoc } from './route';
 import { nameSchema } from './schemas';
+import { PIXEL_HOST_RE } from '../../domain/pixel-policy';
 
 const ipEntry = z.string().refine((v) => {
   try {
@@ -19,9 +20,19 @@ const ipEntry = z.string().refine((v) => {
   }
 }, 'must be an IP address or a CIDR range such as 203.0.113.0/24');
 
+/** The advertiser's pixel policy (src/domain/pixel-policy.ts); on PATCH, fields left out stay as they are. */
+const pixelPolicy = z.strictObject({
+  enabled: z.boolean().optional(),
+  allowedHosts: z
+    .array(z.string().trim().toLowerCase().regex(PIXEL_HOST_RE, 'must be a host name such as shop.example, or *.shop.example for its subdomains'))
+    .max(100)
+    .optional(),
+  cookieOnly: z.boolean().optional(),
+});
+
 const newToken = () => randomBytes(24).toString('base64url');
 
-/** Advertisers: operators manage them; an advertiser key reads its own and sets its IP allowlist. */
+/** Advertisers: operators manage them; an advertiser key reads its own and sets its IP allowlist and pixel policy. */
 export function advertisersRouter(registry: RouteDoc[], deps: AppDeps) {
   const visible = async (p: Principal) => (p.kind === 'operator' ? null : { _id: account(p) });
   const api = resourceRouter(registry, {
@@ -31,8 +42,8 @@ export function advertisersRouter(registry: RouteDoc[], deps: AppDeps) {
     idPrefix: 'adv',
     model: Advertiser,
     kinds: { read: ['operator', 'advertiser'], create: ['operator'], update: ['operator', 'advertiser'], archive: ['operator'] },
-    create: z.object({ name: nameSchema, ipAllowlist: z.array(ipEntry).max(200).default([]) }),
-    update: z.object({ name: nameSchema.optional(), ipAllowlist: z.array(ipEntry).max(200).optional(), status: z.enum(['active', 'archived']).optional() }),
+    create: z.object({ name: nameSchema, ipAllowlist: z.array(ipEntry).max(200).default([]), pixel: pixelPolicy.optional() }),
+    update: z.object({ name: nameSchema.optional(), ipAllowlist: z.array(ipEntry).max(200).optional(), status: z.enum(['active', 'archived']).optional(), pixel: pixelPolicy.optional() }),
     filters: z.object({ status: z.enum(['active', 'archived']).optional() }),
     filterQuery: (f) => (f.status ? { status: f.status } : {}),
     visible,

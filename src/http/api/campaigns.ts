@@ -10,20 +10,48 @@ import { assertExists, presentDoc, resourceRouter } from './resource';
 import type { RouteDoc } from './route';
 import { ValidationError } from './validation';
 import { countrySchema, currencySchema, idSchema, nameSchema, urlTemplate } from './schemas';
+import { MAX_AMOUNT_MINOR, MAX_PERCENT_BASIS_POINTS } from '../../domain/money';
 
-const amountRule = z.strictObject({
-  kind: z.enum(['fixed', 'percent']),
-  /** fixed: minor units of the event's currency; percent: basis points of the sale amount (1000 = 10 %). */
-  value: z.number().int().min(0).max(1_000_000_000_000),
-});
+const amountRule = z
+  .strictObject({
+    kind: z.enum(['fixed', 'percent']),
+    /** fixed: minor units of the event's currency; percent: basis points of the sale amount (1000 = 10 %). */
+    value: z.number().int().min(0).max(MAX_AMOUNT_MINOR),
+  })
+  .refine((r) => r.kind === 'fixed' || r.value <= MAX_PERCENT_BASIS_POINTS, { path: ['value'], message: `a percentage is at most ${MAX_PERCENT_BASIS_POINTS} basis points (1000 %)` });
+
+type AmountRule = z.output<typeof amountRule>;
 
 const eventSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, _ . or -'),
-  payout: amountRule.default({ kind: 'fixed', value: 0 }),
-  revenue: amountRule.default({ kind: 'fixed', value: 0 }),
+  // Operator keys only; kept from the current event of the same name when left out (see withMoney).
+  payout: amountRule.optional(),
+  revenue: amountRule.optional(),
   currency: currencySchema,
   repeatable: z.boolean().default(false),
+  /** The largest sale amount a conversion of this event may report, in minor units; null: the global cap. */
+  maxAmountMinor: z.number().int().min(0).max(MAX_AMOUNT_MINOR).nullable().default(null),
 });
+
+type EventInput = z.output<typeof eventSchema>;
+const ZERO: AmountRule = { kind: 'fixed', value: 0 };
+
+/**
+ * Money is the network's to set (audit C1/H1 follow-up): an advertiser key may not set what the
+ * publisher earns nor what it is itself charged. Its new events pay and cost nothing until an
+ * operator sets them; an event it changes keeps the amounts the operator gave it.
+ */
+function withMoney(p: Principal, list: EventInput[] | undefined, current: { name: string; payout?: unknown; revenue?: unknown }[] = []) {
+  if (list === undefined) return undefined;
+  if (p.kind !== 'operator') {
+    const fields = list.flatMap((e, i) => (['payout', 'revenue'] as const).filter((k) => e[k] !== undefined).map((k) => ({ path: `events.${i}.${k}`, message: 'is set by the network: only operator keys may set it' })));
+    if (fields.length > 0) throw new ValidationError(fields);
+  }
+  return list.map((e) => {
+    const before = current.find((c) => c.name === e.name);
+    return { ...e, payout: e.payout ?? (before?.payout as AmountRule | undefined) ?? ZERO, revenue: e.revenue ?? (before?.revenue as AmountRule | undefined) ?? ZERO };
+  });
+}
 
 const events = z
   .array(eventSchema)
@@ -39,6 +67,7 @@ const events = z
 const fields = {
   name: nameSchema,
   status: z.enum(['active', 'paused', 'archived']),
+  approvalMode: z.enum(['auto', 'manual']),
   landingUrl: urlTemplate('landing'),
   fallbackUrl: urlTemplate('landing').nullable(),
   attributionWindowSec: z.number().int().min(60).max(400 * 24 * 3600),
@@ -84,6 +113,7 @@ export function campaignsRouter(registry: RouteDoc[], deps: AppDeps) {
       ...fields,
       advertiserId: idSchema.optional(),
       status: fields.status.default('active'),
+      approvalMode: fields.approvalMode.default('auto'),
       fallbackUrl: fields.fallbackUrl.default(null),
       attributionWindowSec: fields.attributionWindowSec.optional(),
       events: events.default([]),
@@ -107,15 +137,17 @@ export function campaignsRouter(registry: RouteDoc[], deps: AppDeps) {
       await assertExists(Advertiser, 'advertiserId', [advertiserId]);
       await checkRefs(input);
       checkDefaultEvent(input);
-      return { ...input, advertiserId };
+      return { ...input, events: withMoney(p, input.events), advertiserId };
     },
-    prepareUpdate: async (_p, doc, patch) => {
+    prepareUpdate: async (p, doc, patch) => {
       await checkRefs(patch);
       checkDefaultEvent({ events: patch.events ?? (doc.events as { name: string }[]), defaultEvent: patch.defaultEvent === undefined ? (doc.defaultEvent as string | null) : patch.defaultEvent });
-      return patch;
+      return { ...patch, events: withMoney(p, patch.events, doc.events as { name: string }[]) };
     },
     present: (doc, p) => {
       const out = presentDoc(doc);
+      // An advertiser sees what it is charged, not what the publisher earns.
+      if (p.kind === 'advertiser') return { ...out, events: (doc.events as { payout?: unknown }[]).map(({ payout: _p, ...e }) => e) };
       if (p.kind !== 'publisher') return out;
       // A publisher sees what it earns, not the advertiser's price nor which other publishers run it.
       const { allowedPublisherIds: _a, ...rest } = out;

@@ -1,9 +1,15 @@
+import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
+import type { AppDeps } from '../../app';
+import type { ConversionRequest, StatusDecision } from '../../domain/attribution-rules';
 import { conversions, type ConversionRecord } from '../../persistence/models/conversion';
+import { sessions, sessionSnapshot } from '../../persistence/models/session';
+import { HttpError } from '../http-error';
 import { paginate } from './pagination';
 import type { Principal } from './principal';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
+import { account } from './principal';
 import { dateQuery, idSchema, pageQuery } from './schemas';
 import { matchFilter, timeRange, trafficScope } from './sessions';
 
@@ -11,12 +17,23 @@ import { matchFilter, timeRange, trafficScope } from './sessions';
 export function conversionView(c: ConversionRecord, p: Principal): Record<string, unknown> {
   const { _id, txidKey: _k, ...rest } = c;
   const out: Record<string, unknown> = { id: _id, ...rest };
-  if (p.kind === 'publisher') delete out.revenueMinor;
+  if (p.kind === 'publisher') {
+    // The publisher sees why a status changed, not who (an operator key id) nor the other conversion.
+    delete out.revenueMinor;
+    delete out.statusDecidedBy;
+    delete out.statusDecisionId;
+    delete out.supersededBy;
+  }
   if (p.kind === 'advertiser') delete out.payoutMinor;
   return out;
 }
 
-export function conversionsRouter(registry: RouteDoc[]) {
+const decisionBody = z.strictObject({
+  status: z.enum(['approved', 'rejected']),
+  reason: z.string().trim().min(1, 'is required: say why').max(500),
+});
+
+export function conversionsRouter(registry: RouteDoc[], deps: AppDeps) {
   const api = new ApiRouter(registry, 'conversions');
   api.route(
     'get',
@@ -50,5 +67,31 @@ export function conversionsRouter(registry: RouteDoc[]) {
     if (!doc) throw notFound('conversion', params.id!);
     return conversionView(doc, principal);
   });
+  api.route(
+    'post',
+    '/conversions/:id/status',
+    { summary: 'Approve or reject a conversion (its advertiser or an operator), with a reason; the publisher is notified', kinds: ['operator', 'advertiser'], body: decisionBody, status: 202 },
+    async ({ principal, params, body }) => {
+      const conv = await conversions().findOne({ _id: params.id!, ...trafficScope(principal) });
+      if (!conv) throw notFound('conversion', params.id!);
+      if (conv.supersededBy) throw new HttpError(409, `conversion ${conv._id} was taken over by conversion ${conv.supersededBy}: decide on that one`);
+      if (conv.status === body.status) throw new HttpError(409, `conversion ${conv._id} is already ${body.status}`);
+      const session = await sessions().findOne({ _id: conv.sessionId });
+      if (!session) throw new HttpError(409, `the session of conversion ${conv._id} is not stored`);
+      const decision: StatusDecision = { conversionId: conv._id, reason: body.reason, by: principal.kind === 'operator' ? `operator:${principal.keyId}` : `advertiser:${account(principal)}` };
+      const request: ConversionRequest & { decision: StatusDecision } = {
+        requestId: uuidv7(), source: 'api', event: conv.event, txid: conv.txid, amountMinor: null, amountCurrency: null,
+        status: body.status, receivedAtMs: Date.now(), decision,
+      };
+      let via: Awaited<ReturnType<typeof deps.temporal.decideConversion>>;
+      try {
+        via = await deps.temporal.decideConversion(sessionSnapshot(session), request);
+      } catch (err) {
+        deps.log.warn({ conversionId: conv._id, requestId: request.requestId, err: String(err) }, 'conversion decision not handed to Temporal');
+        throw new HttpError(503, 'the decision could not be handed to Temporal; nothing changed, retry later');
+      }
+      return { status: 'accepted', conversion_id: conv._id, requested_status: body.status, request_id: request.requestId, applied_by: via };
+    },
+  );
   return api.router;
 }

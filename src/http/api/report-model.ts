@@ -61,8 +61,12 @@ interface Acc {
   clicks: number;
   bot: number;
   events: Map<string, number>;
-  money: Map<string, { payout: number; revenue: number }>;
+  /** Summed in BigInt: whatever was tracked, a total formats and never throws (audit C1). */
+  money: Map<string, { payout: bigint; revenue: bigint }>;
 }
+
+/** A sum as the database returns it (a double past 2^53) into an integer that formats. */
+const big = (n: number): bigint => (Number.isFinite(n) ? BigInt(Math.round(n)) : 0n);
 
 const keyOf = (groupBy: readonly Dimension[], dims: Dims) => JSON.stringify(groupBy.map((d) => dims[d] ?? null));
 
@@ -73,12 +77,13 @@ function roundDiv(n: bigint, d: bigint): bigint {
 }
 
 /** Payout per click with two decimals more than the currency: 1000 cents over 3 clicks → "3.3333". */
-export function earningsPerClick(payoutMinor: number, clicks: number, currency: string): string | null {
+export function earningsPerClick(payoutMinor: number | bigint, clicks: number, currency: string): string | null {
   if (clicks <= 0) return null;
   const decimals = minorDigits(currency) + 2;
-  const scaled = roundDiv(BigInt(Math.abs(payoutMinor)) * 100n, BigInt(clicks));
+  const payout = BigInt(payoutMinor);
+  const scaled = roundDiv((payout < 0n ? -payout : payout) * 100n, BigInt(clicks));
   const digits = scaled.toString().padStart(decimals + 1, '0');
-  const sign = payoutMinor < 0 && scaled !== 0n ? '-' : '';
+  const sign = payout < 0n && scaled !== 0n ? '-' : '';
   return `${sign}${digits.slice(0, -decimals)}.${digits.slice(-decimals)}`;
 }
 
@@ -90,9 +95,9 @@ function metrics(a: Acc, includeBots: boolean, show: MoneyVisibility): ReportMet
     .sort(([x], [y]) => (x < y ? -1 : 1))
     .map(([currency, m]): MoneyRow => ({
       currency,
-      ...(show.payout ? { payout_minor: m.payout, payout: formatMinor(m.payout, currency) } : {}),
-      ...(show.revenue ? { revenue_minor: m.revenue, revenue: formatMinor(m.revenue, currency) } : {}),
-      ...(show.payout && show.revenue ? { profit_minor: m.revenue - m.payout, profit: formatMinor(m.revenue - m.payout, currency) } : {}),
+      ...(show.payout ? { payout_minor: Number(m.payout), payout: formatMinor(m.payout, currency) } : {}),
+      ...(show.revenue ? { revenue_minor: Number(m.revenue), revenue: formatMinor(m.revenue, currency) } : {}),
+      ...(show.payout && show.revenue ? { profit_minor: Number(m.revenue - m.payout), profit: formatMinor(m.revenue - m.payout, currency) } : {}),
       ...(show.payout ? { epc: earningsPerClick(m.payout, clicks, currency) } : {}),
     }));
   return {
@@ -143,9 +148,9 @@ export function buildReport(
   for (const f of conversions) {
     for (const a of [accFor(f.dims), total]) {
       a.events.set(f.event, (a.events.get(f.event) ?? 0) + f.count);
-      const m = a.money.get(f.currency) ?? { payout: 0, revenue: 0 };
-      m.payout += f.payoutMinor;
-      m.revenue += f.revenueMinor;
+      const m = a.money.get(f.currency) ?? { payout: 0n, revenue: 0n };
+      m.payout += big(f.payoutMinor);
+      m.revenue += big(f.revenueMinor);
       a.money.set(f.currency, m);
     }
   }

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { firstString } from '../http-error';
 import { takeConversion, type IntakeDeps } from '../conversion-intake';
+import { pageHost } from '../../domain/pixel-policy';
 import { sessionFromCookies } from '../tracking-cookies';
 
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -12,14 +13,17 @@ const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA
 export function pixelRoute(d: IntakeDeps, variant: 'gif' | 'html'): RequestHandler {
   return async (req: Request, res) => {
     try {
+      // What became of it is not said to the caller (audit L1: the answer would tell valid click
+      // ids from invalid ones); it is in the inbound log, under the request id given here, which
+      // the advertiser can look up with its token (GET /postback/status).
       const result = await takeConversion(d, {
         source: 'pixel',
         params: req.query as Record<string, unknown>,
         ip: req.ip ?? '',
         cookieSessionId: (campaignId) => sessionFromCookies(req.get('cookie'), campaignId ?? firstString(req.query.campaign)),
+        pageHost: pageHost(req.get('origin'), req.get('referer')),
       });
-      // For whoever debugs a placement: the status the postback would have answered, and the id to look up.
-      res.set({ 'X-Clicktrail-Outcome': String(result.status), 'X-Clicktrail-Request-Id': String(result.body.request_id ?? '') });
+      res.set('X-Clicktrail-Request-Id', String(result.body.request_id ?? ''));
     } catch (err) {
       d.log.error({ err: String(err), query: req.originalUrl.slice(0, 512) }, 'pixel failed');
     }

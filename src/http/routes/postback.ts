@@ -1,6 +1,8 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { v7 as uuidv7 } from 'uuid';
 import { takeConversion, type IntakeDeps } from '../conversion-intake';
+
+const BEARER_RE = /^Bearer\s+(\S{1,512})\s*$/i;
 
 /**
  * Every /postback answer carries a request id, the error answers of the body parsers and the
@@ -17,17 +19,33 @@ export function postbackRequestId(): RequestHandler {
 export function postbackRoute(d: IntakeDeps): RequestHandler {
   return async (req, res) => {
     const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
-    const result = await takeConversion(d, { requestId, source: 'postback', params: mergeParams(req.query, req.body), ip: req.ip ?? '' });
+    const result = await takeConversion(d, { requestId, source: 'postback', params: mergeParams(req.query, req.body), ip: req.ip ?? '', headerTokens: headerTokens(req) });
     res.status(result.status).set('Cache-Control', 'no-store').json(result.body);
   };
 }
 
-/** Query and body (form or JSON) together; a key given in both with another value is ambiguous. */
+/**
+ * The token may travel in a header instead of the URL (audit L2), so proxies and the
+ * advertiser's own logs never see it: `X-Clicktrail-Token: <token>` or `Authorization: Bearer <token>`.
+ */
+function headerTokens(req: Request): string[] {
+  const tokens: string[] = [];
+  const own = req.get('x-clicktrail-token')?.trim();
+  if (own) tokens.push(own);
+  const bearer = BEARER_RE.exec(req.get('authorization') ?? '');
+  if (bearer) tokens.push(bearer[1]!);
+  return tokens;
+}
+
+/**
+ * Query and body (form or JSON) together; a key given in both with another value is ambiguous.
+ * No prototype: a body key `__proto__` is a plain key like any other (audit I1).
+ */
 function mergeParams(query: unknown, body: unknown): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...(query as Record<string, unknown>) };
+  const merged: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, query);
   if (body && typeof body === 'object' && !Array.isArray(body)) {
     for (const [k, v] of Object.entries(body)) {
-      merged[k] = k in merged && merged[k] !== v ? [merged[k], v].flat() : v;
+      merged[k] = Object.hasOwn(merged, k) && merged[k] !== v ? [merged[k], v].flat() : v;
     }
   }
   return merged;

@@ -9,6 +9,12 @@ const advertiserSchema = new Schema(
     /** IPs or CIDRs allowed to call the postback; empty = any. */
     ipAllowlist: { type: [String], default: [] },
     status: { type: String, enum: ['active', 'archived'], default: 'active' },
+    /** What this advertiser's pixel may do (src/domain/pixel-policy.ts); the default is an open pixel. */
+    pixel: {
+      enabled: { type: Boolean, default: true },
+      allowedHosts: { type: [String], default: [] },
+      cookieOnly: { type: Boolean, default: false },
+    },
   },
   { timestamps: true, versionKey: false },
 );

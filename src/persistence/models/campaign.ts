@@ -16,6 +16,8 @@ const eventSchema = new Schema(
     currency: { type: String, required: true },
     /** Counted once per session unless repeatable; a repeated txid never counts twice either way. */
     repeatable: { type: Boolean, default: false },
+    /** The largest sale amount (minor units of `currency`) a conversion may report; null: the global cap only. */
+    maxAmountMinor: { type: Number, default: null, min: 0 },
   },
   { _id: false },
 );
@@ -26,6 +28,8 @@ const campaignSchema = new Schema(
     advertiserId: { type: String, required: true, index: true },
     name: { type: String, required: true },
     status: { type: String, enum: ['active', 'paused', 'archived'], default: 'active' },
+    /** auto: conversions are approved at once; manual: pending until the advertiser or operator decides. */
+    approvalMode: { type: String, enum: ['auto', 'manual'], default: 'auto' },
     landingUrl: { type: String, required: true },
     fallbackUrl: { type: String, default: null },
     attributionWindowSec: { type: Number, default: DEFAULT_ATTRIBUTION_WINDOW_SEC, min: 1 },

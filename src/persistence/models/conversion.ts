@@ -26,6 +26,14 @@ export interface ConversionRecord {
   revenueMinor: number;
   status: ConversionStatus;
   source: 'pixel' | 'postback';
+  /** Why the status is what it is, when someone said so: an API decision's reason, a takeover. */
+  statusReason?: string | null;
+  /** Who set the status last: `postback`, `operator:<key id>`, `advertiser:<id>`. */
+  statusDecidedBy?: string | null;
+  /** The API decision (request id) that set the status of a conversion whose session had closed. */
+  statusDecisionId?: string | null;
+  /** The postback conversion that took this pixel conversion's transaction id over. */
+  supersededBy?: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -52,6 +60,10 @@ const conversionSchema = new Schema(
     revenueMinor: Number,
     status: String,
     source: String,
+    statusReason: String,
+    statusDecidedBy: String,
+    statusDecisionId: String,
+    supersededBy: String,
     createdAt: Date,
     updatedAt: Date,
   },
