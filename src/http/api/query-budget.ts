@@ -1,0 +1,76 @@
+import type { mongo } from 'mongoose';
+import { HttpError } from '../http-error';
+
+// A time budget for the database work of one API request. The server is told (`maxTimeMS`), and the
+// app holds the deadline itself too, because not every engine enforces it (FerretDB 1.x applies it
+// to the first batch only): past the deadline the request answers 503 and its cursor is closed.
+
+const MAX_TIME_MS_EXPIRED = 50;
+
+function isMaxTimeExpired(err: unknown): boolean {
+  const e = err as { code?: unknown; codeName?: unknown } | null;
+  return e?.code === MAX_TIME_MS_EXPIRED || e?.codeName === 'MaxTimeMSExpired';
+}
+
+const closeQuietly = (cursor: mongo.AbstractCursor<unknown>) => void cursor.close().catch(() => undefined);
+
+export class TimeBudget {
+  private readonly deadline: number;
+
+  /** `exceeded` is the 503's message: what took too long and how to narrow it. */
+  constructor(
+    readonly ms: number,
+    private readonly exceeded: string,
+  ) {
+    this.deadline = Date.now() + ms;
+  }
+
+  error(): HttpError {
+    return new HttpError(503, this.exceeded);
+  }
+
+  /** The time left, for a query's `maxTimeMS`; a 503 once nothing is left. */
+  get maxTimeMS(): number {
+    const left = this.deadline - Date.now();
+    if (left <= 0) throw this.error();
+    return left;
+  }
+
+  /** `p`, or a 503 at the deadline (then `onExpire` runs); the server's own MaxTimeMSExpired is the same 503. */
+  race<T>(p: Promise<T>, onExpire?: () => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        onExpire?.();
+        reject(this.error());
+      }, Math.max(0, this.deadline - Date.now()));
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(isMaxTimeExpired(err) ? this.error() : err);
+        },
+      );
+    });
+  }
+
+  toArray<T>(cursor: mongo.AbstractCursor<T>): Promise<T[]> {
+    return this.race(cursor.toArray(), () => closeQuietly(cursor));
+  }
+
+  /** The cursor's documents until the deadline; documents already received are read without a timer. */
+  async *iterate<T>(cursor: mongo.AbstractCursor<T>): AsyncGenerator<T> {
+    try {
+      for (;;) {
+        if (Date.now() >= this.deadline) throw this.error();
+        const doc = cursor.bufferedCount() > 0 ? await cursor.next() : await this.race(cursor.next());
+        if (doc === null) return;
+        yield doc;
+      }
+    } finally {
+      closeQuietly(cursor);
+    }
+  }
+}
