@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import type { AppDeps } from '../../app';
 import { conversions, type ConversionRecord } from '../../persistence/models/conversion';
 import { paginate } from './pagination';
+import { listBudget } from './query-budget';
 import type { Principal } from './principal';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
@@ -16,7 +18,7 @@ export function conversionView(c: ConversionRecord, p: Principal): Record<string
   return out;
 }
 
-export function conversionsRouter(registry: RouteDoc[]) {
+export function conversionsRouter(registry: RouteDoc[], deps: AppDeps) {
   const api = new ApiRouter(registry, 'conversions');
   api.route(
     'get',
@@ -42,7 +44,12 @@ export function conversionsRouter(registry: RouteDoc[]) {
         ...timeRange(query.from, query.to, 'createdAt'),
       };
       const and = [filter, trafficScope(principal)];
-      return paginate(query, (after, n) => conversions().find({ $and: [...and, after] } as never).sort({ _id: 1 }).limit(n).toArray(), (c) => conversionView(c, principal));
+      const budget = listBudget(deps.config, 'conversions');
+      return paginate(
+        query,
+        (after, n) => budget.toArray(conversions().find({ $and: [...and, after] } as never, { maxTimeMS: budget.maxTimeMS }).sort({ _id: 1 }).limit(n)),
+        (c) => conversionView(c, principal),
+      );
     },
   );
   api.route('get', '/conversions/:id', { summary: 'One conversion', kinds: ALL_KINDS }, async ({ principal, params }) => {

@@ -32,7 +32,7 @@ export function managementApi(deps: AppDeps): { router: Router; routes: RouteDoc
     providersRouter(routes, deps),
     linksRouter(routes, deps),
     sessionsRouter(routes, deps),
-    conversionsRouter(routes),
+    conversionsRouter(routes, deps),
     deliveriesRouter(routes, deps),
     reportsRouter(routes, deps),
   ];

@@ -1,4 +1,5 @@
 import type { mongo } from 'mongoose';
+import type { Config } from '../../config';
 import { HttpError } from '../http-error';
 
 // A time budget for the database work of one API request. The server is told (`maxTimeMS`), and the
@@ -73,4 +74,10 @@ export class TimeBudget {
       closeQuietly(cursor);
     }
   }
+}
+
+/** The budget of one list page (sessions, conversions, deliveries). */
+export function listBudget(config: Pick<Config, 'API_QUERY_TIME_BUDGET_MS'>, noun: string): TimeBudget {
+  const ms = config.API_QUERY_TIME_BUDGET_MS;
+  return new TimeBudget(ms, `listing ${noun} took longer than ${ms} ms (API_QUERY_TIME_BUDGET_MS); narrow it with filters`);
 }

@@ -91,7 +91,8 @@ function match(q: FactQuery, on: 'session' | 'conversion', start: Date, end: Dat
   return and.length === 1 ? and[0]! : { $and: and };
 }
 
-const queryOptions = (q: FactQuery) => (q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {});
+// Batches of a bounded size: the event loop turns between them (a buffered batch is read without yielding to I/O).
+const queryOptions = (q: FactQuery) => ({ batchSize: SESSION_BATCH, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
 const each = <T>(q: FactQuery, cursor: mongo.AbstractCursor<T>): AsyncIterable<T> => (q.budget ? q.budget.iterate(cursor) : cursor);
 const all = <T>(q: FactQuery, cursor: mongo.AbstractCursor<T>): Promise<T[]> => (q.budget ? q.budget.toArray(cursor) : cursor.toArray());
 

@@ -92,25 +92,39 @@ export interface TimeBucket {
   end: Date;
 }
 
-/** [from, to) cut into local days and/or hours of `tz`, in order. */
+type Label = Pick<TimeBucket, 'day' | 'hour'>;
+
+/**
+ * [from, to) cut into local days and/or hours of `tz`, in order. Each cut is first guessed from the
+ * current offset (the next local midnight or hour) and checked on both sides: a few formatter calls
+ * per bucket instead of one per quarter-hour. Where the offset changes within a bucket (a DST
+ * night), the cut is found by walking that bucket's quarter-hours.
+ */
 export function timeBuckets(from: Date, to: Date, tz: string, by: { day: boolean; hour: boolean }): TimeBucket[] {
-  const buckets: TimeBucket[] = [];
-  const label = (t: number) => {
-    const lt = localTime(new Date(t), tz);
-    return { ...(by.day ? { day: lt.day } : {}), ...(by.hour ? { hour: lt.hour } : {}) };
-  };
-  let start = from.getTime();
+  const labelOf = (lt: LocalTime): Label => ({ ...(by.day ? { day: lt.day } : {}), ...(by.hour ? { hour: lt.hour } : {}) });
+  const same = (a: Label, b: Label) => a.day === b.day && a.hour === b.hour;
+  const unit = by.hour ? 3_600_000 : 86_400_000;
   const end = to.getTime();
-  let current = label(start);
-  let t = Math.floor(start / QUARTER_MS) * QUARTER_MS + QUARTER_MS;
-  for (; t < end; t += QUARTER_MS) {
-    const next = label(t);
-    if (next.day !== current.day || next.hour !== current.hour) {
-      buckets.push({ ...current, start: new Date(start), end: new Date(t) });
-      start = t;
-      current = next;
+
+  const nextCut = (start: number, lt: LocalTime, current: Label): number => {
+    const offsetMs = lt.offsetMinutes * 60_000;
+    const guess = Math.floor((start + offsetMs) / unit) * unit + unit - offsetMs;
+    const before = localTime(new Date(Math.max(start, guess - QUARTER_MS)), tz);
+    if (before.offsetMinutes === lt.offsetMinutes && same(labelOf(before), current)) {
+      if (guess >= end || !same(labelOf(localTime(new Date(guess), tz)), current)) return guess;
     }
+    let t = Math.floor(start / QUARTER_MS) * QUARTER_MS + QUARTER_MS;
+    while (t < end && same(labelOf(localTime(new Date(t), tz)), current)) t += QUARTER_MS;
+    return t;
+  };
+
+  const buckets: TimeBucket[] = [];
+  for (let start = from.getTime(); start < end; ) {
+    const lt = localTime(new Date(start), tz);
+    const current = labelOf(lt);
+    const stop = Math.min(nextCut(start, lt, current), end);
+    buckets.push({ ...current, start: new Date(start), end: new Date(stop) });
+    start = stop;
   }
-  if (start < end) buckets.push({ ...current, start: new Date(start), end: new Date(end) });
   return buckets;
 }

@@ -24,7 +24,7 @@ export const reportQuery = z.strictObject({
   /** Canonicalised (`europe/paris` → `Europe/Paris`). */
   tz: z
     .string()
-    .max(64)
+    .max(64, 'must be an IANA time zone such as Europe/Paris')
     .default('UTC')
     .transform((tz, ctx) => {
       const canonical = canonicalTimeZone(tz);
