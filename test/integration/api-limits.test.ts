@@ -100,6 +100,14 @@ test('past its time budget a report stops with a 503 that says so, reading with 
   }
 });
 
+test('FerretDB is not told the budget (a find out of maxTimeMS answers a partial batch as if complete there); the app deadline holds', async () => {
+  const budget = await TimeBudget.forEngine(60_000, 'x');
+  expect(budget.maxTimeMS).toBeUndefined();
+  expect(new TimeBudget(60_000, 'x').maxTimeMS).toBeGreaterThan(0);
+  const res = await op.get('/sessions?limit=200');
+  expect([res.status, res.body.data.length]).toEqual([200, 200]);
+});
+
 test('a list query past its budget is a 503 too, and its cursor is closed', async () => {
   const budget = new TimeBudget(1, 'listing sessions took too long');
   const cursor = sessions().find({}, { maxTimeMS: budget.maxTimeMS, batchSize: 10 });

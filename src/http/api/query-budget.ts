@@ -1,10 +1,12 @@
 import type { mongo } from 'mongoose';
 import type { Config } from '../../config';
 import { HttpError } from '../http-error';
+import { detectFactMode } from './report-data';
 
-// A time budget for the database work of one API request. The server is told (`maxTimeMS`), and the
-// app holds the deadline itself too, because not every engine enforces it (FerretDB 1.x applies it
-// to the first batch only): past the deadline the request answers 503 and its cursor is closed.
+// A time budget for the database work of one API request. MongoDB is told (`maxTimeMS`), and the app
+// holds the deadline itself too: past it the request answers 503 and its cursor is closed. FerretDB
+// 1.24 is not told: a `find` that runs out of maxTimeMS there answers a partial first batch as if
+// it were the whole result (measured), which would make a short report look complete.
 
 const MAX_TIME_MS_EXPIRED = 50;
 
@@ -22,6 +24,7 @@ export class TimeBudget {
   constructor(
     readonly ms: number,
     private readonly exceeded: string,
+    private readonly tellServer = true,
   ) {
     this.deadline = Date.now() + ms;
   }
@@ -30,11 +33,16 @@ export class TimeBudget {
     return new HttpError(503, this.exceeded);
   }
 
-  /** The time left, for a query's `maxTimeMS`; a 503 once nothing is left. */
-  get maxTimeMS(): number {
+  /** The time left, for a query's `maxTimeMS` (undefined where the server is not told); a 503 once nothing is left. */
+  get maxTimeMS(): number | undefined {
     const left = this.deadline - Date.now();
     if (left <= 0) throw this.error();
-    return left;
+    return this.tellServer ? left : undefined;
+  }
+
+  /** A budget that tells the server only where it is MongoDB (see above). */
+  static async forEngine(ms: number, exceeded: string): Promise<TimeBudget> {
+    return new TimeBudget(ms, exceeded, (await detectFactMode()) === 'aggregate');
   }
 
   /** `p`, or a 503 at the deadline (then `onExpire` runs); the server's own MaxTimeMSExpired is the same 503. */
@@ -77,7 +85,7 @@ export class TimeBudget {
 }
 
 /** The budget of one list page (sessions, conversions, deliveries). */
-export function listBudget(config: Pick<Config, 'API_QUERY_TIME_BUDGET_MS'>, noun: string): TimeBudget {
+export function listBudget(config: Pick<Config, 'API_QUERY_TIME_BUDGET_MS'>, noun: string): Promise<TimeBudget> {
   const ms = config.API_QUERY_TIME_BUDGET_MS;
-  return new TimeBudget(ms, `listing ${noun} took longer than ${ms} ms (API_QUERY_TIME_BUDGET_MS); narrow it with filters`);
+  return TimeBudget.forEngine(ms, `listing ${noun} took longer than ${ms} ms (API_QUERY_TIME_BUDGET_MS); narrow it with filters`);
 }

@@ -92,7 +92,7 @@ function match(q: FactQuery, on: 'session' | 'conversion', start: Date, end: Dat
 }
 
 // Batches of a bounded size: the event loop turns between them (a buffered batch is read without yielding to I/O).
-const queryOptions = (q: FactQuery) => ({ batchSize: SESSION_BATCH, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
+const queryOptions = (q: FactQuery) => ({ batchSize: SESSION_BATCH, ...(q.budget?.maxTimeMS ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
 const each = <T>(q: FactQuery, cursor: mongo.AbstractCursor<T>): AsyncIterable<T> => (q.budget ? q.budget.iterate(cursor) : cursor);
 const all = <T>(q: FactQuery, cursor: mongo.AbstractCursor<T>): Promise<T[]> => (q.budget ? q.budget.toArray(cursor) : cursor.toArray());
 

@@ -75,10 +75,10 @@ export function reportsRouter(registry: RouteDoc[], deps: AppDeps) {
         res.set('Retry-After', '1');
         throw new HttpError(429, `at most ${REPORT_MAX_CONCURRENT_PER_KEY} reports at once per API key (REPORT_MAX_CONCURRENT_PER_KEY); retry when one has finished`);
       }
-      const budget = new TimeBudget(REPORT_TIME_BUDGET_MS, `the report took longer than ${REPORT_TIME_BUDGET_MS} ms (REPORT_TIME_BUDGET_MS); narrow the range, add filters or group by fewer dimensions`);
-      const factQuery: FactQuery = { groupBy, from, to, tz: query.tz, includeBots, statuses: query.status ?? ['approved', 'pending'], filters, budget, rowCap: new RowCap(REPORT_MAX_ROWS) };
+      const factQuery: FactQuery = { groupBy, from, to, tz: query.tz, includeBots, statuses: query.status ?? ['approved', 'pending'], filters, rowCap: new RowCap(REPORT_MAX_ROWS) };
       let facts: Awaited<ReturnType<typeof loadFacts>>;
       try {
+        factQuery.budget = await TimeBudget.forEngine(REPORT_TIME_BUDGET_MS, `the report took longer than ${REPORT_TIME_BUDGET_MS} ms (REPORT_TIME_BUDGET_MS); narrow the range, add filters or group by fewer dimensions`);
         facts = await loadFacts(factQuery);
       } finally {
         release();
