@@ -59,7 +59,7 @@ export const configSchema = z.object({
   /** Management API bounds: a list page's and a report's database time, a report's rows, dimensions and concurrency per key. */
   API_QUERY_TIME_BUDGET_MS: int(5_000, 10),
   REPORT_TIME_BUDGET_MS: int(20_000, 10),
-  REPORT_MAX_ROWS: int(50_000, 1),
+  REPORT_MAX_ROWS: int(10_000, 1),
   REPORT_MAX_DIMENSIONS: int(4, 1),
   REPORT_MAX_CONCURRENT_PER_KEY: int(2, 1),
 
