@@ -62,6 +62,8 @@ beforeAll(async () => {
     MONGODB_URI: uri,
     TEMPORAL_ADDRESS: stack.temporalAddress,
     TEMPORAL_TASK_QUEUE: testId('tq'),
+    // Below the answer timeout, and long enough for some heavy reports to finish on a busy machine.
+    REPORT_TIME_BUDGET_MS: '45000',
   });
 });
 afterAll(async () => {
