@@ -69,6 +69,13 @@ export const configSchema = z.object({
   /** A session workflow continues as new after this many conversions, to keep its history bounded. */
   SESSION_MAX_CONVERSIONS_PER_RUN: int(200, 1),
 
+  /** Management API bounds: a list page's and a report's database time, a report's rows, dimensions and concurrency per key. */
+  API_QUERY_TIME_BUDGET_MS: int(5_000, 10),
+  REPORT_TIME_BUDGET_MS: int(20_000, 10),
+  REPORT_MAX_ROWS: int(10_000, 1),
+  REPORT_MAX_DIMENSIONS: int(4, 1),
+  REPORT_MAX_CONCURRENT_PER_KEY: int(2, 1),
+
   /** Sessions or conversions accepted while Temporal was unreachable are handed to it by this sweep. */
   RECOVERY_INTERVAL_MS: int(5_000, 50),
   RECOVERY_GRACE_MS: int(10_000, 0),

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { buildReport, earningsPerClick, reportCsv } from '../../src/http/api/report-model';
+import { buildReport, csvCell, earningsPerClick, reportCsv } from '../../src/http/api/report-model';
 
 const show = { payout: true, revenue: true };
 
@@ -64,4 +64,20 @@ test('sums never overflow: any tracked amounts total exactly and never throw (pr
       expect(() => reportCsv(['campaign'], r.rows, show)).not.toThrow();
     }),
   );
+});
+
+test('CSV cells a spreadsheet would run as a formula are neutralised; numbers, negative ones included, are not', () => {
+  expect(['=1+2', '+1', '-2-3', '-A1', '@SUM(A1)', '\tx', '\rx', '=HYPERLINK("http://x","y")'].map((v) => csvCell(v))).toEqual([
+    "'=1+2",
+    "'+1",
+    "'-2-3",
+    "'-A1",
+    "'@SUM(A1)",
+    "'\tx",
+    '"\'\rx"',
+    '"\'=HYPERLINK(""http://x"",""y"")"',
+  ]);
+  expect([csvCell(-100), csvCell('-1.00'), csvCell('-0.0067'), csvCell('a-b'), csvCell('FR'), csvCell(null)]).toEqual(['-100', '-1.00', '-0.0067', 'a-b', 'FR', '']);
+  const r = buildReport(['support'], [{ dims: { support: '-2-3' }, bot: false, count: 1 }], [{ dims: { support: '-2-3' }, event: 'sale', currency: 'EUR', count: 1, payoutMinor: 100, revenueMinor: 50 }], { includeBots: false, show });
+  expect(reportCsv(['support'], r.rows, show).split('\r\n')[1]).toBe("'-2-3,1,0,1,1,1,EUR,100,1.00,50,0.50,-50,-0.50,1.0000");
 });

@@ -6,6 +6,7 @@ import { conversions, type ConversionRecord } from '../../persistence/models/con
 import { sessions, sessionSnapshot } from '../../persistence/models/session';
 import { HttpError } from '../http-error';
 import { paginate } from './pagination';
+import { listBudget } from './query-budget';
 import type { Principal } from './principal';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
@@ -59,7 +60,12 @@ export function conversionsRouter(registry: RouteDoc[], deps: AppDeps) {
         ...timeRange(query.from, query.to, 'createdAt'),
       };
       const and = [filter, trafficScope(principal)];
-      return paginate(query, (after, n) => conversions().find({ $and: [...and, after] } as never).sort({ _id: 1 }).limit(n).toArray(), (c) => conversionView(c, principal));
+      const budget = await listBudget(deps.config, 'conversions');
+      return paginate(
+        query,
+        (after, n) => budget.toArray(conversions().find({ $and: [...and, after] } as never, { maxTimeMS: budget.maxTimeMS }).sort({ _id: 1 }).limit(n)),
+        (c) => conversionView(c, principal),
+      );
     },
   );
   api.route('get', '/conversions/:id', { summary: 'One conversion', kinds: ALL_KINDS }, async ({ principal, params }) => {

@@ -5,6 +5,7 @@ import { deliveries, type DeliveryAttemptRecord } from '../../persistence/models
 import { deliveryWorkflow } from '../../../workflows/delivery';
 import { HttpError } from '../http-error';
 import { paginate } from './pagination';
+import { listBudget } from './query-budget';
 import { account, type Principal } from './principal';
 import { notFound } from './resource';
 import { ApiRouter, type RouteDoc } from './route';
@@ -56,20 +57,24 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
     async ({ principal, query }) => {
       const filter = matchFilter(query, { conversion: 'conversionId', session: 'sessionId', target: 'target', target_id: 'targetId', outcome: 'outcome' });
       const scope = deliveryScope(principal);
+      const budget = await listBudget(deps.config, 'deliveries');
       const ids = await paginate(
         query,
         (after, n) =>
-          deliveries()
-            .aggregate<{ _id: string }>([
-              { $match: { $and: [filter, scope, after._id ? { deliveryId: after._id } : {}] } },
-              { $group: { _id: '$deliveryId', n: { $sum: 1 } } },
-              { $sort: { _id: 1 } },
-              { $limit: n },
-            ])
-            .toArray(),
+          budget.toArray(
+            deliveries().aggregate<{ _id: string }>(
+              [
+                { $match: { $and: [filter, scope, after._id ? { deliveryId: after._id } : {}] } },
+                { $group: { _id: '$deliveryId', n: { $sum: 1 } } },
+                { $sort: { _id: 1 } },
+                { $limit: n },
+              ],
+              { maxTimeMS: budget.maxTimeMS },
+            ),
+          ),
         (g) => g._id,
       );
-      const attempts = await deliveries().find({ deliveryId: { $in: ids.data } }).sort({ deliveryId: 1, attempt: 1 }).toArray();
+      const attempts = await budget.toArray(deliveries().find({ deliveryId: { $in: ids.data } }, { maxTimeMS: budget.maxTimeMS }).sort({ deliveryId: 1, attempt: 1 }));
       const byId = new Map<string, DeliveryAttemptRecord[]>();
       for (const a of attempts) byId.set(a.deliveryId, [...(byId.get(a.deliveryId) ?? []), a]);
       return { data: ids.data.map((id) => grouped(id, byId.get(id) ?? [])), next_cursor: ids.next_cursor };

@@ -34,7 +34,7 @@ export function managementApi(deps: AppDeps): { router: Router; routes: RouteDoc
     sessionsRouter(routes, deps),
     conversionsRouter(routes, deps),
     deliveriesRouter(routes, deps),
-    reportsRouter(routes),
+    reportsRouter(routes, deps),
   ];
   routes.push({ method: 'get', path: '/openapi.json', tag: 'meta', summary: 'This document', kinds: [], status: 200, public: true });
   const document = openApiDocument(routes, `${deps.config.PUBLIC_BASE_URL.replace(/\/$/, '')}${API_PREFIX}`);

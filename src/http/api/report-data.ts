@@ -1,6 +1,8 @@
-import mongoose from 'mongoose';
+import mongoose, { type mongo } from 'mongoose';
 import { conversions } from '../../persistence/models/conversion';
 import { sessions } from '../../persistence/models/session';
+import type { TimeBudget } from './query-budget';
+import type { RowCap } from './report-limits';
 import type { ClickFact, ConversionFact, Dimension, Dims } from './report-model';
 import { timeBuckets, type TimeBucket } from './report-time';
 
@@ -64,6 +66,9 @@ export interface FactQuery {
   statuses: readonly string[];
   /** Each list restricts its dimension; several lists for one name (scope + caller) all apply. */
   filters: [FilterName, string[]][];
+  /** Every query gets the time left as maxTimeMS, and the app gives up at the deadline too. */
+  budget?: TimeBudget;
+  rowCap?: RowCap;
 }
 
 type Doc = Record<string, unknown>;
@@ -84,6 +89,17 @@ function match(q: FactQuery, on: 'session' | 'conversion', start: Date, end: Dat
     if (!q.includeBots) and.push({ bot: { $ne: true } });
   }
   return and.length === 1 ? and[0]! : { $and: and };
+}
+
+// Batches of a bounded size: the event loop turns between them (a buffered batch is read without yielding to I/O).
+const queryOptions = (q: FactQuery) => ({ batchSize: SESSION_BATCH, ...(q.budget?.maxTimeMS ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
+const each = <T>(q: FactQuery, cursor: mongo.AbstractCursor<T>): AsyncIterable<T> => (q.budget ? q.budget.iterate(cursor) : cursor);
+const all = <T>(q: FactQuery, cursor: mongo.AbstractCursor<T>): Promise<T[]> => (q.budget ? q.budget.toArray(cursor) : cursor.toArray());
+
+/** A group seen for the first time: counted against the report's rows. */
+function newGroup<T>(q: FactQuery, dims: Dims, group: T): T {
+  q.rowCap?.add(JSON.stringify(q.groupBy.map((d) => dims[d] ?? null)));
+  return group;
 }
 
 async function pool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -134,14 +150,14 @@ async function scanFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conversio
 
   const clickGroups = new Map<string, ClickFact>();
   const sessionProjection = Object.fromEntries([['createdAt', 1], ['bot', 1], ...plain.map((d) => [FIELDS[d].session, 1])]);
-  for await (const raw of sessions().find(match(q, 'session', q.from, q.to) as never, { projection: sessionProjection })) {
+  for await (const raw of each(q, sessions().find(match(q, 'session', q.from, q.to) as never, { projection: sessionProjection, ...queryOptions(q) }))) {
     const doc = raw as unknown as Doc;
     const time = timeOf ? timeOf(doc.createdAt as Date) : {};
     if (!time) continue;
     const dims: Dims = { ...time, ...Object.fromEntries(plain.map((d) => [d, get(doc, FIELDS[d].session)])) };
     const bot = doc.bot === true;
     const key = JSON.stringify([q.groupBy.map((d) => dims[d] ?? null), bot]);
-    const f = clickGroups.get(key) ?? { dims, bot, count: 0 };
+    const f = clickGroups.get(key) ?? newGroup(q, dims, { dims, bot, count: 0 });
     f.count++;
     clickGroups.set(key, f);
   }
@@ -151,8 +167,8 @@ async function scanFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conversio
     ...plain.flatMap((d) => (FIELDS[d].conversion ? [[FIELDS[d].conversion, 1]] : [])),
   ]);
   const convDocs: Doc[] = [];
-  for await (const raw of conversions().find(match(q, 'conversion', q.from, q.to) as never, { projection: convProjection })) convDocs.push(raw as unknown as Doc);
-  const sessionDims = await sessionDimensions(convDocs.map((c) => String(c.sessionId)), sessionOnly);
+  for await (const raw of each(q, conversions().find(match(q, 'conversion', q.from, q.to) as never, { projection: convProjection, ...queryOptions(q) }))) convDocs.push(raw as unknown as Doc);
+  const sessionDims = await sessionDimensions(q, convDocs.map((c) => String(c.sessionId)), sessionOnly);
   const convGroups = new Map<string, ConversionFact>();
   for (const doc of convDocs) {
     const time = timeOf ? timeOf(doc.createdAt as Date) : {};
@@ -162,7 +178,7 @@ async function scanFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conversio
     const event = String(doc.event);
     const currency = String(doc.currency);
     const key = JSON.stringify([q.groupBy.map((d) => dims[d] ?? null), event, currency]);
-    const f = convGroups.get(key) ?? { dims, event, currency, count: 0, payoutMinor: 0, revenueMinor: 0 };
+    const f = convGroups.get(key) ?? newGroup(q, dims, { dims, event, currency, count: 0, payoutMinor: 0, revenueMinor: 0 });
     f.count++;
     f.payoutMinor += Number(doc.payoutMinor ?? 0);
     f.revenueMinor += Number(doc.revenueMinor ?? 0);
@@ -183,17 +199,20 @@ async function aggregateFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conv
     if ('day' in range && range.day) time.day = range.day;
     if ('hour' in range && range.hour) time.hour = range.hour;
 
-    const clickGroups = await sessions()
-      .aggregate<{ _id: Doc; n: number }>([
-        { $match: match(q, 'session', range.start, range.end) },
-        { $group: { _id: { ...Object.fromEntries(plain.map((d, i) => [`d${i}`, `$${FIELDS[d].session}`])), bot: '$bot' }, n: { $sum: 1 } } },
-      ])
-      .toArray();
-    const clicks: ClickFact[] = clickGroups.map((g) => ({
-      dims: { ...time, ...Object.fromEntries(plain.map((d, i) => [d, (g._id[`d${i}`] as string | null) ?? null])) },
-      bot: g._id.bot === true,
-      count: g.n,
-    }));
+    const clickGroups = await all(
+      q,
+      sessions().aggregate<{ _id: Doc; n: number }>(
+        [
+          { $match: match(q, 'session', range.start, range.end) },
+          { $group: { _id: { ...Object.fromEntries(plain.map((d, i) => [`d${i}`, `$${FIELDS[d].session}`])), bot: '$bot' }, n: { $sum: 1 } } },
+        ],
+        queryOptions(q),
+      ),
+    );
+    const clicks: ClickFact[] = clickGroups.map((g) => {
+      const dims: Dims = { ...time, ...Object.fromEntries(plain.map((d, i) => [d, (g._id[`d${i}`] as string | null) ?? null])) };
+      return newGroup(q, dims, { dims, bot: g._id.bot === true, count: g.n });
+    });
 
     const convKey: Doc = { event: '$event', currency: '$currency' };
     plain.forEach((d, i) => {
@@ -202,7 +221,7 @@ async function aggregateFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conv
     if (sessionOnly.length > 0) convKey.s = '$sessionId';
     const $match = match(q, 'conversion', range.start, range.end);
     const [counts, payouts, revenues] = await Promise.all(
-      [1, '$payoutMinor', '$revenueMinor'].map((acc) => conversions().aggregate<{ _id: Doc; v: number }>([{ $match }, { $group: { _id: convKey, v: { $sum: acc } } }]).toArray()),
+      [1, '$payoutMinor', '$revenueMinor'].map((acc) => all(q, conversions().aggregate<{ _id: Doc; v: number }>([{ $match }, { $group: { _id: convKey, v: { $sum: acc } } }], queryOptions(q)))),
     );
     const facts = new Map<string, { id: Doc; count: number; payout: number; revenue: number }>();
     const add = (groups: { _id: Doc; v: number }[], field: 'count' | 'payout' | 'revenue') => {
@@ -217,13 +236,13 @@ async function aggregateFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conv
     add(payouts!, 'payout');
     add(revenues!, 'revenue');
 
-    const sessionDims = await sessionDimensions([...facts.values()].map((f) => f.id.s as string).filter(Boolean), sessionOnly);
+    const sessionDims = await sessionDimensions(q, [...facts.values()].map((f) => f.id.s as string).filter(Boolean), sessionOnly);
     const conversionFacts: ConversionFact[] = [...facts.values()].map((f) => {
       const dims: Dims = { ...time };
       plain.forEach((d, i) => {
         dims[d] = FIELDS[d].conversion ? ((f.id[`d${i}`] as string | null) ?? null) : (sessionDims.get(f.id.s as string)?.[d] ?? null);
       });
-      return { dims, event: String(f.id.event), currency: String(f.id.currency), count: f.count, payoutMinor: f.payout, revenueMinor: f.revenue };
+      return newGroup(q, dims, { dims, event: String(f.id.event), currency: String(f.id.currency), count: f.count, payoutMinor: f.payout, revenueMinor: f.revenue });
     });
     return { clicks, conversions: conversionFacts };
   });
@@ -231,13 +250,13 @@ async function aggregateFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conv
 }
 
 /** Dimensions only sessions carry (device os/browser, providers), for the converting sessions. */
-async function sessionDimensions(ids: string[], dims: Exclude<Dimension, 'day' | 'hour'>[]): Promise<Map<string, Dims>> {
+async function sessionDimensions(q: FactQuery, ids: string[], dims: Exclude<Dimension, 'day' | 'hour'>[]): Promise<Map<string, Dims>> {
   const out = new Map<string, Dims>();
   if (dims.length === 0) return out;
   const projection = Object.fromEntries(dims.map((d) => [FIELDS[d].session, 1]));
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i += SESSION_BATCH) {
-    const docs = await sessions().find({ _id: { $in: unique.slice(i, i + SESSION_BATCH) } }, { projection }).toArray();
+    const docs = await all(q, sessions().find({ _id: { $in: unique.slice(i, i + SESSION_BATCH) } }, { projection, ...queryOptions(q) }));
     for (const doc of docs) out.set(doc._id, Object.fromEntries(dims.map((d) => [d, get(doc as unknown as Doc, FIELDS[d].session)])));
   }
   return out;

@@ -162,9 +162,14 @@ export function buildReport(
 
 const MONEY_COLUMNS = ['payout_minor', 'payout', 'revenue_minor', 'revenue', 'profit_minor', 'profit', 'epc'] as const;
 
-function csvCell(v: unknown): string {
+const FORMULA_START_RE = /^[=+\-@\t\r]/;
+const PLAIN_NUMBER_RE = /^-?\d+(\.\d+)?$/;
+
+/** Quoted as needed; a text that a spreadsheet would run as a formula gets a leading `'` (OWASP CSV injection). */
+export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = String(v);
+  let s = String(v);
+  if (FORMULA_START_RE.test(s) && !PLAIN_NUMBER_RE.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

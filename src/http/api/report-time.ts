@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 // Local days and hours of an IANA time zone as UTC ranges, computed in code because the test
 // database (FerretDB) has no date operators in aggregation. Every UTC offset in use today is a
 // multiple of 15 minutes (+05:45, +08:45, -09:30…), so local day and hour boundaries always fall on
@@ -5,14 +7,17 @@
 // changes is exact, DST transitions included.
 
 const QUARTER_MS = 15 * 60_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
+/** How far (in quarter-hours, each way) the start of a day may be from its first estimate. */
+const MAX_SETTLE_STEPS = 16;
+// Keyed by canonical names only, and bounded: a caller cannot grow it with spellings of a zone.
+const formatters = new LRUCache<string, Intl.DateTimeFormat>({ max: 64 });
 
-export function isTimeZone(tz: string): boolean {
+/** The runtime's canonical name of an IANA time zone (`europe/PARIS` → `Europe/Paris`), or null. */
+export function canonicalTimeZone(tz: string): string | null {
   try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -36,6 +41,8 @@ function formatter(tz: string): Intl.DateTimeFormat {
 
 export interface LocalTime {
   day: string;
+  /** The day as a number (20240310), for comparisons. */
+  dayNumber: number;
   /** `2024-03-31T02:00+02:00`: the offset keeps the repeated hour of a DST fall-back apart. */
   hour: string;
   offsetMinutes: number;
@@ -50,19 +57,32 @@ export function localTime(at: Date, tz: string): LocalTime {
   const abs = Math.abs(offsetMinutes);
   const offset = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
   const day = `${parts.year}-${parts.month}-${parts.day}`;
-  return { day, hour: `${day}T${parts.hour}:00${offset}`, offsetMinutes };
+  const dayNumber = Number(parts.year) * 10_000 + Number(parts.month) * 100 + Number(parts.day);
+  return { day, dayNumber, hour: `${day}T${parts.hour}:00${offset}`, offsetMinutes };
 }
 
-/** The instant a local calendar day (`YYYY-MM-DD`) starts in `tz` (the first instant carrying that date). */
-export function startOfLocalDay(date: string, tz: string): Date {
-  const [y, mo, d] = date.split('-').map(Number) as [number, number, number];
-  const wall = Date.UTC(y, mo - 1, d);
+/**
+ * The instant a local calendar day starts in `tz` (the first instant carrying that date), or null
+ * when it is not within a few hours of its estimate (a day a zone skipped). The caller has checked
+ * that the date is a real calendar day; the work here is bounded whatever it is.
+ */
+export function startOfLocalDay(date: { year: number; month: number; day: number }, tz: string): Date | null {
+  const target = date.year * 10_000 + date.month * 100 + date.day;
+  const wall = Date.UTC(date.year, date.month - 1, date.day);
   let t = wall;
   for (let i = 0; i < 3; i++) t = wall - localTime(new Date(t), tz).offsetMinutes * 60_000;
   // Near a transition the estimate can land an hour off either way: settle on quarter-hours.
-  while (localTime(new Date(t - QUARTER_MS), tz).day >= date) t -= QUARTER_MS;
-  while (localTime(new Date(t), tz).day < date) t += QUARTER_MS;
-  return new Date(t);
+  let steps = 0;
+  while (localTime(new Date(t - QUARTER_MS), tz).dayNumber >= target) {
+    if (++steps > MAX_SETTLE_STEPS) return null;
+    t -= QUARTER_MS;
+  }
+  steps = 0;
+  while (localTime(new Date(t), tz).dayNumber < target) {
+    if (++steps > MAX_SETTLE_STEPS) return null;
+    t += QUARTER_MS;
+  }
+  return localTime(new Date(t), tz).dayNumber === target ? new Date(t) : null;
 }
 
 export interface TimeBucket {
@@ -72,25 +92,39 @@ export interface TimeBucket {
   end: Date;
 }
 
-/** [from, to) cut into local days and/or hours of `tz`, in order. */
+type Label = Pick<TimeBucket, 'day' | 'hour'>;
+
+/**
+ * [from, to) cut into local days and/or hours of `tz`, in order. Each cut is first guessed from the
+ * current offset (the next local midnight or hour) and checked on both sides: a few formatter calls
+ * per bucket instead of one per quarter-hour. Where the offset changes within a bucket (a DST
+ * night), the cut is found by walking that bucket's quarter-hours.
+ */
 export function timeBuckets(from: Date, to: Date, tz: string, by: { day: boolean; hour: boolean }): TimeBucket[] {
-  const buckets: TimeBucket[] = [];
-  const label = (t: number) => {
-    const lt = localTime(new Date(t), tz);
-    return { ...(by.day ? { day: lt.day } : {}), ...(by.hour ? { hour: lt.hour } : {}) };
-  };
-  let start = from.getTime();
+  const labelOf = (lt: LocalTime): Label => ({ ...(by.day ? { day: lt.day } : {}), ...(by.hour ? { hour: lt.hour } : {}) });
+  const same = (a: Label, b: Label) => a.day === b.day && a.hour === b.hour;
+  const unit = by.hour ? 3_600_000 : 86_400_000;
   const end = to.getTime();
-  let current = label(start);
-  let t = Math.floor(start / QUARTER_MS) * QUARTER_MS + QUARTER_MS;
-  for (; t < end; t += QUARTER_MS) {
-    const next = label(t);
-    if (next.day !== current.day || next.hour !== current.hour) {
-      buckets.push({ ...current, start: new Date(start), end: new Date(t) });
-      start = t;
-      current = next;
+
+  const nextCut = (start: number, lt: LocalTime, current: Label): number => {
+    const offsetMs = lt.offsetMinutes * 60_000;
+    const guess = Math.floor((start + offsetMs) / unit) * unit + unit - offsetMs;
+    const before = localTime(new Date(Math.max(start, guess - QUARTER_MS)), tz);
+    if (before.offsetMinutes === lt.offsetMinutes && same(labelOf(before), current)) {
+      if (guess >= end || !same(labelOf(localTime(new Date(guess), tz)), current)) return guess;
     }
+    let t = Math.floor(start / QUARTER_MS) * QUARTER_MS + QUARTER_MS;
+    while (t < end && same(labelOf(localTime(new Date(t), tz)), current)) t += QUARTER_MS;
+    return t;
+  };
+
+  const buckets: TimeBucket[] = [];
+  for (let start = from.getTime(); start < end; ) {
+    const lt = localTime(new Date(start), tz);
+    const current = labelOf(lt);
+    const stop = Math.min(nextCut(start, lt, current), end);
+    buckets.push({ ...current, start: new Date(start), end: new Date(stop) });
+    start = stop;
   }
-  if (start < end) buckets.push({ ...current, start: new Date(start), end: new Date(end) });
   return buckets;
 }

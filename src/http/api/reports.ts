@@ -1,29 +1,37 @@
 import { z } from 'zod';
+import type { AppDeps } from '../../app';
+import { HttpError } from '../http-error';
 import { account } from './principal';
 import { FILTERS, loadFacts, type FactQuery, type FilterName } from './report-data';
+import { KeyConcurrency, RowCap } from './report-limits';
 import { DIMENSIONS, buildReport, reportCsv, type MoneyVisibility } from './report-model';
-import { isTimeZone, startOfLocalDay } from './report-time';
+import { reportInstant, reportRange } from './report-range';
+import { canonicalTimeZone } from './report-time';
+import { TimeBudget } from './query-budget';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
 import { countrySchema, csvList, idSchema } from './schemas';
 import { ValidationError } from './validation';
 
-const DAY_MS = 86_400_000;
 const MAX_DAYS = 366;
 const MAX_HOURLY_DAYS = 31;
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-
-const instant = z.union([
-  z.string().regex(DATE_RE),
-  z.iso.datetime({ offset: true }),
-], { error: 'must be a date (YYYY-MM-DD, a local day in tz) or an ISO 8601 date-time with offset' });
 
 export const reportQuery = z.strictObject({
   group_by: csvList(z.enum(DIMENSIONS)).optional(),
   /** Inclusive start; a plain date is that day's start in `tz`. */
-  from: instant,
+  from: reportInstant,
   /** Exclusive end; a plain date is that day's start in `tz`. */
-  to: instant,
-  tz: z.string().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris'),
+  to: reportInstant,
+  /** Canonicalised (`europe/paris` → `Europe/Paris`). */
+  tz: z
+    .string()
+    .max(64, 'must be an IANA time zone such as Europe/Paris')
+    .default('UTC')
+    .transform((tz, ctx) => {
+      const canonical = canonicalTimeZone(tz);
+      if (canonical) return canonical;
+      ctx.addIssue({ code: 'custom', message: 'must be an IANA time zone such as Europe/Paris' });
+      return z.NEVER;
+    }),
   include_bots: z.enum(['true', 'false']).default('false'),
   /** Conversion statuses counted (default approved and pending). */
   status: csvList(z.enum(['approved', 'pending', 'rejected'])).optional(),
@@ -37,28 +45,23 @@ export const reportQuery = z.strictObject({
   device_type: csvList(z.string().min(1).max(32)).optional(),
 });
 
-function resolve(value: string, tz: string): Date {
-  return DATE_RE.test(value) ? startOfLocalDay(value, tz) : new Date(value);
-}
-
 /** GET /reports: clicks, conversions and money by any dimensions, in the caller's time zone. */
-export function reportsRouter(registry: RouteDoc[]) {
+export function reportsRouter(registry: RouteDoc[], deps: AppDeps) {
   const api = new ApiRouter(registry, 'reports');
+  const { REPORT_MAX_DIMENSIONS, REPORT_MAX_ROWS, REPORT_TIME_BUDGET_MS, REPORT_MAX_CONCURRENT_PER_KEY } = deps.config;
+  const concurrency = new KeyConcurrency(REPORT_MAX_CONCURRENT_PER_KEY);
   api.route(
     'get',
     '/reports',
     { summary: 'Clicks, bot clicks, conversions per event, conversion rate, payout, revenue, profit and EPC by dimensions; JSON or CSV', kinds: ALL_KINDS, query: reportQuery, produces: ['text/csv'] },
     async ({ principal, query, res }) => {
       const groupBy = [...new Set(query.group_by ?? [])];
-      const from = resolve(query.from, query.tz);
-      const to = resolve(query.to, query.tz);
-      if (Number.isNaN(from.getTime())) throw new ValidationError([{ path: 'from', message: 'is not a valid date' }]);
-      if (Number.isNaN(to.getTime())) throw new ValidationError([{ path: 'to', message: 'is not a valid date' }]);
-      if (to <= from) throw new ValidationError([{ path: 'to', message: 'must be after from' }]);
-      const maxDays = groupBy.includes('hour') ? MAX_HOURLY_DAYS : MAX_DAYS;
-      if (to.getTime() - from.getTime() > maxDays * DAY_MS) {
-        throw new ValidationError([{ path: 'from', message: `the range may span at most ${maxDays} days${groupBy.includes('hour') ? ' when grouped by hour' : ''}` }]);
+      const plain = groupBy.filter((d) => d !== 'day' && d !== 'hour');
+      if (plain.length > REPORT_MAX_DIMENSIONS) {
+        throw new ValidationError([{ path: 'group_by', message: `at most ${REPORT_MAX_DIMENSIONS} dimensions besides day and hour (REPORT_MAX_DIMENSIONS); got ${plain.length}` }]);
       }
+      const hourly = groupBy.includes('hour');
+      const { from, to } = reportRange(query.from, query.to, query.tz, hourly ? MAX_HOURLY_DAYS : MAX_DAYS, hourly ? ' when grouped by hour' : '');
 
       const filters: [FilterName, string[]][] = FILTERS.flatMap((f): [FilterName, string[]][] => (query[f] ? [[f, query[f]!]] : []));
       // A scoped key's reports are always cut to its own traffic, whatever else it asks for.
@@ -67,8 +70,19 @@ export function reportsRouter(registry: RouteDoc[]) {
       const show: MoneyVisibility = { payout: principal.kind !== 'advertiser', revenue: principal.kind !== 'publisher' };
       const includeBots = query.include_bots === 'true';
 
-      const factQuery: FactQuery = { groupBy, from, to, tz: query.tz, includeBots, statuses: query.status ?? ['approved', 'pending'], filters };
-      const facts = await loadFacts(factQuery);
+      const release = concurrency.enter(principal.keyId);
+      if (!release) {
+        res.set('Retry-After', '1');
+        throw new HttpError(429, `at most ${REPORT_MAX_CONCURRENT_PER_KEY} reports at once per API key (REPORT_MAX_CONCURRENT_PER_KEY); retry when one has finished`);
+      }
+      const factQuery: FactQuery = { groupBy, from, to, tz: query.tz, includeBots, statuses: query.status ?? ['approved', 'pending'], filters, rowCap: new RowCap(REPORT_MAX_ROWS) };
+      let facts: Awaited<ReturnType<typeof loadFacts>>;
+      try {
+        factQuery.budget = await TimeBudget.forEngine(REPORT_TIME_BUDGET_MS, `the report took longer than ${REPORT_TIME_BUDGET_MS} ms (REPORT_TIME_BUDGET_MS); narrow the range, add filters or group by fewer dimensions`);
+        facts = await loadFacts(factQuery);
+      } finally {
+        release();
+      }
       const report = buildReport(groupBy, facts.clicks, facts.conversions, { includeBots, show });
       if (query.format === 'csv') {
         res.status(200).type('text/csv; charset=utf-8').set('Content-Disposition', 'attachment; filename="report.csv"').send(reportCsv(groupBy, report.rows, show));

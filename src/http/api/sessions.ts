@@ -4,6 +4,7 @@ import { conversions } from '../../persistence/models/conversion';
 import { sessions } from '../../persistence/models/session';
 import { conversionView } from './conversions';
 import { paginate } from './pagination';
+import { listBudget } from './query-budget';
 import { account, type Principal } from './principal';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
@@ -58,7 +59,8 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
         ...timeRange(query.from, query.to, 'createdAt'),
       };
       const and = [filter, trafficScope(principal)];
-      return paginate(query, (after, n) => sessions().find({ $and: [...and, after] } as never).sort({ _id: 1 }).limit(n).toArray(), present);
+      const budget = await listBudget(deps.config, 'sessions');
+      return paginate(query, (after, n) => budget.toArray(sessions().find({ $and: [...and, after] } as never, { maxTimeMS: budget.maxTimeMS }).sort({ _id: 1 }).limit(n)), present);
     },
   );
 
@@ -66,7 +68,8 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
     const id = params.id!;
     const doc = SESSION_ID_RE.test(id) ? await sessions().findOne({ _id: id, ...trafficScope(principal) }) : null;
     if (!doc) throw notFound('session', id);
-    const convs = await conversions().find({ sessionId: id }).sort({ createdAt: 1 }).toArray();
+    const budget = await listBudget(deps.config, "the session's conversions");
+    const convs = await budget.toArray(conversions().find({ sessionId: id }, { maxTimeMS: budget.maxTimeMS }).sort({ createdAt: 1 }));
     let workflow: unknown = null;
     let workflowState: 'running' | 'closed' | 'unavailable' = 'closed';
     try {

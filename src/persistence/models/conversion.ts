@@ -76,6 +76,9 @@ conversionSchema.index({ campaignId: 1, createdAt: 1 });
 conversionSchema.index({ publisherId: 1, createdAt: 1 });
 conversionSchema.index({ advertiserId: 1, createdAt: 1 });
 conversionSchema.index({ createdAt: 1 });
+// A scoped key's list pages (its conversions by id) without walking every other account's ids.
+conversionSchema.index({ publisherId: 1, _id: 1 });
+conversionSchema.index({ advertiserId: 1, _id: 1 });
 
 export const Conversion = model<ConversionRecord>('Conversion', conversionSchema, 'conversions');
 /** The raw driver collection, typed: hot paths skip mongoose's document layer. */

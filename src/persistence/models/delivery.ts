@@ -33,6 +33,8 @@ const deliverySchema = new Schema(
 deliverySchema.index({ conversionId: 1, at: 1 });
 deliverySchema.index({ deliveryId: 1, attempt: 1 });
 deliverySchema.index({ outcome: 1, at: 1 });
+// A publisher's deliveries, grouped by delivery id, without reading everyone else's.
+deliverySchema.index({ target: 1, targetId: 1, deliveryId: 1 });
 
 export const Delivery = model<DeliveryAttemptRecord>('Delivery', deliverySchema, 'deliveries');
 /** The raw driver collection, typed: hot paths skip mongoose's document layer. */

@@ -42,6 +42,9 @@ sessionSchema.index({ campaignId: 1, createdAt: 1 });
 sessionSchema.index({ publisherId: 1, createdAt: 1 });
 sessionSchema.index({ advertiserId: 1, createdAt: 1 });
 sessionSchema.index({ createdAt: 1 });
+// A scoped key's list pages (its sessions by id) without walking every other account's ids.
+sessionSchema.index({ publisherId: 1, _id: 1 });
+sessionSchema.index({ advertiserId: 1, _id: 1 });
 
 export const Session = model<SessionRecord>('Session', sessionSchema, 'sessions');
 /** The raw driver collection, typed: hot paths skip mongoose's document layer. */
