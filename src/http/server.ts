@@ -1,6 +1,7 @@
-import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from '../log';
 import { HttpError } from './http-error';
+import { redactUrl } from './redact';
 import { clickRoute, type ClickDeps } from './routes/click';
 import { demoLandingRoute, demoSinkRoute } from './routes/demo-landing';
 import { pixelRoute } from './routes/pixel';
@@ -10,6 +11,10 @@ export interface HttpDeps extends ClickDeps {
   trustedProxies: string[];
   /** Further routers (the management API) mounted by path. */
   mounts?: [string, Router][];
+  /** The /demo pages exist only when the demo runs (`npm start`). */
+  demoRoutes: boolean;
+  /** Runs before /postback: answers 429 to an IP with too many failed tokens. */
+  postbackGuard?: RequestHandler;
 }
 
 export function createHttpApp(d: HttpDeps): Express {
@@ -18,6 +23,11 @@ export function createHttpApp(d: HttpDeps): Express {
   app.set('etag', false);
   // X-Forwarded-For is believed only from the configured proxies.
   app.set('trust proxy', d.trustedProxies.length > 0 ? d.trustedProxies : false);
+  // No answer (the 404 text echoing a path included) may be sniffed into something executable.
+  app.use((_req, res, next) => {
+    res.set('X-Content-Type-Options', 'nosniff');
+    next();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -26,13 +36,16 @@ export function createHttpApp(d: HttpDeps): Express {
   app.get('/px.gif', pixelRoute(d, 'gif'));
   app.get('/px.html', pixelRoute(d, 'html'));
   const body = [express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 }), express.json({ limit: '16kb' })];
-  app.get('/postback', postbackRoute(d));
-  app.post('/postback', ...body, postbackRoute(d));
+  const guard = d.postbackGuard ?? ((_req, _res, next) => next());
+  app.get('/postback', guard, postbackRoute(d));
+  app.post('/postback', guard, ...body, postbackRoute(d));
   app.all('/postback', (_req, res) => {
     res.status(405).set('Allow', 'GET, POST').json({ error: 'use GET or POST' });
   });
-  app.get(['/demo/landing', '/demo/thanks'], demoLandingRoute());
-  app.get('/demo/sink/:who', demoSinkRoute(d.log));
+  if (d.demoRoutes) {
+    app.get(['/demo/landing', '/demo/thanks'], demoLandingRoute());
+    app.get('/demo/sink/:who', demoSinkRoute(d.log));
+  }
   for (const [path, router] of d.mounts ?? []) app.use(path, router);
 
   app.use((req, res) => {
@@ -51,7 +64,7 @@ function errorHandler(log: Logger): ErrorRequestHandler {
       if (!res.headersSent) res.status(status).json({ error: message, ...(err instanceof HttpError && err.details ? { details: err.details } : {}) });
       return;
     }
-    log.error({ err, method: req.method, url: req.originalUrl.slice(0, 512) }, 'request failed');
+    log.error({ err, method: req.method, url: redactUrl(req.originalUrl).slice(0, 512) }, 'request failed');
     if (!res.headersSent) res.status(500).json({ error: 'internal error' });
     else res.destroy();
   };
