@@ -76,7 +76,7 @@ const fields = z.object({
   POSTBACK_AUTH_FAILURE_WINDOW_MS: int(600_000, 1000),
   /** The /demo pages (landing, thanks, postback sink): `npm start` turns them on; never in production. */
   DEMO_ROUTES: flag,
-  /** Allows NODE_ENV=production with an http PUBLIC_BASE_URL (e.g. TLS ends at a proxy that rewrites nothing). */
+  /** Allows NODE_ENV=production with an http PUBLIC_BASE_URL (a closed deployment without TLS, knowingly). */
   ALLOW_INSECURE_PUBLIC_URL: flag,
   /** Temporal mTLS (PEM file paths; cert and key go together) and/or an API key (Temporal Cloud). */
   TEMPORAL_TLS_CERT: z.string().min(1).optional(),

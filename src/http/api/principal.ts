@@ -15,7 +15,7 @@ export interface Principal {
 const BEARER_RE = /^Bearer\s+(\S{1,256})\s*$/i;
 
 /** lastUsedAt is written at most this often per key: one write per minute, not one per request. */
-export const LAST_USED_RESOLUTION_MS = 60_000;
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
  * Resolves `Authorization: Bearer <key>` on every request (no cache), so a revoked or expired key,
@@ -35,7 +35,9 @@ export function authenticate(): RequestHandler {
         key.kind === 'advertiser'
           ? await Advertiser.findById(key.accountId, { status: 1 }).lean()
           : await Publisher.findById(key.accountId, { status: 1 }).lean();
-      if (!owner || owner.status === 'archived') throw new HttpError(401, `the ${key.kind} account "${key.accountId}" of this API key is archived`);
+      if (!owner || owner.status === 'archived') {
+        throw new HttpError(401, `the ${key.kind} account "${key.accountId}" of this API key ${owner ? 'is archived' : 'does not exist'}`);
+      }
     }
     if (!key.lastUsedAt || now - key.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) touch(key._id, now);
     res.removeHeader('WWW-Authenticate');
