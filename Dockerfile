@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 
 # --- build: full install (tsc is a dev dependency), compile, then drop dev dependencies ---
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 # Manifests first so the dependency layer is reused while only sources change.
 COPY package.json package-lock.json ./
@@ -10,7 +10,7 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 # --- runtime: glibc (bookworm) because @temporalio/core-bridge ships glibc-linked binaries ---
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 # Files stay root-owned: the app only reads them (the worker bundles workflows in memory).

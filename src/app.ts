@@ -7,6 +7,7 @@ import { createActivities } from '../activities';
 import type { Config } from './config';
 import { DuplicateClicks } from './enrichment/duplicate-clicks';
 import { GeoLookup } from './enrichment/geo';
+import { postbackAuthFailureLimit } from './http/rate-limits';
 import { createHttpApp } from './http/server';
 import type { Logger } from './log';
 import { OutboundPolicy } from './outbound/address-policy';
@@ -14,6 +15,7 @@ import { OutboundClient, type LookupAll } from './outbound/outbound-client';
 import { ConfigCache } from './persistence/config-cache';
 import { connectDatabase } from './persistence/database';
 import { RecoverySweep } from './temporal/recovery';
+import { temporalAuth } from './temporal/connection-options';
 import { SessionClient } from './temporal/session-client';
 import { createWorker } from './temporal/worker';
 
@@ -59,8 +61,10 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
     closers.push(() => mongoose.disconnect());
 
     const cache = new ConfigCache(config.CONFIG_CACHE_TTL_MS);
+    const auth = temporalAuth(config);
     const temporal = SessionClient.lazy({
       address: config.TEMPORAL_ADDRESS,
+      auth,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       delivery: {
@@ -81,6 +85,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
       if (worker) return;
       const { worker: w, connection } = await createWorker({
         address: config.TEMPORAL_ADDRESS,
+        auth,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         activities: createActivities({ cache, log: log.child({ component: 'activities' }), outbound }),
@@ -119,6 +124,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         publisherData: { maxParams: config.PUBLISHER_DATA_MAX_PARAMS, maxLength: config.PUBLISHER_DATA_MAX_LENGTH },
         trustedProxies: config.TRUSTED_PROXIES,
         mounts: opts.mounts?.(deps),
+        demoRoutes: config.DEMO_ROUTES,
+        postbackGuard: postbackAuthFailureLimit({ windowMs: config.POSTBACK_AUTH_FAILURE_WINDOW_MS, failures: config.POSTBACK_AUTH_FAILURES_PER_IP }),
       });
       const server = await listen(app, config.HTTP_HOST, config.HTTP_PORT);
       closers.push(() => closeServer(server, config.SHUTDOWN_TIMEOUT_MS));

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { OutboundPolicy } from './outbound/address-policy';
 
@@ -15,7 +16,9 @@ const list = z
       .filter(Boolean),
   );
 
-export const configSchema = z.object({
+const flag = z.enum(['true', 'false']).default('false').transform((v) => v === 'true');
+
+const fields = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** api: HTTP only; worker: Temporal worker only; all: both in one process. */
@@ -81,6 +84,42 @@ export const configSchema = z.object({
   RECOVERY_GRACE_MS: int(10_000, 0),
 
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
+
+  // --- abuse limits and hardening (security audit M1, M4, L2, L3, L9) ---
+  /** Requests per key per window on /api/v1, by key kind (in memory: each API process counts on its own). */
+  API_RATE_LIMIT_WINDOW_MS: int(60_000, 1000),
+  API_RATE_LIMIT_OPERATOR: int(1200, 1),
+  API_RATE_LIMIT_ADVERTISER: int(600, 1),
+  API_RATE_LIMIT_PUBLISHER: int(600, 1),
+  /** After this many 401 answers from /postback within the window, that IP gets 429 before any work. */
+  POSTBACK_AUTH_FAILURES_PER_IP: int(20, 1),
+  POSTBACK_AUTH_FAILURE_WINDOW_MS: int(600_000, 1000),
+  /** The /demo pages (landing, thanks, postback sink): `npm start` turns them on; never in production. */
+  DEMO_ROUTES: flag,
+  /** Allows NODE_ENV=production with an http PUBLIC_BASE_URL (a closed deployment without TLS, knowingly). */
+  ALLOW_INSECURE_PUBLIC_URL: flag,
+  /** Temporal mTLS (PEM file paths; cert and key go together) and/or an API key (Temporal Cloud). */
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+});
+
+// Combinations that are each valid alone but unsafe or unusable together, named by variable.
+export const configSchema = fields.superRefine((c, ctx) => {
+  const problem = (name: string, message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
+  if (c.NODE_ENV === 'production' && c.DEMO_ROUTES) problem('DEMO_ROUTES', 'must not be true with NODE_ENV=production');
+  if (c.NODE_ENV === 'production' && c.PUBLIC_BASE_URL.startsWith('http:') && !c.ALLOW_INSECURE_PUBLIC_URL) {
+    problem('PUBLIC_BASE_URL', 'must be https with NODE_ENV=production (cookies would be neither Secure nor SameSite=None); set ALLOW_INSECURE_PUBLIC_URL=true to override');
+  }
+  if (Boolean(c.TEMPORAL_TLS_CERT) !== Boolean(c.TEMPORAL_TLS_KEY)) {
+    problem(c.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
+  }
+  for (const name of ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA'] as const) {
+    const file = c[name];
+    if (file && !existsSync(file)) problem(name, `no such file: ${file}`);
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -38,6 +38,8 @@ async function dev(): Promise<void> {
     const config = loadConfig({
       ...process.env,
       ROLE: 'all',
+      // The demo campaign lands on these pages and posts back to the sink.
+      DEMO_ROUTES: 'true',
       TEMPORAL_ADDRESS: stack.temporalAddress,
       MONGODB_URI: stack.mongoUri('clicktrail'),
       TEMPORAL_UI_URL: stack.temporalUiUrl ?? base.TEMPORAL_UI_URL,

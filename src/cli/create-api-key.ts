@@ -10,12 +10,12 @@ import { Publisher } from '../persistence/models/publisher';
 // the way in for the first operator key, before any key exists to call the API with. Connects
 // with the same configuration (MONGODB_URI) as the server.
 
-const USAGE = 'usage: npm run api-key -- --kind operator|advertiser|publisher [--account ID] [--name NAME]';
+const USAGE = 'usage: npm run api-key -- --kind operator|advertiser|publisher [--account ID] [--name NAME] [--expires-at ISO-8601]';
 
 async function main(): Promise<number> {
-  let values: { kind?: string; account?: string; name?: string };
+  let values: { kind?: string; account?: string; name?: string; 'expires-at'?: string };
   try {
-    ({ values } = parseArgs({ options: { kind: { type: 'string' }, account: { type: 'string' }, name: { type: 'string' } } }));
+    ({ values } = parseArgs({ options: { kind: { type: 'string' }, account: { type: 'string' }, name: { type: 'string' }, 'expires-at': { type: 'string' } } }));
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -34,6 +34,12 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  const expiresAt = values['expires-at'] === undefined ? null : new Date(values['expires-at']);
+  if (expiresAt && !(expiresAt.getTime() > Date.now())) {
+    console.error(`--expires-at must be a future date and time (ISO 8601), not "${values['expires-at']}"`);
+    return 2;
+  }
+
   const config = loadConfig();
   await connectDatabase(config.MONGODB_URI);
   try {
@@ -44,7 +50,7 @@ async function main(): Promise<number> {
         return 1;
       }
     }
-    const { key, record } = await issueApiKey({ kind, accountId: values.account ?? null, name: values.name ?? null });
+    const { key, record } = await issueApiKey({ kind, accountId: values.account ?? null, name: values.name ?? null, expiresAt });
     console.error(`created ${kind} key ${record._id}${record.accountId ? ` for ${record.accountId}` : ''}; it is shown once, store it now:`);
     console.log(key);
     return 0;

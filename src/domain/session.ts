@@ -31,6 +31,8 @@ export interface SessionSnapshot {
   providers: SessionProviders;
   bot: boolean;
   duplicate: boolean;
+  /** The click came from a sub-resource (`<img>`, `<iframe>`, fetch), not a navigation: no cookie was set. */
+  nonNavigation?: boolean;
   createdAtMs: number;
   expiresAtMs: number;
 }

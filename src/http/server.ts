@@ -1,6 +1,7 @@
-import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from '../log';
 import { HttpError, errorBody } from './http-error';
+import { redactUrl } from './redact';
 import { clickRoute, type ClickDeps } from './routes/click';
 import { demoLandingRoute, demoSinkRoute } from './routes/demo-landing';
 import { pixelRoute } from './routes/pixel';
@@ -12,6 +13,10 @@ export interface HttpDeps extends ClickDeps {
   trustedProxies: string[];
   /** Further routers (the management API) mounted by path. */
   mounts?: [string, Router][];
+  /** The /demo pages exist only when the demo runs (`npm start`). */
+  demoRoutes: boolean;
+  /** Runs before /postback: answers 429 to an IP with too many failed tokens. */
+  postbackGuard?: RequestHandler;
 }
 
 export function createHttpApp(d: HttpDeps): Express {
@@ -20,6 +25,11 @@ export function createHttpApp(d: HttpDeps): Express {
   app.set('etag', false);
   // X-Forwarded-For is believed only from the configured proxies.
   app.set('trust proxy', d.trustedProxies.length > 0 ? d.trustedProxies : false);
+  // No answer (the 404 text echoing a path included) may be sniffed into something executable.
+  app.use((_req, res, next) => {
+    res.set('X-Content-Type-Options', 'nosniff');
+    next();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -30,14 +40,17 @@ export function createHttpApp(d: HttpDeps): Express {
   app.get('/t.js', trackerScriptRoute());
   app.get('/postback/status', postbackStatusRoute(d));
   const body = [express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 }), express.json({ limit: '16kb' })];
+  const guard = d.postbackGuard ?? ((_req, _res, next) => next());
   app.use('/postback', postbackRequestId());
-  app.get('/postback', postbackRoute(d));
-  app.post('/postback', ...body, postbackRoute(d));
+  app.get('/postback', guard, postbackRoute(d));
+  app.post('/postback', guard, ...body, postbackRoute(d));
   app.all('/postback', (_req, res) => {
     res.status(405).set('Allow', 'GET, POST').json({ ...errorBody('use GET or POST'), request_id: res.locals.requestId });
   });
-  app.get(['/demo/landing', '/demo/thanks'], demoLandingRoute());
-  app.get('/demo/sink/:who', demoSinkRoute(d.log));
+  if (d.demoRoutes) {
+    app.get(['/demo/landing', '/demo/thanks'], demoLandingRoute());
+    app.get('/demo/sink/:who', demoSinkRoute(d.log));
+  }
   for (const [path, router] of d.mounts ?? []) app.use(path, router);
 
   app.use((req, res) => {
@@ -56,7 +69,7 @@ function errorHandler(log: Logger): ErrorRequestHandler {
       if (!res.headersSent) res.status(status).json({ ...errorBody(message), ...(err instanceof HttpError && err.details ? { details: err.details } : {}), ...requestIdOf(res) });
       return;
     }
-    log.error({ err, method: req.method, url: req.originalUrl.slice(0, 512) }, 'request failed');
+    log.error({ err, method: req.method, url: redactUrl(req.originalUrl).slice(0, 512) }, 'request failed');
     if (!res.headersSent) res.status(500).json({ ...errorBody('internal error'), ...requestIdOf(res) });
     else res.destroy();
   };

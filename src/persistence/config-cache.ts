@@ -9,31 +9,59 @@ import { Support, type SupportDoc } from './models/support';
 // Configuration read on every click, pixel and postback comes from memory. An entry is served
 // for `ttlMs`, then refreshed in the background while the stale copy keeps answering, so a change
 // is seen within seconds and the hot path never waits on the database for a known id. Unknown
-// ids are cached too (as null), so random ids from the internet cannot hammer the database.
+// ids are cached too, in a small LRU of their own, so random ids from the internet neither hammer
+// the database nor evict the real entries (audit M1).
 
 type WithId<T> = T & { _id: string };
-type Box<T> = { doc: WithId<T> | null };
+type Box<T> = { doc: WithId<T> };
 
-class Loader<T> {
+export interface LoaderOptions {
+  ttlMs: number;
+  max: number;
+  /** Unknown ids remembered (each for ttlMs). */
+  maxMissing: number;
+  /**
+   * Keep answering with the last copy while the database is unreachable. Off for advertisers: a
+   * rotated postback token must stop working within the TTL even during an outage (audit L2).
+   */
+  staleOnError: boolean;
+  /** Clock for tests (lru-cache's `perf` option). */
+  perf?: { now(): number };
+}
+
+export class Loader<T> {
   private readonly cache: LRUCache<string, Box<T>>;
+  private readonly missing: LRUCache<string, true>;
 
-  constructor(find: (id: string) => Promise<unknown>, ttlMs: number, max: number) {
+  constructor(
+    private readonly find: (id: string) => Promise<unknown>,
+    o: LoaderOptions,
+  ) {
+    this.missing = new LRUCache<string, true>({ max: o.maxMissing, ttl: o.ttlMs, ...(o.perf ? { perf: o.perf, ttlResolution: 0 } : {}) });
     this.cache = new LRUCache<string, Box<T>>({
-      max,
-      ttl: ttlMs,
+      max: o.max,
+      ttl: o.ttlMs,
       allowStale: true,
-      allowStaleOnFetchRejection: true,
-      noDeleteOnFetchRejection: true,
-      fetchMethod: async (id) => ({ doc: ((await find(id)) ?? null) as WithId<T> | null }),
+      allowStaleOnFetchRejection: o.staleOnError,
+      noDeleteOnFetchRejection: o.staleOnError,
+      ...(o.perf ? { perf: o.perf, ttlResolution: 0 } : {}),
+      fetchMethod: async (id) => {
+        const doc = (await this.find(id)) as WithId<T> | null;
+        if (doc) return { doc };
+        this.missing.set(id, true);
+        return undefined;
+      },
     });
   }
 
   async get(id: string): Promise<WithId<T> | null> {
+    if (this.missing.get(id)) return null;
     return (await this.cache.fetch(id))?.doc ?? null;
   }
 
   clear(): void {
     this.cache.clear();
+    this.missing.clear();
   }
 }
 
@@ -45,13 +73,14 @@ export class ConfigCache {
   readonly supports: Loader<SupportDoc>;
   readonly providers: Loader<ProviderDoc>;
 
-  constructor(ttlMs: number, max = 50_000) {
-    this.advertisers = new Loader((id) => Advertiser.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
-    this.campaigns = new Loader((id) => Campaign.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
-    this.assets = new Loader((id) => Asset.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
-    this.publishers = new Loader((id) => Publisher.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
-    this.supports = new Loader((id) => Support.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
-    this.providers = new Loader((id) => Provider.findById(id).exec().then((d) => d?.toObject() ?? null), ttlMs, max);
+  constructor(ttlMs: number, max = 50_000, maxMissing = 5_000) {
+    const o = { ttlMs, max, maxMissing, staleOnError: true };
+    this.advertisers = new Loader((id) => Advertiser.findById(id).exec().then((d) => d?.toObject() ?? null), { ...o, staleOnError: false });
+    this.campaigns = new Loader((id) => Campaign.findById(id).exec().then((d) => d?.toObject() ?? null), o);
+    this.assets = new Loader((id) => Asset.findById(id).exec().then((d) => d?.toObject() ?? null), o);
+    this.publishers = new Loader((id) => Publisher.findById(id).exec().then((d) => d?.toObject() ?? null), o);
+    this.supports = new Loader((id) => Support.findById(id).exec().then((d) => d?.toObject() ?? null), o);
+    this.providers = new Loader((id) => Provider.findById(id).exec().then((d) => d?.toObject() ?? null), o);
   }
 
   clear(): void {

@@ -3,6 +3,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { ConversionRequest } from '../domain/attribution-rules';
 import type { DeliveryPolicy, SessionSnapshot } from '../domain/session';
 import { conversionDecisionWorkflow } from '../../workflows/conversion-decision';
+import type { TemporalAuth } from './connection-options';
 import { conversionSignal, sessionQuery, sessionWorkflow, type SessionView } from '../../workflows/session';
 import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStatus } from './search-attributes';
 
@@ -36,8 +37,8 @@ export class SessionClient {
    * Connects on first use and reconnects by itself, so the API starts and keeps redirecting while
    * Temporal is down (sessions then wait in MongoDB for the recovery sweep).
    */
-  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number }) {
-    const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000 });
+  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; auth?: TemporalAuth }) {
+    const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000, ...opts.auth });
     return new SessionClient(new Client({ connection, namespace: opts.namespace }), opts.taskQueue, opts.delivery, {
       maxConversionsPerRun: opts.maxConversionsPerRun,
     });

@@ -1,5 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import type { TemporalAuth } from './connection-options';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -16,9 +17,10 @@ export async function createWorker(opts: {
   activities: Activities;
   workflowBundle?: WorkflowBundleOption;
   logLevel: string;
+  auth?: TemporalAuth;
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime(opts.logLevel);
-  const connection = await NativeConnection.connect({ address: opts.address });
+  const connection = await NativeConnection.connect({ address: opts.address, ...opts.auth });
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,

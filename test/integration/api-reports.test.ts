@@ -209,6 +209,9 @@ test('CSV holds the same numbers as JSON, one line per group and currency', asyn
 });
 
 test('an advertiser key sees only its campaigns and no payout; a publisher key only its traffic and no revenue', async () => {
+  // A key works only for an account that exists and is not archived.
+  expect((await op.post('/advertisers', { id: id.advY, name: 'Y' })).status).toBe(201);
+  expect((await op.post('/publishers', { id: id.p2, name: 'P2' })).status).toBe(201);
   const adv = await clientFor(app, 'advertiser', id.advY);
   const a = (await adv.get(`/reports?group_by=campaign&${PARIS}`)).body;
   expect(a.rows.map((r: { campaign: string }) => r.campaign)).toEqual([id.cY]);

@@ -2,7 +2,7 @@ import { Campaign } from '../../src/persistence/models/campaign';
 import { Session } from '../../src/persistence/models/session';
 import { clickUrl, createFixture, type Fixture } from '../support/fixtures';
 import { HttpSink } from '../support/http-sink';
-import { eventually, get, startTestApp, type TestApp } from '../support/harness';
+import { eventually, get, navigate, startTestApp, type TestApp } from '../support/harness';
 
 const CHROME_ANDROID =
   'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 test('a click is enriched, stored, started as a workflow and redirected with macros filled', async () => {
-  const res = await get(clickUrl(app.httpUrl!, f, '&sub1=a%20b%26c&utm_source=news&foo.bar=1'), {
+  const res = await navigate(clickUrl(app.httpUrl!, f, '&sub1=a%20b%26c&utm_source=news&foo.bar=1'), {
     'User-Agent': CHROME_ANDROID,
     Referer: 'https://blog.example/post',
     'X-Forwarded-For': '8.8.8.8',

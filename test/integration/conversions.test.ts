@@ -4,7 +4,7 @@ import { Inbound } from '../../src/persistence/models/inbound';
 import { Session } from '../../src/persistence/models/session';
 import { clickUrl, createFixture, type Fixture } from '../support/fixtures';
 import { HttpSink } from '../support/http-sink';
-import { eventually, get, startTestApp, type TestApp } from '../support/harness';
+import { eventually, navigate, startTestApp, type TestApp } from '../support/harness';
 import { UNAUTHENTICATED } from '../../src/http/conversion-intake';
 
 let app: TestApp;
@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 async function click(fx: Fixture = f, extra = '', headers: Record<string, string> = {}) {
-  const res = await get(clickUrl(app.httpUrl!, fx, extra), headers);
+  const res = await navigate(clickUrl(app.httpUrl!, fx, extra), headers);
   expect(res.status).toBe(302);
   const sessionId = new URL(res.headers.get('location')!).searchParams.get('cid')!;
   return { sessionId, cookie: res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { startApp, type AppOptions, type RunningApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { managementMounts } from '../../src/http/api/mounts';
@@ -75,4 +76,32 @@ export async function eventually<T>(fn: () => Promise<T | Falsy> | T | Falsy, ti
 /** A request that does not follow redirects, so tests see the 302 itself. */
 export function get(url: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, { redirect: 'manual', headers });
+}
+
+/**
+ * A browser's top-level navigation (`Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest: document`), which
+ * is what gets click cookies.
+ */
+export function navigate(url: string, headers: Record<string, string> = {}): Promise<Response> {
+  return exactGet(url, { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'cross-site', ...headers });
+}
+
+/** A GET with exactly these headers, not following redirects. fetch cannot: it always sends `Sec-Fetch-Mode: cors`. */
+export function exactGet(url: string, headers: Record<string, string> = {}): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const h = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) h.append(name, v);
+        }
+        resolve(new Response(res.statusCode === 204 ? null : Buffer.concat(chunks), { status: res.statusCode, headers: h }));
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

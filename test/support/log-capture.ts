@@ -7,7 +7,7 @@ import type { Logger } from '../../src/log';
  * whatever happens and the click path starts workflows after answering, so a failure there shows
  * only as an error line: robustness tests assert there is none.
  */
-export function capturingLogger(level: 'warn' | 'error' = 'error'): { log: Logger; lines: Record<string, unknown>[] } {
+export function capturingLogger(level: pino.Level = 'error'): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

@@ -7,8 +7,8 @@ import { eventually, get } from './harness';
 // postback, and wait for a conversion's notifications to settle.
 
 /** Clicks the fixture's tracked link; the session id is read back from the landing URL's {click_id}. */
-export async function click(baseUrl: string, f: Fixture, extra = ''): Promise<{ res: Response; sessionId: string }> {
-  const res = await get(clickUrl(baseUrl, f, extra));
+export async function click(baseUrl: string, f: Fixture, extra = '', headers: Record<string, string> = {}): Promise<{ res: Response; sessionId: string }> {
+  const res = await get(clickUrl(baseUrl, f, extra), headers);
   if (res.status !== 302) throw new Error(`click answered ${res.status}: ${await res.text()}`);
   const sessionId = new URL(res.headers.get('location') ?? '').searchParams.get('cid');
   if (!sessionId) throw new Error(`no click id in ${res.headers.get('location')}`);

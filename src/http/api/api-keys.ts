@@ -5,7 +5,7 @@ import { Publisher } from '../../persistence/models/publisher';
 import { paginate } from './pagination';
 import { assertExists, findVisible } from './resource';
 import { ApiRouter, OPERATOR, type RouteDoc } from './route';
-import { idSchema, nameSchema, pageQuery } from './schemas';
+import { dateQuery, idSchema, nameSchema, pageQuery } from './schemas';
 import { ValidationError } from './validation';
 
 type KeyDoc = { _id: string; hash?: string } & Record<string, unknown>;
@@ -21,15 +21,22 @@ export function apiKeysRouter(registry: RouteDoc[]) {
       summary: 'Issue a key; the answer holds the key itself, which is never shown again',
       kinds: OPERATOR,
       status: 201,
-      body: z.strictObject({ kind: z.enum(API_KEY_KINDS), accountId: idSchema.optional(), name: nameSchema.optional() }),
+      body: z.strictObject({
+        kind: z.enum(API_KEY_KINDS),
+        accountId: idSchema.optional(),
+        name: nameSchema.optional(),
+        /** ISO 8601 with offset; the key answers 401 from then on. */
+        expiresAt: dateQuery.optional(),
+      }),
     },
     async ({ body }) => {
+      if (body.expiresAt && body.expiresAt.getTime() <= Date.now()) throw new ValidationError([{ path: 'expiresAt', message: 'must be in the future' }]);
       if (body.kind === 'operator' && body.accountId) throw new ValidationError([{ path: 'accountId', message: 'an operator key belongs to no account' }]);
       if (body.kind !== 'operator') {
         if (!body.accountId) throw new ValidationError([{ path: 'accountId', message: `is required for a ${body.kind} key` }]);
         await assertExists(body.kind === 'advertiser' ? Advertiser : Publisher, 'accountId', [body.accountId]);
       }
-      const { key, record } = await issueApiKey({ kind: body.kind, accountId: body.accountId ?? null, name: body.name ?? null });
+      const { key, record } = await issueApiKey({ kind: body.kind, accountId: body.accountId ?? null, name: body.name ?? null, expiresAt: body.expiresAt ?? null });
       return { key, ...present(record) };
     },
   );

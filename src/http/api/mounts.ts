@@ -7,6 +7,7 @@ import { campaignsRouter } from './campaigns';
 import { conversionsRouter } from './conversions';
 import { deliveriesRouter } from './deliveries';
 import { linksRouter } from './links';
+import { apiRateLimit } from '../rate-limits';
 import { openApiDocument } from './openapi';
 import { authenticate } from './principal';
 import { providersRouter } from './providers';
@@ -43,7 +44,9 @@ export function managementApi(deps: AppDeps): { router: Router; routes: RouteDoc
   router.get('/openapi.json', (_req, res) => {
     res.json(document);
   });
-  router.use(authenticate(), express.json({ limit: '64kb' }));
+  const { config } = deps;
+  const limits = { operator: config.API_RATE_LIMIT_OPERATOR, advertiser: config.API_RATE_LIMIT_ADVERTISER, publisher: config.API_RATE_LIMIT_PUBLISHER };
+  router.use(authenticate(), apiRateLimit({ windowMs: config.API_RATE_LIMIT_WINDOW_MS, limits }), express.json({ limit: '64kb' }));
   for (const r of resources) router.use(r);
   router.use(apiErrors);
   return { router, routes };

@@ -9,6 +9,7 @@ import { account, type Principal } from './principal';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
 import { booleanQuery, dateQuery, idSchema, pageQuery } from './schemas';
+import { visibleIp } from './visitor-ip';
 
 const SESSION_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -32,6 +33,7 @@ export function timeRange(from: Date | undefined, to: Date | undefined, field: s
 }
 
 const present = ({ _id, ...rest }: { _id: string } & Record<string, unknown>) => ({ id: _id, ...rest });
+const sessionView = (doc: { _id: string; ip?: string | null } & Record<string, unknown>, p: Principal) => ({ ...present(doc), ip: visibleIp(doc.ip, p) });
 
 /** Sessions (clicks): list with filters, or one with its conversions and live workflow state. */
 export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
@@ -60,7 +62,7 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
       };
       const and = [filter, trafficScope(principal)];
       const budget = await listBudget(deps.config, 'sessions');
-      return paginate(query, (after, n) => budget.toArray(sessions().find({ $and: [...and, after] } as never, { maxTimeMS: budget.maxTimeMS }).sort({ _id: 1 }).limit(n)), present);
+      return paginate(query, (after, n) => budget.toArray(sessions().find({ $and: [...and, after] } as never, { maxTimeMS: budget.maxTimeMS }).sort({ _id: 1 }).limit(n)), (doc) => sessionView(doc as never, principal));
     },
   );
 
@@ -85,7 +87,7 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
       const view = workflow as { conversions: Record<string, unknown>[] };
       workflow = { ...view, conversions: view.conversions.map(({ payoutMinor: _p, ...c }) => c) };
     }
-    return { ...present(doc as never), conversions: convs.map((c) => conversionView(c, principal)), workflowState, workflow };
+    return { ...sessionView(doc as never, principal), conversions: convs.map((c) => conversionView(c, principal)), workflowState, workflow };
   });
   return api.router;
 }

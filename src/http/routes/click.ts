@@ -87,6 +87,7 @@ export function clickRoute(d: ClickDeps): RequestHandler {
       },
       bot: agent.bot,
       duplicate: d.duplicates.check(ip, campaign._id, pub),
+      ...(isNonNavigation(req) ? { nonNavigation: true } : {}),
       createdAtMs: now,
       expiresAtMs: now + campaign.attributionWindowSec * 1000,
     };
@@ -101,7 +102,8 @@ export function clickRoute(d: ClickDeps): RequestHandler {
     res.writeHead(302, {
       Location: target.url,
       'Cache-Control': 'no-store',
-      'Set-Cookie': clickCookies(session.sessionId, campaign._id, campaign.attributionWindowSec, d.secureCookies),
+      // An <img> or <iframe> must not overwrite the visitor's last click (cookie stuffing, audit M4).
+      ...(session.nonNavigation ? {} : { 'Set-Cookie': clickCookies(session.sessionId, campaign._id, campaign.attributionWindowSec, d.secureCookies) }),
     });
     res.end();
     if (durable === 'mongodb' && startsInFlight < MAX_STARTS_IN_FLIGHT) {
@@ -112,6 +114,16 @@ export function clickRoute(d: ClickDeps): RequestHandler {
         .finally(() => startsInFlight--);
     }
   };
+}
+
+/**
+ * A request the browser itself marks as not a top-level navigation (Fetch Metadata headers). Old
+ * browsers and servers send neither header and count as navigations.
+ */
+function isNonNavigation(req: Request): boolean {
+  const mode = req.get('sec-fetch-mode');
+  const dest = req.get('sec-fetch-dest');
+  return (mode !== undefined && mode !== 'navigate') || (dest !== undefined && dest !== 'document');
 }
 
 async function lookup<T>(id: string | undefined, get: (id: string) => Promise<T | null>): Promise<T | null> {

@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { redactParams } from '../redact';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -27,7 +28,7 @@ ${confirmed ? `<script>clicktrail('convert', ${JSON.stringify(conversion).replac
 /** Stands in for the demo publisher's and provider's postback servers: logs what it receives. */
 export function demoSinkRoute(log: { info(o: object, m: string): void }): RequestHandler {
   return (req, res) => {
-    log.info({ who: req.params.who, query: req.query }, 'demo postback received');
+    log.info({ who: req.params.who, query: redactParams(req.query) }, 'demo postback received');
     res.type('text/plain').send('ok\n');
   };
 }

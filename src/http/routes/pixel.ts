@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { firstString } from '../http-error';
+import { redactUrl } from '../redact';
 import { takeConversion, type IntakeDeps } from '../conversion-intake';
 import { pageHost } from '../../domain/pixel-policy';
 import { sessionFromCookies } from '../tracking-cookies';
@@ -25,7 +26,7 @@ export function pixelRoute(d: IntakeDeps, variant: 'gif' | 'html'): RequestHandl
       });
       res.set('X-Clicktrail-Request-Id', String(result.body.request_id ?? ''));
     } catch (err) {
-      d.log.error({ err: String(err), query: req.originalUrl.slice(0, 512) }, 'pixel failed');
+      d.log.error({ err: String(err), query: redactUrl(req.originalUrl).slice(0, 512) }, 'pixel failed');
     }
     res.status(200).set('Cache-Control', 'no-store, max-age=0');
     if (variant === 'gif') res.type('image/gif').send(GIF);

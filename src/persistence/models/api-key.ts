@@ -17,6 +17,10 @@ const apiKeySchema = new Schema(
     /** The advertiser or publisher id the key belongs to; null for operator keys. */
     accountId: { type: String, default: null },
     revokedAt: { type: Date, default: null },
+    /** After this the key answers 401; null: no expiry. */
+    expiresAt: { type: Date, default: null },
+    /** When the key last authenticated a request, to within LAST_USED_RESOLUTION_MS. */
+    lastUsedAt: { type: Date, default: null },
   },
   { timestamps: true, versionKey: false },
 );
@@ -29,7 +33,7 @@ export function hashApiKey(key: string): string {
 }
 
 /** Creates a key and returns its plaintext, which is never stored and cannot be shown again. */
-export async function issueApiKey(o: { kind: ApiKeyKind; accountId: string | null; name?: string | null }) {
+export async function issueApiKey(o: { kind: ApiKeyKind; accountId: string | null; name?: string | null; expiresAt?: Date | null }) {
   const key = `ct_${o.kind.slice(0, 3)}_${randomBytes(32).toString('base64url')}`;
   const doc = await ApiKey.create({
     _id: `key_${randomBytes(8).toString('hex')}`,
@@ -38,6 +42,7 @@ export async function issueApiKey(o: { kind: ApiKeyKind; accountId: string | nul
     name: o.name ?? null,
     kind: o.kind,
     accountId: o.kind === 'operator' ? null : o.accountId,
+    expiresAt: o.expiresAt ?? null,
   });
   return { key, record: doc.toObject() as ApiKeyDoc };
 }

@@ -30,6 +30,7 @@ const sessionSchema = new Schema(
     providers: { campaign: String, publisher: String, business: String },
     bot: Boolean,
     duplicate: Boolean,
+    nonNavigation: Boolean,
     createdAt: Date,
     expiresAt: Date,
     status: String,
@@ -79,6 +80,7 @@ export function sessionSnapshot(r: SessionRecord): SessionSnapshot {
     providers: r.providers,
     bot: r.bot,
     duplicate: r.duplicate,
+    ...(r.nonNavigation ? { nonNavigation: true } : {}),
     createdAtMs: r.createdAt.getTime(),
     expiresAtMs: r.expiresAt.getTime(),
   };

@@ -1,0 +1,61 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config';
+import { temporalAuth } from '../../src/temporal/connection-options';
+
+// Combinations refused at start (audit L3, L9), each naming the variable to fix.
+
+const prod = { NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://track.example' };
+
+test('production refuses an http PUBLIC_BASE_URL unless explicitly allowed', () => {
+  expect(() => loadConfig({ ...prod, PUBLIC_BASE_URL: 'http://track.example' })).toThrow(/PUBLIC_BASE_URL="http:\/\/track.example": must be https with NODE_ENV=production/);
+  expect(loadConfig({ ...prod, PUBLIC_BASE_URL: 'http://track.example', ALLOW_INSECURE_PUBLIC_URL: 'true' }).PUBLIC_BASE_URL).toBe('http://track.example');
+  expect(loadConfig({ PUBLIC_BASE_URL: 'http://127.0.0.1:8080' }).NODE_ENV).toBe('development');
+});
+
+test('the demo routes are off by default and refused in production', () => {
+  expect(loadConfig({}).DEMO_ROUTES).toBe(false);
+  expect(loadConfig({ DEMO_ROUTES: 'true' }).DEMO_ROUTES).toBe(true);
+  expect(() => loadConfig({ ...prod, DEMO_ROUTES: 'true' })).toThrow(/DEMO_ROUTES="true": must not be true with NODE_ENV=production/);
+  expect(() => loadConfig({ DEMO_ROUTES: 'yes' })).toThrow(/DEMO_ROUTES="yes"/);
+});
+
+test('rate limits must be positive integers', () => {
+  expect(loadConfig({}).API_RATE_LIMIT_PUBLISHER).toBeGreaterThan(0);
+  expect(() => loadConfig({ API_RATE_LIMIT_PUBLISHER: '0' })).toThrow(/API_RATE_LIMIT_PUBLISHER="0"/);
+  expect(() => loadConfig({ POSTBACK_AUTH_FAILURES_PER_IP: 'many' })).toThrow(/POSTBACK_AUTH_FAILURES_PER_IP="many"/);
+});
+
+describe('Temporal TLS and API key', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-tls-'));
+  const file = (name: string) => {
+    const p = path.join(dir, name);
+    writeFileSync(p, `-----BEGIN ${name}-----\n`);
+    return p;
+  };
+  const [cert, key, ca] = [file('cert.pem'), file('key.pem'), file('ca.pem')];
+
+  test('none configured: a plain connection, as for the local dev server', () => {
+    expect(temporalAuth(loadConfig({}))).toEqual({});
+  });
+
+  test('mTLS files are read into the connection options', () => {
+    const auth = temporalAuth(loadConfig({ TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: key, TEMPORAL_TLS_CA: ca, TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' }));
+    expect(auth.tls).toEqual({
+      serverNameOverride: 'temporal.internal',
+      serverRootCACertificate: Buffer.from('-----BEGIN ca.pem-----\n'),
+      clientCertPair: { crt: Buffer.from('-----BEGIN cert.pem-----\n'), key: Buffer.from('-----BEGIN key.pem-----\n') },
+    });
+    expect(auth.apiKey).toBeUndefined();
+  });
+
+  test('an API key alone implies TLS', () => {
+    expect(temporalAuth(loadConfig({ TEMPORAL_API_KEY: 'k' }))).toEqual({ tls: {}, apiKey: 'k' });
+  });
+
+  test('a certificate without its key, or a missing file, stops the start naming the variable', () => {
+    expect(() => loadConfig({ TEMPORAL_TLS_CERT: cert })).toThrow(/TEMPORAL_TLS_KEY="": TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together/);
+    expect(() => loadConfig({ TEMPORAL_TLS_CA: path.join(dir, 'nope.pem') })).toThrow(/TEMPORAL_TLS_CA=".*nope.pem": no such file/);
+  });
+});
