@@ -33,6 +33,9 @@ const deliverySchema = new Schema(
 deliverySchema.index({ conversionId: 1, at: 1 });
 deliverySchema.index({ deliveryId: 1, attempt: 1 });
 deliverySchema.index({ outcome: 1, at: 1 });
+// List filters: a session's deliveries, and a publisher key's own.
+deliverySchema.index({ sessionId: 1 });
+deliverySchema.index({ targetId: 1, target: 1 });
 
 export const Delivery = model<DeliveryAttemptRecord>('Delivery', deliverySchema, 'deliveries');
 /** The raw driver collection, typed: hot paths skip mongoose's document layer. */
