@@ -1,5 +1,6 @@
 import type { Collection, Document } from 'mongodb';
 import mongoose from 'mongoose';
+import { factPipelines, type FactQuery } from '../../src/http/api/report-data';
 import { conversions } from '../../src/persistence/models/conversion';
 import { deliveries } from '../../src/persistence/models/delivery';
 import { inbounds } from '../../src/persistence/models/inbound';
@@ -142,12 +143,21 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
     index,
   ]),
   ['attempts of listed deliveries', () => explainFind(c(deliveries()), { deliveryId: { $in: ['d1', 'd2'] } }, { sort: { deliveryId: 1, attempt: 1 } }), 'deliveryId_1_attempt_1'],
-  // src/http/api/report-data.ts: report ranges, for an operator and for a scoped key.
-  ['report clicks over a range', () => explainAggregate(c(sessions()), [{ $match: { createdAt: range } }, { $group: { _id: '$campaignId', n: { $sum: 1 } } }]), 'createdAt_1'],
-  // DocumentDB may read the range from a compound index's second key: still bounded by it.
-  ['report conversions over a range', () => explainAggregate(c(conversions()), [{ $match: { $and: [{ createdAt: range }, { status: { $in: ['approved', 'pending'] } }, { bot: { $ne: true } }] } }, { $group: { _id: '$event', n: { $sum: 1 } } }]), ['createdAt_1', 'advertiserId_1_createdAt_1', 'campaignId_1_createdAt_1', 'publisherId_1_createdAt_1']],
-  ['report clicks of an advertiser', () => explainAggregate(c(sessions()), [{ $match: { $and: [{ createdAt: range }, { advertiserId: { $in: ['a1'] } }] } }, { $group: { _id: '$campaignId', n: { $sum: 1 } } }]), 'advertiserId_1_createdAt_1'],
-  ['report conversions of a publisher', () => explainAggregate(c(conversions()), [{ $match: { $and: [{ createdAt: range }, { publisherId: { $in: ['p1'] } }, { status: { $in: ['approved'] } }] } }, { $group: { _id: '$event', n: { $sum: 1 } } }]), 'publisherId_1_createdAt_1'],
+  // src/http/api/report-data.ts: the report pipelines themselves, for an operator and for scoped keys.
+  ...([
+    ['operator', [], ['createdAt_1', 'advertiserId_1_createdAt_1', 'campaignId_1_createdAt_1', 'publisherId_1_createdAt_1']],
+    ['advertiser key', [['advertiser', ['a1']]], 'advertiserId_1_createdAt_1'],
+    ['publisher key', [['publisher', ['p1']]], 'publisherId_1_createdAt_1'],
+    ['campaign filter', [['campaign', ['c1', 'c2']]], 'campaignId_1_createdAt_1'],
+  ] as [string, FactQuery['filters'], string | string[]][]).flatMap(([who, filters, index]): [string, () => Promise<Plan>, string | string[]][] => {
+    // os needs the $lookup of sessions; day the time zone.
+    const q: FactQuery = { groupBy: ['campaign', 'os', 'day'], from: range.$gte, to: range.$lt, tz: 'Europe/Paris', includeBots: false, statuses: ['approved', 'pending'], filters };
+    return [
+      [`report clicks, ${who}`, () => explainAggregate(c(sessions()), factPipelines(q).sessions), index],
+      // DocumentDB may read a createdAt range from a compound index's second key: still bounded by it.
+      [`report conversions, ${who}`, () => explainAggregate(c(conversions()), factPipelines(q).conversions), index],
+    ];
+  }),
 ];
 
 test.each(cases)('%s is served by an index', async (_name, explainIt, expected) => {

@@ -1,38 +1,6 @@
-import { isTimeZone, localTime, startOfLocalDay, timeBuckets } from '../../src/http/api/report-time';
+import { isTimeZone, localTime, startOfLocalDay } from '../../src/http/api/report-time';
 
 const iso = (d: Date) => d.toISOString();
-
-test('local days in Paris across the spring-forward night are 23 hours long', () => {
-  const b = timeBuckets(new Date('2024-03-30T23:00:00Z'), new Date('2024-04-01T22:00:00Z'), 'Europe/Paris', { day: true, hour: false });
-  expect(b.map((x) => [x.day, iso(x.start), iso(x.end)])).toEqual([
-    ['2024-03-31', '2024-03-30T23:00:00.000Z', '2024-03-31T22:00:00.000Z'],
-    ['2024-04-01', '2024-03-31T22:00:00.000Z', '2024-04-01T22:00:00.000Z'],
-  ]);
-});
-
-test('the repeated hour of a fall-back night is two buckets told apart by their offset', () => {
-  const b = timeBuckets(new Date('2024-10-27T00:00:00Z'), new Date('2024-10-27T02:00:00Z'), 'Europe/Paris', { day: false, hour: true });
-  expect(b.map((x) => x.hour)).toEqual(['2024-10-27T02:00+02:00', '2024-10-27T02:00+01:00']);
-});
-
-test('quarter-hour offsets cut days exactly (Kathmandu is UTC+05:45)', () => {
-  const b = timeBuckets(new Date('2024-03-01T00:00:00Z'), new Date('2024-03-02T00:00:00Z'), 'Asia/Kathmandu', { day: true, hour: false });
-  expect(b.map((x) => [x.day, iso(x.end)])).toEqual([
-    ['2024-03-01', '2024-03-01T18:15:00.000Z'],
-    ['2024-03-02', '2024-03-02T00:00:00.000Z'],
-  ]);
-});
-
-test('buckets cover the range without gaps, even when it starts off a quarter-hour', () => {
-  const from = new Date('2024-05-01T10:07:13Z');
-  const to = new Date('2024-05-03T04:59:59Z');
-  const b = timeBuckets(from, to, 'America/New_York', { day: true, hour: true });
-  expect(b[0]!.start).toEqual(from);
-  expect(b[b.length - 1]!.end).toEqual(to);
-  for (let i = 1; i < b.length; i++) expect(b[i]!.start).toEqual(b[i - 1]!.end);
-  expect(new Set(b.map((x) => x.hour)).size).toBe(b.length);
-  expect(b.every((x) => x.hour!.startsWith(x.day!))).toBe(true);
-});
 
 test('a local day starts at its first instant, also when midnight does not exist', () => {
   expect(iso(startOfLocalDay('2024-03-10', 'Europe/Paris'))).toBe('2024-03-09T23:00:00.000Z');

@@ -1,8 +1,6 @@
-// Local days and hours of an IANA time zone as UTC ranges, computed in code because the test
-// database (FerretDB) has no date operators in aggregation. Every UTC offset in use today is a
-// multiple of 15 minutes (+05:45, +08:45, -09:30…), so local day and hour boundaries always fall on
-// UTC quarter-hours: walking the range in UTC quarter-hours and cutting where the local label
-// changes is exact, DST transitions included.
+// Local days of an IANA time zone, for a report's `from`/`to` given as plain dates (the grouping by
+// local day and hour is the database's $dateToString). Every UTC offset in use today is a multiple
+// of 15 minutes (+05:45, +08:45, -09:30…), so a local day always starts on a UTC quarter-hour.
 
 const QUARTER_MS = 15 * 60_000;
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -63,34 +61,4 @@ export function startOfLocalDay(date: string, tz: string): Date {
   while (localTime(new Date(t - QUARTER_MS), tz).day >= date) t -= QUARTER_MS;
   while (localTime(new Date(t), tz).day < date) t += QUARTER_MS;
   return new Date(t);
-}
-
-export interface TimeBucket {
-  day?: string;
-  hour?: string;
-  start: Date;
-  end: Date;
-}
-
-/** [from, to) cut into local days and/or hours of `tz`, in order. */
-export function timeBuckets(from: Date, to: Date, tz: string, by: { day: boolean; hour: boolean }): TimeBucket[] {
-  const buckets: TimeBucket[] = [];
-  const label = (t: number) => {
-    const lt = localTime(new Date(t), tz);
-    return { ...(by.day ? { day: lt.day } : {}), ...(by.hour ? { hour: lt.hour } : {}) };
-  };
-  let start = from.getTime();
-  const end = to.getTime();
-  let current = label(start);
-  let t = Math.floor(start / QUARTER_MS) * QUARTER_MS + QUARTER_MS;
-  for (; t < end; t += QUARTER_MS) {
-    const next = label(t);
-    if (next.day !== current.day || next.hour !== current.hour) {
-      buckets.push({ ...current, start: new Date(start), end: new Date(t) });
-      start = t;
-      current = next;
-    }
-  }
-  if (start < end) buckets.push({ ...current, start: new Date(start), end: new Date(end) });
-  return buckets;
 }
