@@ -90,13 +90,15 @@ archive() { # archive <file>: the verified path of a vendored source archive
   echo "$path"
 }
 unpack() { # unpack <archive> <top folder>: a fresh copy under $engine/src
+  local file
+  file=$(archive "$1")
   mkdir -p "$engine/src"
   rm -rf "$engine/src/$2"
-  tar xzf "$(archive "$1")" -C "$engine/src"
+  tar xzf "$file" -C "$engine/src"
 }
 pgmake() { make -s -j"$(nproc)" PG_CONFIG="$pg_config" with_llvm=no "$@" >/dev/null; }
 
-# --- libbson and the Intel decimal library, in a private prefix ------------------------------
+# --- libbson and the Intel decimal library, in a private prefix: only DocumentDB's build needs them
 prefix="$engine/prefix"
 build_libbson() {
   unpack "mongo-c-driver-$LIBBSON_VERSION-libbson.tar.gz" "mongo-c-driver-$LIBBSON_VERSION"
@@ -107,17 +109,19 @@ build_libbson() {
   cmake --install "$src/_build" >/dev/null
   touch "$prefix/.libbson-$LIBBSON_VERSION"
 }
-[[ -f "$prefix/.libbson-$LIBBSON_VERSION" ]] || step "building libbson $LIBBSON_VERSION" build_libbson
-# Debian's libintelrdfpmath-dev ships the library but no pkg-config file; DocumentDB asks for one.
-mkdir -p "$prefix/lib/pkgconfig"
-cat >"$prefix/lib/pkgconfig/intelmathlib.pc" <<'EOF'
+documentdb_build_deps() {
+  [[ -f "$prefix/.libbson-$LIBBSON_VERSION" ]] || step "building libbson $LIBBSON_VERSION" build_libbson
+  # Debian's libintelrdfpmath-dev ships the library but no pkg-config file; DocumentDB asks for one.
+  mkdir -p "$prefix/lib/pkgconfig"
+  cat >"$prefix/lib/pkgconfig/intelmathlib.pc" <<'PC'
 Name: intelmathlib
 Description: Intel decimal floating point math library (Debian libintelrdfpmath-dev)
 Version: 2.0
 Cflags: -I/usr/include
 Libs: -L/usr/lib/x86_64-linux-gnu -lbidgcc000
-EOF
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib64/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+PC
+  export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib64/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+}
 
 # --- PostgreSQL extensions ---------------------------------------------------------------------
 # An extension counts as installed when PostgreSQL's control file names the pinned version and its
@@ -154,13 +158,15 @@ if ! installed vector "$PGVECTOR_VERSION" vector; then
 fi
 if ! installed documentdb "${DOCUMENTDB_VERSION%.*}-0" pg_documentdb || ! installed documentdb_core "${DOCUMENTDB_VERSION%.*}-0" pg_documentdb_core; then
   need_root_for DocumentDB
+  documentdb_build_deps
   step "building DocumentDB $DOCUMENTDB_VERSION (pg_documentdb_core, pg_documentdb)" \
     build_extension "documentdb-$DOCUMENTDB_VERSION-ferretdb.tar.gz" documentdb pg_documentdb_core pg_documentdb
 fi
 
 # --- FerretDB, from the Go module proxy --------------------------------------------------------
-# As for v1 (scripts/install-tools.sh): `go install …@version` is refused here, and the binary
-# panics unless build/version/version.txt (made by their release tooling) holds the version.
+# Not `go install …@version`: Go asks the proxy for the module's version list (for a deprecation
+# notice), which the proxy here refuses. And the binary panics unless build/version/version.txt
+# (made by their release tooling, absent from the module zip) holds the version.
 build_ferretdb() {
   command -v go >/dev/null 2>&1 || fail "Go is not installed (needed to build FerretDB): install Go 1.24+ and run again"
   local moddir src="$engine/src/ferretdb-$FERRETDB_VERSION"

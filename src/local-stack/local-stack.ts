@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -86,8 +86,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   let postgres: Supervised | null = null;
 
   const startTemporal = async () => {
-    temporal = supervise('temporal', temporalBin, temporalArgs, log);
-    await temporal.until(waitForTemporal(temporalAddress, timeoutMs), timeoutMs);
+    const server = supervise('temporal', temporalBin, temporalArgs, log);
+    temporal = server;
+    await server.until(waitForTemporal(temporalAddress, timeoutMs, server.running), timeoutMs);
   };
   const stopTemporal = async () => {
     await temporal?.stop();
@@ -119,7 +120,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       ],
       log,
     );
-    await ferret.until(waitForMongo(host, mongoPort, timeoutMs), timeoutMs);
+    await ferret.until(waitForMongo(host, mongoPort, timeoutMs, ferret.running), timeoutMs);
   };
 
   try {
@@ -158,6 +159,8 @@ function assertEngineInstalled(ferretBin: string): void {
 
 interface Supervised {
   until<T>(ready: Promise<T>, timeoutMs: number): Promise<T>;
+  /** False once the process has exited (or was stopped): readiness checks give up then. */
+  running: () => boolean;
   stop(): Promise<void>;
 }
 
@@ -185,6 +188,8 @@ async function startPostgres(dir: string, timeoutMs: number, log: (l: string) =>
   const user = process.getuid?.() === 0 ? postgresUser() : undefined;
   // The socket path (dir + "/.s.PGSQL.5432") must fit in sockaddr_un's 108 bytes.
   if (Buffer.byteLength(dir) > 90) throw new LocalStackError(`${dir} is too long for PostgreSQL's socket: choose a shorter LOCAL_DATA_DIR`);
+  const running = serverHolding(dir);
+  if (running) throw new LocalStackError(`a PostgreSQL server (pid ${running}) from an earlier run still uses ${dir}: stop it (kill -INT ${running}) or choose another LOCAL_DATA_DIR`);
   const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
   if (fresh) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -224,13 +229,30 @@ async function startPostgres(dir: string, timeoutMs: number, log: (l: string) =>
   try {
     // Also the readiness check: psql fails until the server accepts connections.
     const psql = ['-h', dir, '-U', 'postgres', '-d', 'postgres', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', 'CREATE EXTENSION IF NOT EXISTS documentdb CASCADE'];
-    await server.until(retryUntil(() => run(path.join(POSTGRES_BIN, 'psql'), psql, user), timeoutMs), timeoutMs);
+    await server.until(retryUntil(() => run(path.join(POSTGRES_BIN, 'psql'), psql, user), timeoutMs, server.running), timeoutMs);
   } catch (err) {
     await server.stop();
     throw err;
   }
   if (fresh) log(`PostgreSQL cluster with DocumentDB created in ${dir}`);
   return { server, url: `postgres://postgres@/postgres?host=${encodeURIComponent(dir)}` };
+}
+
+/** The pid in the cluster's lock file when that process still runs (a run killed without its stop). */
+function serverHolding(dir: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
 }
 
 function postgresUser(): { uid: number; gid: number } {
@@ -278,6 +300,7 @@ function supervise(
   });
 
   return {
+    running: () => child.exitCode === null && child.signalCode === null && !stopping,
     async until(ready, timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const died = exited.then((code) => {
@@ -335,19 +358,20 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-async function retryUntil<T>(what: () => Promise<T>, timeoutMs: number): Promise<T> {
+/** Retries `what` until it succeeds, the time is up, or the server it waits for is gone. */
+async function retryUntil<T>(what: () => Promise<T>, timeoutMs: number, running: () => boolean): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await what();
     } catch (err) {
-      if (Date.now() > deadline) throw err;
+      if (Date.now() > deadline || !running()) throw err;
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 }
 
-async function waitForTemporal(address: string, timeoutMs: number): Promise<void> {
+async function waitForTemporal(address: string, timeoutMs: number, running: () => boolean): Promise<void> {
   await retryUntil(async () => {
     const connection = await Connection.connect({ address, connectTimeout: 1000 });
     try {
@@ -355,10 +379,10 @@ async function waitForTemporal(address: string, timeoutMs: number): Promise<void
     } finally {
       await connection.close();
     }
-  }, timeoutMs);
+  }, timeoutMs, running);
 }
 
-async function waitForMongo(host: string, port: number, timeoutMs: number): Promise<void> {
+async function waitForMongo(host: string, port: number, timeoutMs: number, running: () => boolean): Promise<void> {
   await retryUntil(async () => {
     const client = new mongoose.mongo.MongoClient(`mongodb://${host}:${port}/`, { serverSelectionTimeoutMS: 1000 });
     try {
@@ -367,5 +391,5 @@ async function waitForMongo(host: string, port: number, timeoutMs: number): Prom
     } finally {
       await client.close();
     }
-  }, timeoutMs);
+  }, timeoutMs, running);
 }

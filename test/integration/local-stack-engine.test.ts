@@ -44,7 +44,7 @@ async function withDb<T>(uri: string, fn: (db: mongoose.mongo.Db) => Promise<T>)
   }
 }
 
-test('data and indexes survive a stop and a start of the stack, and a stop leaves nothing running', async () => {
+test('data and indexes survive a stop and a start of the stack, a running cluster is not started twice, and a stop leaves nothing running', async () => {
   const first = await start();
   await withDb(first.stack.mongoUri('restart'), async (db) => {
     const things = db.collection<{ _id: string; campaignId: string; n: number }>('things');
@@ -70,6 +70,14 @@ test('data and indexes survive a stop and a start of the stack, and a stop leave
     expect((await things.indexes()).map((i) => i.name).sort()).toEqual(['_id_', 'campaign_n']);
     await expect(things.insertOne({ _id: 't3', campaignId: 'c1', n: 2 })).rejects.toMatchObject({ code: 11000 });
   });
+  // A second stack on a data directory whose PostgreSQL still runs (as after a run killed without
+  // its stop) says so and starts nothing.
+  const [temporalPort, mongoPort] = [await freePort(), await freePort()];
+  await expect(startLocalStack({ temporalPort, temporalUiPort: null, mongoPort, dataDir: dir, temporalInMemory: true })).rejects.toThrow(
+    /^a PostgreSQL server \(pid \d+\) from an earlier run still uses .*postgresql: stop it \(kill -INT \d+\) or choose another LOCAL_DATA_DIR$/,
+  );
+  expect([await listening(temporalPort), await listening(mongoPort)]).toEqual([false, false]);
+
   await second.stack.stop();
   stack = null;
   expect(await listening(second.mongoPort)).toBe(false);
