@@ -167,7 +167,7 @@ interface Supervised {
 // DocumentDB's settings from FerretDB's packaging (packaging/10-preload.sh of the fork), less
 // enableSortbyIdPushDownToPrimaryKey, which this version does not know.
 const DOCUMENTDB_SETTINGS = [
-  "shared_preload_libraries=pg_cron,pg_documentdb_core,pg_documentdb",
+  'shared_preload_libraries=pg_cron,pg_documentdb_core,pg_documentdb',
   'cron.database_name=postgres',
   'documentdb.enableCompact=true',
   'documentdb.enableLetAndCollationForQueryMatch=true',
@@ -209,7 +209,7 @@ async function startPostgres(dir: string, timeoutMs: number, log: (l: string) =>
     path.join(POSTGRES_BIN, 'postgres'),
     [
       '-D', dir,
-      '-c', "listen_addresses=",
+      '-c', 'listen_addresses=',
       '-c', `unix_socket_directories=${dir}`,
       '-c', 'max_connections=300',
       '-c', 'shared_buffers=256MB',
