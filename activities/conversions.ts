@@ -69,7 +69,6 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
       }
       // Lists and reports filter on the stored status: a session converts when its first conversion
       // counts, not only when its window closes (it cannot be expired while conversions count).
-      // Filtered on _id alone: FerretDB pushes only that down to SQLite and scans in Go otherwise.
       if (request.status !== 'rejected') {
         await sessions().updateOne({ _id: session.sessionId }, { $set: { status: 'converted' } });
       }

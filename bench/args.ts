@@ -22,8 +22,6 @@ export interface BenchArgs {
   /** Pin the load generator to CPU 0 and the server under test to CPU 1 (taskset). */
   pin: boolean;
   temporalInMemory: boolean;
-  /** FerretDB's storage for clicktrail and the MongoDB-only baseline alike. */
-  mongoBackend: 'sqlite' | 'postgresql';
   outDir: string;
   /** Write results as latest.* (default) or under this name. */
   name: string;
@@ -45,8 +43,6 @@ const USAGE = `usage: npm run bench -- [options]
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
   --pin                 pin the load generator to CPU 0 and the server under test to CPU 1
   --temporal-in-memory  run the Temporal dev server without its SQLite file
-  --mongo-backend <b>   FerretDB storage, postgresql (default: a PostgreSQL server of the run's own,
-                        Debian's postgresql package) or sqlite (the embedded one npm start uses)
   --name <name>         results file name (default latest)
   --out <dir>           results directory (default bench/results)
   --keep-data           keep the run's data directory`;
@@ -67,7 +63,6 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       profile: { type: 'boolean', default: false },
       pin: { type: 'boolean', default: false },
       'temporal-in-memory': { type: 'boolean', default: false },
-      'mongo-backend': { type: 'string', default: 'postgresql' },
       name: { type: 'string', default: 'latest' },
       out: { type: 'string', default: defaultOutDir },
       'keep-data': { type: 'boolean', default: false },
@@ -85,8 +80,6 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       return phase;
     }),
   );
-  const mongoBackend = values['mongo-backend'];
-  if (mongoBackend !== 'sqlite' && mongoBackend !== 'postgresql') throw new UsageError(`--mongo-backend: "${mongoBackend}" is not sqlite or postgresql`);
   if (!/^[\w.-]+$/.test(values.name)) throw new UsageError('--name: letters, digits, dot, dash and underscore only');
   return {
     duration: num(values.duration, 'duration', 1, 600),
@@ -100,7 +93,6 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
     profile: values.profile,
     pin: values.pin,
     temporalInMemory: values['temporal-in-memory'],
-    mongoBackend,
     outDir: values.out,
     name: values.name,
     keepData: values['keep-data'],

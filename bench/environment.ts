@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../src/local-stack/local-stack';
@@ -15,8 +15,8 @@ export interface Environment {
   node: string;
   packages: Record<string, string>;
   temporalCli: string;
-  ferretdb: string;
-  postgresql: string;
+  /** The MongoDB-compatible engine clicktrail and the baseline both run on (scripts/install-engine.sh). */
+  engine: { name: string; versions: Record<string, string> };
   commit: string;
 }
 
@@ -40,17 +40,22 @@ export function describeEnvironment(): Environment {
     node: process.version,
     packages,
     temporalCli: firstLine(() => execFileSync(bin('temporal'), ['--version'], { encoding: 'utf8' })),
-    ferretdb: firstLine(() => execFileSync(bin('ferretdb'), ['--version'], { encoding: 'utf8' })).replace(/^version:\s*/, ''),
-    postgresql: firstLine(() => {
-      const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
-      return execFileSync(`/usr/lib/postgresql/${versions[0]}/bin/postgres`, ['--version'], { encoding: 'utf8' });
-    }).replace(/^postgres \(PostgreSQL\)\s*/, ''),
+    engine: engine(bin('engine-versions.json')),
     commit: firstLine(() => {
       const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
       const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'workflows', 'activities'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
       return dirty ? `${head} (with uncommitted changes in src/workflows/activities)` : head;
     }),
   };
+}
+
+function engine(file: string): Environment['engine'] {
+  try {
+    const { engine: name, ...versions } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    return { name: name ?? 'unknown', versions };
+  } catch {
+    return { name: 'unknown (no .tools/bin/engine-versions.json: run scripts/install-engine.sh)', versions: {} };
+  }
 }
 
 function firstLine(run: () => string): string {

@@ -28,9 +28,9 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`# clicktrail benchmark, ${e.date.slice(0, 16).replace('T', ' ')} UTC`, '');
   out.push(
     `- Machine: ${e.cores} cores (${e.cpuModel}), ${e.memoryGiB} GiB; Node ${e.node}`,
-    `- Versions: ${Object.entries(e.packages).map(([k, v]) => `${k} ${v}`).join(', ')}; Temporal CLI ${e.temporalCli}; FerretDB ${e.ferretdb} (${r.args.mongoBackend === 'postgresql' ? `PostgreSQL backend, PostgreSQL ${e.postgresql} server of the run's own` : 'SQLite backend'}); commit ${e.commit}`,
+    `- Versions: ${Object.entries(e.packages).map(([k, v]) => `${k} ${v}`).join(', ')}; Temporal CLI ${e.temporalCli}; database (clicktrail and the MongoDB-only baseline alike) ${e.engine.name} (${Object.entries(e.engine.versions).map(([k, v]) => `${k} ${v}`).join(', ')}), a PostgreSQL cluster of the run's own; commit ${e.commit}`,
     `- Command: \`${r.command}\` (${r.totalSec} s in all)`,
-    `- Processes: the bench process (load generator, postback sink), the server under test, the clicktrail worker, the Temporal dev server${r.args.temporalInMemory ? ' (in memory)' : ' (SQLite file)'} and FerretDB${r.args.mongoBackend === 'postgresql' ? ' with its PostgreSQL server' : ''}, each its own process, ${r.args.pin ? 'load generator pinned to CPU 0 and server under test to CPU 1 (others unpinned)' : 'none pinned: the kernel spreads them over the cores'}. Latencies are measured by the load generator per response (hrtime), warmup of ${r.args.warmup} s excluded.`,
+    `- Processes: the bench process (load generator, postback sink), the server under test, the clicktrail worker, the Temporal dev server${r.args.temporalInMemory ? ' (in memory)' : ' (SQLite file)'} and FerretDB with its PostgreSQL server, each its own process, ${r.args.pin ? 'load generator pinned to CPU 0 and server under test to CPU 1 (others unpinned)' : 'none pinned: the kernel spreads them over the cores'}. Latencies are measured by the load generator per response (hrtime), warmup of ${r.args.warmup} s excluded.`,
     '',
   );
 

@@ -55,8 +55,8 @@ async function main(): Promise<number> {
     failures,
   };
   try {
-    const [temporalPort, mongoPort, postgresPort] = [await freePort(), await freePort(), await freePort()];
-    console.log(`bench: starting the Temporal dev server and FerretDB (${args.mongoBackend}), bundling the workflows`);
+    const [temporalPort, mongoPort] = [await freePort(), await freePort()];
+    console.log(`bench: starting the Temporal dev server and ${environment.engine.name}, bundling the workflows`);
     const [stack, bundle] = await Promise.all([
       startLocalStack({
         temporalPort,
@@ -64,8 +64,6 @@ async function main(): Promise<number> {
         mongoPort,
         dataDir,
         temporalInMemory: args.temporalInMemory,
-        mongoBackend: args.mongoBackend,
-        postgresPort,
         log: (l) => console.log(`bench: ${l}`),
       }),
       bundleWorkflows(),

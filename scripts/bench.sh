@@ -3,12 +3,9 @@
 # (bench/run.ts). `npm run bench -- --help` lists the flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ ! -x .tools/bin/temporal || ! -x .tools/bin/ferretdb ]]; then
+if [[ " $* " != *" --help "* ]]; then
   bash scripts/install-tools.sh
-fi
-# The bench runs FerretDB on a PostgreSQL server of its own unless told `--mongo-backend sqlite`.
-if [[ " $* " != *" --mongo-backend sqlite "* && " $* " != *" --mongo-backend=sqlite "* && " $* " != *" --help "* ]]; then
-  bash scripts/install-postgresql.sh
+  bash scripts/install-engine.sh
 fi
 npx tsc -p tsconfig.build.json
 exec node dist/bench/run.js "$@"

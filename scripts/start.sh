@@ -7,5 +7,7 @@ if [[ ! -d node_modules/@temporalio/worker ]]; then
   npm install --no-audit --no-fund
 fi
 bash scripts/install-tools.sh
+# With MONGODB_URI set, clicktrail uses that MongoDB and needs no local engine.
+[[ -n ${MONGODB_URI:-} ]] || bash scripts/install-engine.sh
 npx tsc -p tsconfig.build.json
 exec node dist/src/dev.js

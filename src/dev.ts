@@ -8,8 +8,9 @@ import { createLogger } from './log';
 import { onShutdown } from './main';
 import { demoUrls, seedDemo } from './seed/demo';
 
-// `npm start`: clicktrail with its embedded local stack (Temporal dev server + FerretDB), the API
-// and the worker in one process, a demo campaign, and ready URLs printed.
+// `npm start`: clicktrail with its embedded local stack (Temporal dev server + FerretDB on
+// PostgreSQL/DocumentDB), the API and the worker in one process, a demo campaign, and ready URLs
+// printed. With MONGODB_URI set, that MongoDB is used and no local database is started.
 
 const localSchema = z.object({
   LOCAL_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
@@ -27,10 +28,11 @@ async function dev(): Promise<void> {
   // Validate the app's own variables before starting anything.
   const base = loadConfig();
   const log = createLogger(base.LOG_LEVEL);
+  const ownMongo = !process.env.MONGODB_URI;
   const stack = await startLocalStack({
     temporalPort: local.LOCAL_TEMPORAL_PORT,
     temporalUiPort: local.LOCAL_TEMPORAL_UI_PORT,
-    mongoPort: local.LOCAL_MONGO_PORT,
+    mongoPort: ownMongo ? local.LOCAL_MONGO_PORT : null,
     dataDir: local.LOCAL_DATA_DIR,
     log: (line) => log.info(line),
   });
@@ -41,7 +43,7 @@ async function dev(): Promise<void> {
       // The demo campaign lands on these pages and posts back to the sink.
       DEMO_ROUTES: 'true',
       TEMPORAL_ADDRESS: stack.temporalAddress,
-      MONGODB_URI: stack.mongoUri('clicktrail'),
+      MONGODB_URI: ownMongo ? stack.mongoUri('clicktrail') : base.MONGODB_URI,
       TEMPORAL_UI_URL: stack.temporalUiUrl ?? base.TEMPORAL_UI_URL,
       // The demo's postback sinks are served by clicktrail itself, on loopback.
       OUTBOUND_ALLOW_NETWORKS: process.env.OUTBOUND_ALLOW_NETWORKS ?? '127.0.0.0/8,::1',

@@ -80,7 +80,7 @@ const db = proxyActivities<Activities>({
 // step, so a click's workflow start and a conversion cost the Temporal server far fewer writes.
 // Deliveries stay regular activities: they retry for hours.
 const local = proxyLocalActivities<Activities>({
-  // As long as the regular activities: FerretDB on SQLite can hold a writer for its 10 s busy timeout.
+  // As long as the regular activities: a database under load or failing over may take seconds.
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
   // Past a few quick retries (a database outage), wait on a workflow timer instead of in the worker:

@@ -1,35 +1,34 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import mongoose from 'mongoose';
 import { SEARCH_ATTRIBUTE_NAMES } from '../temporal/search-attributes';
 
-// The embedded local stack: the Temporal CLI dev server and FerretDB (SQLite backend, or a
-// PostgreSQL server of the stack's own for the bench), built from the Go module proxy into
-// .tools/bin, started on loopback. `npm start` and the jest global setup share this one module so
-// that tests run against exactly what a developer runs.
+// The embedded local stack: the Temporal CLI dev server and the MongoDB-compatible engine
+// (FerretDB v2 on a PostgreSQL cluster of the stack's own with the DocumentDB extension, installed by
+// scripts/install-engine.sh), started on loopback. `npm start`, the jest global setup and the bench
+// share this one module so that tests run against exactly what a developer runs.
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '');
+
+/** The PostgreSQL major the extensions are built for (scripts/install-engine.sh). */
+const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
 
 export interface LocalStackOptions {
   host?: string;
   temporalPort: number;
   /** null: headless (no Web UI). */
   temporalUiPort: number | null;
-  mongoPort: number;
-  /** Temporal state file and FerretDB data live here; omit persistence with `temporalInMemory`. */
+  /** FerretDB's port; null: no local engine (MONGODB_URI names an existing MongoDB). */
+  mongoPort: number | null;
+  /**
+   * Temporal's state file, the PostgreSQL cluster and FerretDB's state live here and survive a
+   * restart; omit Temporal's persistence with `temporalInMemory`.
+   */
   dataDir: string;
   temporalInMemory?: boolean;
-  /**
-   * FerretDB's storage. `sqlite` (default) is embedded and needs nothing installed. `postgresql`
-   * starts a PostgreSQL server of its own (Debian's `postgresql` package) on `postgresPort`: its
-   * writers do not queue on one database lock, which SQLite's do under concurrent load.
-   */
-  mongoBackend?: 'sqlite' | 'postgresql';
-  postgresPort?: number;
   toolsDir?: string;
   startTimeoutMs?: number;
   log?: (line: string) => void;
@@ -53,19 +52,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const log = opts.log ?? (() => undefined);
   const temporalBin = path.join(toolsDir, 'temporal');
   const ferretBin = path.join(toolsDir, 'ferretdb');
-  for (const bin of [temporalBin, ferretBin]) {
-    if (!existsSync(bin)) throw new LocalStackError(`${bin} is missing: run \`npm run tools\` (scripts/install-tools.sh) first`);
-  }
-  const ferretDir = path.join(opts.dataDir, 'ferretdb');
-  mkdirSync(ferretDir, { recursive: true });
-  const backend = opts.mongoBackend ?? 'sqlite';
-  if (backend === 'postgresql' && !opts.postgresPort) throw new LocalStackError('mongoBackend postgresql needs a postgresPort');
+  if (!existsSync(temporalBin)) throw new LocalStackError(`${temporalBin} is missing: run \`npm run tools\` (scripts/install-tools.sh) first`);
+  if (opts.mongoPort !== null) assertEngineInstalled(ferretBin);
+  mkdirSync(opts.dataDir, { recursive: true });
 
   const ports: [string, number | null][] = [
     ['Temporal (LOCAL_TEMPORAL_PORT)', opts.temporalPort],
     ['Temporal UI (LOCAL_TEMPORAL_UI_PORT)', opts.temporalUiPort],
     ['FerretDB (LOCAL_MONGO_PORT)', opts.mongoPort],
-    ['PostgreSQL (postgresPort)', backend === 'postgresql' ? opts.postgresPort! : null],
   ];
   for (const [what, port] of ports) {
     if (port !== null) await assertPortFree(host, port, what);
@@ -85,25 +79,6 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       : ['--db-filename', path.join(opts.dataDir, 'temporal.sqlite'), '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal']),
     ...SEARCH_ATTRIBUTE_NAMES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
   ];
-  const storageArgs =
-    backend === 'postgresql'
-      ? ['--handler=postgresql', `--postgresql-url=postgres://ferretdb@${host}:${opts.postgresPort}/postgres`]
-      : [
-          '--handler=sqlite',
-          // Writers take the lock at BEGIN and queue on FerretDB's busy timeout: deferred transactions
-          // fail at once with SQLITE_BUSY when two writers race to upgrade (seen under the bench). WAL is
-          // FerretDB's default; synchronous=normal drops the fsync per commit (safe against a crash of
-          // the process, not of the OS), as for Temporal's file above.
-          `--sqlite-url=file:${ferretDir}/?_txlock=immediate&_pragma=synchronous(normal)`,
-        ];
-  const ferretArgs = [
-    `--listen-addr=${host}:${opts.mongoPort}`,
-    ...storageArgs,
-    `--state-dir=${ferretDir}`,
-    '--telemetry=disable',
-    '--debug-addr=-',
-    '--log-level=error',
-  ];
 
   const temporalAddress = `${host}:${opts.temporalPort}`;
   let temporal: Supervised | null = null;
@@ -111,8 +86,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   let postgres: Supervised | null = null;
 
   const startTemporal = async () => {
-    temporal = supervise('temporal', temporalBin, temporalArgs, log);
-    await temporal.until(waitForTemporal(temporalAddress, timeoutMs), timeoutMs);
+    const server = supervise('temporal', temporalBin, temporalArgs, log);
+    temporal = server;
+    await server.until(waitForTemporal(temporalAddress, timeoutMs, server.running), timeoutMs);
   };
   const stopTemporal = async () => {
     await temporal?.stop();
@@ -124,84 +100,159 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     ferret = null;
     postgres = null;
   };
+  const startEngine = async (mongoPort: number) => {
+    const cluster = await startPostgres(path.join(opts.dataDir, 'postgresql'), timeoutMs, log);
+    postgres = cluster.server;
+    const ferretDir = path.join(opts.dataDir, 'ferretdb');
+    mkdirSync(ferretDir, { recursive: true });
+    ferret = supervise(
+      'ferretdb',
+      ferretBin,
+      [
+        `--listen-addr=${host}:${mongoPort}`,
+        `--postgresql-url=${cluster.url}`,
+        `--state-dir=${ferretDir}`,
+        // Loopback only, like every server of the local stack; production runs MongoDB with auth.
+        '--no-auth',
+        '--telemetry=disable',
+        '--debug-addr=',
+        '--log-level=ERROR',
+      ],
+      log,
+    );
+    await ferret.until(waitForMongo(host, mongoPort, timeoutMs, ferret.running), timeoutMs);
+  };
 
   try {
-    if (backend === 'postgresql') {
-      postgres = await startPostgres(host, opts.postgresPort!, timeoutMs, log);
-    }
-    ferret = supervise('ferretdb', ferretBin, ferretArgs, log);
-    await Promise.all([startTemporal(), ferret.until(waitForMongo(host, opts.mongoPort, timeoutMs), timeoutMs)]);
+    await Promise.all([startTemporal(), opts.mongoPort === null ? undefined : startEngine(opts.mongoPort)]);
   } catch (err) {
     await stop();
     throw err;
   }
-  log(`local stack up: Temporal ${temporalAddress}, FerretDB ${host}:${opts.mongoPort}`);
+  log(`local stack up: Temporal ${temporalAddress}${opts.mongoPort === null ? '' : `, FerretDB ${host}:${opts.mongoPort}`}`);
 
   return {
     temporalAddress,
     temporalUiUrl: opts.temporalUiPort === null ? null : `http://${host}:${opts.temporalUiPort}`,
-    mongoUri: (db) => `mongodb://${host}:${opts.mongoPort}/${db}`,
+    mongoUri: (db) => {
+      if (opts.mongoPort === null) throw new LocalStackError('this local stack runs no database');
+      return `mongodb://${host}:${opts.mongoPort}/${db}`;
+    },
     startTemporal,
     stopTemporal,
     stop,
   };
 }
 
+function assertEngineInstalled(ferretBin: string): void {
+  const missing = [
+    [ferretBin, 'FerretDB'],
+    [path.join(POSTGRES_BIN, 'postgres'), 'PostgreSQL 15'],
+    ['/usr/share/postgresql/15/extension/documentdb.control', 'the DocumentDB extension'],
+  ].filter(([file]) => !existsSync(file!));
+  if (missing.length > 0) {
+    throw new LocalStackError(
+      `${missing.map(([file, what]) => `${what} (${file})`).join(', ')} missing: run scripts/install-engine.sh, or set MONGODB_URI to an existing MongoDB`,
+    );
+  }
+}
+
 interface Supervised {
   until<T>(ready: Promise<T>, timeoutMs: number): Promise<T>;
+  /** False once the process has exited (or was stopped): readiness checks give up then. */
+  running: () => boolean;
   stop(): Promise<void>;
 }
 
+// DocumentDB's settings from FerretDB's packaging (packaging/10-preload.sh of the fork), less
+// enableSortbyIdPushDownToPrimaryKey, which this version does not know.
+const DOCUMENTDB_SETTINGS = [
+  'shared_preload_libraries=pg_cron,pg_documentdb_core,pg_documentdb',
+  'cron.database_name=postgres',
+  'documentdb.enableCompact=true',
+  'documentdb.enableLetAndCollationForQueryMatch=true',
+  'documentdb.enableNowSystemVariable=true',
+  'documentdb.enableSchemaValidation=true',
+  'documentdb.enableBypassDocumentValidation=true',
+  'documentdb.enableUserCrud=true',
+  'documentdb.maxUserLimit=100',
+];
+
 /**
- * A PostgreSQL server of the stack's own, for FerretDB's postgresql backend: a fresh cluster,
- * thrown away when the server stops, trust authentication on loopback only. PostgreSQL refuses to
- * run as root, so under root it runs as the `postgres` user the Debian package creates; its
- * cluster then lives in a directory of its own under the system temp dir, which that user can
- * reach without the caller's data directory being opened up.
+ * The PostgreSQL cluster FerretDB stores into, in `dir` (created on first start, kept after). It
+ * listens on a Unix socket in its own directory only: no TCP port to collide with, nothing
+ * reachable from the network. PostgreSQL refuses to run as root, so under root it runs as the
+ * `postgres` user the Debian package creates, which then owns `dir`.
  */
-async function startPostgres(host: string, port: number, timeoutMs: number, log: (l: string) => void): Promise<Supervised> {
-  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)) : [];
-  const bin = versions.map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(path.join(d, 'postgres')));
-  if (!bin) throw new LocalStackError('PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): run scripts/install-postgresql.sh');
+async function startPostgres(dir: string, timeoutMs: number, log: (l: string) => void): Promise<{ server: Supervised; url: string }> {
   const user = process.getuid?.() === 0 ? postgresUser() : undefined;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-postgresql-'));
-  if (user) chownSync(dir, user.uid, user.gid);
-  const removeDir = () => rmSync(dir, { recursive: true, force: true });
-  let server: Supervised | null = null;
+  // The socket path (dir + "/.s.PGSQL.5432") must fit in sockaddr_un's 108 bytes.
+  if (Buffer.byteLength(dir) > 90) throw new LocalStackError(`${dir} is too long for PostgreSQL's socket: choose a shorter LOCAL_DATA_DIR`);
+  const running = serverHolding(dir);
+  if (running) throw new LocalStackError(`a PostgreSQL server (pid ${running}) from an earlier run still uses ${dir}: stop it (kill -INT ${running}) or choose another LOCAL_DATA_DIR`);
+  const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
+  if (fresh) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (user) {
+      chownSync(dir, user.uid, user.gid);
+      // The postgres user must be able to pass through the data directory (not to list it).
+      const parent = path.dirname(dir);
+      chmodSync(parent, statSync(parent).mode | 0o001);
+      await run('/usr/bin/test', ['-w', dir], user).catch(() => {
+        throw new LocalStackError(`the postgres user cannot write to ${dir}: choose a LOCAL_DATA_DIR whose parent folders it may enter`);
+      });
+    }
+    await run(path.join(POSTGRES_BIN, 'initdb'), ['-D', dir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync'], user);
+  }
+  const server = supervise(
+    'postgresql',
+    path.join(POSTGRES_BIN, 'postgres'),
+    [
+      '-D', dir,
+      '-c', 'listen_addresses=',
+      '-c', `unix_socket_directories=${dir}`,
+      '-c', 'max_connections=300',
+      '-c', 'shared_buffers=256MB',
+      // A crash of the server loses nothing, an OS crash may lose the last commits. Fine for a
+      // local stack; production runs MongoDB.
+      '-c', 'synchronous_commit=off',
+      ...DOCUMENTDB_SETTINGS.flatMap((setting) => ['-c', setting]),
+      // DocumentDB (index builds, some commands) and pg_cron connect back to the server with libpq,
+      // by default over TCP to localhost, where this cluster does not listen.
+      '-c', `documentdb.localhost_connection_string=host='${dir}'`,
+      '-c', `cron.host=${dir}`,
+    ],
+    log,
+    // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
+    { user, stopSignal: 'SIGINT' },
+  );
   try {
-    await run(path.join(bin, 'initdb'), ['-D', dir, '-U', 'ferretdb', '-A', 'trust', '-E', 'UTF8', '--no-sync'], user);
-    server = supervise(
-      'postgresql',
-      path.join(bin, 'postgres'),
-      [
-        '-D', dir,
-        '-p', String(port),
-        '-c', `listen_addresses=${host}`,
-        '-c', `unix_socket_directories=${dir}`,
-        '-c', 'max_connections=300',
-        '-c', 'shared_buffers=256MB',
-        // Like synchronous=normal for SQLite: a crash of the server loses nothing, an OS crash may
-        // lose the last commits. Fine for a local stack; production runs MongoDB.
-        '-c', 'synchronous_commit=off',
-      ],
-      log,
-      // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
-      { user, stopSignal: 'SIGINT' },
-    );
-    await server.until(waitForPort(host, port, timeoutMs), timeoutMs);
+    // Also the readiness check: psql fails until the server accepts connections.
+    const psql = ['-h', dir, '-U', 'postgres', '-d', 'postgres', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', 'CREATE EXTENSION IF NOT EXISTS documentdb CASCADE'];
+    await server.until(retryUntil(() => run(path.join(POSTGRES_BIN, 'psql'), psql, user), timeoutMs, server.running), timeoutMs);
   } catch (err) {
-    await server?.stop();
-    removeDir();
+    await server.stop();
     throw err;
   }
-  const started = server;
-  return {
-    until: (ready, ms) => started.until(ready, ms),
-    async stop() {
-      await started.stop();
-      removeDir();
-    },
-  };
+  if (fresh) log(`PostgreSQL cluster with DocumentDB created in ${dir}`);
+  return { server, url: `postgres://postgres@/postgres?host=${encodeURIComponent(dir)}` };
+}
+
+/** The pid in the cluster's lock file when that process still runs (a run killed without its stop). */
+function serverHolding(dir: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
 }
 
 function postgresUser(): { uid: number; gid: number } {
@@ -212,7 +263,7 @@ function postgresUser(): { uid: number; gid: number } {
     // getent exits 2 when there is no such user
   }
   const [, , uid, gid] = line.split(':');
-  if (!uid || !gid) throw new LocalStackError('no postgres user to run PostgreSQL as (installing Debian\'s postgresql package creates it)');
+  if (!uid || !gid) throw new LocalStackError('no postgres user to run PostgreSQL as (installing Debian\'s postgresql package creates it: scripts/install-engine.sh)');
   return { uid: Number(uid), gid: Number(gid) };
 }
 
@@ -225,20 +276,6 @@ function run(bin: string, args: string[], user?: { uid: number; gid: number }): 
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new LocalStackError(`${path.basename(bin)} exited with ${code}:\n${out.trim()}`))));
   });
-}
-
-function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
-  return retryUntil(
-    () =>
-      new Promise<void>((resolve, reject) => {
-        const socket = net.connect(port, host, () => {
-          socket.end();
-          resolve();
-        });
-        socket.once('error', reject);
-      }),
-    timeoutMs,
-  );
 }
 
 function supervise(
@@ -263,6 +300,7 @@ function supervise(
   });
 
   return {
+    running: () => child.exitCode === null && child.signalCode === null && !stopping,
     async until(ready, timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const died = exited.then((code) => {
@@ -320,19 +358,20 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-async function retryUntil<T>(what: () => Promise<T>, timeoutMs: number): Promise<T> {
+/** Retries `what` until it succeeds, the time is up, or the server it waits for is gone. */
+async function retryUntil<T>(what: () => Promise<T>, timeoutMs: number, running: () => boolean): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await what();
     } catch (err) {
-      if (Date.now() > deadline) throw err;
+      if (Date.now() > deadline || !running()) throw err;
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 }
 
-async function waitForTemporal(address: string, timeoutMs: number): Promise<void> {
+async function waitForTemporal(address: string, timeoutMs: number, running: () => boolean): Promise<void> {
   await retryUntil(async () => {
     const connection = await Connection.connect({ address, connectTimeout: 1000 });
     try {
@@ -340,10 +379,10 @@ async function waitForTemporal(address: string, timeoutMs: number): Promise<void
     } finally {
       await connection.close();
     }
-  }, timeoutMs);
+  }, timeoutMs, running);
 }
 
-async function waitForMongo(host: string, port: number, timeoutMs: number): Promise<void> {
+async function waitForMongo(host: string, port: number, timeoutMs: number, running: () => boolean): Promise<void> {
   await retryUntil(async () => {
     const client = new mongoose.mongo.MongoClient(`mongodb://${host}:${port}/`, { serverSelectionTimeoutMS: 1000 });
     try {
@@ -352,5 +391,5 @@ async function waitForMongo(host: string, port: number, timeoutMs: number): Prom
     } finally {
       await client.close();
     }
-  }, timeoutMs);
+  }, timeoutMs, running);
 }

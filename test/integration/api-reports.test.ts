@@ -1,7 +1,5 @@
 import { conversions, type ConversionRecord } from '../../src/persistence/models/conversion';
 import { sessions, type SessionRecord } from '../../src/persistence/models/session';
-import { detectFactMode, loadFacts, type FactQuery } from '../../src/http/api/report-data';
-import { buildReport, type Dimension } from '../../src/http/api/report-model';
 import { clientFor, type ApiClient } from '../support/api-client';
 import { startTestApp, testId, type TestApp } from '../support/harness';
 
@@ -244,18 +242,25 @@ test('bad parameters are 400s naming the parameter', async () => {
   expect((await op.get('/reports?group_by=day')).body.fields.map((f: { path: string }) => f.path).sort()).toEqual(['from', 'to']);
 });
 
-test('both ways of reading the facts agree: one pass in code (used on FerretDB) and $match/$group per range (MongoDB)', async () => {
-  expect(await detectFactMode()).toBe('scan');
-  const groupings: Dimension[][] = [[], ['campaign', 'day'], ['publisher', 'hour'], ['os', 'country'], ['provider', 'device_type', 'day']];
-  for (const groupBy of groupings) {
-    for (const includeBots of [false, true]) {
-      const q: FactQuery = { groupBy, from: new Date('2024-03-09T23:00:00Z'), to: new Date('2024-03-11T23:00:00Z'), tz: 'Europe/Paris', includeBots, statuses: ['approved', 'pending'], filters: [['advertiser', [id.advX, id.advY]]] };
-      const scan = await loadFacts(q, 'scan');
-      const agg = await loadFacts(q, 'aggregate');
-      const report = (f: typeof scan) => buildReport(groupBy, f.clicks, f.conversions, { includeBots, show: { payout: true, revenue: true } });
-      expect([groupBy, includeBots, report(scan)]).toEqual([groupBy, includeBots, report(agg)]);
-      expect(report(scan).rows.length).toBeGreaterThan(groupBy.length > 0 ? 1 : 0);
-      expect(scan.clicks.reduce((n, c) => n + c.count, 0)).toBe(5);
-    }
-  }
+test('local hours and days come from the database in the caller’s time zone: a fall-back hour twice, a +05:45 midnight', async () => {
+  const cZ = testId('cZ');
+  const Z = { advertiser: id.advX, campaign: cZ, publisher: id.p1, os: 'iOS' };
+  // Paris falls back at 01:00Z on 27 October 2024: 00:30Z and 01:30Z are both 02:30 local.
+  const early = session('z1', { ...Z, at: '2024-10-27T00:30:00Z' });
+  const late = session('z2', { ...Z, at: '2024-10-27T01:30:00Z' });
+  // 18:20Z is 00:05 on the 28th in Kathmandu (UTC+05:45).
+  const kathmandu = session('z3', { ...Z, at: '2024-10-27T18:20:00Z' });
+  await sessions().insertMany([early, late, kathmandu]);
+  await conversions().insertOne(conversion('z1', late, { event: 'sale', currency: 'EUR', payout: 100, revenue: 150, at: '2024-10-27T01:40:00Z' }));
+
+  const hours = (await op.get(`/reports?group_by=hour&from=2024-10-27T00:00:00Z&to=2024-10-27T02:00:00Z&tz=Europe/Paris&campaign=${cZ}`)).body;
+  expect(hours.rows.map((r: { hour: string; clicks: number; conversions_total: number }) => [r.hour, r.clicks, r.conversions_total])).toEqual([
+    ['2024-10-27T02:00+01:00', 1, 1],
+    ['2024-10-27T02:00+02:00', 1, 0],
+  ]);
+  const days = (await op.get(`/reports?group_by=day&from=2024-10-27&to=2024-10-29&tz=Asia/Kathmandu&campaign=${cZ}`)).body;
+  expect(days.rows.map((r: { day: string; clicks: number }) => [r.day, r.clicks])).toEqual([
+    ['2024-10-27', 2],
+    ['2024-10-28', 1],
+  ]);
 });

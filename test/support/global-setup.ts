@@ -5,20 +5,19 @@ import path from 'node:path';
 import { REPO_ROOT, freePort, startLocalStack, type LocalStack } from '../../src/local-stack/local-stack';
 import { bundleWorkflows } from '../../src/temporal/worker';
 
-// One Temporal dev server and one FerretDB for every integration test file, on free loopback
-// ports, and the workflow code bundled once. Test files find them through CT_TEST_* variables.
+// One Temporal dev server and one FerretDB (on PostgreSQL with DocumentDB) for every integration
+// test file, on free loopback ports, and the workflow code bundled once. Test files find them through CT_TEST_* variables.
 
 declare global {
   var __clicktrailStack: { stack: LocalStack; dir: string } | undefined;
 }
 
 export default async function globalSetup(): Promise<void> {
-  const bin = path.join(REPO_ROOT, '.tools', 'bin');
-  if (!existsSync(path.join(bin, 'temporal')) || !existsSync(path.join(bin, 'ferretdb'))) {
+  if (!existsSync(path.join(REPO_ROOT, '.tools', 'bin', 'temporal'))) {
     execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-tools.sh')], { stdio: 'inherit' });
   }
-  // For the test of the local stack with FerretDB on PostgreSQL (a no-op when it is installed).
-  execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-postgresql.sh')], { stdio: 'inherit' });
+  // Seconds when the engine is installed: it checks the installed versions and skips every build.
+  execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-engine.sh')], { stdio: 'inherit' });
   // For the browser test (a no-op when /usr/bin/chromium is there).
   execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-chromium.sh')], { stdio: 'inherit' });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-test-'));

@@ -42,5 +42,4 @@ test('a budget answers 503 at its deadline even when the query never does, and m
   await expect(fresh.race(Promise.reject(Object.assign(new Error('operation exceeded time limit'), { code: 50 })))).rejects.toMatchObject({ status: 503, message: 'slow' });
   await expect(fresh.race(Promise.reject(new Error('other')))).rejects.toThrow('other');
   await expect(fresh.race(Promise.resolve(7))).resolves.toBe(7);
-  expect(new TimeBudget(60_000, 'x', false).maxTimeMS).toBeUndefined();
 });

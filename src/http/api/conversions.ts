@@ -60,7 +60,7 @@ export function conversionsRouter(registry: RouteDoc[], deps: AppDeps) {
         ...timeRange(query.from, query.to, 'createdAt'),
       };
       const and = [filter, trafficScope(principal)];
-      const budget = await listBudget(deps.config, 'conversions');
+      const budget = listBudget(deps.config, 'conversions');
       return paginate(
         query,
         (after, n) => budget.toArray(conversions().find({ $and: [...and, after] } as never, { maxTimeMS: budget.maxTimeMS }).sort({ _id: 1 }).limit(n)),

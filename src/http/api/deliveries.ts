@@ -57,7 +57,7 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
     async ({ principal, query }) => {
       const filter = matchFilter(query, { conversion: 'conversionId', session: 'sessionId', target: 'target', target_id: 'targetId', outcome: 'outcome' });
       const scope = deliveryScope(principal);
-      const budget = await listBudget(deps.config, 'deliveries');
+      const budget = listBudget(deps.config, 'deliveries');
       const ids = await paginate(
         query,
         (after, n) =>

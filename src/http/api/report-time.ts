@@ -1,10 +1,8 @@
 import { LRUCache } from 'lru-cache';
 
-// Local days and hours of an IANA time zone as UTC ranges, computed in code because the test
-// database (FerretDB) has no date operators in aggregation. Every UTC offset in use today is a
-// multiple of 15 minutes (+05:45, +08:45, -09:30…), so local day and hour boundaries always fall on
-// UTC quarter-hours: walking the range in UTC quarter-hours and cutting where the local label
-// changes is exact, DST transitions included.
+// Local days of an IANA time zone, for a report's `from`/`to` given as plain dates (the grouping by
+// local day and hour is the database's $dateToString). Every UTC offset in use today is a multiple
+// of 15 minutes (+05:45, +08:45, -09:30…), so a local day always starts on a UTC quarter-hour.
 
 const QUARTER_MS = 15 * 60_000;
 /** How far (in quarter-hours, each way) the start of a day may be from its first estimate. */
@@ -83,48 +81,4 @@ export function startOfLocalDay(date: { year: number; month: number; day: number
     t += QUARTER_MS;
   }
   return localTime(new Date(t), tz).dayNumber === target ? new Date(t) : null;
-}
-
-export interface TimeBucket {
-  day?: string;
-  hour?: string;
-  start: Date;
-  end: Date;
-}
-
-type Label = Pick<TimeBucket, 'day' | 'hour'>;
-
-/**
- * [from, to) cut into local days and/or hours of `tz`, in order. Each cut is first guessed from the
- * current offset (the next local midnight or hour) and checked on both sides: a few formatter calls
- * per bucket instead of one per quarter-hour. Where the offset changes within a bucket (a DST
- * night), the cut is found by walking that bucket's quarter-hours.
- */
-export function timeBuckets(from: Date, to: Date, tz: string, by: { day: boolean; hour: boolean }): TimeBucket[] {
-  const labelOf = (lt: LocalTime): Label => ({ ...(by.day ? { day: lt.day } : {}), ...(by.hour ? { hour: lt.hour } : {}) });
-  const same = (a: Label, b: Label) => a.day === b.day && a.hour === b.hour;
-  const unit = by.hour ? 3_600_000 : 86_400_000;
-  const end = to.getTime();
-
-  const nextCut = (start: number, lt: LocalTime, current: Label): number => {
-    const offsetMs = lt.offsetMinutes * 60_000;
-    const guess = Math.floor((start + offsetMs) / unit) * unit + unit - offsetMs;
-    const before = localTime(new Date(Math.max(start, guess - QUARTER_MS)), tz);
-    if (before.offsetMinutes === lt.offsetMinutes && same(labelOf(before), current)) {
-      if (guess >= end || !same(labelOf(localTime(new Date(guess), tz)), current)) return guess;
-    }
-    let t = Math.floor(start / QUARTER_MS) * QUARTER_MS + QUARTER_MS;
-    while (t < end && same(labelOf(localTime(new Date(t), tz)), current)) t += QUARTER_MS;
-    return t;
-  };
-
-  const buckets: TimeBucket[] = [];
-  for (let start = from.getTime(); start < end; ) {
-    const lt = localTime(new Date(start), tz);
-    const current = labelOf(lt);
-    const stop = Math.min(nextCut(start, lt, current), end);
-    buckets.push({ ...current, start: new Date(start), end: new Date(stop) });
-    start = stop;
-  }
-  return buckets;
 }

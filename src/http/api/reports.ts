@@ -78,7 +78,7 @@ export function reportsRouter(registry: RouteDoc[], deps: AppDeps) {
       const factQuery: FactQuery = { groupBy, from, to, tz: query.tz, includeBots, statuses: query.status ?? ['approved', 'pending'], filters, rowCap: new RowCap(REPORT_MAX_ROWS) };
       let facts: Awaited<ReturnType<typeof loadFacts>>;
       try {
-        factQuery.budget = await TimeBudget.forEngine(REPORT_TIME_BUDGET_MS, `the report took longer than ${REPORT_TIME_BUDGET_MS} ms (REPORT_TIME_BUDGET_MS); narrow the range, add filters or group by fewer dimensions`);
+        factQuery.budget = new TimeBudget(REPORT_TIME_BUDGET_MS, `the report took longer than ${REPORT_TIME_BUDGET_MS} ms (REPORT_TIME_BUDGET_MS); narrow the range, add filters or group by fewer dimensions`);
         facts = await loadFacts(factQuery);
       } finally {
         release();

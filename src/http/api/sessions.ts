@@ -61,7 +61,7 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
         ...timeRange(query.from, query.to, 'createdAt'),
       };
       const and = [filter, trafficScope(principal)];
-      const budget = await listBudget(deps.config, 'sessions');
+      const budget = listBudget(deps.config, 'sessions');
       return paginate(query, (after, n) => budget.toArray(sessions().find({ $and: [...and, after] } as never, { maxTimeMS: budget.maxTimeMS }).sort({ _id: 1 }).limit(n)), (doc) => sessionView(doc as never, principal));
     },
   );
@@ -70,7 +70,7 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
     const id = params.id!;
     const doc = SESSION_ID_RE.test(id) ? await sessions().findOne({ _id: id, ...trafficScope(principal) }) : null;
     if (!doc) throw notFound('session', id);
-    const budget = await listBudget(deps.config, "the session's conversions");
+    const budget = listBudget(deps.config, "the session's conversions");
     const convs = await budget.toArray(conversions().find({ sessionId: id }, { maxTimeMS: budget.maxTimeMS }).sort({ createdAt: 1 }));
     let workflow: unknown = null;
     let workflowState: 'running' | 'closed' | 'unavailable' = 'closed';

@@ -33,7 +33,8 @@ const deliverySchema = new Schema(
 deliverySchema.index({ conversionId: 1, at: 1 });
 deliverySchema.index({ deliveryId: 1, attempt: 1 });
 deliverySchema.index({ outcome: 1, at: 1 });
-// A publisher's deliveries, grouped by delivery id, without reading everyone else's.
+// List filters: a session's deliveries, and a publisher key's own grouped by delivery id.
+deliverySchema.index({ sessionId: 1 });
 deliverySchema.index({ target: 1, targetId: 1, deliveryId: 1 });
 
 export const Delivery = model<DeliveryAttemptRecord>('Delivery', deliverySchema, 'deliveries');

@@ -1,0 +1,181 @@
+import type { Collection, Document } from 'mongodb';
+import mongoose from 'mongoose';
+import { factPipelines, type FactQuery } from '../../src/http/api/report-data';
+import { conversions } from '../../src/persistence/models/conversion';
+import { deliveries } from '../../src/persistence/models/delivery';
+import { inbounds } from '../../src/persistence/models/inbound';
+import { sessions } from '../../src/persistence/models/session';
+import { startTestApp, type TestApp } from '../support/harness';
+
+// Every query on a hot path, in a list or in a report must be served by an index: `explain` on
+// the real engine, failing on a collection scan. The shapes are those of the code named in each
+// case. Works on MongoDB (winning plan stages) and on FerretDB/DocumentDB (PostgreSQL plan nodes).
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+  // Some documents, so that a plan reads something; DocumentDB prefers an applicable index
+  // whatever the size (documentdb.forceUseIndexIfAvailable), MongoDB plans by shape.
+  const at = (i: number) => new Date(Date.UTC(2024, 2, 10) + i * 60_000);
+  await sessions().insertMany(
+    Array.from({ length: 300 }, (_, i) => ({
+      _id: `s${String(i).padStart(4, '0')}`,
+      advertiserId: `a${i % 3}`,
+      campaignId: `c${i % 10}`,
+      publisherId: `p${i % 7}`,
+      createdAt: at(i),
+      workflowStarted: i % 50 !== 0,
+      status: 'open',
+      bot: false,
+    })) as never,
+  );
+  await conversions().insertMany(
+    Array.from({ length: 100 }, (_, i) => ({
+      _id: `k${i}`,
+      sessionId: `s${String(i * 3).padStart(4, '0')}`,
+      advertiserId: `a${i % 3}`,
+      campaignId: `c${i % 10}`,
+      publisherId: `p${i % 7}`,
+      txidKey: `t${i}`,
+      status: 'approved',
+      createdAt: at(i * 3),
+    })) as never,
+  );
+  await deliveries().insertMany(
+    Array.from({ length: 100 }, (_, i) => ({
+      _id: `d${i}#1`,
+      deliveryId: `d${i}`,
+      conversionId: `k${i}`,
+      sessionId: `s${i}`,
+      target: i % 2 ? 'publisher' : 'provider',
+      targetId: `p${i % 7}`,
+      outcome: 'delivered',
+      attempt: 1,
+      at: at(i),
+    })) as never,
+  );
+  await inbounds().insertMany(
+    Array.from({ length: 50 }, (_, i) => ({ _id: `i${i}`, sessionId: `s${i}`, signalled: i % 10 !== 0, outcome: 'accepted', at: at(i) })) as never,
+  );
+});
+afterAll(async () => {
+  await app?.stop();
+});
+
+interface Plan {
+  collectionScans: number;
+  indexes: Set<string>;
+}
+
+const FULL_RANGE = '[MinKey, MaxKey]';
+
+/**
+ * Walks an explain answer of either engine. Reading a whole index (no bounds, no condition) is a
+ * collection scan in disguise and counts as one.
+ */
+function readPlan(node: unknown, plan: Plan = { collectionScans: 0, indexes: new Set() }): Plan {
+  if (Array.isArray(node)) {
+    for (const n of node) readPlan(n, plan);
+  } else if (node && typeof node === 'object') {
+    const n = node as Record<string, unknown>;
+    // MongoDB: winningPlan stages. rejectedPlans are alternatives that did not run.
+    if (n.stage === 'COLLSCAN') plan.collectionScans++;
+    if (n.stage === 'IXSCAN' && typeof n.indexName === 'string') {
+      const bounds = Object.values((n.indexBounds ?? {}) as Record<string, string[]>);
+      if (bounds.every((b) => b.length === 1 && b[0] === FULL_RANGE)) plan.collectionScans++;
+      else plan.indexes.add(n.indexName);
+    }
+    // DocumentDB: PostgreSQL plan nodes; a collection's documents are the documents_<n> tables.
+    if (n['Node Type'] === 'Seq Scan' && String(n['Relation Name'] ?? '').startsWith('documents_')) plan.collectionScans++;
+    if (typeof n['Node Type'] === 'string' && /Index( Only)? Scan$/.test(n['Node Type']) && typeof n['Index Name'] === 'string') {
+      // Every row of a collection has the same shard_key_value: a condition on it alone bounds nothing.
+      if (!/document|object_id/.test(String(n['Index Cond'] ?? ''))) plan.collectionScans++;
+      else plan.indexes.add(n['Index Name']);
+    }
+    for (const [k, v] of Object.entries(n)) if (k !== 'rejectedPlans' && k !== 'command') readPlan(v, plan);
+  }
+  return plan;
+}
+
+const explain = async (command: Document) => readPlan(await mongoose.connection.db!.command({ explain: command, verbosity: 'queryPlanner' }));
+
+function explainFind(c: Collection<never>, filter: Document, opts: { sort?: Document; limit?: number } = {}): Promise<Plan> {
+  return explain({ find: c.collectionName, filter, ...opts });
+}
+
+function explainAggregate(c: Collection<never>, pipeline: Document[]): Promise<Plan> {
+  return explain({ aggregate: c.collectionName, pipeline, cursor: {} });
+}
+
+const c = <T extends Document>(coll: Collection<T>) => coll as unknown as Collection<never>;
+const range = { $gte: new Date('2024-03-10T00:00:00Z'), $lt: new Date('2024-03-10T02:00:00Z') };
+
+/** [what, explain it, the indexes that may serve it] */
+const cases: [string, () => Promise<Plan>, string | string[]][] = [
+  // src/http/conversion-intake.ts: the pixel's and the postback's session lookup.
+  ['session by click id (pixel, postback)', () => explainFind(c(sessions()), { _id: 's0007' }), '_id_'],
+  // activities/conversions.ts: a transaction id already counted for the advertiser.
+  ['conversion by advertiser and txid (recordConversion)', () => explainFind(c(conversions()), { advertiserId: 'a1', txidKey: 't1' }), 'advertiserId_1_txidKey_1'],
+  ['conversion by id (status update)', () => explainFind(c(conversions()), { _id: 'k3' }), '_id_'],
+  // src/temporal/recovery.ts: the hand-over of sessions and conversions Temporal did not take.
+  ['sessions whose workflow did not start (recovery)', () => explainFind(c(sessions()), { workflowStarted: false, createdAt: { $lt: new Date('2024-03-11') } }, { sort: { createdAt: 1 }, limit: 500 }), 'workflowStarted_1_createdAt_1'],
+  ['conversions not signalled (recovery)', () => explainFind(c(inbounds()), { signalled: false, outcome: 'accepted', at: { $lt: new Date('2024-03-11') } }, { sort: { at: 1 }, limit: 500 }), 'signalled_1_at_1'],
+  ['marking handed-over sessions (recovery)', () => explainFind(c(sessions()), { _id: { $in: ['s0001', 's0050'] } }), '_id_'],
+  // src/http/api/sessions.ts, conversions.ts: lists by campaign, advertiser (its key's scope) or publisher, sorted by id
+  // (first page: later pages add `_id > cursor`, which the _id index bounds).
+  ...(['campaignId', 'advertiserId', 'publisherId'] as const).flatMap((field): [string, () => Promise<Plan>, string][] => {
+    const value = { campaignId: 'c3', advertiserId: 'a1', publisherId: 'p2' }[field];
+    return [
+      [`sessions list by ${field}`, () => explainFind(c(sessions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), `${field}_1_createdAt_1`],
+      [`conversions list by ${field}`, () => explainFind(c(conversions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), `${field}_1_createdAt_1`],
+    ];
+  }),
+  ['conversions of a session (session detail)', () => explainFind(c(conversions()), { sessionId: 's0003' }, { sort: { createdAt: 1 } }), 'sessionId_1'],
+  // src/http/api/deliveries.ts: deliveries by conversion, session, outcome, and a publisher key's own.
+  ...([
+    [{ conversionId: 'k4' }, 'conversionId_1_at_1'],
+    [{ sessionId: 's4' }, 'sessionId_1'],
+    [{ outcome: 'given_up' }, 'outcome_1_at_1'],
+    [{ target: 'publisher', targetId: 'p3' }, 'targetId_1_target_1'],
+  ] as const).map(([filter, index]): [string, () => Promise<Plan>, string] => [
+    `deliveries list by ${Object.keys(filter).join(' and ')}`,
+    () => explainAggregate(c(deliveries()), [{ $match: { $and: [filter, {}, {}] } }, { $group: { _id: '$deliveryId', n: { $sum: 1 } } }, { $sort: { _id: 1 } }, { $limit: 51 }]),
+    index,
+  ]),
+  ['attempts of listed deliveries', () => explainFind(c(deliveries()), { deliveryId: { $in: ['d1', 'd2'] } }, { sort: { deliveryId: 1, attempt: 1 } }), 'deliveryId_1_attempt_1'],
+  // src/http/api/report-data.ts: the report pipelines themselves, for an operator and for scoped keys.
+  ...([
+    ['operator', [], ['createdAt_1', 'advertiserId_1_createdAt_1', 'campaignId_1_createdAt_1', 'publisherId_1_createdAt_1']],
+    ['advertiser key', [['advertiser', ['a1']]], 'advertiserId_1_createdAt_1'],
+    ['publisher key', [['publisher', ['p1']]], 'publisherId_1_createdAt_1'],
+    ['campaign filter', [['campaign', ['c1', 'c2']]], 'campaignId_1_createdAt_1'],
+  ] as [string, FactQuery['filters'], string | string[]][]).flatMap(([who, filters, index]): [string, () => Promise<Plan>, string | string[]][] => {
+    // os needs the $lookup of sessions; day the time zone.
+    const q: FactQuery = { groupBy: ['campaign', 'os', 'day'], from: range.$gte, to: range.$lt, tz: 'Europe/Paris', includeBots: false, statuses: ['approved', 'pending'], filters };
+    return [
+      [`report clicks, ${who}`, () => explainAggregate(c(sessions()), factPipelines(q).sessions), index],
+      // DocumentDB may read a createdAt range from a compound index's second key: still bounded by it.
+      [`report conversions, ${who}`, () => explainAggregate(c(conversions()), factPipelines(q).conversions), index],
+    ];
+  }),
+];
+
+test.each(cases)('%s is served by an index', async (_name, explainIt, expected) => {
+  const plan = await explainIt();
+  const acceptable = [expected].flat();
+  const used = [...plan.indexes];
+  expect({ collectionScans: plan.collectionScans, uses: used.some((i) => acceptable.includes(i)) ? acceptable : used }).toEqual({ collectionScans: 0, uses: acceptable });
+});
+
+test('the click insert relies on the unique _id index, and a conversion counts once by its unique (advertiser, txid) index', async () => {
+  const unique = async (coll: Collection<never>) => (await coll.indexes()).filter((i) => i.unique || i.name === '_id_').map((i) => i.name);
+  expect(await unique(c(sessions()))).toContain('_id_');
+  expect(await unique(c(conversions()))).toEqual(expect.arrayContaining(['_id_', 'advertiserId_1_txidKey_1']));
+  await expect(sessions().insertOne({ _id: 's0001' } as never)).rejects.toMatchObject({ code: 11000 });
+});
+
+test('a query on a field without an index is reported as a collection scan (the check can fail)', async () => {
+  const plan = await explainFind(c(sessions()), { userAgent: 'curl/8' });
+  expect(plan.collectionScans).toBeGreaterThan(0);
+  expect(plan.indexes.size).toBe(0);
+});
