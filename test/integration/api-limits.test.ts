@@ -1,4 +1,5 @@
 import { conversions } from '../../src/persistence/models/conversion';
+import { Publisher } from '../../src/persistence/models/publisher';
 import { deliveries } from '../../src/persistence/models/delivery';
 import { sessions, type SessionRecord } from '../../src/persistence/models/session';
 import { TimeBudget } from '../../src/http/api/query-budget';
@@ -31,6 +32,7 @@ function session(n: number, campaign: string): SessionRecord {
 beforeAll(async () => {
   app = await startTestApp({ REPORT_MAX_ROWS: '2', REPORT_MAX_CONCURRENT_PER_KEY: '1' });
   op = await clientFor(app, 'operator');
+  await Publisher.create({ _id: ids.pub, name: 'limits publisher' });
   pub = await clientFor(app, 'publisher', ids.pub);
   await sessions().insertMany(Array.from({ length: 300 }, (_, n) => session(n, ids.campaigns[n % 3]!)));
 });

@@ -7,7 +7,7 @@ import { UNAUTHENTICATED } from '../../src/http/conversion-intake';
 import { clientFor, type ApiClient } from '../support/api-client';
 import { clickUrl, createFixture, type Fixture } from '../support/fixtures';
 import { Worker } from '@temporalio/worker';
-import { eventually, get, sharedStack, startTestApp, testId, type TestApp } from '../support/harness';
+import { eventually, navigate, sharedStack, startTestApp, testId, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 
 // Conversions only from who may report them (issue #9 item 1; audit C1, H1, L1, L2, I1): each test
@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 async function click(fx: Fixture = f) {
-  const res = await get(clickUrl(app.httpUrl!, fx));
+  const res = await navigate(clickUrl(app.httpUrl!, fx));
   expect(res.status).toBe(302);
   const sessionId = new URL(res.headers.get('location')!).searchParams.get('cid')!;
   return { sessionId, cookie: res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') };
@@ -74,8 +74,8 @@ describe('the pixel cannot set or change a status (audit C1, H1)', () => {
     expect((await postback({ click_id: sessionId, event: 'registration', status: 'rejected', token: f.token })).status).toBe(202);
     await eventually(async () => (await Conversion.countDocuments({ sessionId, status: 'rejected' })) === 2, 20_000, 'two rejected conversions');
 
-    await pixel({ click_id: sessionId, event: 'sale', txid: 'T-1', status: 'approved' }); // the audit's request: refused at parse time
-    await pixel({ click_id: sessionId, event: 'sale', txid: 'T-1' });
+    await pixel({ click_id: sessionId, event: 'sale', amount: '10.00', txid: 'T-1', status: 'approved' }); // the audit's request: refused at parse time
+    await pixel({ click_id: sessionId, event: 'sale', amount: '10.00', txid: 'T-1' });
     await pixel({ click_id: sessionId, event: 'registration' });
     const view = await eventually(async () => {
       const v = await app.temporal.querySession(sessionId);
@@ -107,24 +107,20 @@ test('txid squatting: the advertiser postback takes a pixel-claimed transaction 
     return v?.conversions[0]?.status === 'rejected' && v;
   }, 20_000, 'the squatter session to count it rejected');
   expect(view.conversions).toHaveLength(1);
-  // A second authenticated postback with that txid is a plain duplicate again.
+  // A second authenticated postback with that txid is a plain duplicate again, told at once.
   const other = await click();
-  expect((await postback({ click_id: other.sessionId, event: 'sale', txid: 'ORDER-50123', amount: '80', token: f.token })).status).toBe(202);
-  const ignored = await eventually(async () => {
-    const v = await app.temporal.querySession(other.sessionId);
-    return v?.ignored[0]?.reason;
-  }, 20_000, 'the duplicate ignored');
-  expect(ignored).toBe(`transaction ORDER-50123 already counted on conversion ${taken._id}`);
+  const again = await postback({ click_id: other.sessionId, event: 'sale', txid: 'ORDER-50123', amount: '80', token: f.token });
+  expect([again.status, again.body.outcome, again.body.reason]).toEqual([200, 'duplicate', `transaction ORDER-50123 already counted on conversion ${taken._id}`]);
 });
 
 describe('per advertiser pixel policy', () => {
   test('a pixel refused by policy (switched off, wrong Referer/Origin host, explicit click id) answers the GIF and the log says why', async () => {
     const pol = await createFixture({ sinkUrl: sink.url, pixel: { allowedHosts: ['shop.example', '*.shop.example'], cookieOnly: true } });
     const { sessionId, cookie } = await click(pol);
-    await pixel({ click_id: sessionId, event: 'sale', txid: 'P-ID' }, { referer: 'https://shop.example/thanks' });
-    await pixel({ campaign: pol.campaignId, event: 'sale', txid: 'P-EVIL' }, { cookie, referer: 'https://evil.example/thanks' });
-    await pixel({ campaign: pol.campaignId, event: 'sale', txid: 'P-NONE' }, { cookie });
-    await pixel({ campaign: pol.campaignId, event: 'sale', txid: 'P-OK' }, { cookie, origin: 'https://www.shop.example' });
+    await pixel({ click_id: sessionId, event: 'sale', amount: '10.00', txid: 'P-ID' }, { referer: 'https://shop.example/thanks' });
+    await pixel({ campaign: pol.campaignId, event: 'sale', amount: '10.00', txid: 'P-EVIL' }, { cookie, referer: 'https://evil.example/thanks' });
+    await pixel({ campaign: pol.campaignId, event: 'sale', amount: '10.00', txid: 'P-NONE' }, { cookie });
+    await pixel({ campaign: pol.campaignId, event: 'sale', amount: '10.00', txid: 'P-OK' }, { cookie, origin: 'https://www.shop.example' });
     expect(await inboundOf('P-ID')).toMatchObject({ outcome: 'rejected', httpStatus: 403, reason: expect.stringMatching(/cookie only/) });
     expect(await inboundOf('P-EVIL')).toMatchObject({ outcome: 'rejected', httpStatus: 403, reason: 'page host "evil.example" is not on the advertiser\'s pixel hosts' });
     expect(await inboundOf('P-NONE')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/no Origin or Referer/) });
@@ -147,12 +143,12 @@ describe('per advertiser pixel policy', () => {
     let n = 0;
     const refused = await eventually(async () => {
       const txid = `OFF-${n++}`;
-      await pixel({ click_id: sessionId, event: 'sale', txid });
+      await pixel({ click_id: sessionId, event: 'sale', amount: '10.00', txid });
       const doc = await inboundOf(txid);
       return doc.httpStatus === 403 && doc;
     }, 10_000, 'the pixel to be refused');
     expect(refused.reason).toBe('the pixel is switched off for this advertiser (postback only)');
-    expect((await postback({ click_id: sessionId, event: 'sale', txid: 'OFF-PB', token: fx.token })).status).toBe(202);
+    expect((await postback({ click_id: sessionId, event: 'sale', amount: '10.00', txid: 'OFF-PB', token: fx.token })).status).toBe(202);
   });
 });
 
@@ -196,9 +192,9 @@ test('amount limits: above the event\'s maxAmountMinor or the global cap the pos
   });
   const { sessionId } = await click(capped);
   const over = await postback({ click_id: sessionId, event: 'sale', txid: 'CAP-1', amount: '1000.01', token: capped.token });
-  expect([over.status, over.body.fields]).toEqual([400, [{ field: 'amount', message: 'is above the largest amount event "sale" accepts (1000.00 EUR)' }]]);
+  expect([over.status, over.body.fields]).toEqual([400, [{ path: 'amount', message: 'is above the largest amount event "sale" accepts (1000.00 EUR)' }]]);
   const huge = await postback({ click_id: sessionId, event: 'sale', txid: 'CAP-2', amount: '10000000000.01', token: capped.token });
-  expect([huge.status, huge.body.fields]).toEqual([400, [{ field: 'amount', message: 'is too large: at most 10000000000.00 EUR' }]]);
+  expect([huge.status, huge.body.fields]).toEqual([400, [{ path: 'amount', message: 'is too large: at most 10000000000.00 EUR' }]]);
   expect((await postback({ click_id: sessionId, event: 'sale', txid: 'CAP-3', amount: '1000.00', token: capped.token })).status).toBe(202);
   await pixel({ click_id: sessionId, event: 'sale', txid: 'CAP-PX', amount: '5000' });
   expect(await inboundOf('CAP-PX')).toMatchObject({ outcome: 'rejected', httpStatus: 400, reason: expect.stringMatching(/amount is above the largest amount/) });
@@ -258,7 +254,7 @@ describe('approval mode and POST /api/v1/conversions/{id}/status', () => {
     expect(after).toMatchObject({ statusReason: 'fraudulent order', statusDecidedBy: expect.stringMatching(/^operator:/) });
     await eventually(() => publisherStatuses(man, sessionId).includes('rejected'), 20_000, 'the rejection postback');
     // The pixel cannot overturn it.
-    await pixel({ click_id: sessionId, event: 'sale', txid: 'M-2' });
+    await pixel({ click_id: sessionId, event: 'sale', amount: '10.00', txid: 'M-2' });
     await eventually(async () => (await app.temporal.querySession(sessionId))?.ignored.length === 1, 20_000, 'the pixel ignored');
     expect((await Conversion.findById(conv._id).lean())?.status).toBe('rejected');
   });
@@ -286,29 +282,29 @@ describe('/postback before authentication (audit L1) and where the token may tra
     const { sessionId } = await click();
     const { sessionId: lockedSession } = await click(locked);
     const answers = [
-      await postback({ click_id: '01234567-89ab-7def-8123-456789abcdef', event: 'sale' }),
-      await postback({ click_id: '01234567-89ab-7def-8123-456789abcdef', event: 'sale', token: f.token }),
-      await postback({ click_id: sessionId, event: 'sale', campaign: other.campaignId }),
-      await postback({ click_id: sessionId, event: 'sale', campaign: other.campaignId, token: f.token }),
-      await postback({ click_id: sessionId, event: 'sale', token: 'wrong' }),
-      await postback({ click_id: lockedSession, event: 'sale', token: locked.token }),
-      await postback({ click_id: lockedSession, event: 'sale', token: 'wrong' }),
+      await postback({ click_id: '01234567-89ab-7def-8123-456789abcdef', event: 'sale', amount: '10.00' }),
+      await postback({ click_id: '01234567-89ab-7def-8123-456789abcdef', event: 'sale', amount: '10.00', token: f.token }),
+      await postback({ click_id: sessionId, event: 'sale', amount: '10.00', campaign: other.campaignId }),
+      await postback({ click_id: sessionId, event: 'sale', amount: '10.00', campaign: other.campaignId, token: f.token }),
+      await postback({ click_id: sessionId, event: 'sale', amount: '10.00', token: 'wrong' }),
+      await postback({ click_id: lockedSession, event: 'sale', amount: '10.00', token: locked.token }),
+      await postback({ click_id: lockedSession, event: 'sale', amount: '10.00', token: 'wrong' }),
     ];
-    for (const a of answers) expect([a.status, a.body.error, Object.keys(a.body).sort()]).toEqual([401, UNAUTHENTICATED, ['error', 'request_id']]);
+    for (const a of answers) expect([a.status, a.body.error, Object.keys(a.body).sort()]).toEqual([401, UNAUTHENTICATED, ['error', 'fields', 'request_id']]);
     expect(await Conversion.countDocuments({ sessionId: { $in: [sessionId, lockedSession] } })).toBe(0);
   });
 
   test('the token in X-Clicktrail-Token, Authorization: Bearer or a JSON body; never in the inbound log', async () => {
     const { sessionId } = await click();
-    const viaHeader = await postback({ click_id: sessionId, event: 'sale', txid: 'H-1' }, { headers: { 'X-Clicktrail-Token': f.token } });
-    const viaBearer = await postback({ click_id: sessionId, event: 'sale', txid: 'H-2' }, { headers: { authorization: `Bearer ${f.token}` } });
+    const viaHeader = await postback({ click_id: sessionId, event: 'sale', amount: '10.00', txid: 'H-1' }, { headers: { 'X-Clicktrail-Token': f.token } });
+    const viaBearer = await postback({ click_id: sessionId, event: 'sale', amount: '10.00', txid: 'H-2' }, { headers: { authorization: `Bearer ${f.token}` } });
     const json = await fetch(`${app.httpUrl}/postback`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: `{"__proto__":{"token":"x"},"click_id":"${sessionId}","event":"sale","txid":"H-3","token":"${f.token}"}`,
+      body: `{"__proto__":{"token":"x"},"click_id":"${sessionId}","event":"sale","amount":"10.00","txid":"H-3","token":"${f.token}"}`,
     });
     expect([viaHeader.status, viaBearer.status, json.status]).toEqual([202, 202, 202]);
-    const differ = await postback({ click_id: sessionId, event: 'sale', txid: 'H-4', token: f.token }, { headers: { 'X-Clicktrail-Token': 'other' } });
+    const differ = await postback({ click_id: sessionId, event: 'sale', amount: '10.00', txid: 'H-4', token: f.token }, { headers: { 'X-Clicktrail-Token': 'other' } });
     expect(differ.status).toBe(401);
     await eventually(async () => (await Conversion.countDocuments({ sessionId })) === 3, 20_000, 'three conversions');
     const logged = await Inbound.find({ sessionId }).lean();
@@ -356,7 +352,7 @@ test('the new workflow paths replay: pixel repeat, API decision, takeover from a
   const taken = await conversionOf(sessionId, 'R-1');
   expect(taken.status).toBe('pending');
   expect(await Conversion.findOne({ sessionId: squatter.sessionId }).lean()).toMatchObject({ status: 'rejected', supersededBy: taken._id });
-  await pixel({ click_id: sessionId, event: 'sale', txid: 'R-1' });
+  await pixel({ click_id: sessionId, event: 'sale', amount: '10.00', txid: 'R-1' });
   const key = await clientFor(app, 'advertiser', fx.advertiserId);
   const decided = await key.post(`/conversions/${taken._id}/status`, { status: 'approved', reason: 'paid' });
   expect([decided.status, decided.body.applied_by]).toEqual([202, 'session']);

@@ -123,11 +123,13 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
   ['marking handed-over sessions (recovery)', () => explainFind(c(sessions()), { _id: { $in: ['s0001', 's0050'] } }), '_id_'],
   // src/http/api/sessions.ts, conversions.ts: lists by campaign, advertiser (its key's scope) or publisher, sorted by id
   // (first page: later pages add `_id > cursor`, which the _id index bounds).
-  ...(['campaignId', 'advertiserId', 'publisherId'] as const).flatMap((field): [string, () => Promise<Plan>, string][] => {
+  // A key's scope (advertiser, publisher) also has an index in list order: `{field: 1, _id: 1}`.
+  ...(['campaignId', 'advertiserId', 'publisherId'] as const).flatMap((field): [string, () => Promise<Plan>, string[]][] => {
     const value = { campaignId: 'c3', advertiserId: 'a1', publisherId: 'p2' }[field];
+    const indexes = [`${field}_1_createdAt_1`, ...(field === 'campaignId' ? [] : [`${field}_1__id_1`])];
     return [
-      [`sessions list by ${field}`, () => explainFind(c(sessions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), `${field}_1_createdAt_1`],
-      [`conversions list by ${field}`, () => explainFind(c(conversions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), `${field}_1_createdAt_1`],
+      [`sessions list by ${field}`, () => explainFind(c(sessions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), indexes],
+      [`conversions list by ${field}`, () => explainFind(c(conversions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), indexes],
     ];
   }),
   ['conversions of a session (session detail)', () => explainFind(c(conversions()), { sessionId: 's0003' }, { sort: { createdAt: 1 } }), 'sessionId_1'],
@@ -136,13 +138,13 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
     [{ conversionId: 'k4' }, 'conversionId_1_at_1'],
     [{ sessionId: 's4' }, 'sessionId_1'],
     [{ outcome: 'given_up' }, 'outcome_1_at_1'],
-    [{ target: 'publisher', targetId: 'p3' }, 'targetId_1_target_1'],
+    [{ target: 'publisher', targetId: 'p3' }, 'target_1_targetId_1_deliveryId_1'],
   ] as const).map(([filter, index]): [string, () => Promise<Plan>, string] => [
     `deliveries list by ${Object.keys(filter).join(' and ')}`,
     () => explainAggregate(c(deliveries()), [{ $match: { $and: [filter, {}, {}] } }, { $group: { _id: '$deliveryId', n: { $sum: 1 } } }, { $sort: { _id: 1 } }, { $limit: 51 }]),
     index,
   ]),
-  ['attempts of listed deliveries', () => explainFind(c(deliveries()), { deliveryId: { $in: ['d1', 'd2'] } }, { sort: { deliveryId: 1, attempt: 1 } }), 'deliveryId_1_attempt_1'],
+  ['attempts of listed deliveries', () => explainFind(c(deliveries()), { deliveryId: { $in: ['d1', 'd2'] } }, { sort: { deliveryId: 1, attempt: 1 } }), ['deliveryId_1_attempt_1', 'target_1_targetId_1_deliveryId_1']],
   // src/http/api/report-data.ts: the report pipelines themselves, for an operator and for scoped keys.
   ...([
     ['operator', [], ['createdAt_1', 'advertiserId_1_createdAt_1', 'campaignId_1_createdAt_1', 'publisherId_1_createdAt_1']],

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { CONVERSION_PARAM_ALIASES, STATUS_ALIASES } from '../../src/domain/conversion-params';
+import { UNAUTHENTICATED } from '../../src/http/conversion-intake';
 import { Campaign } from '../../src/persistence/models/campaign';
 import { Conversion, type ConversionRecord } from '../../src/persistence/models/conversion';
 import { Inbound } from '../../src/persistence/models/inbound';
@@ -218,10 +219,12 @@ describe('postback answers: every status on the page', () => {
       expect(res).toMatchObject({ status: 400, body: { ...errorBody, fields: [{ path: 'amount', message: expect.stringMatching(/^is required/) }] } });
     },
     401: async () => {
-      expect(await send({ click_id: sid, event: 'lead', token: 'wrong' })).toMatchObject({ status: 401, body: { ...errorBody, error: 'wrong token', fields: [] } });
+      expect(await send({ click_id: sid, event: 'lead', token: 'wrong' })).toMatchObject({ status: 401, body: { ...errorBody, error: UNAUTHENTICATED, fields: [] } });
+      // Before authentication an unknown click id is the same 401: nothing about clicks is told.
+      expect(await send({ click_id: uuidv7(), event: 'lead', token: f.token })).toMatchObject({ status: 401, body: { ...errorBody, error: UNAUTHENTICATED } });
     },
     404: async () => {
-      expect(await send({ click_id: uuidv7(), event: 'lead', token: f.token })).toMatchObject({ status: 404, body: errorBody });
+      expect(await send({ click_id: uuidv7(), adv: f.advertiserId, event: 'lead', token: f.token })).toMatchObject({ status: 404, body: errorBody });
       expect(await send({ click_id: sid, campaign: 'another', event: 'lead', token: f.token })).toMatchObject({ status: 404, body: errorBody });
     },
     405: async () => {
@@ -291,7 +294,12 @@ describe('GET /postback/status: every answer and every outcome on the page', () 
     try {
       gone = await send({ click_id: sessionId, event: 'lead', txid: tx(), token: fx.token });
       expect(gone.status).toBe(202);
-      expect((await lookup(gone.body.request_id as string, fx.token)).body).toMatchObject({ outcome: 'pending', answer: { http_status: 202, outcome: 'accepted' }, conversion_id: null });
+      // The inbound record is written beside the signal: wait for it, then it is pending.
+      const pending = await eventually(async () => {
+        const r = await lookup(gone.body.request_id as string, fx.token);
+        return r.status === 200 && r;
+      }, 10_000, 'the pending request');
+      expect(pending.body).toMatchObject({ outcome: 'pending', answer: { http_status: 202, outcome: 'accepted' }, conversion_id: null });
       await Campaign.updateOne({ _id: fx.campaignId }, { $set: { events: [EVENTS[0]] } });
       app.cache.clear();
     } finally {
@@ -312,8 +320,10 @@ describe('GET /postback/status: every answer and every outcome on the page', () 
     expect(await decided(update.body.request_id, fx.token)).toMatchObject({ outcome: 'updated', conversion_id: made.conversion_id });
     const dup = await send({ click_id: sessionId, event: 'lead', txid, status: 'approved', token: fx.token });
     expect(await decided(dup.body.request_id, fx.token)).toMatchObject({ outcome: 'duplicate', conversion_id: made.conversion_id });
+    // Refused before authentication: its click is nobody's yet, so no advertiser can look it up.
     const refused = await send({ click_id: sessionId, event: 'lead', token: 'wrong' });
-    expect(await decided(refused.body.request_id, fx.token)).toMatchObject({ outcome: 'rejected', reason: 'wrong token', answer: { http_status: 401, outcome: 'rejected' } });
+    expect(refused.status).toBe(401);
+    expect((await lookup(refused.body.request_id as string, fx.token)).status).toBe(404);
   });
 });
 
