@@ -10,6 +10,7 @@ import { Provider } from './models/provider';
 import { Publisher } from './models/publisher';
 import { Session } from './models/session';
 import { Support } from './models/support';
+import { setOperationBudget } from './operation-budget';
 
 export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey];
 
@@ -17,7 +18,8 @@ export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider
  * Connects mongoose and creates every index before anything is served (not in the background:
  * the unique indexes are what make conversions count once).
  */
-export async function connectDatabase(uri: string): Promise<void> {
+export async function connectDatabase(uri: string, operationBudgetMs = 2_000): Promise<void> {
+  setOperationBudget(operationBudgetMs);
   mongoose.set('autoIndex', false);
   mongoose.set('strictQuery', true);
   await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000 });
