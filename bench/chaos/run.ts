@@ -204,9 +204,15 @@ async function runScenario(s: Scenario, d: ScenarioDeps): Promise<ScenarioResult
   d.targets.log(`load done: ${traffic.sessionIds.length} clicks answered, ${traffic.accepted.length} postbacks accepted`);
   const drainStart = Date.now();
   let ledger = await readLedger(d, campaignId, traffic);
-  while (imbalances(ledger).length && Date.now() - drainStart < DRAIN_TIMEOUT_SEC * 1000) {
+  let reported = drainStart;
+  // Duplicates at the sink never go away: once they are all that is left, draining longer is pointless.
+  while (imbalances({ ...ledger, sinkDuplicates: 0 }).length && Date.now() - drainStart < DRAIN_TIMEOUT_SEC * 1000) {
     await new Promise((r) => setTimeout(r, 2000));
     ledger = await readLedger(d, campaignId, traffic);
+    if (Date.now() - reported > 30_000) {
+      reported = Date.now();
+      d.targets.log(`draining: ${imbalances(ledger).join('; ')}`);
+    }
   }
   const lat = traffic.clickLatencyMs;
   return {

@@ -22,6 +22,10 @@ export async function connectDatabase(uri: string, operationBudgetMs = 2_000): P
   setOperationBudget(operationBudgetMs);
   mongoose.set('autoIndex', false);
   mongoose.set('strictQuery', true);
-  await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000 });
+  // Polling, not the streaming hello: under `npm run chaos` (database frozen, thawed, then
+  // restarted under load) the streaming monitor of the 7.x driver was left "monitoring" on a
+  // closed connection forever, and every operation failed server selection long after the
+  // database was back. A polled hello cannot hang that way: each check ends or times out.
+  await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000, serverMonitoringMode: 'poll' });
   for (const model of MODELS) await model.createIndexes();
 }
