@@ -93,7 +93,8 @@ function isAlive(pid: number): boolean {
 }
 
 export interface Step {
-  atSec: number;
+  /** Seconds after the previous step ended (a worker's restart takes seconds on a busy machine). */
+  afterSec: number;
   run: (t: FaultTargets) => Promise<void>;
 }
 
@@ -103,43 +104,44 @@ export interface Scenario {
   steps: Step[];
 }
 
-// Load runs LOAD_SEC seconds; every step happens while it runs.
+// The load runs LOAD_SEC seconds; steps that end after it are still part of the scenario (its
+// postbacks are retried for a minute, and the books are read only after the last step).
 export const SCENARIOS: Scenario[] = [
   {
     name: 'worker-kill',
     what: 'kill -9 the worker twice while sessions, conversions and deliveries are in flight, restarting it each time',
     steps: [
-      { atSec: 6, run: faults.killWorker },
-      { atSec: 10, run: faults.restartWorker },
-      { atSec: 18, run: faults.killWorker },
-      { atSec: 19, run: faults.restartWorker },
+      { afterSec: 6, run: faults.killWorker },
+      { afterSec: 3, run: faults.restartWorker },
+      { afterSec: 6, run: faults.killWorker },
+      { afterSec: 1, run: faults.restartWorker },
     ],
   },
   {
     name: 'database',
     what: 'freeze the database (SIGSTOP) for 6 s, thaw it (SIGCONT), then stop it for 5 s and start it again',
     steps: [
-      { atSec: 4, run: faults.freezeDatabase },
-      { atSec: 10, run: faults.thawDatabase },
-      { atSec: 15, run: faults.stopDatabase },
-      { atSec: 20, run: faults.startDatabase },
+      { afterSec: 4, run: faults.freezeDatabase },
+      { afterSec: 6, run: faults.thawDatabase },
+      { afterSec: 5, run: faults.stopDatabase },
+      { afterSec: 5, run: faults.startDatabase },
     ],
   },
   {
     name: 'temporal-restart',
     what: 'stop the Temporal dev server (state in its SQLite file) for 6 s, then start it again',
     steps: [
-      { atSec: 6, run: faults.stopTemporal },
-      { atSec: 12, run: faults.startTemporal },
+      { afterSec: 6, run: faults.stopTemporal },
+      { afterSec: 6, run: faults.startTemporal },
     ],
   },
   {
     name: 'publisher-flaky',
     what: 'the publisher endpoint answers 500 for 8 s, then holds requests past the delivery timeout for 8 s, then recovers',
     steps: [
-      { atSec: 0, run: faults.sink('fail') },
-      { atSec: 8, run: faults.sink('hang') },
-      { atSec: 16, run: faults.sink('ok') },
+      { afterSec: 0, run: faults.sink('fail') },
+      { afterSec: 8, run: faults.sink('hang') },
+      { afterSec: 8, run: faults.sink('ok') },
     ],
   },
 ];

@@ -180,7 +180,6 @@ interface ScenarioDeps {
 
 async function runScenario(s: Scenario, d: ScenarioDeps): Promise<ScenarioResult> {
   const campaignId = d.fixture.campaigns[s.name]!.campaignId;
-  const t0 = Date.now();
   const load = runLoad({
     apiUrl: d.api,
     clickPath: (i) => clickPath(d.fixture, s.name, `${s.name}-${i}`),
@@ -193,8 +192,7 @@ async function runScenario(s: Scenario, d: ScenarioDeps): Promise<ScenarioResult
   });
   try {
     for (const step of s.steps) {
-      const wait = t0 + step.atSec * 1000 - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await new Promise((r) => setTimeout(r, step.afterSec * 1000));
       await step.run(d.targets);
     }
   } finally {
