@@ -11,10 +11,6 @@ export function setOperationBudget(ms: number): void {
   budgetMs = ms;
 }
 
-export function operationBudgetMs(): number {
-  return budgetMs;
-}
-
 /** MongoDB did not do it within the budget, or failed: the caller's fallback applies. */
 export class DatabaseUnavailable extends Error {
   override readonly name = 'DatabaseUnavailable';
