@@ -35,6 +35,11 @@ const fields = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
     .default('mongodb://127.0.0.1:27017/clicktrail'),
+  /**
+   * How long the click, pixel and postback paths wait on one MongoDB operation before their
+   * fallback (session handed to Temporal, postback answered 503): a frozen or stopped database.
+   */
+  MONGO_OP_TIMEOUT_MS: int(2_000, 50),
 
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

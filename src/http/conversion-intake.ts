@@ -11,6 +11,7 @@ import type { CampaignDoc, CampaignEvent } from '../persistence/models/campaign'
 import { conversions } from '../persistence/models/conversion';
 import { inbounds, type InboundRecord } from '../persistence/models/inbound';
 import { sessions, sessionSnapshot } from '../persistence/models/session';
+import { DatabaseUnavailable, withinBudget } from '../persistence/operation-budget';
 import type { SessionClient } from '../temporal/session-client';
 import { errorBody } from './http-error';
 import { ipAllowed } from './ip-allowlist';
@@ -54,8 +55,24 @@ const clickIdAliases = CONVERSION_PARAM_ALIASES.clickId.aliases.join(', ');
  */
 export const UNAUTHENTICATED = "authentication failed: send the advertiser's postback token (token parameter, X-Clicktrail-Token or Authorization: Bearer), from an allowed IP, with a click id of that advertiser";
 
+/**
+ * Without MongoDB a conversion can be neither authenticated nor tied to its session, so none is
+ * accepted: `503` (the postback's sender retries; the pixel still answers its GIF) within
+ * MONGO_OP_TIMEOUT_MS, and the refused request in the log.
+ */
 export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise<IntakeResult> {
   const requestId = input.requestId ?? uuidv7();
+  try {
+    return await intake(d, { ...input, requestId });
+  } catch (err) {
+    if (!(err instanceof DatabaseUnavailable)) throw err;
+    d.log.error({ requestId, source: input.source, params: loggable(input.params), err: err.message }, 'conversion refused: database unavailable');
+    return { status: 503, body: { ...errorBody('temporarily unable to record the conversion: the database did not answer; retry later'), request_id: requestId } };
+  }
+}
+
+async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string }): Promise<IntakeResult> {
+  const { requestId } = input;
   const at = new Date();
   let sessionId: string | null = null;
   const reject = (status: IntakeResult['status'], error: string, fields?: ParamError[], logged?: string): IntakeResult => {
@@ -143,7 +160,7 @@ export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise
 }
 
 function findSession(clickId: string) {
-  return sessions().findOne({ _id: clickId });
+  return withinBudget(sessions().findOne({ _id: clickId }), 'session lookup');
 }
 
 type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnType<typeof findSession>> } | { ok: false; why: string };
@@ -186,7 +203,7 @@ function record(d: IntakeDeps, doc: InboundRecord): void {
 
 /** An upsert: the session workflow may write its decision onto the record before this lands. */
 async function upsertInbound({ _id, ...fields }: InboundRecord): Promise<void> {
-  await inbounds().updateOne({ _id }, { $set: fields }, { upsert: true });
+  await withinBudget(inbounds().updateOne({ _id }, { $set: fields }, { upsert: true }), 'inbound log write');
 }
 
 type Money =
@@ -247,13 +264,13 @@ async function alreadyCounted(
   rule: CampaignEvent,
 ): Promise<{ conversionId: string; reason: string } | null> {
   if (request.txid !== null) {
-    const c = await conversions().findOne({ advertiserId, txidKey: request.txid }, { projection: { _id: 1, status: 1, source: 1, sessionId: 1 } });
+    const c = await withinBudget(conversions().findOne({ advertiserId, txidKey: request.txid }, { projection: { _id: 1, status: 1, source: 1, sessionId: 1 } }), 'conversion lookup');
     // The authenticated postback takes over a transaction id a pixel claimed on another session:
     // the session workflow decides that, so it is no duplicate here.
     if (c && request.source === 'postback' && c.source === 'pixel' && c.sessionId !== sessionId) return null;
     return c && c.status === request.status ? { conversionId: c._id, reason: `transaction ${request.txid} already counted on conversion ${c._id}` } : null;
   }
   if (rule.repeatable) return null;
-  const c = await conversions().findOne({ sessionId, event: request.event }, { projection: { _id: 1, status: 1 } });
+  const c = await withinBudget(conversions().findOne({ sessionId, event: request.event }, { projection: { _id: 1, status: 1 } }), 'conversion lookup');
   return c && c.status === request.status ? { conversionId: c._id, reason: `event "${request.event}" already counted for this session on conversion ${c._id}` } : null;
 }

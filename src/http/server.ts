@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from '../log';
+import { DatabaseUnavailable } from '../persistence/operation-budget';
 import { HttpError, errorBody } from './http-error';
 import { redactUrl } from './redact';
 import { clickRoute, type ClickDeps } from './routes/click';
@@ -63,6 +64,12 @@ export function createHttpApp(d: HttpDeps): Express {
 /** The one error middleware: client errors keep their status and say why; the rest is a logged 500. */
 function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    if (err instanceof DatabaseUnavailable) {
+      // A cold configuration lookup during a database outage: nothing to redirect to yet.
+      log.warn({ err: err.message, method: req.method, url: redactUrl(req.originalUrl).slice(0, 512) }, 'database unavailable');
+      if (!res.headersSent) res.status(503).set('Retry-After', '5').json({ ...errorBody('temporarily unavailable: the database did not answer; retry later'), ...requestIdOf(res) });
+      return;
+    }
     const status = err instanceof HttpError ? err.status : Number(err?.status ?? err?.statusCode);
     if (status >= 400 && status < 500) {
       const message = err instanceof HttpError || err?.expose ? String(err.message) : 'bad request';

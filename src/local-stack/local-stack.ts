@@ -40,7 +40,19 @@ export interface LocalStack {
   mongoUri: (dbName: string) => string;
   stopTemporal(): Promise<void>;
   startTemporal(): Promise<void>;
+  /** Stops the database (FerretDB, then PostgreSQL) and starts it again on the same data and port. */
+  stopDatabase(): Promise<void>;
+  startDatabase(): Promise<void>;
+  /** What runs now, for fault injection (SIGSTOP/SIGCONT) and CPU accounting. */
+  processes(): StackProcess[];
   stop(): Promise<void>;
+}
+
+export interface StackProcess {
+  name: 'temporal' | 'ferretdb' | 'postgresql';
+  /** Whether clients of the MongoDB wire protocol depend on it. */
+  database: boolean;
+  pid: number;
 }
 
 export class LocalStackError extends Error {}
@@ -94,11 +106,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     await temporal?.stop();
     temporal = null;
   };
-  const stop = async () => {
-    await Promise.all([stopTemporal(), ferret?.stop()]);
+  const stopDatabase = async () => {
+    await ferret?.stop();
     await postgres?.stop();
     ferret = null;
     postgres = null;
+  };
+  const stop = async () => {
+    await Promise.all([stopTemporal(), stopDatabase()]);
   };
   const startEngine = async (mongoPort: number) => {
     const cluster = await startPostgres(path.join(opts.dataDir, 'postgresql'), timeoutMs, log);
@@ -140,6 +155,19 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     },
     startTemporal,
     stopTemporal,
+    startDatabase: async () => {
+      if (opts.mongoPort === null) throw new LocalStackError('this local stack runs no database');
+      if (!ferret) await startEngine(opts.mongoPort);
+    },
+    stopDatabase,
+    processes: () => {
+      const all: [StackProcess['name'], boolean, Supervised | null][] = [
+        ['temporal', false, temporal],
+        ['ferretdb', true, ferret],
+        ['postgresql', true, postgres],
+      ];
+      return all.flatMap(([name, database, p]) => (p?.running() && p.pid ? [{ name, database, pid: p.pid }] : []));
+    },
     stop,
   };
 }
@@ -159,6 +187,7 @@ function assertEngineInstalled(ferretBin: string): void {
 
 interface Supervised {
   until<T>(ready: Promise<T>, timeoutMs: number): Promise<T>;
+  pid: number | undefined;
   /** False once the process has exited (or was stopped): readiness checks give up then. */
   running: () => boolean;
   stop(): Promise<void>;
@@ -300,6 +329,7 @@ function supervise(
   });
 
   return {
+    pid: child.pid,
     running: () => child.exitCode === null && child.signalCode === null && !stopping,
     async until(ready, timeoutMs) {
       let timer: NodeJS.Timeout | undefined;

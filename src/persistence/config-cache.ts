@@ -5,6 +5,7 @@ import { Campaign, type CampaignDoc } from './models/campaign';
 import { Provider, type ProviderDoc } from './models/provider';
 import { Publisher, type PublisherDoc } from './models/publisher';
 import { Support, type SupportDoc } from './models/support';
+import { withinBudget } from './operation-budget';
 
 // Configuration read on every click, pixel and postback comes from memory. An entry is served
 // for `ttlMs`, then refreshed in the background while the stale copy keeps answering, so a change
@@ -46,7 +47,8 @@ export class Loader<T> {
       noDeleteOnFetchRejection: o.staleOnError,
       ...(o.perf ? { perf: o.perf, ttlResolution: 0 } : {}),
       fetchMethod: async (id) => {
-        const doc = (await this.find(id)) as WithId<T> | null;
+        // Bounded: a cold lookup during an outage fails within MONGO_OP_TIMEOUT_MS, not mongoose's 10 s.
+        const doc = (await withinBudget(this.find(id), 'configuration lookup')) as WithId<T> | null;
         if (doc) return { doc };
         this.missing.set(id, true);
         return undefined;

@@ -10,6 +10,7 @@ import { Provider } from './models/provider';
 import { Publisher } from './models/publisher';
 import { Session } from './models/session';
 import { Support } from './models/support';
+import { setOperationBudget } from './operation-budget';
 
 export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey];
 
@@ -17,9 +18,14 @@ export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider
  * Connects mongoose and creates every index before anything is served (not in the background:
  * the unique indexes are what make conversions count once).
  */
-export async function connectDatabase(uri: string): Promise<void> {
+export async function connectDatabase(uri: string, operationBudgetMs = 2_000): Promise<void> {
+  setOperationBudget(operationBudgetMs);
   mongoose.set('autoIndex', false);
   mongoose.set('strictQuery', true);
-  await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000 });
+  // Polling, not the streaming hello: under `npm run chaos` (database frozen, thawed, then
+  // restarted under load) the streaming monitor of the 7.x driver was left "monitoring" on a
+  // closed connection forever, and every operation failed server selection long after the
+  // database was back. A polled hello cannot hang that way: each check ends or times out.
+  await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000, serverMonitoringMode: 'poll' });
   for (const model of MODELS) await model.createIndexes();
 }

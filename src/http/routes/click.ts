@@ -10,6 +10,7 @@ import type { Logger } from '../../log';
 import type { Cached, ConfigCache } from '../../persistence/config-cache';
 import type { CampaignDoc } from '../../persistence/models/campaign';
 import { sessionRecord, sessions } from '../../persistence/models/session';
+import { withinBudget } from '../../persistence/operation-budget';
 import { MAX_STARTS_IN_FLIGHT, type SessionClient } from '../../temporal/session-client';
 import { ID_RE, firstString } from '../http-error';
 import { clickCookies } from '../tracking-cookies';
@@ -130,10 +131,13 @@ async function lookup<T>(id: string | undefined, get: (id: string) => Promise<T 
   return id && ID_RE.test(id) ? get(id) : null;
 }
 
-/** MongoDB first; if it is down, Temporal holds the session (its first activity writes it). */
+/**
+ * MongoDB first; if it is down, frozen or slower than MONGO_OP_TIMEOUT_MS, Temporal holds the
+ * session (its first activity writes it, an upsert, so an insert landing late does no harm).
+ */
 async function persist(d: ClickDeps, session: SessionSnapshot): Promise<'mongodb' | 'temporal' | 'lost'> {
   try {
-    await sessions().insertOne(sessionRecord(session, false));
+    await withinBudget(sessions().insertOne(sessionRecord(session, false)), 'session insert');
     return 'mongodb';
   } catch (err) {
     d.log.error({ sessionId: session.sessionId, err: String(err) }, 'session insert failed; handing it to Temporal');

@@ -20,7 +20,10 @@ export function postbackRoute(d: IntakeDeps): RequestHandler {
   return async (req, res) => {
     const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
     const result = await takeConversion(d, { requestId, source: 'postback', params: mergeParams(req.query, req.body), ip: req.ip ?? '', headerTokens: headerTokens(req) });
-    res.status(result.status).set('Cache-Control', 'no-store').json(result.body);
+    res.status(result.status).set('Cache-Control', 'no-store');
+    // 503: the database did not answer; the conversion was not taken, the sender should retry.
+    if (result.status === 503) res.set('Retry-After', '5');
+    res.json(result.body);
   };
 }
 

@@ -1,0 +1,35 @@
+// The hot paths (click, pixel, postback) wait on MongoDB for at most this long per operation,
+// then take their fallback. Without it a frozen server holds a request until the socket gives up
+// (never, by default) and a stopped one for mongoose's 10 s of buffering (design review #5).
+// The operation itself is not cancelled: a write that lands after its budget is harmless because
+// every fallback writes idempotently (upserts keyed by the same id).
+
+let budgetMs = 2_000;
+
+/** Set once at start from MONGO_OP_TIMEOUT_MS (connectDatabase). */
+export function setOperationBudget(ms: number): void {
+  budgetMs = ms;
+}
+
+/** MongoDB did not do it within the budget, or failed: the caller's fallback applies. */
+export class DatabaseUnavailable extends Error {
+  override readonly name = 'DatabaseUnavailable';
+}
+
+export async function withinBudget<T>(operation: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnavailable(`${what}: no answer from MongoDB within ${budgetMs} ms (MONGO_OP_TIMEOUT_MS)`)), budgetMs);
+  });
+  try {
+    return await Promise.race([operation, timeout]);
+  } catch (err) {
+    if (err instanceof DatabaseUnavailable) {
+      operation.catch(() => undefined);
+      throw err;
+    }
+    throw new DatabaseUnavailable(`${what}: ${String(err)}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
