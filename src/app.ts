@@ -74,6 +74,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         timeoutMs: config.DELIVERY_TIMEOUT_MS,
       },
       maxConversionsPerRun: config.SESSION_MAX_CONVERSIONS_PER_RUN,
+      closeGraceMs: config.SESSION_CLOSE_GRACE_MS,
     });
     closers.push(() => temporal.close());
     const deps: AppDeps = { config, log, cache, temporal };

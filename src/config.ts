@@ -71,6 +71,11 @@ const fields = z.object({
 
   /** A session workflow continues as new after this many conversions, to keep its history bounded. */
   SESSION_MAX_CONVERSIONS_PER_RUN: int(200, 1),
+  /**
+   * A session workflow stays open this long after its window, so that a conversion received in the
+   * window but signalled late (call deadline, recovery sweep) still counts.
+   */
+  SESSION_CLOSE_GRACE_MS: int(60_000),
 
   /** Management API bounds: a list page's and a report's database time, a report's rows, dimensions and concurrency per key. */
   API_QUERY_TIME_BUDGET_MS: int(5_000, 10),

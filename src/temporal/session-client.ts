@@ -30,17 +30,18 @@ export class SessionClient {
     readonly client: Client,
     private readonly taskQueue: string,
     private readonly delivery: DeliveryPolicy,
-    private readonly opts: { maxConversionsPerRun?: number; callDeadlineMs?: number } = {},
+    private readonly opts: { maxConversionsPerRun?: number; closeGraceMs?: number; callDeadlineMs?: number } = {},
   ) {}
 
   /**
    * Connects on first use and reconnects by itself, so the API starts and keeps redirecting while
    * Temporal is down (sessions then wait in MongoDB for the recovery sweep).
    */
-  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; auth?: TemporalAuth }) {
+  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; closeGraceMs?: number; auth?: TemporalAuth }) {
     const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000, ...opts.auth });
     return new SessionClient(new Client({ connection, namespace: opts.namespace }), opts.taskQueue, opts.delivery, {
       maxConversionsPerRun: opts.maxConversionsPerRun,
+      closeGraceMs: opts.closeGraceMs,
     });
   }
 
@@ -48,7 +49,7 @@ export class SessionClient {
     return {
       workflowId: session.sessionId,
       taskQueue: this.taskQueue,
-      args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun }] as [Parameters<typeof sessionWorkflow>[0]],
+      args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun, closeGraceMs: this.opts.closeGraceMs }] as [Parameters<typeof sessionWorkflow>[0]],
       // Starting twice (click path, then the recovery sweep) is harmless; a closed session stays closed.
       workflowIdConflictPolicy: 'USE_EXISTING' as const,
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
@@ -115,6 +116,16 @@ export class SessionClient {
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;
+    }
+  }
+
+  /** Whether Temporal answers at all: tells "Temporal is away" from "it refuses these items". */
+  async reachable(): Promise<boolean> {
+    try {
+      await this.withDeadline(() => this.client.workflowService.getSystemInfo({}));
+      return true;
+    } catch {
+      return false;
     }
   }
 
