@@ -101,6 +101,8 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
       );
       // Retrying cannot make it appear: the session records the request as ignored with this reason.
       if (!updated) throw ApplicationFailure.nonRetryable(`conversion ${input.conversionId} not found`, 'ConversionNotFound');
+      // A status that counts (rejected → approved) converts an open session, as a first conversion does.
+      if (input.status !== 'rejected') await sessions().updateOne({ _id: input.session.sessionId, status: 'open' }, { $set: { status: 'converted' } });
       return planNotifications(cache, log, input.session, updated, input.notification);
     },
 

@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, QueryRejectedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { ConversionRequest } from '../domain/attribution-rules';
 import type { DeliveryPolicy, SessionSnapshot } from '../domain/session';
@@ -39,7 +39,9 @@ export class SessionClient {
    */
   static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; closeGraceMs?: number; auth?: TemporalAuth }) {
     const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000, ...opts.auth });
-    return new SessionClient(new Client({ connection, namespace: opts.namespace }), opts.taskQueue, opts.delivery, {
+    // A closed workflow answers no query: Temporal would replay its whole history on a worker for it.
+    const client = new Client({ connection, namespace: opts.namespace, workflow: { queryRejectCondition: 'NOT_OPEN' } });
+    return new SessionClient(client, opts.taskQueue, opts.delivery, {
       maxConversionsPerRun: opts.maxConversionsPerRun,
       closeGraceMs: opts.closeGraceMs,
     });
@@ -109,12 +111,15 @@ export class SessionClient {
     return 'closed-session';
   }
 
-  /** The live state of a running session, or null once it has closed or never existed. */
+  /**
+   * The live state of a running session, or null once it has closed or never existed. Within the
+   * call deadline: a query waits for a worker, and an API request must not hang on one.
+   */
   async querySession(sessionId: string): Promise<SessionView | null> {
     try {
-      return await this.client.workflow.getHandle(sessionId).query(sessionQuery);
+      return await this.withDeadline(() => this.client.workflow.getHandle(sessionId).query(sessionQuery));
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return null;
+      if (err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return null;
       throw err;
     }
   }
