@@ -90,6 +90,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
       },
       maxConversionsPerRun: config.SESSION_MAX_CONVERSIONS_PER_RUN,
       closeGraceMs: config.SESSION_CLOSE_GRACE_MS,
+      stepLifeMs: config.SESSION_STEP_LIFE_MS,
     });
     closers.push(() => temporal.close());
     const deps: AppDeps = { config, log, cache, temporal };

@@ -79,6 +79,11 @@ const fields = z.object({
    * window but signalled late (call deadline, recovery sweep) still counts.
    */
   SESSION_CLOSE_GRACE_MS: int(60_000),
+  /**
+   * How long a session's database step (a local activity) keeps retrying before the workflow
+   * continues as new and retries it there: bounds each run's history during a database outage.
+   */
+  SESSION_STEP_LIFE_MS: int(3_600_000, 1_000),
 
   /** Management API bounds: a list page's and a report's database time, a report's rows, dimensions and concurrency per key. */
   API_QUERY_TIME_BUDGET_MS: int(5_000, 10),

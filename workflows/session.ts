@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
+  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -43,6 +44,8 @@ export interface SessionWorkflowInput {
    * window but signalled late (call deadline, recovery sweep) still counts. Absent: 0.
    */
   closeGraceMs?: number;
+  /** How long one database step may keep retrying before the run hands it to the next (default: an hour). */
+  stepLifeMs?: number;
   carried?: CarriedState;
 }
 
@@ -108,16 +111,32 @@ const local = proxyLocalActivities<Activities>({
   localRetryThreshold: '10 seconds',
 });
 
-// The same steps with a bounded life. A step still failing after an hour (a database outage) gives
-// up; the workflow puts its conversion back on the queue and continues as new, so each run's history
-// stays small however long the outage lasts: retries at most 5 minutes apart after the first
-// minute, about 25 timers (~150 events) per run of one hour, ~3,600 events a day over all runs.
-const boundedLocal = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-  localRetryThreshold: '10 seconds',
-});
+// The same steps with a bounded life. A step still failing after its life (an hour by default: a
+// database outage) gives up; the workflow puts its conversion back on the queue and continues as
+// new, so each run's history stays small however long the outage lasts. Per run of one hour: 20
+// attempts, 15 backoff timers (~75 events), and up to ~225 events of workflow-task heartbeats while
+// attempts hang for their 30 s: at most ~350 events a run, about 20 runs (~7,000 events) a day,
+// never near the 51,200-event limit of one history.
+const STEP_LIFE_MS = 3_600_000;
+const MAX_BACKOFF_MS = 300_000;
+const boundedLocal = (lifeMs: number) =>
+  proxyLocalActivities<Activities>({
+    startToCloseTimeout: Math.min(30_000, lifeMs),
+    // The life is bounded by attempts (the SDK's local activities do not end retries at a
+    // schedule-to-close timeout): as many as the backoff fits into it.
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: MAX_BACKOFF_MS, maximumAttempts: attemptsWithin(lifeMs) },
+    localRetryThreshold: '10 seconds',
+  });
+
+function attemptsWithin(lifeMs: number): number {
+  let attempts = 1;
+  let waited = 0;
+  for (let backoff = 1_000; waited + backoff <= lifeMs; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
+    waited += backoff;
+    attempts++;
+  }
+  return attempts;
+}
 
 /** One click: holds the session open for its attribution window and attributes its conversions. */
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ status: string; conversions: number }> {
@@ -153,7 +172,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
   // started before the window-end rules (decide on the queue, grace, bounded steps) replay without.
   const localSteps = patched('session-local-activities');
   const windowEnd = localSteps && patched('session-window-end');
-  const store = localSteps ? (windowEnd ? boundedLocal : local) : db;
+  const store = localSteps ? (windowEnd ? boundedLocal(input.stepLifeMs ?? STEP_LIFE_MS) : local) : db;
   const continueLater = async (carried: CarriedState | undefined): Promise<never> => {
     await condition(allHandlersFinished);
     return continueAsNew<typeof sessionWorkflow>({ ...input, carried });
@@ -337,13 +356,19 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
   }
 }
 
+// A local activity's failure reaches the workflow as the activity's own failure (an
+// ApplicationFailure, a TimeoutFailure), a regular activity's wrapped in an ActivityFailure.
+const ownFailure = (err: unknown): unknown => (err instanceof ActivityFailure ? err.cause : err);
+
 /** A step that gave up after its whole (bounded) life: retried in the next run, not failed. */
 function isGiveUp(err: unknown): boolean {
-  return err instanceof ActivityFailure && !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
+  const f = ownFailure(err);
+  if (permanentFailure(err) !== null) return false;
+  return f instanceof TimeoutFailure || f instanceof ApplicationFailure || err instanceof ActivityFailure;
 }
 
 /** The reason of a step that can never succeed (the activity said so), or null. */
 function permanentFailure(err: unknown): string | null {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) return err.cause.message;
-  return null;
+  const f = ownFailure(err);
+  return f instanceof ApplicationFailure && f.nonRetryable ? f.message : null;
 }

@@ -30,20 +30,21 @@ export class SessionClient {
     readonly client: Client,
     private readonly taskQueue: string,
     private readonly delivery: DeliveryPolicy,
-    private readonly opts: { maxConversionsPerRun?: number; closeGraceMs?: number; callDeadlineMs?: number } = {},
+    private readonly opts: { maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; callDeadlineMs?: number } = {},
   ) {}
 
   /**
    * Connects on first use and reconnects by itself, so the API starts and keeps redirecting while
    * Temporal is down (sessions then wait in MongoDB for the recovery sweep).
    */
-  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; closeGraceMs?: number; auth?: TemporalAuth }) {
+  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; auth?: TemporalAuth }) {
     const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000, ...opts.auth });
     // A closed workflow answers no query: Temporal would replay its whole history on a worker for it.
     const client = new Client({ connection, namespace: opts.namespace, workflow: { queryRejectCondition: 'NOT_OPEN' } });
     return new SessionClient(client, opts.taskQueue, opts.delivery, {
       maxConversionsPerRun: opts.maxConversionsPerRun,
       closeGraceMs: opts.closeGraceMs,
+      stepLifeMs: opts.stepLifeMs,
     });
   }
 
@@ -51,7 +52,7 @@ export class SessionClient {
     return {
       workflowId: session.sessionId,
       taskQueue: this.taskQueue,
-      args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun, closeGraceMs: this.opts.closeGraceMs }] as [Parameters<typeof sessionWorkflow>[0]],
+      args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun, closeGraceMs: this.opts.closeGraceMs, stepLifeMs: this.opts.stepLifeMs }] as [Parameters<typeof sessionWorkflow>[0]],
       // Starting twice (click path, then the recovery sweep) is harmless; a closed session stays closed.
       workflowIdConflictPolicy: 'USE_EXISTING' as const,
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
