@@ -37,6 +37,10 @@ function conversion(receivedAtMs: number, txid: string): ConversionRequest {
   return { requestId: uuidv7(), source: 'postback', event: 'registration', txid, amountMinor: null, amountCurrency: null, status: 'approved', receivedAtMs };
 }
 
+// The review's recipe (§3.3). On SDK 1.24 this passes at 595b1d5 too: one activation applies the
+// signal before the timer, so the old race already resolved for the queue. The loop now decides on
+// the queue whatever the order; this pins it. The sweep cases below are the ones that lost
+// conversions at 595b1d5.
 test('a conversion signalled after the window timer fired, received inside the window, is counted', async () => {
   const { sessionId, expiresAtMs } = await startedSession();
   const handle = app.temporal.client.workflow.getHandle(sessionId);
