@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type { ConversionRequest, ConversionStatus, StatusDecision } from '../src/domain/attribution-rules';
 import type { DeliveryRequest, SessionSnapshot } from '../src/domain/session';
 import type { Logger } from '../src/log';
@@ -25,7 +26,7 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
      */
     async recordConversion(input: RecordConversionInput): Promise<RecordConversionResult> {
       const { session, conversionId, request } = input;
-      if (request.source === 'api') throw new Error('an API decision never records a conversion');
+      if (request.source === 'api') throw ApplicationFailure.nonRetryable('an API decision never records a conversion', 'NotAConversion');
       const at = new Date(request.receivedAtMs);
       const doc: ConversionRecord = {
         _id: conversionId,
@@ -53,18 +54,27 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
         updatedAt: at,
       };
       let superseded: RecordConversionResult['superseded'] = null;
-      try {
-        await conversions().insertOne(doc);
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        const existing = await conversions().findOne(
-          { advertiserId: doc.advertiserId, txidKey: doc.txidKey },
-          { projection: { _id: 1, source: 1, sessionId: 1 } },
-        );
-        // Our own insert from an earlier attempt of this activity is not a duplicate.
-        if (existing && existing._id !== conversionId) {
-          if (!(request.source === 'postback' && existing.source === 'pixel')) return { duplicateOf: existing._id, deliveries: [], superseded: null };
-          superseded = await takeOver(doc, existing);
+      for (let tries = 1; ; tries++) {
+        try {
+          await conversions().insertOne(doc);
+          break;
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          const existing = await conversions().findOne(
+            { advertiserId: doc.advertiserId, txidKey: doc.txidKey },
+            { projection: { _id: 1, source: 1, sessionId: 1 } },
+          );
+          if (existing) {
+            // Our own insert from an earlier attempt of this activity is not a duplicate.
+            if (existing._id === conversionId) break;
+            if (!(request.source === 'postback' && existing.source === 'pixel')) return { duplicateOf: existing._id, deliveries: [], superseded: null };
+            superseded = await takeOver(doc, existing);
+            break;
+          }
+          if (await conversions().findOne({ _id: conversionId }, { projection: { _id: 1 } })) break;
+          // The holder of the transaction id let go of it in between (taken over): insert again. Never
+          // report as recorded what was not.
+          if (tries >= 3) throw ApplicationFailure.nonRetryable(`conversion ${conversionId} not recorded: ${String((err as Error).message)}`, 'ConversionNotRecorded');
         }
       }
       // Lists and reports filter on the stored status: a session converts when its first conversion
@@ -89,7 +99,10 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
         { $set: { status: input.status, statusReason: input.reason ?? null, statusDecidedBy: input.decidedBy ?? 'postback', updatedAt: new Date() } },
         { returnDocument: 'after' },
       );
-      if (!updated) throw new Error(`conversion ${input.conversionId} not found`);
+      // Retrying cannot make it appear: the session records the request as ignored with this reason.
+      if (!updated) throw ApplicationFailure.nonRetryable(`conversion ${input.conversionId} not found`, 'ConversionNotFound');
+      // A status that counts (rejected → approved) converts an open session, as a first conversion does.
+      if (input.status !== 'rejected') await sessions().updateOne({ _id: input.session.sessionId, status: 'open' }, { $set: { status: 'converted' } });
       return planNotifications(cache, log, input.session, updated, input.notification);
     },
 

@@ -3,11 +3,24 @@ import type { DeliveryRequest } from '../src/domain/session';
 import type { Logger } from '../src/log';
 import { UndeliverableUrl, type OutboundClient } from '../src/outbound/outbound-client';
 import { redactUrl } from '../src/outbound/redact-url';
-import { deliveries } from '../src/persistence/models/delivery';
+import { deliveries, type DeliveryAttemptRecord } from '../src/persistence/models/delivery';
 
 export interface DeliverInput extends DeliveryRequest {
   timeoutMs: number;
   maximumAttempts: number;
+}
+
+/**
+ * How long an attempt may spend logging itself after the request, well inside the activity's
+ * startToCloseTimeout (request timeout + 5 s): an attempt that outlived it would be retried by
+ * Temporal, and a delivered postback sent again. A database that is slow rather than down (writes
+ * waiting on the driver) must not get there.
+ */
+export const ATTEMPT_LOG_BUDGET_MS = 3_000;
+
+/** Answers that retrying will not change: the publisher refuses the request itself. 408 and 429 say "later". */
+export function isPermanentRefusal(statusCode: number | null): boolean {
+  return statusCode !== null && statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 429;
 }
 
 export function deliveryActivities(log: Logger, outbound: OutboundClient) {
@@ -26,52 +39,88 @@ export function deliveryActivities(log: Logger, outbound: OutboundClient) {
         error = undeliverable ? (err as Error).message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       }
       const delivered = statusCode !== null && statusCode >= 200 && statusCode < 300;
-      if (!delivered && !error) error = `HTTP ${statusCode}`;
-      const outcome = delivered ? 'delivered' : undeliverable || attempt >= input.maximumAttempts ? 'given_up' : 'failed';
+      const refused = isPermanentRefusal(statusCode);
+      if (!delivered && !error) error = refused ? `HTTP ${statusCode} (not retried: the endpoint refuses the request)` : `HTTP ${statusCode}`;
+      const outcome = delivered ? 'delivered' : undeliverable || refused || attempt >= input.maximumAttempts ? 'given_up' : 'failed';
       const latencyMs = Math.round(performance.now() - started);
-      const record = () =>
+      // Keyed by delivery and attempt: a retried write, or one that lands late, replaces itself.
+      const logged = await writeWithin(ATTEMPT_LOG_BUDGET_MS, () =>
         deliveries().replaceOne(
           { _id: `${input.deliveryId}#${attempt}` },
-          {
-            deliveryId: input.deliveryId,
-            conversionId: input.conversionId,
-            sessionId: input.sessionId,
-            target: input.target,
-            targetId: input.targetId,
-            url: input.url,
-            attempt,
-            statusCode,
-            latencyMs,
-            error,
-            outcome,
-            at: new Date(),
-          },
+          attemptRecord(input, attempt, { statusCode, latencyMs, error, outcome }),
           { upsert: true },
-        );
-      if (!delivered) {
-        await record();
-        // Temporal keeps failure messages in history: no query string, where secrets live.
-        const message = `${redactUrl(input.url)}: ${error}`;
-        if (undeliverable) {
-          log.warn({ deliveryId: input.deliveryId, target: input.target, targetId: input.targetId, reason: error }, 'postback not sent');
-          throw ApplicationFailure.nonRetryable(message, 'UndeliverableUrl');
-        }
-        throw ApplicationFailure.retryable(message, 'DeliveryFailed');
+        ),
+      );
+      if (!logged.ok) {
+        log.error({ deliveryId: input.deliveryId, attempt, statusCode, outcome, err: logged.error }, 'delivery attempt could not be logged');
       }
-      // Delivered: failing now would make Temporal send the postback again. Keep trying to log the
-      // attempt, and if the database stays unavailable, say so in the log and still succeed.
-      for (let i = 0; ; i++) {
-        try {
-          await record();
-          return;
-        } catch (err) {
-          if (i >= 4) {
-            log.error({ deliveryId: input.deliveryId, attempt, statusCode, err: String(err) }, 'postback delivered but its attempt could not be logged');
-            return;
-          }
-          await new Promise((r) => setTimeout(r, 250 * 2 ** i));
-        }
+      if (delivered) return;
+      // Temporal keeps failure messages in history: no query string, where secrets live.
+      const message = `${redactUrl(input.url)}: ${error}`;
+      if (undeliverable || refused) {
+        log.warn({ deliveryId: input.deliveryId, target: input.target, targetId: input.targetId, reason: error }, 'postback not sent');
+        throw ApplicationFailure.create({ message, type: undeliverable ? 'UndeliverableUrl' : 'DeliveryRefused', nonRetryable: true, details: [attempt] });
       }
+      throw ApplicationFailure.retryable(message, 'DeliveryFailed');
+    },
+
+    /**
+     * The delivery workflow's own record that it gave up, for when the last attempt could not log
+     * itself (it timed out, its worker died, the database was away). Never replaces what an attempt
+     * logged.
+     */
+    async recordGivenUp(input: DeliveryRequest & { attempt: number; error: string }): Promise<void> {
+      await deliveries().updateOne(
+        { _id: `${input.deliveryId}#${input.attempt}` },
+        { $setOnInsert: attemptRecord(input, input.attempt, { statusCode: null, latencyMs: 0, error: input.error, outcome: 'given_up' }) },
+        { upsert: true },
+      );
     },
   };
+}
+
+function attemptRecord(
+  input: DeliveryRequest,
+  attempt: number,
+  result: Pick<DeliveryAttemptRecord, 'statusCode' | 'latencyMs' | 'error' | 'outcome'>,
+): Omit<DeliveryAttemptRecord, '_id'> {
+  return {
+    deliveryId: input.deliveryId,
+    conversionId: input.conversionId,
+    sessionId: input.sessionId,
+    target: input.target,
+    targetId: input.targetId,
+    url: input.url,
+    attempt,
+    ...result,
+    at: new Date(),
+  };
+}
+
+/**
+ * Retries an idempotent write until it succeeds or the budget is spent, each try cut off at what is
+ * left of the budget. A write cut off may still land later; being idempotent, that is harmless.
+ */
+async function writeWithin(budgetMs: number, write: () => Promise<unknown>): Promise<{ ok: true } | { ok: false; error: string }> {
+  const deadline = Date.now() + budgetMs;
+  let error = '';
+  for (let i = 0; ; i++) {
+    const left = deadline - Date.now();
+    if (left <= 0) return { ok: false, error };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        write(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`database write took longer than ${left} ms`)), left);
+        }),
+      ]);
+      return { ok: true };
+    } catch (err) {
+      error = String(err);
+    } finally {
+      clearTimeout(timer);
+    }
+    await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** i, Math.max(0, deadline - Date.now()))));
+  }
 }

@@ -38,6 +38,7 @@ export async function planNotifications(
       event: conversion.event,
       txid: conversion.txid,
       amountMinor: conversion.amountMinor,
+      amountCurrency: conversion.amountCurrency,
       payoutMinor: conversion.payoutMinor,
       currency: conversion.currency,
       status: conversion.status,

@@ -4,7 +4,7 @@ import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { Router } from 'express';
 import mongoose from 'mongoose';
 import { createActivities } from '../activities';
-import type { Config } from './config';
+import { listeningBaseUrl, type Config } from './config';
 import { DuplicateClicks } from './enrichment/duplicate-clicks';
 import { GeoLookup } from './enrichment/geo';
 import { postbackAuthFailureLimit } from './http/rate-limits';
@@ -27,6 +27,21 @@ export interface AppOptions {
   outboundLookup?: LookupAll;
   /** Extra routers, e.g. the management API, mounted by the HTTP server. */
   mounts?: (deps: AppDeps) => [string, Router][];
+  /** A worker whose run() failed by itself: default, stop what is left and exit the process with 1. */
+  onWorkerFailure?: (err: unknown) => void;
+}
+
+/**
+ * A worker that fails by itself (not stopped by us) must not leave a process that looks alive but
+ * handles no workflow task, nor end in an unhandled rejection with no log line: it is logged as
+ * fatal and `onFailure` runs.
+ */
+export function superviseWorker(running: Promise<void>, o: { log: Logger; stopping: () => boolean; onFailure: (err: unknown) => void }): void {
+  running.catch((err: unknown) => {
+    if (o.stopping()) return;
+    o.log.fatal({ err: String(err) }, 'Temporal worker failed; stopping the process');
+    o.onFailure(err);
+  });
 }
 
 export interface AppDeps {
@@ -74,6 +89,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         timeoutMs: config.DELIVERY_TIMEOUT_MS,
       },
       maxConversionsPerRun: config.SESSION_MAX_CONVERSIONS_PER_RUN,
+      closeGraceMs: config.SESSION_CLOSE_GRACE_MS,
+      stepLifeMs: config.SESSION_STEP_LIFE_MS,
     });
     closers.push(() => temporal.close());
     const deps: AppDeps = { config, log, cache, temporal };
@@ -93,8 +110,15 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         logLevel: config.LOG_LEVEL,
       });
       const running = w.run();
+      let stopping = false;
+      superviseWorker(running, {
+        log,
+        stopping: () => stopping,
+        onFailure: opts.onWorkerFailure ?? (() => void stopAll().finally(() => process.exit(1))),
+      });
       worker = {
         async stop() {
+          stopping = true;
           if (w.getState() === 'RUNNING') w.shutdown();
           await running.catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
           await connection.close();
@@ -130,7 +154,9 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
       const server = await listen(app, config.HTTP_HOST, config.HTTP_PORT);
       closers.push(() => closeServer(server, config.SHUTDOWN_TIMEOUT_MS));
       const { port } = server.address() as AddressInfo;
-      httpUrl = `http://${config.HTTP_HOST}:${port}`;
+      httpUrl = listeningBaseUrl(config.HTTP_HOST, port);
+      // HTTP_PORT=0 (any free port) without PUBLIC_BASE_URL: links follow the port actually taken.
+      if (config.PUBLIC_BASE_URL === listeningBaseUrl(config.HTTP_HOST, 0)) config.PUBLIC_BASE_URL = httpUrl;
 
       recovery = new RecoverySweep(temporal, log.child({ component: 'recovery' }), {
         intervalMs: config.RECOVERY_INTERVAL_MS,

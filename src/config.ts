@@ -26,8 +26,11 @@ const fields = z.object({
 
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: int(8080).pipe(z.number().max(65535)),
-  /** The base URL visitors and advertisers reach clicktrail at: printed links, cookie security. */
-  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+  /**
+   * The base URL visitors and advertisers reach clicktrail at: printed links, cookie security.
+   * Default: where the server listens (HTTP_HOST, HTTP_PORT), so links follow a changed port.
+   */
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Proxies whose X-Forwarded-For is believed (express "trust proxy" syntax: IPs, CIDRs, loopback…). */
   TRUSTED_PROXIES: list,
 
@@ -76,6 +79,16 @@ const fields = z.object({
 
   /** A session workflow continues as new after this many conversions, to keep its history bounded. */
   SESSION_MAX_CONVERSIONS_PER_RUN: int(200, 1),
+  /**
+   * A session workflow stays open this long after its window, so that a conversion received in the
+   * window but signalled late (call deadline, recovery sweep) still counts.
+   */
+  SESSION_CLOSE_GRACE_MS: int(60_000),
+  /**
+   * How long a session's database step (a local activity) keeps retrying before the workflow
+   * continues as new and retries it there: bounds each run's history during a database outage.
+   */
+  SESSION_STEP_LIFE_MS: int(3_600_000, 1_000),
 
   /** Management API bounds: a list page's and a report's database time, a report's rows, dimensions and concurrency per key. */
   API_QUERY_TIME_BUDGET_MS: int(5_000, 10),
@@ -112,7 +125,14 @@ const fields = z.object({
 });
 
 // Combinations that are each valid alone but unsafe or unusable together, named by variable.
-export const configSchema = fields.superRefine((c, ctx) => {
+/** http://host:port of the listening server; a wildcard host is reached on loopback. */
+export function listeningBaseUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+export const configSchema = fields.superRefine((parsed, ctx) => {
+  const c = withBaseUrl(parsed);
   const problem = (name: string, message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
   if (c.NODE_ENV === 'production' && c.DEMO_ROUTES) problem('DEMO_ROUTES', 'must not be true with NODE_ENV=production');
   if (c.NODE_ENV === 'production' && c.PUBLIC_BASE_URL.startsWith('http:') && !c.ALLOW_INSECURE_PUBLIC_URL) {
@@ -127,7 +147,11 @@ export const configSchema = fields.superRefine((c, ctx) => {
   }
 });
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.infer<typeof configSchema> & { PUBLIC_BASE_URL: string };
+
+function withBaseUrl(c: z.infer<typeof configSchema>): Config {
+  return { ...c, PUBLIC_BASE_URL: c.PUBLIC_BASE_URL ?? listeningBaseUrl(c.HTTP_HOST, c.HTTP_PORT) };
+}
 
 export class ConfigError extends Error {}
 
@@ -140,5 +164,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
-  return parsed.data;
+  return withBaseUrl(parsed.data);
 }

@@ -1,10 +1,16 @@
-import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DeliveryPolicy, DeliveryRequest } from '../src/domain/session';
 
 export interface DeliveryWorkflowInput extends DeliveryRequest {
   policy: DeliveryPolicy;
 }
+
+const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 100 },
+});
 
 /** One outbound postback or provider notification, retried with backoff until delivered or given up. */
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<'delivered' | 'given_up'> {
@@ -16,15 +22,26 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<'d
       backoffCoefficient: 2,
       maximumInterval: policy.maximumIntervalMs,
       maximumAttempts: policy.maximumAttempts,
-      nonRetryableErrorTypes: ['UndeliverableUrl'],
+      nonRetryableErrorTypes: ['UndeliverableUrl', 'DeliveryRefused'],
     },
   });
   try {
     await deliver({ ...request, timeoutMs: policy.timeoutMs, maximumAttempts: policy.maximumAttempts });
     return 'delivered';
   } catch (err) {
-    // Every attempt, the last included, is already logged as a delivery document.
-    if (err instanceof ActivityFailure) return 'given_up';
-    throw err;
+    if (!(err instanceof ActivityFailure)) throw err;
+    // The last attempt logs `given_up` itself, unless it timed out, its worker died or the database
+    // was away: then this record stands in (it never replaces what the attempt logged).
+    if (patched('delivery-records-given-up')) {
+      const cause = err.cause;
+      const attempt =
+        cause instanceof ApplicationFailure && cause.nonRetryable && typeof cause.details?.[0] === 'number'
+          ? cause.details[0]
+          : err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED
+            ? policy.maximumAttempts
+            : null;
+      if (attempt !== null) await bookkeeping.recordGivenUp({ ...request, attempt, error: cause?.message ?? err.message });
+    }
+    return 'given_up';
   }
 }

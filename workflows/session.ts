@@ -1,5 +1,8 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   ParentClosePolicy,
+  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -36,6 +39,13 @@ export interface SessionWorkflowInput {
   delivery: DeliveryPolicy;
   /** Conversions handled per run before continuing as new, to keep history bounded. */
   maxConversionsPerRun?: number;
+  /**
+   * How long the workflow stays open after the window closes, so that a conversion received in the
+   * window but signalled late (call deadline, recovery sweep) still counts. Absent: 0.
+   */
+  closeGraceMs?: number;
+  /** How long one database step may keep retrying before the run hands it to the next (default: an hour). */
+  stepLifeMs?: number;
   carried?: CarriedState;
 }
 
@@ -52,6 +62,8 @@ interface CarriedState {
   recentRequestIds: string[];
   queue: ConversionRequest[];
   runs: number;
+  /** false: the session's record was not stored yet when the previous run gave up on it. */
+  persisted?: boolean;
 }
 
 export interface SessionView {
@@ -60,7 +72,9 @@ export interface SessionView {
   publisherId: string;
   status: 'open' | 'converted' | 'expired';
   expiresAt: string;
+  /** The latest conversions (at most VIEW_CONVERSIONS); conversionCount counts them all. */
   conversions: CountedConversion[];
+  conversionCount: number;
   ignored: IgnoredSignal[];
   queued: number;
   run: number;
@@ -68,6 +82,14 @@ export interface SessionView {
 
 const KEEP_REQUEST_IDS = 1000;
 const KEEP_IGNORED = 50;
+/** A query answers with this many conversions at most: its payload stays small whatever the session holds. */
+const VIEW_CONVERSIONS = 100;
+/**
+ * Conversions one session counts at most. The carried state holds each (about 250 bytes), and a
+ * continue-as-new input must stay under Temporal's 2 MB payload limit; past this, new conversions
+ * are ignored with the reason (status updates of counted ones still apply).
+ */
+export const MAX_CONVERSIONS_PER_SESSION = 2_000;
 
 const db = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -88,6 +110,33 @@ const local = proxyLocalActivities<Activities>({
   // ~1,350 events an hour per session; timers at most a minute apart add ~360.
   localRetryThreshold: '10 seconds',
 });
+
+// The same steps with a bounded life. A step still failing after its life (an hour by default: a
+// database outage) gives up; the workflow puts its conversion back on the queue and continues as
+// new, so each run's history stays small however long the outage lasts. Per run of one hour: 20
+// attempts, 15 backoff timers (~75 events), and up to ~225 events of workflow-task heartbeats while
+// attempts hang for their 30 s: at most ~350 events a run, about 20 runs (~7,000 events) a day,
+// never near the 51,200-event limit of one history.
+const STEP_LIFE_MS = 3_600_000;
+const MAX_BACKOFF_MS = 300_000;
+const boundedLocal = (lifeMs: number) =>
+  proxyLocalActivities<Activities>({
+    startToCloseTimeout: Math.min(30_000, lifeMs),
+    // The life is bounded by attempts (the SDK's local activities do not end retries at a
+    // schedule-to-close timeout): as many as the backoff fits into it.
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: MAX_BACKOFF_MS, maximumAttempts: attemptsWithin(lifeMs) },
+    localRetryThreshold: '10 seconds',
+  });
+
+function attemptsWithin(lifeMs: number): number {
+  let attempts = 1;
+  let waited = 0;
+  for (let backoff = 1_000; waited + backoff <= lifeMs; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
+    waited += backoff;
+    attempts++;
+  }
+  return attempts;
+}
 
 /** One click: holds the session open for its attribution window and attributes its conversions. */
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ status: string; conversions: number }> {
@@ -112,34 +161,71 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
     publisherId: session.publisherId,
     status,
     expiresAt: new Date(session.expiresAtMs).toISOString(),
-    conversions: state.counted,
+    conversions: state.counted.slice(-VIEW_CONVERSIONS),
+    conversionCount: state.counted.length,
     ignored: state.ignored,
     queued: state.queue.length,
     run: state.runs,
   }));
 
-  // Sessions started before the local activities replay with the activities they recorded.
-  const store = patched('session-local-activities') ? local : db;
-  if (!input.carried) await store.persistSession(session);
+  // Sessions started before the local activities replay with the activities they recorded; those
+  // started before the window-end rules (decide on the queue, grace, bounded steps) replay without.
+  const localSteps = patched('session-local-activities');
+  const windowEnd = localSteps && patched('session-window-end');
+  const store = localSteps ? (windowEnd ? boundedLocal(input.stepLifeMs ?? STEP_LIFE_MS) : local) : db;
+  const continueLater = async (carried: CarriedState | undefined): Promise<never> => {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof sessionWorkflow>({ ...input, carried });
+  };
+  const carriedNext = (): CarriedState => ({ ...state, runs: state.runs + 1 });
 
-  let handledThisRun = 0;
-  for (;;) {
-    if (state.queue.length === 0) {
-      const remaining = session.expiresAtMs - Date.now();
-      if (remaining <= 0 || !(await condition(() => state.queue.length > 0, remaining))) break;
-    }
-    const req = state.queue.shift()!;
-    await handle(req);
-    handledThisRun++;
-    if (handledThisRun >= maxPerRun || workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof sessionWorkflow>({ ...input, carried: { ...state, runs: state.runs + 1 } });
+  if (!input.carried || input.carried.persisted === false) {
+    try {
+      await store.persistSession(session);
+      delete state.persisted;
+    } catch (err) {
+      // The database stayed away for the step's whole life: go on in a fresh history, signals kept.
+      if (windowEnd && isGiveUp(err)) await continueLater({ ...carriedNext(), persisted: false });
+      throw err;
     }
   }
 
-  status = finalStatus(state.counted);
-  upsertSearchAttributes([{ key: SessionStatus, value: status }]);
-  await store.closeSession(session.sessionId, status);
+  let handledThisRun = 0;
+  const closesAtMs = session.expiresAtMs + (windowEnd ? (input.closeGraceMs ?? 0) : 0);
+  for (;;) {
+    for (;;) {
+      if (state.queue.length === 0) {
+        const remaining = closesAtMs - Date.now();
+        if (windowEnd) {
+          // Decided on the queue, not on the race: a signal applied in the same activation as the
+          // timer has been queued already, and must be handled, not dropped.
+          if (remaining > 0) await condition(() => state.queue.length > 0, remaining);
+          if (state.queue.length === 0) break;
+        } else if (remaining <= 0 || !(await condition(() => state.queue.length > 0, remaining))) break;
+      }
+      const req = state.queue.shift()!;
+      try {
+        await handle(req);
+      } catch (err) {
+        if (!(windowEnd && isGiveUp(err))) throw err;
+        state.queue.unshift(req);
+        await continueLater(carriedNext());
+      }
+      handledThisRun++;
+      if (handledThisRun >= maxPerRun || workflowInfo().continueAsNewSuggested) await continueLater(carriedNext());
+    }
+
+    status = finalStatus(state.counted);
+    upsertSearchAttributes([{ key: SessionStatus, value: status }]);
+    try {
+      await store.closeSession(session.sessionId, status);
+    } catch (err) {
+      if (!(windowEnd && isGiveUp(err))) throw err;
+      await continueLater(carriedNext());
+    }
+    // A signal that arrived while the session was being closed is handled before the end.
+    if (!windowEnd || state.queue.length === 0) break;
+  }
   return { status, conversions: state.counted.length };
 
   async function handle(req: ConversionRequest): Promise<void> {
@@ -151,28 +237,52 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
 
     if (decision.kind === 'update') {
       const conv = state.counted.find((c) => c.conversionId === decision.conversionId)!;
+      const before = { status: conv.status, notifications: conv.notifications };
       conv.status = decision.status;
       conv.notifications++;
-      const deliveries = await store.updateConversionStatus({
-        session,
-        conversionId: conv.conversionId,
-        status: decision.status,
-        notification: conv.notifications,
-        ...(req.decision ? { reason: req.decision.reason, decidedBy: req.decision.by } : {}),
-      });
+      let deliveries: DeliveryRequest[];
+      try {
+        deliveries = await store.updateConversionStatus({
+          session,
+          conversionId: conv.conversionId,
+          status: decision.status,
+          notification: conv.notifications,
+          ...(req.decision ? { reason: req.decision.reason, decidedBy: req.decision.by } : {}),
+        });
+      } catch (err) {
+        if (!windowEnd) throw err;
+        // Not applied: the state stays as stored (a retried request updates it then).
+        Object.assign(conv, before);
+        const permanent = permanentFailure(err);
+        if (permanent === null) throw err;
+        return ignore(req, permanent, 'ignored', conv.conversionId);
+      }
       await decided(req, 'updated', null, conv.conversionId);
+      // The status that makes a session count (rejected → approved) makes it converted now, as a
+      // first counting conversion does; the stored status follows in the same step.
+      if (windowEnd && status === 'open' && decision.status !== 'rejected') markConverted();
       return notify(deliveries);
+    }
+    if (windowEnd && state.counted.length >= MAX_CONVERSIONS_PER_SESSION) {
+      return ignore(req, `session has counted its maximum of ${MAX_CONVERSIONS_PER_SESSION} conversions`, 'ignored');
     }
 
     const conversionId = uuid4();
-    const result = await store.recordConversion({
-      session,
-      conversionId,
-      request: req,
-      payoutMinor: decision.payoutMinor,
-      revenueMinor: decision.revenueMinor,
-      currency: decision.rule.currency,
-    });
+    let result: Awaited<ReturnType<typeof store.recordConversion>>;
+    try {
+      result = await store.recordConversion({
+        session,
+        conversionId,
+        request: req,
+        payoutMinor: decision.payoutMinor,
+        revenueMinor: decision.revenueMinor,
+        currency: decision.rule.currency,
+      });
+    } catch (err) {
+      const permanent = windowEnd ? permanentFailure(err) : null;
+      if (permanent === null) throw err;
+      return ignore(req, permanent, 'ignored');
+    }
     if (result.duplicateOf) return ignore(req, `transaction ${req.txid} already counted on conversion ${result.duplicateOf}`, 'duplicate', result.duplicateOf);
     state.counted.push({
       conversionId,
@@ -183,10 +293,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
       currency: decision.rule.currency,
       notifications: 1,
     });
-    if (status === 'open' && req.status !== 'rejected') {
-      status = 'converted';
-      upsertSearchAttributes([{ key: SessionStatus, value: status }]);
-    }
+    if (status === 'open' && req.status !== 'rejected') markConverted();
     await decided(req, 'recorded', null, conversionId);
     await notify(result.deliveries);
     if (result.superseded) await tellSuperseded(req, conversionId, result.superseded);
@@ -212,6 +319,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
     } catch {
       // closed or never started: nothing to tell
     }
+  }
+
+  function markConverted(): void {
+    status = 'converted';
+    upsertSearchAttributes([{ key: SessionStatus, value: status }]);
   }
 
   async function ignore(req: ConversionRequest, reason: string, outcome: 'duplicate' | 'ignored', conversionId: string | null = null): Promise<void> {
@@ -242,4 +354,21 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
       }
     }
   }
+}
+
+// A local activity's failure reaches the workflow as the activity's own failure (an
+// ApplicationFailure, a TimeoutFailure), a regular activity's wrapped in an ActivityFailure.
+const ownFailure = (err: unknown): unknown => (err instanceof ActivityFailure ? err.cause : err);
+
+/** A step that gave up after its whole (bounded) life: retried in the next run, not failed. */
+function isGiveUp(err: unknown): boolean {
+  const f = ownFailure(err);
+  if (permanentFailure(err) !== null) return false;
+  return f instanceof TimeoutFailure || f instanceof ApplicationFailure || err instanceof ActivityFailure;
+}
+
+/** The reason of a step that can never succeed (the activity said so), or null. */
+function permanentFailure(err: unknown): string | null {
+  const f = ownFailure(err);
+  return f instanceof ApplicationFailure && f.nonRetryable ? f.message : null;
 }

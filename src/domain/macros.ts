@@ -22,6 +22,8 @@ export type ConversionMacroSource = {
   event: string;
   txid?: string | null;
   amountMinor?: number | null;
+  /** The currency the amount was reported in (it may differ from the event's); default: currency. */
+  amountCurrency?: string | null;
   payoutMinor: number;
   currency: string;
   status: string;
@@ -107,7 +109,8 @@ export function conversionMacroValues(s: SessionMacroSource, c: ConversionMacroS
     ...clickMacroValues(s),
     event: c.event,
     txid: c.txid ?? '',
-    amount: c.amountMinor === null || c.amountMinor === undefined ? '' : formatMinor(c.amountMinor, c.currency),
+    amount: c.amountMinor === null || c.amountMinor === undefined ? '' : formatMinor(c.amountMinor, c.amountCurrency ?? c.currency),
+    amount_currency: c.amountMinor === null || c.amountMinor === undefined ? '' : (c.amountCurrency ?? c.currency),
     payout: formatMinor(c.payoutMinor, c.currency),
     currency: c.currency,
     status: c.status,

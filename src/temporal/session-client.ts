@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, QueryRejectedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { ConversionRequest } from '../domain/attribution-rules';
 import type { DeliveryPolicy, SessionSnapshot } from '../domain/session';
@@ -30,17 +30,21 @@ export class SessionClient {
     readonly client: Client,
     private readonly taskQueue: string,
     private readonly delivery: DeliveryPolicy,
-    private readonly opts: { maxConversionsPerRun?: number; callDeadlineMs?: number } = {},
+    private readonly opts: { maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; callDeadlineMs?: number } = {},
   ) {}
 
   /**
    * Connects on first use and reconnects by itself, so the API starts and keeps redirecting while
    * Temporal is down (sessions then wait in MongoDB for the recovery sweep).
    */
-  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; auth?: TemporalAuth }) {
+  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; auth?: TemporalAuth }) {
     const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000, ...opts.auth });
-    return new SessionClient(new Client({ connection, namespace: opts.namespace }), opts.taskQueue, opts.delivery, {
+    // A closed workflow answers no query: Temporal would replay its whole history on a worker for it.
+    const client = new Client({ connection, namespace: opts.namespace, workflow: { queryRejectCondition: 'NOT_OPEN' } });
+    return new SessionClient(client, opts.taskQueue, opts.delivery, {
       maxConversionsPerRun: opts.maxConversionsPerRun,
+      closeGraceMs: opts.closeGraceMs,
+      stepLifeMs: opts.stepLifeMs,
     });
   }
 
@@ -48,7 +52,7 @@ export class SessionClient {
     return {
       workflowId: session.sessionId,
       taskQueue: this.taskQueue,
-      args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun }] as [Parameters<typeof sessionWorkflow>[0]],
+      args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun, closeGraceMs: this.opts.closeGraceMs, stepLifeMs: this.opts.stepLifeMs }] as [Parameters<typeof sessionWorkflow>[0]],
       // Starting twice (click path, then the recovery sweep) is harmless; a closed session stays closed.
       workflowIdConflictPolicy: 'USE_EXISTING' as const,
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
@@ -108,13 +112,26 @@ export class SessionClient {
     return 'closed-session';
   }
 
-  /** The live state of a running session, or null once it has closed or never existed. */
+  /**
+   * The live state of a running session, or null once it has closed or never existed. Within the
+   * call deadline: a query waits for a worker, and an API request must not hang on one.
+   */
   async querySession(sessionId: string): Promise<SessionView | null> {
     try {
-      return await this.client.workflow.getHandle(sessionId).query(sessionQuery);
+      return await this.withDeadline(() => this.client.workflow.getHandle(sessionId).query(sessionQuery));
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return null;
+      if (err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return null;
       throw err;
+    }
+  }
+
+  /** Whether Temporal answers at all: tells "Temporal is away" from "it refuses these items". */
+  async reachable(): Promise<boolean> {
+    try {
+      await this.withDeadline(() => this.client.workflowService.getSystemInfo({}));
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -36,6 +36,14 @@ test('a session history recorded before the local activities replays on the curr
   await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
 });
 
+test('a session history recorded with local activities, before the window-end rules, replays on the current workflow code', async () => {
+  // Recorded at 595b1d5 (runSessionLife): no 'session-window-end' marker, so it replays with the old loop.
+  const history = historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, 'session-local-activities-595b1d5.json'), 'utf8')));
+  const markers = history.events!.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length;
+  expect(markers).toBeGreaterThan(0);
+  await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
+});
+
 test('a session now runs its database steps as local activities, and its history replays', async () => {
   const f = await createFixture({ sinkUrl: sink.url, windowSec: SESSION_LIFE_WINDOW_SEC });
   const { history } = await runSessionLife(app, f);

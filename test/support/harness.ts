@@ -46,6 +46,8 @@ export async function startTestApp(
     DELIVERY_TIMEOUT_MS: '2000',
     RECOVERY_INTERVAL_MS: '300',
     RECOVERY_GRACE_MS: '500',
+    // Sessions of short test windows close soon after them; grace itself is tested on its own.
+    SESSION_CLOSE_GRACE_MS: '1000',
     // The HTTP sinks standing in for publishers and providers are on loopback.
     OUTBOUND_ALLOW_NETWORKS: '127.0.0.0/8,::1',
     ...env,

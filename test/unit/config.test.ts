@@ -59,3 +59,13 @@ describe('Temporal TLS and API key', () => {
     expect(() => loadConfig({ TEMPORAL_TLS_CA: path.join(dir, 'nope.pem') })).toThrow(/TEMPORAL_TLS_CA=".*nope.pem": no such file/);
   });
 });
+
+test('links follow the server address when PUBLIC_BASE_URL is not set (issue #10 item 5)', () => {
+  expect(loadConfig({ HTTP_PORT: '18080' }).PUBLIC_BASE_URL).toBe('http://127.0.0.1:18080');
+  expect(loadConfig({ HTTP_HOST: '0.0.0.0', HTTP_PORT: '18080' }).PUBLIC_BASE_URL).toBe('http://127.0.0.1:18080');
+  expect(loadConfig({ HTTP_HOST: '::1', HTTP_PORT: '18080' }).PUBLIC_BASE_URL).toBe('http://[::1]:18080');
+  expect(loadConfig({}).PUBLIC_BASE_URL).toBe('http://127.0.0.1:8080');
+  expect(loadConfig({ HTTP_PORT: '18080', PUBLIC_BASE_URL: 'https://track.example' }).PUBLIC_BASE_URL).toBe('https://track.example');
+  // Production must name its public https address.
+  expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/PUBLIC_BASE_URL="": must be https/);
+});

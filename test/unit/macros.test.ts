@@ -214,6 +214,14 @@ describe('conversionMacroValues', () => {
     expect(k.payout).toBe('1.500');
   });
 
+  it('formats {amount} in the currency it was reported in, not the event currency (review #4)', () => {
+    const v = conversionMacroValues(session, { ...conversion, amountMinor: 1000, amountCurrency: 'JPY', payoutMinor: 250, currency: 'EUR' });
+    expect(v).toMatchObject({ amount: '1000', amount_currency: 'JPY', payout: '2.50', currency: 'EUR' });
+    const usd = conversionMacroValues(session, { ...conversion, amountMinor: 1000, amountCurrency: 'USD', payoutMinor: 250, currency: 'EUR' });
+    expect(usd).toMatchObject({ amount: '10.00', amount_currency: 'USD' });
+    expect(conversionMacroValues(session, { ...conversion, amountMinor: null, amountCurrency: null }).amount_currency).toBe('');
+  });
+
   it('fills a publisher postback end to end', () => {
     const url = filled(
       'https://tracker.example/postback?cid={sub1}&payout={payout}&cur={currency}&tx={txid}&st={status}&e={event}',

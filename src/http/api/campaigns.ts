@@ -53,6 +53,16 @@ function withMoney(p: Principal, list: EventInput[] | undefined, current: { name
   });
 }
 
+/**
+ * Who receives provider notifications (with the conversion's payout) is the network's decision:
+ * an advertiser key could otherwise send its campaigns' notifications to a provider of its choice.
+ */
+function providersByOperator(p: Principal, providers: unknown): void {
+  if (p.kind !== 'operator' && providers !== undefined) {
+    throw new ValidationError([{ path: 'providers', message: 'is set by the network: only operator keys may set it' }]);
+  }
+}
+
 const events = z
   .array(eventSchema)
   .max(50)
@@ -135,11 +145,13 @@ export function campaignsRouter(registry: RouteDoc[], deps: AppDeps) {
       }
       if (!advertiserId) throw new ValidationError([{ path: 'advertiserId', message: 'is required' }]);
       await assertExists(Advertiser, 'advertiserId', [advertiserId]);
+      providersByOperator(p, input.providers);
       await checkRefs(input);
       checkDefaultEvent(input);
       return { ...input, events: withMoney(p, input.events), advertiserId };
     },
     prepareUpdate: async (p, doc, patch) => {
+      providersByOperator(p, patch.providers);
       await checkRefs(patch);
       checkDefaultEvent({ events: patch.events ?? (doc.events as { name: string }[]), defaultEvent: patch.defaultEvent === undefined ? (doc.defaultEvent as string | null) : patch.defaultEvent });
       return { ...patch, events: withMoney(p, patch.events, doc.events as { name: string }[]) };

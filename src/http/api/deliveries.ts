@@ -93,9 +93,10 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
       if (attempts.length === 0) throw notFound('delivery', deliveryId);
       if (attempts.some((a) => a.outcome === 'delivered')) throw new HttpError(409, `delivery "${deliveryId}" was delivered; nothing to re-send`);
       const root = deliveryId.replace(RESEND_RE, '');
-      const resentOk = await deliveries().findOne({ deliveryId: { $regex: `^${escapeRegex(root)}-resend-\\d+$` }, outcome: 'delivered' });
+      const resent = await deliveries().find({ deliveryId: { $regex: `^${escapeRegex(root)}-resend-\\d+$` } }, { projection: { deliveryId: 1, outcome: 1 } }).toArray();
+      const resentOk = resent.find((a) => a.outcome === 'delivered');
       if (resentOk) throw new HttpError(409, `delivery "${root}" was already re-sent successfully as "${resentOk.deliveryId}"`);
-      if (await isRunning(deps, deliveryId)) throw new HttpError(409, `delivery "${deliveryId}" is still being retried`);
+      if (await isRunning(deps, root)) throw new HttpError(409, `delivery "${root}" is still being retried`);
 
       const last = attempts[attempts.length - 1]!;
       const policy = {
@@ -104,8 +105,16 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
         maximumAttempts: deps.config.DELIVERY_MAX_ATTEMPTS,
         timeoutMs: deps.config.DELIVERY_TIMEOUT_MS,
       };
-      for (let n = 1; n <= MAX_RESENDS; n++) {
+      // Re-sends are generations 1, 2, … of the root, one at a time: a generation is started only
+      // when the one before it has closed, and starting an id is atomic in Temporal, so of two
+      // concurrent requests one starts the next generation and the other meets it (409), never a
+      // second one beside it.
+      const logged = resent.map((a) => Number(RESEND_RE.exec(a.deliveryId)?.[1] ?? 0));
+      for (let n = Math.max(1, ...logged); n <= MAX_RESENDS; n++) {
         const workflowId = `${root}-resend-${n}`;
+        const state = await workflowState(deps, workflowId);
+        if (state === 'running') throw new HttpError(409, `delivery "${root}" is being re-sent as "${workflowId}"`);
+        if (state === 'closed') continue;
         try {
           // A new delivery id keeps the original attempts on record (attempt documents are keyed by id and attempt).
           await deps.temporal.client.workflow.start(deliveryWorkflow, {
@@ -116,7 +125,8 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
           });
           return { deliveryId: workflowId, resendOf: deliveryId, url: last.url };
         } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          if (err instanceof WorkflowExecutionAlreadyStartedError) throw new HttpError(409, `delivery "${root}" is being re-sent as "${workflowId}"`);
+          throw err;
         }
       }
       throw new HttpError(409, `delivery "${root}" has been re-sent ${MAX_RESENDS} times already`);
@@ -130,11 +140,15 @@ function escapeRegex(s: string): string {
 }
 
 async function isRunning(deps: AppDeps, workflowId: string): Promise<boolean> {
+  return (await workflowState(deps, workflowId)) === 'running';
+}
+
+async function workflowState(deps: AppDeps, workflowId: string): Promise<'running' | 'closed' | 'none'> {
   try {
     const d = await deps.temporal.client.workflow.getHandle(workflowId).describe();
-    return d.status.name === 'RUNNING';
+    return d.status.name === 'RUNNING' ? 'running' : 'closed';
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
+    if (err instanceof WorkflowNotFoundError) return 'none';
     throw err;
   }
 }

@@ -11,7 +11,7 @@ export const countrySchema = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166
 
 const CLICK_MACROS = ['click_id', 'session_id', 'campaign_id', 'advertiser_id', 'publisher_id', 'asset_id', 'support_id', 'country', 'device'];
 for (let i = 1; i <= 10; i++) CLICK_MACROS.push(`sub${i}`);
-const CONVERSION_MACROS = ['event', 'txid', 'amount', 'payout', 'currency', 'status', 'conversion_id'];
+const CONVERSION_MACROS = ['event', 'txid', 'amount', 'amount_currency', 'payout', 'currency', 'status', 'conversion_id'];
 const MACRO_RE = /\{([A-Za-z0-9_.-]+)\}/g;
 
 /**

@@ -24,7 +24,8 @@ export interface InboundRecord {
 }
 
 export interface InboundDecision {
-  outcome: 'recorded' | 'updated' | 'duplicate' | 'ignored';
+  /** late: it reached its session after the session had closed (a recovered conversion); the reason says so. */
+  outcome: 'recorded' | 'updated' | 'duplicate' | 'ignored' | 'late';
   reason: string | null;
   conversionId: string | null;
   at: Date;
