@@ -4,6 +4,7 @@ import type { Logger } from '../src/log';
 import { UndeliverableUrl, type OutboundClient } from '../src/outbound/outbound-client';
 import { redactUrl } from '../src/outbound/redact-url';
 import { deliveries, type DeliveryAttemptRecord } from '../src/persistence/models/delivery';
+import { withinBudget } from '../src/persistence/operation-budget';
 
 export interface DeliverInput extends DeliveryRequest {
   timeoutMs: number;
@@ -28,6 +29,18 @@ export function deliveryActivities(log: Logger, outbound: OutboundClient) {
     /** One attempt at an outbound postback; every attempt is saved, whatever its outcome. */
     async deliver(input: DeliverInput): Promise<void> {
       const { attempt } = Context.current().info;
+      // A retry whose earlier attempt was delivered and logged, but whose completion never reached
+      // Temporal (its worker was killed in between): sending again would pay the publisher twice.
+      // When the database cannot tell, the retry waits for it rather than risk that.
+      if (attempt > 1) {
+        const earlier = await withinBudget(
+          deliveries().findOne({ deliveryId: input.deliveryId, outcome: 'delivered' }, { projection: { _id: 1 } }),
+          'checking earlier attempts of this delivery',
+        ).catch((err: Error) => {
+          throw ApplicationFailure.retryable(err.message, 'DeliveryFailed');
+        });
+        if (earlier) return;
+      }
       const started = performance.now();
       let statusCode: number | null = null;
       let error: string | null = null;
