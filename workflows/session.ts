@@ -27,6 +27,7 @@ import {
 import type { DeliveryPolicy, DeliveryRequest, SessionSnapshot } from '../src/domain/session';
 import { SessionStatus } from '../src/temporal/search-attributes';
 import { deliveryWorkflow } from './delivery';
+import { deliveryMetadata } from './summaries';
 
 export const conversionSignal = defineSignal<[ConversionRequest]>('conversion');
 export const sessionQuery = defineQuery<SessionView>('session');
@@ -161,7 +162,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
         ...(req.decision ? { reason: req.decision.reason, decidedBy: req.decision.by } : {}),
       });
       await decided(req, 'updated', null, conv.conversionId);
-      return notify(deliveries);
+      return notify(deliveries, req.event);
     }
 
     const conversionId = uuid4();
@@ -188,7 +189,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
       upsertSearchAttributes([{ key: SessionStatus, value: status }]);
     }
     await decided(req, 'recorded', null, conversionId);
-    await notify(result.deliveries);
+    await notify(result.deliveries, req.event);
     if (result.superseded) await tellSuperseded(req, conversionId, result.superseded);
   }
 
@@ -229,10 +230,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
 
   // Each notification is a child workflow that outlives the session if it has to: retries go on
   // for hours while the session closes or continues as new.
-  async function notify(deliveries: DeliveryRequest[]): Promise<void> {
+  // Their UI summary is a start option: no new command, histories replay unchanged.
+  async function notify(deliveries: DeliveryRequest[], event: string): Promise<void> {
     for (const d of deliveries) {
       try {
         await startChild(deliveryWorkflow, {
+          ...deliveryMetadata(d, event),
           workflowId: d.deliveryId,
           args: [{ ...d, policy: input.delivery }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
