@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DeliveryRequest } from '../src/domain/session';
 import type { Logger } from '../src/log';
+import type { Metrics } from '../src/metrics';
 import { UndeliverableUrl, type OutboundClient } from '../src/outbound/outbound-client';
 import { redactUrl } from '../src/outbound/redact-url';
 import { deliveries } from '../src/persistence/models/delivery';
@@ -10,7 +11,7 @@ export interface DeliverInput extends DeliveryRequest {
   maximumAttempts: number;
 }
 
-export function deliveryActivities(log: Logger, outbound: OutboundClient) {
+export function deliveryActivities(log: Logger, outbound: OutboundClient, metrics?: Metrics) {
   return {
     /** One attempt at an outbound postback; every attempt is saved, whatever its outcome. */
     async deliver(input: DeliverInput): Promise<void> {
@@ -29,6 +30,7 @@ export function deliveryActivities(log: Logger, outbound: OutboundClient) {
       if (!delivered && !error) error = `HTTP ${statusCode}`;
       const outcome = delivered ? 'delivered' : undeliverable || attempt >= input.maximumAttempts ? 'given_up' : 'failed';
       const latencyMs = Math.round(performance.now() - started);
+      metrics?.deliveryAttempts.inc({ target: input.target, outcome });
       const record = () =>
         deliveries().replaceOne(
           { _id: `${input.deliveryId}#${attempt}` },

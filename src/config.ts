@@ -17,6 +17,13 @@ const list = z
   );
 
 const flag = z.enum(['true', 'false']).default('false').transform((v) => v === 'true');
+/** A port that is off when unset; `0` takes any free port. An empty value is an error, not port 0. */
+const optionalPort = z
+  .string()
+  .regex(/^\d{1,5}$/, 'must be a port number (0 for any free port)')
+  .transform(Number)
+  .pipe(z.number().max(65535))
+  .optional();
 
 const fields = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -84,6 +91,18 @@ const fields = z.object({
   RECOVERY_GRACE_MS: int(10_000, 0),
 
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
+
+  // --- observability ---
+  /**
+   * Prometheus /metrics on a listener of its own (business volumes are nobody else's business):
+   * off when METRICS_PORT is unset, on METRICS_HOST (loopback by default) otherwise.
+   */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: optionalPort,
+  /** The Temporal SDK's own Prometheus metrics (worker role), on METRICS_HOST; off when unset. */
+  WORKER_METRICS_PORT: optionalPort,
+  /** How long /readyz waits for MongoDB and for Temporal before calling the dependency down. */
+  READINESS_TIMEOUT_MS: int(1_000, 10),
 
   // --- abuse limits and hardening (security audit M1, M4, L2, L3, L9) ---
   /** Requests per key per window on /api/v1, by key kind (in memory: each API process counts on its own). */

@@ -3,8 +3,10 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { ConversionRequest } from '../domain/attribution-rules';
 import type { DeliveryPolicy, SessionSnapshot } from '../domain/session';
 import { conversionDecisionWorkflow } from '../../workflows/conversion-decision';
+import type { Metrics } from '../metrics';
 import type { TemporalAuth } from './connection-options';
 import { conversionSignal, sessionQuery, sessionWorkflow, type SessionView } from '../../workflows/session';
+import { sessionMetadata } from '../../workflows/summaries';
 import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStatus } from './search-attributes';
 
 export type SignalOutcome = 'signalled' | 'closed';
@@ -30,22 +32,25 @@ export class SessionClient {
     readonly client: Client,
     private readonly taskQueue: string,
     private readonly delivery: DeliveryPolicy,
-    private readonly opts: { maxConversionsPerRun?: number; callDeadlineMs?: number } = {},
+    private readonly opts: { maxConversionsPerRun?: number; callDeadlineMs?: number; metrics?: Metrics } = {},
   ) {}
 
   /**
    * Connects on first use and reconnects by itself, so the API starts and keeps redirecting while
    * Temporal is down (sessions then wait in MongoDB for the recovery sweep).
    */
-  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; auth?: TemporalAuth }) {
+  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; auth?: TemporalAuth; metrics?: Metrics }) {
     const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000, ...opts.auth });
     return new SessionClient(new Client({ connection, namespace: opts.namespace }), opts.taskQueue, opts.delivery, {
       maxConversionsPerRun: opts.maxConversionsPerRun,
+      metrics: opts.metrics,
     });
   }
 
-  private startOptions(session: SessionSnapshot) {
+  private startOptions(session: SessionSnapshot, landingUrl?: string) {
     return {
+      // What the Temporal UI shows for the session besides its id.
+      ...sessionMetadata(session, landingUrl),
       workflowId: session.sessionId,
       taskQueue: this.taskQueue,
       args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun }] as [Parameters<typeof sessionWorkflow>[0]],
@@ -64,9 +69,9 @@ export class SessionClient {
   }
 
   /** Starts the session's workflow; false when that session has already run to its end. */
-  async startSession(session: SessionSnapshot): Promise<boolean> {
+  async startSession(session: SessionSnapshot, landingUrl?: string): Promise<boolean> {
     try {
-      await this.withDeadline(() => this.client.workflow.start(sessionWorkflow, this.startOptions(session)));
+      await this.withDeadline('start_session', () => this.client.workflow.start(sessionWorkflow, this.startOptions(session, landingUrl)));
       return true;
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
@@ -77,7 +82,7 @@ export class SessionClient {
   /** Delivers a conversion, starting the session's workflow first if it never started. */
   async signalConversion(session: SessionSnapshot, request: ConversionRequest): Promise<SignalOutcome> {
     try {
-      await this.withDeadline(() =>
+      await this.withDeadline('signal_conversion', () =>
         this.client.workflow.signalWithStart(sessionWorkflow, {
           ...this.startOptions(session),
           workflowIdConflictPolicy: undefined,
@@ -98,7 +103,7 @@ export class SessionClient {
    */
   async decideConversion(session: SessionSnapshot, request: ConversionRequest & { decision: NonNullable<ConversionRequest['decision']> }): Promise<'session' | 'closed-session'> {
     if ((await this.signalConversion(session, request)) === 'signalled') return 'session';
-    await this.withDeadline(() =>
+    await this.withDeadline('start_decision', () =>
       this.client.workflow.start(conversionDecisionWorkflow, {
         workflowId: `decision-${request.requestId}`,
         taskQueue: this.taskQueue,
@@ -114,12 +119,29 @@ export class SessionClient {
       return await this.client.workflow.getHandle(sessionId).query(sessionQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
+      this.failed('query_session', err);
       throw err;
     }
   }
 
-  private withDeadline<T>(call: () => Promise<T>): Promise<T> {
-    return this.client.withDeadline(Date.now() + (this.opts.callDeadlineMs ?? CALL_DEADLINE_MS), call);
+  /** Readiness: the frontend answers within `timeoutMs`. */
+  async ping(timeoutMs: number): Promise<void> {
+    await this.client.connection.withDeadline(Date.now() + timeoutMs, () => this.client.workflowService.getSystemInfo({}));
+  }
+
+  private async withDeadline<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.client.withDeadline(Date.now() + (this.opts.callDeadlineMs ?? CALL_DEADLINE_MS), call);
+    } catch (err) {
+      this.failed(operation, err);
+      throw err;
+    }
+  }
+
+  /** Counts a failed call; Temporal's expected answers (already started, not found) are no failures. */
+  private failed(operation: string, err: unknown): void {
+    if (err instanceof WorkflowExecutionAlreadyStartedError || err instanceof WorkflowNotFoundError) return;
+    this.opts.metrics?.dependencyErrors.inc({ dependency: 'temporal', operation });
   }
 
   async close(): Promise<void> {
