@@ -132,6 +132,9 @@ export const configSchema = fields.superRefine((c, ctx) => {
   if (c.NODE_ENV === 'production' && c.PUBLIC_BASE_URL.startsWith('http:') && !c.ALLOW_INSECURE_PUBLIC_URL) {
     problem('PUBLIC_BASE_URL', 'must be https with NODE_ENV=production (cookies would be neither Secure nor SameSite=None); set ALLOW_INSECURE_PUBLIC_URL=true to override');
   }
+  if (c.METRICS_PORT !== undefined && c.METRICS_PORT !== 0 && c.METRICS_PORT === c.WORKER_METRICS_PORT) {
+    problem('WORKER_METRICS_PORT', `must differ from METRICS_PORT (${c.METRICS_PORT}): both listen on METRICS_HOST`);
+  }
   if (Boolean(c.TEMPORAL_TLS_CERT) !== Boolean(c.TEMPORAL_TLS_KEY)) {
     problem(c.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
   }
