@@ -9,7 +9,7 @@ import { listBudget } from './query-budget';
 import { account, type Principal } from './principal';
 import { notFound } from './resource';
 import { ApiRouter, type RouteDoc } from './route';
-import { matchFilter } from './sessions';
+import { matchFilter } from './query-filters';
 import { pageQuery } from './schemas';
 
 const DELIVERY_ID_RE = /^[A-Za-z0-9_.:-]{1,400}$/;
