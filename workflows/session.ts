@@ -3,8 +3,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   patched,
   proxyActivities,
@@ -25,12 +23,9 @@ import {
   type CountedConversion,
 } from '../src/domain/attribution-rules';
 import type { DeliveryPolicy, DeliveryRequest, SessionSnapshot } from '../src/domain/session';
-import { SessionStatus } from '../src/temporal/search-attributes';
+import { SessionStatus, conversionSignal, sessionQuery } from './definitions';
 import { deliveryWorkflow } from './delivery';
 import { deliveryMetadata } from './summaries';
-
-export const conversionSignal = defineSignal<[ConversionRequest]>('conversion');
-export const sessionQuery = defineQuery<SessionView>('session');
 
 export interface SessionWorkflowInput {
   session: SessionSnapshot;

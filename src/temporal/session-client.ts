@@ -5,9 +5,9 @@ import type { DeliveryPolicy, SessionSnapshot } from '../domain/session';
 import { conversionDecisionWorkflow } from '../../workflows/conversion-decision';
 import type { Metrics } from '../metrics';
 import type { TemporalAuth } from './connection-options';
-import { conversionSignal, sessionQuery, sessionWorkflow, type SessionView } from '../../workflows/session';
+import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStatus, conversionSignal, sessionQuery } from '../../workflows/definitions';
+import { sessionWorkflow, type SessionView } from '../../workflows/session';
 import { sessionMetadata } from '../../workflows/summaries';
-import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStatus } from './search-attributes';
 
 export type SignalOutcome = 'signalled' | 'closed';
 
