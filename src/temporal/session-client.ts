@@ -1,13 +1,14 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { ConversionRequest } from '../domain/attribution-rules';
-import type { DeliveryPolicy, SessionSnapshot } from '../domain/session';
+import type { DeliveryPolicy, DeliveryRequest, SessionSnapshot } from '../domain/session';
 import { conversionDecisionWorkflow } from '../../workflows/conversion-decision';
 import type { Metrics } from '../metrics';
 import type { TemporalAuth } from './connection-options';
 import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStatus, conversionSignal, sessionQuery } from '../../workflows/definitions';
 import { sessionWorkflow, type SessionView } from '../../workflows/session';
-import { sessionMetadata } from '../../workflows/summaries';
+import { deliveryWorkflow } from '../../workflows/delivery';
+import { deliveryMetadata, sessionMetadata } from '../../workflows/summaries';
 
 export type SignalOutcome = 'signalled' | 'closed';
 
@@ -120,6 +121,39 @@ export class SessionClient {
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
       this.failed('query_session', err);
+      throw err;
+    }
+  }
+
+  /**
+   * A new delivery workflow for a delivery the API re-sends, with the configured retry policy;
+   * false when a workflow with that id has run already.
+   */
+  async resendDelivery(request: DeliveryRequest): Promise<boolean> {
+    try {
+      await this.withDeadline('resend_delivery', () =>
+        this.client.workflow.start(deliveryWorkflow, {
+          ...deliveryMetadata(request, null),
+          workflowId: request.deliveryId,
+          taskQueue: this.taskQueue,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          args: [{ ...request, policy: this.delivery }],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw err;
+    }
+  }
+
+  /** Whether the delivery's workflow is still retrying. */
+  async deliveryRunning(deliveryId: string): Promise<boolean> {
+    try {
+      const d = await this.withDeadline('describe_delivery', () => this.client.workflow.getHandle(deliveryId).describe());
+      return d.status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
       throw err;
     }
   }

@@ -1,8 +1,6 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import type { AppDeps } from '../../app';
 import { deliveries, type DeliveryAttemptRecord } from '../../persistence/models/delivery';
-import { deliveryWorkflow } from '../../../workflows/delivery';
 import { HttpError } from '../http-error';
 import { paginate } from './pagination';
 import { listBudget } from './query-budget';
@@ -95,29 +93,14 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
       const root = deliveryId.replace(RESEND_RE, '');
       const resentOk = await deliveries().findOne({ deliveryId: { $regex: `^${escapeRegex(root)}-resend-\\d+$` }, outcome: 'delivered' });
       if (resentOk) throw new HttpError(409, `delivery "${root}" was already re-sent successfully as "${resentOk.deliveryId}"`);
-      if (await isRunning(deps, deliveryId)) throw new HttpError(409, `delivery "${deliveryId}" is still being retried`);
+      if (await deps.temporal.deliveryRunning(deliveryId)) throw new HttpError(409, `delivery "${deliveryId}" is still being retried`);
 
       const last = attempts[attempts.length - 1]!;
-      const policy = {
-        initialIntervalMs: deps.config.DELIVERY_RETRY_INITIAL_MS,
-        maximumIntervalMs: deps.config.DELIVERY_RETRY_MAX_MS,
-        maximumAttempts: deps.config.DELIVERY_MAX_ATTEMPTS,
-        timeoutMs: deps.config.DELIVERY_TIMEOUT_MS,
-      };
       for (let n = 1; n <= MAX_RESENDS; n++) {
         const workflowId = `${root}-resend-${n}`;
-        try {
-          // A new delivery id keeps the original attempts on record (attempt documents are keyed by id and attempt).
-          await deps.temporal.client.workflow.start(deliveryWorkflow, {
-            workflowId,
-            taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            args: [{ deliveryId: workflowId, conversionId: last.conversionId, sessionId: last.sessionId, target: last.target, targetId: last.targetId, url: last.url, policy }],
-          });
-          return { deliveryId: workflowId, resendOf: deliveryId, url: last.url };
-        } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        }
+        // A new delivery id keeps the original attempts on record (attempt documents are keyed by id and attempt).
+        const started = await deps.temporal.resendDelivery({ deliveryId: workflowId, conversionId: last.conversionId, sessionId: last.sessionId, target: last.target, targetId: last.targetId, url: last.url });
+        if (started) return { deliveryId: workflowId, resendOf: deliveryId, url: last.url };
       }
       throw new HttpError(409, `delivery "${root}" has been re-sent ${MAX_RESENDS} times already`);
     },
@@ -129,12 +112,3 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-async function isRunning(deps: AppDeps, workflowId: string): Promise<boolean> {
-  try {
-    const d = await deps.temporal.client.workflow.getHandle(workflowId).describe();
-    return d.status.name === 'RUNNING';
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
-}
