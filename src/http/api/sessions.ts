@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AppDeps } from '../../app';
+import { SESSION_ID_RE } from '../../domain/conversion-params';
 import { conversions } from '../../persistence/models/conversion';
 import { sessions } from '../../persistence/models/session';
 import { paginate } from './pagination';
@@ -9,8 +10,6 @@ import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
 import { booleanQuery, dateQuery, idSchema, pageQuery } from './schemas';
 import { conversionView, sessionView } from './views';
-
-const SESSION_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Sessions (clicks): list with filters, or one with its conversions and live workflow state. */
 export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
