@@ -148,14 +148,20 @@ export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {}
 
+/** One line per problem, naming the variable and the value it had. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], env: NodeJS.ProcessEnv): string {
+  return issues
+    .map((i) => {
+      const name = i.path.join('.');
+      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`;
+    })
+    .join('\n');
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const name = i.path.join('.');
-      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`;
-    });
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    throw new ConfigError(`Invalid configuration:\n${formatIssues(parsed.error.issues, env)}`);
   }
   return parsed.data;
 }
