@@ -31,8 +31,9 @@ export function readiness(opts: { timeoutMs: number; temporalPing: (timeoutMs: n
       await Promise.all([
         probe('mongodb', () => {
           const db = mongoose.connection.db;
-          // Not connected: the driver would queue the ping until it reconnects; say so at once.
-          if (mongoose.connection.readyState !== 1 || !db) throw new Error('not connected');
+          if (!db) throw new Error('not connected');
+          // Through the driver even when mongoose says disconnected: a waiting operation makes the
+          // driver check the server at once, so readiness comes back as soon as MongoDB does.
           return db.admin().ping({ maxTimeMS: opts.timeoutMs });
         }),
         probe('temporal', () => opts.temporalPing(opts.timeoutMs)),
