@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DeliveryRequest } from '../src/domain/session';
 import type { Logger } from '../src/log';
+import type { Metrics } from '../src/metrics';
 import { UndeliverableUrl, type OutboundClient } from '../src/outbound/outbound-client';
 import { redactUrl } from '../src/outbound/redact-url';
 import { deliveries, type DeliveryAttemptRecord } from '../src/persistence/models/delivery';
@@ -24,7 +25,7 @@ export function isPermanentRefusal(statusCode: number | null): boolean {
   return statusCode !== null && statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 429;
 }
 
-export function deliveryActivities(log: Logger, outbound: OutboundClient) {
+export function deliveryActivities(log: Logger, outbound: OutboundClient, metrics?: Metrics) {
   return {
     /** One attempt at an outbound postback; every attempt is saved, whatever its outcome. */
     async deliver(input: DeliverInput): Promise<void> {
@@ -56,6 +57,7 @@ export function deliveryActivities(log: Logger, outbound: OutboundClient) {
       if (!delivered && !error) error = refused ? `HTTP ${statusCode} (not retried: the endpoint refuses the request)` : `HTTP ${statusCode}`;
       const outcome = delivered ? 'delivered' : undeliverable || refused || attempt >= input.maximumAttempts ? 'given_up' : 'failed';
       const latencyMs = Math.round(performance.now() - started);
+      metrics?.deliveryAttempts.inc({ target: input.target, outcome });
       // Keyed by delivery and attempt: a retried write, or one that lands late, replaces itself.
       const logged = await writeWithin(ATTEMPT_LOG_BUDGET_MS, () =>
         deliveries().replaceOne(

@@ -1,4 +1,5 @@
 import type { Logger } from '../src/log';
+import type { Metrics } from '../src/metrics';
 import type { OutboundClient } from '../src/outbound/outbound-client';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { conversionActivities } from './conversions';
@@ -10,13 +11,14 @@ export interface ActivityDeps {
   cache: ConfigCache;
   log: Logger;
   outbound: OutboundClient;
+  metrics?: Metrics;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...sessionActivities(deps.cache),
     ...conversionActivities(deps.cache, deps.log),
-    ...deliveryActivities(deps.log, deps.outbound),
+    ...deliveryActivities(deps.log, deps.outbound, deps.metrics),
     ...inboundDecisionActivities(),
   };
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Registers clicktrail's custom search attributes (src/temporal/search-attributes.ts) in Temporal.
+# Registers clicktrail's custom search attributes (workflows/definitions.ts; test/unit/search-attributes.test.ts checks the list) in Temporal.
 # Idempotent: an attribute that already exists counts as success, so the compose one-shot can rerun.
 # Runs in temporalio/admin-tools (Alpine: POSIX sh, `temporal` CLI on PATH).
 set -eu

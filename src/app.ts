@@ -7,9 +7,12 @@ import { createActivities } from '../activities';
 import { listeningBaseUrl, type Config } from './config';
 import { DuplicateClicks } from './enrichment/duplicate-clicks';
 import { GeoLookup } from './enrichment/geo';
+import { metricsServer } from './http/metrics-server';
 import { postbackAuthFailureLimit } from './http/rate-limits';
+import { readiness } from './http/readiness';
 import { createHttpApp } from './http/server';
 import type { Logger } from './log';
+import { Metrics } from './metrics';
 import { OutboundPolicy } from './outbound/address-policy';
 import { OutboundClient, type LookupAll } from './outbound/outbound-client';
 import { ConfigCache } from './persistence/config-cache';
@@ -49,11 +52,14 @@ export interface AppDeps {
   log: Logger;
   cache: ConfigCache;
   temporal: SessionClient;
+  metrics: Metrics;
 }
 
 export interface RunningApp extends AppDeps {
   /** http://host:port of the HTTP server (role api or all). */
   httpUrl: string | null;
+  /** http://host:port/metrics when METRICS_PORT is set. */
+  metricsUrl: string | null;
   recovery: RecoverySweep | null;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
@@ -76,6 +82,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
     closers.push(() => mongoose.disconnect());
 
     const cache = new ConfigCache(config.CONFIG_CACHE_TTL_MS);
+    const metrics = new Metrics({ waiting: config.ROLE !== 'worker' });
     const auth = temporalAuth(config);
     const temporal = SessionClient.lazy({
       address: config.TEMPORAL_ADDRESS,
@@ -91,9 +98,17 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
       maxConversionsPerRun: config.SESSION_MAX_CONVERSIONS_PER_RUN,
       closeGraceMs: config.SESSION_CLOSE_GRACE_MS,
       stepLifeMs: config.SESSION_STEP_LIFE_MS,
+      metrics,
     });
     closers.push(() => temporal.close());
-    const deps: AppDeps = { config, log, cache, temporal };
+    const deps: AppDeps = { config, log, cache, temporal, metrics };
+
+    let metricsUrl: string | null = null;
+    if (config.METRICS_PORT !== undefined) {
+      const server = await listen(metricsServer(metrics, log), config.METRICS_HOST, config.METRICS_PORT, 'METRICS_PORT');
+      closers.push(() => closeServer(server, config.SHUTDOWN_TIMEOUT_MS));
+      metricsUrl = `http://${config.METRICS_HOST}:${(server.address() as AddressInfo).port}/metrics`;
+    }
 
     const outbound = new OutboundClient(OutboundPolicy.fromConfig(config), opts.outboundLookup);
     closers.push(() => outbound.close());
@@ -105,9 +120,11 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         auth,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
-        activities: createActivities({ cache, log: log.child({ component: 'activities' }), outbound }),
+        activities: createActivities({ cache, log: log.child({ component: 'activities' }), outbound, metrics }),
         workflowBundle: opts.workflowBundle,
+        log: log.child({ component: 'temporal-sdk' }),
         logLevel: config.LOG_LEVEL,
+        metricsBindAddress: config.WORKER_METRICS_PORT === undefined ? undefined : `${config.METRICS_HOST}:${config.WORKER_METRICS_PORT}`,
       });
       const running = w.run();
       let stopping = false;
@@ -142,6 +159,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         cache,
         temporal,
         log,
+        metrics,
+        readiness: readiness({ timeoutMs: config.READINESS_TIMEOUT_MS, temporalPing: (ms) => temporal.ping(ms), metrics }),
         geo: await GeoLookup.open(config.GEOIP_DB_PATH),
         duplicates: new DuplicateClicks(config.DUPLICATE_CLICK_WINDOW_MS),
         secureCookies: config.COOKIE_SECURE === 'auto' ? config.PUBLIC_BASE_URL.startsWith('https:') : config.COOKIE_SECURE === 'true',
@@ -151,7 +170,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         demoRoutes: config.DEMO_ROUTES,
         postbackGuard: postbackAuthFailureLimit({ windowMs: config.POSTBACK_AUTH_FAILURE_WINDOW_MS, failures: config.POSTBACK_AUTH_FAILURES_PER_IP }),
       });
-      const server = await listen(app, config.HTTP_HOST, config.HTTP_PORT);
+      const server = await listen(app, config.HTTP_HOST, config.HTTP_PORT, 'HTTP_PORT');
       closers.push(() => closeServer(server, config.SHUTDOWN_TIMEOUT_MS));
       const { port } = server.address() as AddressInfo;
       httpUrl = listeningBaseUrl(config.HTTP_HOST, port);
@@ -168,19 +187,19 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
       closers.splice(closers.length - 1, 0, () => sweep.stop());
     }
 
-    return { ...deps, httpUrl, recovery, startWorker, stopWorker, stop: stopAll };
+    return { ...deps, httpUrl, metricsUrl, recovery, startWorker, stopWorker, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
   }
 }
 
-function listen(app: ReturnType<typeof createHttpApp>, host: string, port: number): Promise<Server> {
+function listen(app: { listen(port: number, host: string): Server }, host: string, port: number, name: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     server.once('listening', () => resolve(server));
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`HTTP_PORT ${port} on ${host} is already in use`) : err),
+      reject(err.code === 'EADDRINUSE' ? new Error(`${name} ${port} on ${host} is already in use`) : err),
     );
     server.keepAliveTimeout = 65_000;
   });

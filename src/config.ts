@@ -17,6 +17,13 @@ const list = z
   );
 
 const flag = z.enum(['true', 'false']).default('false').transform((v) => v === 'true');
+/** A port that is off when unset; `0` takes any free port. An empty value is an error, not port 0. */
+const optionalPort = z
+  .string()
+  .regex(/^\d{1,5}$/, 'must be a port number (0 for any free port)')
+  .transform(Number)
+  .pipe(z.number().max(65535))
+  .optional();
 
 const fields = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -103,6 +110,18 @@ const fields = z.object({
 
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
 
+  // --- observability ---
+  /**
+   * Prometheus /metrics on a listener of its own (business volumes are nobody else's business):
+   * off when METRICS_PORT is unset, on METRICS_HOST (loopback by default) otherwise.
+   */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: optionalPort,
+  /** The Temporal SDK's own Prometheus metrics (worker role), on METRICS_HOST; off when unset. */
+  WORKER_METRICS_PORT: optionalPort,
+  /** How long /readyz waits for MongoDB and for Temporal before calling the dependency down. */
+  READINESS_TIMEOUT_MS: int(1_000, 10),
+
   // --- abuse limits and hardening (security audit M1, M4, L2, L3, L9) ---
   /** Requests per key per window on /api/v1, by key kind (in memory: each API process counts on its own). */
   API_RATE_LIMIT_WINDOW_MS: int(60_000, 1000),
@@ -138,6 +157,9 @@ export const configSchema = fields.superRefine((parsed, ctx) => {
   if (c.NODE_ENV === 'production' && c.PUBLIC_BASE_URL.startsWith('http:') && !c.ALLOW_INSECURE_PUBLIC_URL) {
     problem('PUBLIC_BASE_URL', 'must be https with NODE_ENV=production (cookies would be neither Secure nor SameSite=None); set ALLOW_INSECURE_PUBLIC_URL=true to override');
   }
+  if (c.METRICS_PORT !== undefined && c.METRICS_PORT !== 0 && c.METRICS_PORT === c.WORKER_METRICS_PORT) {
+    problem('WORKER_METRICS_PORT', `must differ from METRICS_PORT (${c.METRICS_PORT}): both listen on METRICS_HOST`);
+  }
   if (Boolean(c.TEMPORAL_TLS_CERT) !== Boolean(c.TEMPORAL_TLS_KEY)) {
     problem(c.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
   }
@@ -155,14 +177,20 @@ function withBaseUrl(c: z.infer<typeof configSchema>): Config {
 
 export class ConfigError extends Error {}
 
+/** One line per problem, naming the variable and the value it had. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], env: NodeJS.ProcessEnv): string {
+  return issues
+    .map((i) => {
+      const name = i.path.join('.');
+      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`;
+    })
+    .join('\n');
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const name = i.path.join('.');
-      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`;
-    });
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    throw new ConfigError(`Invalid configuration:\n${formatIssues(parsed.error.issues, env)}`);
   }
   return withBaseUrl(parsed.data);
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { startApp } from './app';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, formatIssues, loadConfig } from './config';
 import { managementMounts } from './http/api/mounts';
 import { LocalStackError, REPO_ROOT, startLocalStack } from './local-stack/local-stack';
 import { createLogger } from './log';
@@ -22,7 +22,7 @@ const localSchema = z.object({
 async function dev(): Promise<void> {
   const parsed = localSchema.safeParse(process.env);
   if (!parsed.success) {
-    throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    throw new ConfigError(`Invalid configuration:\n${formatIssues(parsed.error.issues, process.env)}`);
   }
   const local = parsed.data;
   // Validate the app's own variables before starting anything.

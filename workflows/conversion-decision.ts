@@ -4,6 +4,7 @@ import type { Activities } from '../activities';
 import type { ConversionStatus, StatusDecision } from '../src/domain/attribution-rules';
 import type { DeliveryPolicy, SessionSnapshot } from '../src/domain/session';
 import { deliveryWorkflow } from './delivery';
+import { deliveryMetadata } from './summaries';
 
 export interface ConversionDecisionInput {
   session: SessionSnapshot;
@@ -34,6 +35,7 @@ export async function conversionDecisionWorkflow(input: ConversionDecisionInput)
   for (const d of planned) {
     try {
       await startChild(deliveryWorkflow, {
+        ...deliveryMetadata(d, `decision: ${input.status}`),
         workflowId: d.deliveryId,
         args: [{ ...d, policy: input.delivery }],
         parentClosePolicy: ParentClosePolicy.ABANDON,

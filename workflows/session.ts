@@ -6,8 +6,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   patched,
   proxyActivities,
@@ -28,11 +26,9 @@ import {
   type CountedConversion,
 } from '../src/domain/attribution-rules';
 import type { DeliveryPolicy, DeliveryRequest, SessionSnapshot } from '../src/domain/session';
-import { SessionStatus } from '../src/temporal/search-attributes';
+import { SessionStatus, conversionSignal, sessionQuery } from './definitions';
 import { deliveryWorkflow } from './delivery';
-
-export const conversionSignal = defineSignal<[ConversionRequest]>('conversion');
-export const sessionQuery = defineQuery<SessionView>('session');
+import { deliveryMetadata } from './summaries';
 
 export interface SessionWorkflowInput {
   session: SessionSnapshot;
@@ -261,7 +257,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
       // The status that makes a session count (rejected → approved) makes it converted now, as a
       // first counting conversion does; the stored status follows in the same step.
       if (windowEnd && status === 'open' && decision.status !== 'rejected') markConverted();
-      return notify(deliveries);
+      return notify(deliveries, req.event);
     }
     if (windowEnd && state.counted.length >= MAX_CONVERSIONS_PER_SESSION) {
       return ignore(req, `session has counted its maximum of ${MAX_CONVERSIONS_PER_SESSION} conversions`, 'ignored');
@@ -295,7 +291,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
     });
     if (status === 'open' && req.status !== 'rejected') markConverted();
     await decided(req, 'recorded', null, conversionId);
-    await notify(result.deliveries);
+    await notify(result.deliveries, req.event);
     if (result.superseded) await tellSuperseded(req, conversionId, result.superseded);
   }
 
@@ -341,10 +337,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
 
   // Each notification is a child workflow that outlives the session if it has to: retries go on
   // for hours while the session closes or continues as new.
-  async function notify(deliveries: DeliveryRequest[]): Promise<void> {
+  // Their UI summary is a start option: no new command, histories replay unchanged.
+  async function notify(deliveries: DeliveryRequest[], event: string): Promise<void> {
     for (const d of deliveries) {
       try {
         await startChild(deliveryWorkflow, {
+          ...deliveryMetadata(d, event),
           workflowId: d.deliveryId,
           args: [{ ...d, policy: input.delivery }],
           parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -1,11 +1,11 @@
 // Parses conversion pixel and postback parameters, accepting the aliases the established
 // platforms use (docs/tracking.md). Pure and deterministic: imported by workflow code.
+import type { ConversionStatus } from './attribution-rules';
 import { isCurrency } from './money';
 
 /** Session (click) ids are UUIDs. */
 export const SESSION_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export type ConversionStatus = 'approved' | 'pending' | 'rejected';
 
 export type ConversionParams = {
   clickId?: string;
@@ -56,10 +56,12 @@ export const STATUS_ALIASES: Readonly<Record<string, ConversionStatus>> = {
   cancelled: 'rejected',
 };
 
-const EVENT_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** Event names, at intake and in campaign and publisher configuration alike. */
+export const EVENT_NAME_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const TXID_RE = /^[\x20-\x7e]{1,128}$/;
 const AMOUNT_RE = /^\d{1,13}(\.\d{1,6})?$/;
-const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** Ids in tracked links and the API: campaigns, publishers, assets, supports, advertisers. */
+export const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** One raw parameter, normalised: absent, a single trimmed non-empty string, or a problem. */
 type Raw = { kind: 'absent' } | { kind: 'value'; value: string } | { kind: 'error'; message: string };
@@ -124,7 +126,7 @@ function validate(key: Key, field: string, value: string): { ok: true; value: st
     case 'clickId':
       return SESSION_ID_RE.test(value) ? { ok: true, value: value.toLowerCase() } : fail('is not a clicktrail click id');
     case 'event':
-      return EVENT_RE.test(value) ? { ok: true, value } : fail('must be 1 to 64 letters, digits or _ . : -');
+      return EVENT_NAME_RE.test(value) ? { ok: true, value } : fail('must be 1 to 64 letters, digits or _ . : -');
     case 'txid':
       return TXID_RE.test(value) ? { ok: true, value } : fail('must be 1 to 128 printable ASCII characters');
     case 'amount':

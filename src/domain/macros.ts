@@ -30,7 +30,16 @@ export type ConversionMacroSource = {
   conversionId: string;
 };
 
-const MACRO_RE = /\{([A-Za-z0-9_.-]+)\}/g;
+export const MACRO_RE = /\{([A-Za-z0-9_.-]+)\}/g;
+
+/** The macros a landing URL may use (besides `{p.NAME}`); test/unit/macro-names.test.ts keeps them in step with the fillers below. */
+export const CLICK_MACROS: readonly string[] = [
+  'click_id', 'session_id', 'campaign_id', 'advertiser_id', 'publisher_id', 'asset_id', 'support_id', 'country', 'device',
+  ...Array.from({ length: 10 }, (_, i) => `sub${i + 1}`),
+];
+/** What postback and notification URLs may use on top of the click macros. */
+export const CONVERSION_MACROS: readonly string[] = ['event', 'txid', 'amount', 'amount_currency', 'payout', 'currency', 'status', 'conversion_id'];
+
 // eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;

@@ -6,6 +6,7 @@ import { formatMinor, parseAmount } from '../domain/money';
 import { OPEN_PIXEL_POLICY, pixelRefusal } from '../domain/pixel-policy';
 import { collectPublisherData } from '../domain/publisher-data';
 import type { Logger } from '../log';
+import type { IntakeOutcome, Metrics } from '../metrics';
 import type { Cached, ConfigCache } from '../persistence/config-cache';
 import type { CampaignDoc, CampaignEvent } from '../persistence/models/campaign';
 import { conversions } from '../persistence/models/conversion';
@@ -25,6 +26,7 @@ export interface IntakeDeps {
   cache: ConfigCache;
   temporal: SessionClient;
   log: Logger;
+  metrics: Metrics;
 }
 
 export interface IntakeInput {
@@ -54,6 +56,13 @@ const clickIdAliases = CONVERSION_PARAM_ALIASES.clickId.aliases.join(', ');
  * The inbound log keeps the real reason.
  */
 export const UNAUTHENTICATED = "authentication failed: send the advertiser's postback token (token parameter, X-Clicktrail-Token or Authorization: Bearer), from an allowed IP, with a click id of that advertiser";
+
+/** What became of a conversion request, for the metrics. */
+export function intakeOutcome(r: IntakeResult): IntakeOutcome {
+  if (r.status === 202) return r.body.queued ? 'queued' : 'accepted';
+  if (r.status === 200) return 'duplicate';
+  return r.status >= 500 ? 'error' : 'rejected';
+}
 
 /**
  * Without MongoDB a conversion can be neither authenticated nor tied to its session, so none is
@@ -154,6 +163,7 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
     await upsertInbound({ ...accepted, signalled: false });
     return { status: 202, body: { outcome: 'accepted', status: 'accepted', session_id: sessionId, request_id: requestId, queued: true } };
   } catch (err) {
+    d.metrics.dependencyError(err, 'inbound_queue', 'mongodb');
     d.log.error({ requestId, request, err: String(err) }, 'conversion neither signalled nor stored');
     return { status: 503, body: { ...errorBody('temporarily unable to record the conversion; retry later'), request_id: requestId } };
   }
@@ -198,7 +208,10 @@ function loggable(params: Record<string, unknown>): Record<string, string> {
 }
 
 function record(d: IntakeDeps, doc: InboundRecord): void {
-  upsertInbound(doc).catch((err) => d.log.warn({ requestId: doc._id, err: String(err) }, 'inbound log write failed'));
+  upsertInbound(doc).catch((err) => {
+    d.metrics.dependencyError(err, 'inbound_log', 'mongodb');
+    d.log.warn({ requestId: doc._id, err: String(err) }, 'inbound log write failed');
+  });
 }
 
 /** An upsert: the session workflow may write its decision onto the record before this lands. */

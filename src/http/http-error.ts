@@ -32,5 +32,4 @@ export function firstString(v: unknown): string | undefined {
   return undefined;
 }
 
-/** Ids in tracked links: campaigns, publishers, assets, supports. */
-export const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+export { ID_RE } from '../domain/conversion-params';

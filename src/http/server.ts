@@ -1,12 +1,14 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
-import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
 import { DatabaseUnavailable } from '../persistence/operation-budget';
 import { HttpError, errorBody } from './http-error';
+import type { Readiness } from './readiness';
 import { redactUrl } from './redact';
+import { requestContext } from './request-context';
 import { clickRoute, type ClickDeps } from './routes/click';
 import { demoLandingRoute, demoSinkRoute } from './routes/demo-landing';
 import { pixelRoute } from './routes/pixel';
-import { postbackRequestId, postbackRoute } from './routes/postback';
+import { postbackRoute } from './routes/postback';
 import { postbackStatusRoute } from './routes/postback-status';
 import { trackerScriptRoute } from './routes/tracker-script';
 
@@ -18,6 +20,9 @@ export interface HttpDeps extends ClickDeps {
   demoRoutes: boolean;
   /** Runs before /postback: answers 429 to an IP with too many failed tokens. */
   postbackGuard?: RequestHandler;
+  metrics: Metrics;
+  /** What /readyz checks (MongoDB, Temporal). */
+  readiness: Readiness;
 }
 
 export function createHttpApp(d: HttpDeps): Express {
@@ -31,9 +36,15 @@ export function createHttpApp(d: HttpDeps): Express {
     res.set('X-Content-Type-Options', 'nosniff');
     next();
   });
+  app.use(requestContext(d.log, d.metrics));
 
+  // Liveness: the process answers. Readiness: its dependencies answer too (load balancers, probes).
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const r = await d.readiness.check();
+    res.status(r.ready ? 200 : 503).set('Cache-Control', 'no-store').json(r.body);
   });
   app.get('/c/:campaignId', clickRoute(d));
   app.get('/px.gif', pixelRoute(d, 'gif'));
@@ -42,11 +53,10 @@ export function createHttpApp(d: HttpDeps): Express {
   app.get('/postback/status', postbackStatusRoute(d));
   const body = [express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 }), express.json({ limit: '16kb' })];
   const guard = d.postbackGuard ?? ((_req, _res, next) => next());
-  app.use('/postback', postbackRequestId());
   app.get('/postback', guard, postbackRoute(d));
   app.post('/postback', guard, ...body, postbackRoute(d));
   app.all('/postback', (_req, res) => {
-    res.status(405).set('Allow', 'GET, POST').json({ ...errorBody('use GET or POST'), request_id: res.locals.requestId });
+    res.status(405).set('Allow', 'GET, POST').json(errorBody('use GET or POST'));
   });
   if (d.demoRoutes) {
     app.get(['/demo/landing', '/demo/thanks'], demoLandingRoute());
@@ -57,32 +67,29 @@ export function createHttpApp(d: HttpDeps): Express {
   app.use((req, res) => {
     res.status(404).json(errorBody(`no route for ${req.method} ${req.path}`));
   });
-  app.use(errorHandler(d.log));
+  app.use(errorHandler(d.metrics));
   return app;
 }
 
 /** The one error middleware: client errors keep their status and say why; the rest is a logged 500. */
-function errorHandler(log: Logger): ErrorRequestHandler {
+function errorHandler(metrics: Metrics): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof DatabaseUnavailable) {
       // A cold configuration lookup during a database outage: nothing to redirect to yet.
-      log.warn({ err: err.message, method: req.method, url: redactUrl(req.originalUrl).slice(0, 512) }, 'database unavailable');
-      if (!res.headersSent) res.status(503).set('Retry-After', '5').json({ ...errorBody('temporarily unavailable: the database did not answer; retry later'), ...requestIdOf(res) });
+      metrics.dependencyError(err, 'http_request');
+      res.locals.log.warn({ err: err.message, method: req.method, url: redactUrl(req.originalUrl).slice(0, 512) }, 'database unavailable');
+      if (!res.headersSent) res.status(503).set('Retry-After', '5').json(errorBody('temporarily unavailable: the database did not answer; retry later'));
       return;
     }
     const status = err instanceof HttpError ? err.status : Number(err?.status ?? err?.statusCode);
     if (status >= 400 && status < 500) {
       const message = err instanceof HttpError || err?.expose ? String(err.message) : 'bad request';
-      if (!res.headersSent) res.status(status).json({ ...errorBody(message), ...(err instanceof HttpError && err.details ? { details: err.details } : {}), ...requestIdOf(res) });
+      if (!res.headersSent) res.status(status).json({ ...errorBody(message), ...(err instanceof HttpError && err.details ? { details: err.details } : {}) });
       return;
     }
-    log.error({ err, method: req.method, url: redactUrl(req.originalUrl).slice(0, 512) }, 'request failed');
-    if (!res.headersSent) res.status(500).json({ ...errorBody('internal error'), ...requestIdOf(res) });
+    metrics.dependencyError(err, 'http_request');
+    res.locals.log.error({ err, method: req.method, url: redactUrl(req.originalUrl).slice(0, 512) }, 'request failed');
+    if (!res.headersSent) res.status(500).json(errorBody('internal error'));
     else res.destroy();
   };
-}
-
-/** The request id a route chose (/postback), for error answers written here. */
-function requestIdOf(res: { locals: Record<string, unknown> }): { request_id?: string } {
-  return typeof res.locals.requestId === 'string' ? { request_id: res.locals.requestId } : {};
 }

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import mongoose from 'mongoose';
-import { SEARCH_ATTRIBUTE_NAMES } from '../temporal/search-attributes';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/definitions';
 
 // The embedded local stack: the Temporal CLI dev server and the MongoDB-compatible engine
 // (FerretDB v2 on a PostgreSQL cluster of the stack's own with the DocumentDB extension, installed by

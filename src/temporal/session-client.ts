@@ -1,11 +1,14 @@
 import { Client, Connection, QueryRejectedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { ConversionRequest } from '../domain/attribution-rules';
-import type { DeliveryPolicy, SessionSnapshot } from '../domain/session';
+import type { DeliveryPolicy, DeliveryRequest, SessionSnapshot } from '../domain/session';
 import { conversionDecisionWorkflow } from '../../workflows/conversion-decision';
+import type { Metrics } from '../metrics';
 import type { TemporalAuth } from './connection-options';
-import { conversionSignal, sessionQuery, sessionWorkflow, type SessionView } from '../../workflows/session';
-import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStatus } from './search-attributes';
+import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStatus, conversionSignal, sessionQuery } from '../../workflows/definitions';
+import { sessionWorkflow, type SessionView } from '../../workflows/session';
+import { deliveryWorkflow } from '../../workflows/delivery';
+import { deliveryMetadata, sessionMetadata } from '../../workflows/summaries';
 
 export type SignalOutcome = 'signalled' | 'closed';
 
@@ -30,14 +33,14 @@ export class SessionClient {
     readonly client: Client,
     private readonly taskQueue: string,
     private readonly delivery: DeliveryPolicy,
-    private readonly opts: { maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; callDeadlineMs?: number } = {},
+    private readonly opts: { maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; callDeadlineMs?: number; metrics?: Metrics } = {},
   ) {}
 
   /**
    * Connects on first use and reconnects by itself, so the API starts and keeps redirecting while
    * Temporal is down (sessions then wait in MongoDB for the recovery sweep).
    */
-  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; auth?: TemporalAuth }) {
+  static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; auth?: TemporalAuth; metrics?: Metrics }) {
     const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000, ...opts.auth });
     // A closed workflow answers no query: Temporal would replay its whole history on a worker for it.
     const client = new Client({ connection, namespace: opts.namespace, workflow: { queryRejectCondition: 'NOT_OPEN' } });
@@ -45,11 +48,14 @@ export class SessionClient {
       maxConversionsPerRun: opts.maxConversionsPerRun,
       closeGraceMs: opts.closeGraceMs,
       stepLifeMs: opts.stepLifeMs,
+      metrics: opts.metrics,
     });
   }
 
-  private startOptions(session: SessionSnapshot) {
+  private startOptions(session: SessionSnapshot, landingUrl?: string) {
     return {
+      // What the Temporal UI shows for the session besides its id.
+      ...sessionMetadata(session, landingUrl),
       workflowId: session.sessionId,
       taskQueue: this.taskQueue,
       args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun, closeGraceMs: this.opts.closeGraceMs, stepLifeMs: this.opts.stepLifeMs }] as [Parameters<typeof sessionWorkflow>[0]],
@@ -68,9 +74,9 @@ export class SessionClient {
   }
 
   /** Starts the session's workflow; false when that session has already run to its end. */
-  async startSession(session: SessionSnapshot): Promise<boolean> {
+  async startSession(session: SessionSnapshot, landingUrl?: string): Promise<boolean> {
     try {
-      await this.withDeadline(() => this.client.workflow.start(sessionWorkflow, this.startOptions(session)));
+      await this.withDeadline('start_session', () => this.client.workflow.start(sessionWorkflow, this.startOptions(session, landingUrl)));
       return true;
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
@@ -81,7 +87,7 @@ export class SessionClient {
   /** Delivers a conversion, starting the session's workflow first if it never started. */
   async signalConversion(session: SessionSnapshot, request: ConversionRequest): Promise<SignalOutcome> {
     try {
-      await this.withDeadline(() =>
+      await this.withDeadline('signal_conversion', () =>
         this.client.workflow.signalWithStart(sessionWorkflow, {
           ...this.startOptions(session),
           workflowIdConflictPolicy: undefined,
@@ -102,7 +108,7 @@ export class SessionClient {
    */
   async decideConversion(session: SessionSnapshot, request: ConversionRequest & { decision: NonNullable<ConversionRequest['decision']> }): Promise<'session' | 'closed-session'> {
     if ((await this.signalConversion(session, request)) === 'signalled') return 'session';
-    await this.withDeadline(() =>
+    await this.withDeadline('start_decision', () =>
       this.client.workflow.start(conversionDecisionWorkflow, {
         workflowId: `decision-${request.requestId}`,
         taskQueue: this.taskQueue,
@@ -118,7 +124,7 @@ export class SessionClient {
    */
   async querySession(sessionId: string): Promise<SessionView | null> {
     try {
-      return await this.withDeadline(() => this.client.workflow.getHandle(sessionId).query(sessionQuery));
+      return await this.withDeadline('query_session', () => this.client.workflow.getHandle(sessionId).query(sessionQuery));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return null;
       throw err;
@@ -128,15 +134,64 @@ export class SessionClient {
   /** Whether Temporal answers at all: tells "Temporal is away" from "it refuses these items". */
   async reachable(): Promise<boolean> {
     try {
-      await this.withDeadline(() => this.client.workflowService.getSystemInfo({}));
+      await this.withDeadline('reachable', () => this.client.workflowService.getSystemInfo({}));
       return true;
     } catch {
       return false;
     }
   }
 
-  private withDeadline<T>(call: () => Promise<T>): Promise<T> {
-    return this.client.withDeadline(Date.now() + (this.opts.callDeadlineMs ?? CALL_DEADLINE_MS), call);
+  /**
+   * A new delivery workflow for a delivery the API re-sends, with the configured retry policy;
+   * false when a workflow with that id has run already.
+   */
+  async resendDelivery(request: DeliveryRequest): Promise<boolean> {
+    try {
+      await this.withDeadline('resend_delivery', () =>
+        this.client.workflow.start(deliveryWorkflow, {
+          ...deliveryMetadata(request, null),
+          workflowId: request.deliveryId,
+          taskQueue: this.taskQueue,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          args: [{ ...request, policy: this.delivery }],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw err;
+    }
+  }
+
+  /** Whether a delivery's workflow is still retrying, has closed, or never ran. */
+  async deliveryState(deliveryId: string): Promise<'running' | 'closed' | 'none'> {
+    try {
+      const d = await this.withDeadline('describe_delivery', () => this.client.workflow.getHandle(deliveryId).describe());
+      return d.status.name === 'RUNNING' ? 'running' : 'closed';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 'none';
+      throw err;
+    }
+  }
+
+  /** Readiness: the frontend answers within `timeoutMs`. */
+  async ping(timeoutMs: number): Promise<void> {
+    await this.client.connection.withDeadline(Date.now() + timeoutMs, () => this.client.workflowService.getSystemInfo({}));
+  }
+
+  private async withDeadline<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.client.withDeadline(Date.now() + (this.opts.callDeadlineMs ?? CALL_DEADLINE_MS), call);
+    } catch (err) {
+      this.failed(operation, err);
+      throw err;
+    }
+  }
+
+  /** Counts a failed call; Temporal's expected answers (already started, not found) are no failures. */
+  private failed(operation: string, err: unknown): void {
+    if (err instanceof WorkflowExecutionAlreadyStartedError || err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return;
+    this.opts.metrics?.dependencyErrors.inc({ dependency: 'temporal', operation });
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,8 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import type { Logger } from '../log';
 import type { TemporalAuth } from './connection-options';
+import { installRuntime } from './runtime';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -16,10 +18,13 @@ export async function createWorker(opts: {
   taskQueue: string;
   activities: Activities;
   workflowBundle?: WorkflowBundleOption;
+  log: Logger;
   logLevel: string;
+  /** host:port for the SDK's Prometheus metrics; none when undefined. */
+  metricsBindAddress?: string;
   auth?: TemporalAuth;
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
-  installRuntime(opts.logLevel);
+  installRuntime({ log: opts.log, level: opts.logLevel, metricsBindAddress: opts.metricsBindAddress });
   const connection = await NativeConnection.connect({ address: opts.address, ...opts.auth });
   const worker = await Worker.create({
     connection,
@@ -34,16 +39,3 @@ export async function createWorker(opts: {
 const noop = () => undefined;
 const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop };
 
-let runtimeInstalled = false;
-/** The SDK's own logs at WARN at most: its INFO lines (bundler output, state changes) drown ours. */
-function installRuntime(level: string): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  const sdkLevel = level === 'trace' ? 'TRACE' : level === 'debug' ? 'DEBUG' : level === 'info' || level === 'warn' ? 'WARN' : 'ERROR';
-  try {
-    // No shutdownSignals: the app drains HTTP first, then stops the worker itself.
-    Runtime.install({ logger: new DefaultLogger(sdkLevel), shutdownSignals: [] });
-  } catch {
-    // already installed by the embedding process (tests)
-  }
-}

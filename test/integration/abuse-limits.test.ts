@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { DuplicateClicks } from '../../src/enrichment/duplicate-clicks';
 import { GeoLookup } from '../../src/enrichment/geo';
+import { readiness } from '../../src/http/readiness';
 import { createHttpApp } from '../../src/http/server';
 import { inbounds } from '../../src/persistence/models/inbound';
 import { sessions } from '../../src/persistence/models/session';
@@ -147,6 +148,7 @@ describe('demo routes and headers', () => {
       publisherData: { maxParams: 30, maxLength: 256 },
       trustedProxies: [],
       demoRoutes: true,
+      readiness: readiness({ timeoutMs: 1000, temporalPing: (ms) => app.temporal.ping(ms), metrics: app.metrics }),
     }).listen(0, '127.0.0.1');
     await once(demo, 'listening');
     const base = `http://127.0.0.1:${(demo.address() as AddressInfo).port}`;

@@ -92,7 +92,7 @@ describe('validation errors name the field', () => {
   test('a body that is not JSON is a 400, not a 500', async () => {
     const res = await fetch(app.url('/api/v1/publishers'), { method: 'POST', headers: { authorization: `Bearer ${await keyFor()}`, 'content-type': 'application/json' }, body: '{"name":' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: 'the body is not valid JSON', fields: [] });
+    expect(await res.json()).toEqual({ error: 'the body is not valid JSON', fields: [], request_id: res.headers.get('x-request-id') });
   });
 });
 

@@ -27,6 +27,15 @@ test('rate limits must be positive integers', () => {
   expect(() => loadConfig({ POSTBACK_AUTH_FAILURES_PER_IP: 'many' })).toThrow(/POSTBACK_AUTH_FAILURES_PER_IP="many"/);
 });
 
+test('metrics listeners are off unless a port is given; a bad or shared port stops the start', () => {
+  const defaults = loadConfig({});
+  expect([defaults.METRICS_HOST, defaults.METRICS_PORT, defaults.WORKER_METRICS_PORT]).toEqual(['127.0.0.1', undefined, undefined]);
+  expect(loadConfig({ METRICS_PORT: '9464', WORKER_METRICS_PORT: '0' })).toMatchObject({ METRICS_PORT: 9464, WORKER_METRICS_PORT: 0 });
+  expect(() => loadConfig({ METRICS_PORT: '' })).toThrow(/METRICS_PORT="": must be a port number/);
+  expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT="70000"/);
+  expect(() => loadConfig({ METRICS_PORT: '9464', WORKER_METRICS_PORT: '9464' })).toThrow(/WORKER_METRICS_PORT="9464": must differ from METRICS_PORT/);
+});
+
 describe('Temporal TLS and API key', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-tls-'));
   const file = (name: string) => {

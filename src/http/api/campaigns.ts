@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AppDeps } from '../../app';
+import { EVENT_NAME_RE } from '../../domain/conversion-params';
 import { Advertiser } from '../../persistence/models/advertiser';
 import { Campaign } from '../../persistence/models/campaign';
 import { Provider } from '../../persistence/models/provider';
@@ -23,7 +24,7 @@ const amountRule = z
 type AmountRule = z.output<typeof amountRule>;
 
 const eventSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, _ . or -'),
+  name: z.string().regex(EVENT_NAME_RE, 'must be 1 to 64 letters, digits, _ . : or -'),
   // Operator keys only; kept from the current event of the same name when left out (see withMoney).
   payout: amountRule.optional(),
   revenue: amountRule.optional(),

@@ -2,32 +2,17 @@ import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { AppDeps } from '../../app';
 import type { ConversionRequest, StatusDecision } from '../../domain/attribution-rules';
-import { conversions, type ConversionRecord } from '../../persistence/models/conversion';
+import { conversions } from '../../persistence/models/conversion';
 import { sessions, sessionSnapshot } from '../../persistence/models/session';
 import { HttpError } from '../http-error';
 import { paginate } from './pagination';
 import { listBudget } from './query-budget';
-import type { Principal } from './principal';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
 import { account } from './principal';
 import { dateQuery, idSchema, pageQuery } from './schemas';
-import { matchFilter, timeRange, trafficScope } from './sessions';
-
-/** A conversion as a key may see it: publishers do not see revenue, advertisers not the payout. */
-export function conversionView(c: ConversionRecord, p: Principal): Record<string, unknown> {
-  const { _id, txidKey: _k, ...rest } = c;
-  const out: Record<string, unknown> = { id: _id, ...rest };
-  if (p.kind === 'publisher') {
-    // The publisher sees why a status changed, not who (an operator key id) nor the other conversion.
-    delete out.revenueMinor;
-    delete out.statusDecidedBy;
-    delete out.statusDecisionId;
-    delete out.supersededBy;
-  }
-  if (p.kind === 'advertiser') delete out.payoutMinor;
-  return out;
-}
+import { matchFilter, timeRange, trafficScope } from './query-filters';
+import { conversionView } from './views';
 
 const decisionBody = z.strictObject({
   status: z.enum(['approved', 'rejected']),

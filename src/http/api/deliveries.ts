@@ -1,15 +1,13 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import type { AppDeps } from '../../app';
 import { deliveries, type DeliveryAttemptRecord } from '../../persistence/models/delivery';
-import { deliveryWorkflow } from '../../../workflows/delivery';
 import { HttpError } from '../http-error';
 import { paginate } from './pagination';
 import { listBudget } from './query-budget';
 import { account, type Principal } from './principal';
 import { notFound } from './resource';
 import { ApiRouter, type RouteDoc } from './route';
-import { matchFilter } from './sessions';
+import { matchFilter } from './query-filters';
 import { pageQuery } from './schemas';
 
 const DELIVERY_ID_RE = /^[A-Za-z0-9_.:-]{1,400}$/;
@@ -96,15 +94,9 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
       const resent = await deliveries().find({ deliveryId: { $regex: `^${escapeRegex(root)}-resend-\\d+$` } }, { projection: { deliveryId: 1, outcome: 1 } }).toArray();
       const resentOk = resent.find((a) => a.outcome === 'delivered');
       if (resentOk) throw new HttpError(409, `delivery "${root}" was already re-sent successfully as "${resentOk.deliveryId}"`);
-      if (await isRunning(deps, root)) throw new HttpError(409, `delivery "${root}" is still being retried`);
+      if ((await deps.temporal.deliveryState(root)) === 'running') throw new HttpError(409, `delivery "${root}" is still being retried`);
 
       const last = attempts[attempts.length - 1]!;
-      const policy = {
-        initialIntervalMs: deps.config.DELIVERY_RETRY_INITIAL_MS,
-        maximumIntervalMs: deps.config.DELIVERY_RETRY_MAX_MS,
-        maximumAttempts: deps.config.DELIVERY_MAX_ATTEMPTS,
-        timeoutMs: deps.config.DELIVERY_TIMEOUT_MS,
-      };
       // Re-sends are generations 1, 2, … of the root, one at a time: a generation is started only
       // when the one before it has closed, and starting an id is atomic in Temporal, so of two
       // concurrent requests one starts the next generation and the other meets it (409), never a
@@ -112,22 +104,13 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
       const logged = resent.map((a) => Number(RESEND_RE.exec(a.deliveryId)?.[1] ?? 0));
       for (let n = Math.max(1, ...logged); n <= MAX_RESENDS; n++) {
         const workflowId = `${root}-resend-${n}`;
-        const state = await workflowState(deps, workflowId);
+        const state = await deps.temporal.deliveryState(workflowId);
         if (state === 'running') throw new HttpError(409, `delivery "${root}" is being re-sent as "${workflowId}"`);
         if (state === 'closed') continue;
-        try {
-          // A new delivery id keeps the original attempts on record (attempt documents are keyed by id and attempt).
-          await deps.temporal.client.workflow.start(deliveryWorkflow, {
-            workflowId,
-            taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            args: [{ deliveryId: workflowId, conversionId: last.conversionId, sessionId: last.sessionId, target: last.target, targetId: last.targetId, url: last.url, policy }],
-          });
-          return { deliveryId: workflowId, resendOf: deliveryId, url: last.url };
-        } catch (err) {
-          if (err instanceof WorkflowExecutionAlreadyStartedError) throw new HttpError(409, `delivery "${root}" is being re-sent as "${workflowId}"`);
-          throw err;
-        }
+        // A new delivery id keeps the original attempts on record (attempt documents are keyed by id and attempt).
+        const started = await deps.temporal.resendDelivery({ deliveryId: workflowId, conversionId: last.conversionId, sessionId: last.sessionId, target: last.target, targetId: last.targetId, url: last.url });
+        if (!started) throw new HttpError(409, `delivery "${root}" is being re-sent as "${workflowId}"`);
+        return { deliveryId: workflowId, resendOf: deliveryId, url: last.url };
       }
       throw new HttpError(409, `delivery "${root}" has been re-sent ${MAX_RESENDS} times already`);
     },
@@ -139,16 +122,3 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-async function isRunning(deps: AppDeps, workflowId: string): Promise<boolean> {
-  return (await workflowState(deps, workflowId)) === 'running';
-}
-
-async function workflowState(deps: AppDeps, workflowId: string): Promise<'running' | 'closed' | 'none'> {
-  try {
-    const d = await deps.temporal.client.workflow.getHandle(workflowId).describe();
-    return d.status.name === 'RUNNING' ? 'running' : 'closed';
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return 'none';
-    throw err;
-  }
-}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AppDeps } from '../../app';
+import { EVENT_NAME_RE } from '../../domain/conversion-params';
 import { OutboundPolicy } from '../../outbound/address-policy';
 import { Provider } from '../../persistence/models/provider';
 import { Publisher } from '../../persistence/models/publisher';
@@ -13,7 +14,7 @@ import { idSchema, nameSchema, urlTemplate } from './schemas';
 export function publishersRouter(registry: RouteDoc[], deps: AppDeps) {
   const outbound = OutboundPolicy.fromConfig(deps.config);
   const postbackUrls = z
-    .array(z.strictObject({ event: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be an event name'), url: urlTemplate('postback', outbound) }))
+    .array(z.strictObject({ event: z.string().regex(EVENT_NAME_RE, 'must be an event name'), url: urlTemplate('postback', outbound) }))
     .max(50);
   return resourceRouter(registry, {
     tag: 'publishers',

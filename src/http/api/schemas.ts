@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fillUrl } from '../../domain/macros';
+import { CLICK_MACROS, CONVERSION_MACROS, MACRO_RE, fillUrl } from '../../domain/macros';
 import { isCurrency } from '../../domain/money';
 import type { OutboundPolicy } from '../../outbound/address-policy';
 import { ID_RE } from '../http-error';
@@ -9,10 +9,6 @@ export const nameSchema = z.string().trim().min(1, 'must not be empty').max(200)
 export const currencySchema = z.string().refine(isCurrency, 'must be an ISO 4217 currency code such as EUR');
 export const countrySchema = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code such as FR');
 
-const CLICK_MACROS = ['click_id', 'session_id', 'campaign_id', 'advertiser_id', 'publisher_id', 'asset_id', 'support_id', 'country', 'device'];
-for (let i = 1; i <= 10; i++) CLICK_MACROS.push(`sub${i}`);
-const CONVERSION_MACROS = ['event', 'txid', 'amount', 'amount_currency', 'payout', 'currency', 'status', 'conversion_id'];
-const MACRO_RE = /\{([A-Za-z0-9_.-]+)\}/g;
 
 /**
  * Why a URL template is unusable, or null. It must be an absolute http(s) URL with no macro in

@@ -1,39 +1,15 @@
 import { z } from 'zod';
 import type { AppDeps } from '../../app';
+import { SESSION_ID_RE } from '../../domain/conversion-params';
 import { conversions } from '../../persistence/models/conversion';
 import { sessions } from '../../persistence/models/session';
-import { conversionView } from './conversions';
 import { paginate } from './pagination';
+import { matchFilter, timeRange, trafficScope } from './query-filters';
 import { listBudget } from './query-budget';
-import { account, type Principal } from './principal';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
 import { booleanQuery, dateQuery, idSchema, pageQuery } from './schemas';
-import { visibleIp } from './visitor-ip';
-
-const SESSION_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** The traffic a key may see: an advertiser its campaigns', a publisher its own. */
-export function trafficScope(p: Principal): Record<string, string> {
-  if (p.kind === 'advertiser') return { advertiserId: account(p) };
-  if (p.kind === 'publisher') return { publisherId: account(p) };
-  return {};
-}
-
-/** Equality filters for the query parameters that are set: `{ campaign: 'campaignId' }` maps ?campaign= to campaignId. */
-export function matchFilter(query: Record<string, unknown>, fields: Record<string, string>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(fields).flatMap(([param, field]) => (query[param] === undefined || query[param] === '' ? [] : [[field, query[param]]])),
-  );
-}
-
-export function timeRange(from: Date | undefined, to: Date | undefined, field: string): Record<string, unknown> {
-  if (!from && !to) return {};
-  return { [field]: { ...(from ? { $gte: from } : {}), ...(to ? { $lt: to } : {}) } };
-}
-
-const present = ({ _id, ...rest }: { _id: string } & Record<string, unknown>) => ({ id: _id, ...rest });
-const sessionView = (doc: { _id: string; ip?: string | null } & Record<string, unknown>, p: Principal) => ({ ...present(doc), ip: visibleIp(doc.ip, p) });
+import { conversionView, sessionView } from './views';
 
 /** Sessions (clicks): list with filters, or one with its conversions and live workflow state. */
 export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {

@@ -7,6 +7,7 @@ import type { DuplicateClicks } from '../../enrichment/duplicate-clicks';
 import type { GeoLookup } from '../../enrichment/geo';
 import { parseUserAgent } from '../../enrichment/user-agent';
 import type { Logger } from '../../log';
+import type { Metrics } from '../../metrics';
 import type { Cached, ConfigCache } from '../../persistence/config-cache';
 import type { CampaignDoc } from '../../persistence/models/campaign';
 import { sessionRecord, sessions } from '../../persistence/models/session';
@@ -21,6 +22,7 @@ export interface ClickDeps {
   duplicates: DuplicateClicks;
   temporal: SessionClient;
   log: Logger;
+  metrics: Metrics;
   secureCookies: boolean;
   publisherData: { maxParams: number; maxLength: number };
 }
@@ -35,6 +37,7 @@ const LINK_PARAMS = ['pub', 'asset', 'sup'] as const;
 export function clickRoute(d: ClickDeps): RequestHandler {
   let startsInFlight = 0;
   return async (req, res) => {
+    const { log } = res.locals;
     const campaignId = firstString(req.params.campaignId) ?? '';
     const campaign = ID_RE.test(campaignId) ? await d.cache.campaigns.get(campaignId) : null;
     if (!campaign || campaign.status === 'archived') return refuse(res, null, 404, `unknown campaign "${campaignId}"`);
@@ -95,11 +98,16 @@ export function clickRoute(d: ClickDeps): RequestHandler {
 
     const target = fillUrl(validAsset?.url ?? campaign.landingUrl, clickMacroValues({ ...session, deviceType: session.device.type }));
     if (!target.ok) {
-      d.log.error({ campaignId, reason: target.reason }, 'campaign landing URL is unusable');
+      log.error({ campaignId, reason: target.reason }, 'campaign landing URL is unusable');
       return refuse(res, campaign, 404, 'campaign landing URL is misconfigured');
     }
 
-    const durable = await persist(d, session);
+    const durable = await persist({ ...d, log }, session);
+    if (durable !== 'mongodb') {
+      d.metrics.dependencyErrors.inc({ dependency: 'mongodb', operation: 'session_insert' });
+      d.metrics.clickStoreFallbacks.inc({ to: durable === 'temporal' ? 'temporal' : 'log' });
+    }
+    res.locals.clickOutcome = session.bot ? 'bot' : session.duplicate ? 'duplicate' : 'redirected';
     res.writeHead(302, {
       Location: target.url,
       'Cache-Control': 'no-store',
@@ -110,9 +118,11 @@ export function clickRoute(d: ClickDeps): RequestHandler {
     if (durable === 'mongodb' && startsInFlight < MAX_STARTS_IN_FLIGHT) {
       startsInFlight++;
       d.temporal
-        .startSession(session)
-        .catch((err) => d.log.warn({ sessionId: session.sessionId, err: String(err) }, 'session workflow not started; recovery sweep will'))
+        .startSession(session, target.url)
+        .catch((err) => log.warn({ sessionId: session.sessionId, err: String(err) }, 'session workflow not started; recovery sweep will'))
         .finally(() => startsInFlight--);
+    } else if (durable === 'mongodb') {
+      d.metrics.sessionStartsDeferred.inc();
     }
   };
 }
@@ -155,6 +165,7 @@ async function persist(d: ClickDeps, session: SessionSnapshot): Promise<'mongodb
 /** Paused, not allowed, not targeted…: the campaign's fallback URL when it has one. */
 function refuse(res: Response, campaign: Cached<CampaignDoc> | null, status: number, reason: string): void {
   const fallback = campaign?.fallbackUrl ? fillUrl(campaign.fallbackUrl, fallbackValues(res.req, campaign)) : null;
+  res.locals.clickOutcome = fallback?.ok ? 'fallback' : status === 400 ? 'bad_request' : 'not_found';
   if (fallback?.ok) {
     res.writeHead(302, { Location: fallback.url, 'Cache-Control': 'no-store' });
     res.end();

@@ -1,25 +1,15 @@
 import type { Request, RequestHandler } from 'express';
-import { v7 as uuidv7 } from 'uuid';
-import { takeConversion, type IntakeDeps } from '../conversion-intake';
+import { intakeOutcome, takeConversion, type IntakeDeps } from '../conversion-intake';
 
 const BEARER_RE = /^Bearer\s+(\S{1,512})\s*$/i;
-
-/**
- * Every /postback answer carries a request id, the error answers of the body parsers and the
- * method check too: the id is chosen before anything can fail.
- */
-export function postbackRequestId(): RequestHandler {
-  return (_req, res, next) => {
-    res.locals.requestId = uuidv7();
-    next();
-  };
-}
 
 /** GET or POST /postback: server-to-server conversions, JSON answers 200/202/400/401/404/410. */
 export function postbackRoute(d: IntakeDeps): RequestHandler {
   return async (req, res) => {
-    const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
-    const result = await takeConversion(d, { requestId, source: 'postback', params: mergeParams(req.query, req.body), ip: req.ip ?? '', headerTokens: headerTokens(req) });
+    // The request id (chosen before anything could fail, see request-context.ts) is the conversion request's id.
+    const { requestId, log } = res.locals;
+    const result = await takeConversion({ ...d, log }, { requestId, source: 'postback', params: mergeParams(req.query, req.body), ip: req.ip ?? '', headerTokens: headerTokens(req) });
+    res.locals.intake = { source: 'postback', outcome: intakeOutcome(result), code: result.status };
     res.status(result.status).set('Cache-Control', 'no-store');
     // 503: the database did not answer; the conversion was not taken, the sender should retry.
     if (result.status === 503) res.set('Retry-After', '5');

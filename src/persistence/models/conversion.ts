@@ -1,6 +1,6 @@
-import { Schema, model, type mongo } from 'mongoose';
-
-export type ConversionStatus = 'approved' | 'pending' | 'rejected';
+import { Schema, model } from 'mongoose';
+import { rawCollection } from '../raw-collection';
+import type { ConversionStatus } from '../../domain/attribution-rules';
 
 export interface ConversionRecord {
   _id: string;
@@ -81,5 +81,4 @@ conversionSchema.index({ publisherId: 1, _id: 1 });
 conversionSchema.index({ advertiserId: 1, _id: 1 });
 
 export const Conversion = model<ConversionRecord>('Conversion', conversionSchema, 'conversions');
-/** The raw driver collection, typed: hot paths skip mongoose's document layer. */
-export const conversions = () => Conversion.collection as unknown as mongo.Collection<ConversionRecord>;
+export const conversions = rawCollection(Conversion);

@@ -1,4 +1,5 @@
-import { Schema, model, type mongo } from 'mongoose';
+import { Schema, model } from 'mongoose';
+import { rawCollection } from '../raw-collection';
 import type { DeliveryRequest } from '../../domain/session';
 
 /** One document per outbound attempt (publisher postback or provider notification). */
@@ -38,5 +39,4 @@ deliverySchema.index({ sessionId: 1 });
 deliverySchema.index({ target: 1, targetId: 1, deliveryId: 1 });
 
 export const Delivery = model<DeliveryAttemptRecord>('Delivery', deliverySchema, 'deliveries');
-/** The raw driver collection, typed: hot paths skip mongoose's document layer. */
-export const deliveries = () => Delivery.collection as unknown as mongo.Collection<DeliveryAttemptRecord>;
+export const deliveries = rawCollection(Delivery);

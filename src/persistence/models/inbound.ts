@@ -1,4 +1,5 @@
-import { Schema, model, type mongo } from 'mongoose';
+import { Schema, model } from 'mongoose';
+import { rawCollection } from '../raw-collection';
 import type { ConversionRequest } from '../../domain/attribution-rules';
 
 /**
@@ -53,5 +54,4 @@ inboundSchema.index({ sessionId: 1 });
 inboundSchema.index({ at: 1 });
 
 export const Inbound = model<InboundRecord>('Inbound', inboundSchema, 'inbound');
-/** The raw driver collection, typed: hot paths skip mongoose's document layer. */
-export const inbounds = () => Inbound.collection as unknown as mongo.Collection<InboundRecord>;
+export const inbounds = rawCollection(Inbound);

@@ -1,4 +1,5 @@
-import { Schema, model, type mongo } from 'mongoose';
+import { Schema, model } from 'mongoose';
+import { rawCollection } from '../raw-collection';
 import type { SessionSnapshot } from '../../domain/session';
 
 export type SessionStatus = 'open' | 'converted' | 'expired';
@@ -48,8 +49,7 @@ sessionSchema.index({ publisherId: 1, _id: 1 });
 sessionSchema.index({ advertiserId: 1, _id: 1 });
 
 export const Session = model<SessionRecord>('Session', sessionSchema, 'sessions');
-/** The raw driver collection, typed: hot paths skip mongoose's document layer. */
-export const sessions = () => Session.collection as unknown as mongo.Collection<SessionRecord>;
+export const sessions = rawCollection(Session);
 
 export function sessionRecord(s: SessionSnapshot, workflowStarted: boolean): SessionRecord {
   const { sessionId, createdAtMs, expiresAtMs, ...rest } = s;
