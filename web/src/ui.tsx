@@ -58,3 +58,12 @@ export function Show<T>({ value, what, children }: { value: Async<T>; what: stri
   if (value.state === 'error') return <ErrorMessage error={value.error} />;
   return <>{children(value.value)}</>;
 }
+
+/** A table that scrolls sideways on narrow screens; focusable so keyboard users can scroll it too. */
+export function TableWrap({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={label}>
+      {children}
+    </div>
+  );
+}

@@ -1,9 +1,9 @@
 import type { Me, Report, ReportMetrics, ReportRow } from '../api';
 import { Chart } from '../chart';
 import { addDays, browserTimeZone, change, count, money, percent, today, visibleMoney } from '../format';
-import { bucketTime, reportsInTurn } from '../report-query';
+import { reportsInTurn, timeSeries } from '../report-query';
 import { BASE } from '../router';
-import { Empty, Show, useAsync } from '../ui';
+import { Empty, Show, TableWrap, useAsync } from '../ui';
 
 const PERIODS = { today: { days: 1, label: 'Today' }, '7d': { days: 7, label: 'Last 7 days' }, '30d': { days: 30, label: 'Last 30 days' } } as const;
 type Period = keyof typeof PERIODS;
@@ -52,7 +52,7 @@ export function Overview({ me, params }: { me: Me; params: URLSearchParams }) {
         {(d) => (
           <>
             <Tiles me={me} now={d.series.totals} before={d.previous.totals} />
-            <TimeChart report={d.series} />
+            <TimeChart report={d.series} from={from} to={end} />
             <div class="columns">
               <Top title="Top campaigns" dim="campaign" rows={d.campaigns.rows} me={me} />
               {d.publishers && <Top title="Top publishers" dim="publisher" rows={d.publishers.rows} me={me} />}
@@ -86,17 +86,18 @@ function Tiles({ me, now, before }: { me: Me; now: ReportMetrics; before: Report
   );
 }
 
-function TimeChart({ report }: { report: Report }) {
+function TimeChart({ report, from, to }: { report: Report; from: string; to: string }) {
   const dim = report.group_by[0]!;
-  const rows = [...report.rows].sort((a, b) => bucketTime(String(a[dim])) - bucketTime(String(b[dim])));
-  if (rows.length === 0) return <Empty>No clicks or conversions in this period yet.</Empty>;
+  if (report.rows.length === 0) return <Empty>No clicks or conversions in this period yet.</Empty>;
+  const clicks = timeSeries(report.rows, dim, from, to, (r) => r.clicks);
+  const convs = timeSeries(report.rows, dim, from, to, (r) => r.conversions_total);
   return (
     <Chart
       title={`Clicks and conversions by ${dim}`}
-      times={rows.map((r) => bucketTime(String(r[dim])))}
+      times={clicks.times}
       series={[
-        { label: 'Clicks', values: rows.map((r) => r.clicks), color: '#2563eb' },
-        { label: 'Conversions', values: rows.map((r) => r.conversions_total), color: '#c2410c' },
+        { label: 'Clicks', values: clicks.values, color: '#2563eb' },
+        { label: 'Conversions', values: convs.values, color: '#c2410c' },
       ]}
     />
   );
@@ -111,7 +112,7 @@ function Top({ title, dim, rows, me }: { title: string; dim: string; rows: Repor
       {top.length === 0 ? (
         <Empty>Nothing in this period.</Empty>
       ) : (
-        <div class="table-wrap">
+        <TableWrap label={`${title} table`}>
           <table>
             <thead>
               <tr>
@@ -140,7 +141,7 @@ function Top({ title, dim, rows, me }: { title: string; dim: string; rows: Repor
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </section>
   );

@@ -2,9 +2,9 @@ import { useState } from 'preact/hooks';
 import { api, apiUrl, type Me, type Report, type ReportRow } from '../api';
 import { Chart } from '../chart';
 import { addDays, browserTimeZone, count, money, percent, today, visibleMoney, type MoneyField } from '../format';
-import { bucketTime } from '../report-query';
+import { timeSeries } from '../report-query';
 import { navigate } from '../router';
-import { Empty, Show, useAsync } from '../ui';
+import { Empty, Show, TableWrap, useAsync } from '../ui';
 
 const DIMENSIONS = ['day', 'hour', 'campaign', 'advertiser', 'publisher', 'asset', 'support', 'country', 'device_type', 'os', 'browser', 'provider'] as const;
 const FILTERS = ['campaign', 'advertiser', 'publisher', 'asset', 'support', 'country', 'device_type'] as const;
@@ -71,7 +71,7 @@ export function Reports({ me, params }: { me: Me; params: URLSearchParams }) {
                 Download CSV
               </a>
             </div>
-            <ReportChart report={r} metric={p.metric} />
+            <ReportChart report={r} metric={p.metric} from={p.from} to={p.to} />
             <ReportTable report={r} me={me} sort={p.sort} dir={p.dir} onSort={(sort, dir) => setParams({ sort, dir })} />
           </>
         )}
@@ -119,7 +119,7 @@ function ReportForm({ p, onSubmit }: { p: ReturnType<typeof readParams>; onSubmi
         </label>
         {FILTERS.map((f) => (
           <label key={f}>
-            {label(f)} (ids, comma-separated)
+            {label(f)} ({f === 'country' ? 'ISO codes' : f === 'device_type' ? 'desktop, mobile, …' : 'ids'}, comma-separated)
             <input type="text" value={(form as Record<string, unknown>)[f] as string} onInput={(e) => set(f, (e.target as HTMLInputElement).value)} />
           </label>
         ))}
@@ -140,19 +140,13 @@ function ReportForm({ p, onSubmit }: { p: ReturnType<typeof readParams>; onSubmi
   );
 }
 
-function ReportChart({ report, metric }: { report: Report; metric: Metric }) {
+function ReportChart({ report, metric, from, to }: { report: Report; metric: Metric; from: string; to: string }) {
   const time = report.group_by.find((d) => d === 'day' || d === 'hour');
   if (report.rows.length === 0) return <Empty>No traffic matches this report.</Empty>;
   const title = `${label(metric)}${time ? ` by ${time}` : report.group_by[0] ? ` by ${label(report.group_by[0])}` : ''}`;
   if (time) {
-    // Other dimensions are summed per time bucket.
-    const buckets = new Map<number, number>();
-    for (const r of report.rows) {
-      const t = bucketTime(String(r[time]));
-      buckets.set(t, (buckets.get(t) ?? 0) + metricOf(r, metric));
-    }
-    const times = [...buckets.keys()].sort((a, b) => a - b);
-    return <Chart title={title} times={times} series={[{ label: label(metric), values: times.map((t) => buckets.get(t)!), color: '#2563eb' }]} />;
+    const { times, values } = timeSeries(report.rows, time, from, to, (r) => metricOf(r, metric));
+    return <Chart title={title} times={times} series={[{ label: label(metric), values, color: '#2563eb' }]} />;
   }
   const dim = report.group_by[0];
   const rows = [...report.rows].sort((a, b) => metricOf(b, metric) - metricOf(a, metric)).slice(0, 20);
@@ -175,7 +169,7 @@ function ReportTable({ report, me, sort, dir, onSort }: { report: Report; me: Me
     return dir === 'asc' ? cmp : -cmp;
   });
   return (
-    <div class="table-wrap">
+    <TableWrap label={'Report table'}>
       <table data-testid="report-table">
         <caption>
           {report.rows.length} rows, {report.from} to {report.to} ({report.tz})
@@ -216,6 +210,6 @@ function ReportTable({ report, me, sort, dir, onSort }: { report: Report; me: Me
           </tr>
         </tfoot>
       </table>
-    </div>
+    </TableWrap>
   );
 }

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api, type Me, type Page } from '../api';
 import { dateTime } from '../format';
-import { ErrorMessage, Empty, Show, useAsync } from '../ui';
+import { ErrorMessage, Empty, Show, TableWrap, useAsync } from '../ui';
 import type { SessionRecord } from './sessions';
 
 interface Conversion {
@@ -87,7 +87,7 @@ export function SessionPage({ me, id }: { me: Me; id: string }) {
               {s.conversions.length === 0 ? (
                 <Empty>No conversion on this session yet.</Empty>
               ) : (
-                <div class="table-wrap">
+                <TableWrap label={'Conversions table'}>
                   <table data-testid="conversions-table">
                     <thead>
                       <tr>
@@ -115,7 +115,7 @@ export function SessionPage({ me, id }: { me: Me; id: string }) {
                       ))}
                     </tbody>
                   </table>
-                </div>
+                </TableWrap>
               )}
               {(s.workflow?.ignored?.length ?? 0) > 0 && (
                 <>
@@ -148,6 +148,7 @@ export function SessionPage({ me, id }: { me: Me; id: string }) {
                         {del.target} {del.targetId}: {del.outcome}
                       </h3>
                       <p class="url">{del.url}</p>
+                      <TableWrap label={`Attempts of ${del.deliveryId}`}>
                       <table>
                         <thead>
                           <tr>
@@ -172,6 +173,7 @@ export function SessionPage({ me, id }: { me: Me; id: string }) {
                           ))}
                         </tbody>
                       </table>
+                      </TableWrap>
                     </div>
                   ))}
                 </>

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type Me, type Page } from '../api';
 import { dateTime } from '../format';
 import { BASE, navigate } from '../router';
-import { Empty, Show, useAsync } from '../ui';
+import { Empty, Show, TableWrap, useAsync } from '../ui';
 
 export interface SessionRecord {
   id: string;
@@ -74,7 +74,7 @@ export function Sessions({ params }: { me: Me; params: URLSearchParams }) {
             <Empty>No sessions match. A click on a tracked link makes one.</Empty>
           ) : (
             <>
-              <div class="table-wrap">
+              <TableWrap label={'Sessions table'}>
                 <table data-testid="sessions-table">
                   <caption>Sessions, oldest first</caption>
                   <thead>
@@ -107,7 +107,7 @@ export function Sessions({ params }: { me: Me; params: URLSearchParams }) {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableWrap>
               {p.next_cursor && (
                 <button type="button" onClick={() => go({ cursor: p.next_cursor! })}>
                   Next page
