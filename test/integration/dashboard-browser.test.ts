@@ -6,6 +6,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../../src/local-stack/local-stack';
 import { issueApiKey, type ApiKeyKind } from '../../src/persistence/models/api-key';
 import { conversions } from '../../src/persistence/models/conversion';
+import { deliveries } from '../../src/persistence/models/delivery';
 import { createFixture, type Fixture } from '../support/fixtures';
 import { eventually, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
@@ -27,6 +28,7 @@ let app: TestApp;
 let sink: HttpSink;
 let f: Fixture;
 let sessionId: string;
+let visitor: Record<string, string>;
 const keys = {} as Record<'operator' | 'advertiser' | 'publisher' | 'otherPublisher', string>;
 
 beforeAll(async () => {
@@ -42,7 +44,7 @@ beforeAll(async () => {
   keys.otherPublisher = await issue('publisher', f.otherPublisherId);
 
   // A visitor's click on the tracked link and the advertiser's postback for it (pending: manual approval).
-  const visitor = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+  visitor = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
   ({ sessionId } = await click(app.httpUrl!, f, '&sub1=dashboard', visitor));
   const pb = await postback(app.httpUrl!, { click_id: sessionId, event: 'registration', txid: 'DASH-1', token: f.token });
   expect(pb.status).toBe(202);
@@ -208,7 +210,7 @@ test('on a phone-sized screen the pages fit the width (tables scroll inside thei
     'phone',
     async (page, ctx) => {
       await signIn(page, keys.operator, /^operator$/);
-      for (const p of ['/app/', '/app/reports?group_by=campaign', '/app/sessions', `/app/sessions/${sessionId}`]) {
+      for (const p of ['/app/', '/app/reports?group_by=campaign', '/app/sessions', `/app/sessions/${sessionId}`, '/app/deliveries?outcome=delivered']) {
         await page.goto(app.url(p));
         await page.locator('main h1').waitFor();
         await eventually(async () => (await page.locator('.status').count()) === 0, 20_000, `${p} loaded`);
@@ -223,4 +225,25 @@ test('on a phone-sized screen the pages fit the width (tables scroll inside thei
     },
     { width: 390, height: 844 },
   );
+});
+
+test('an operator re-sends a given-up publisher postback from the Deliveries page, and it is delivered', async () => {
+  // The publisher's endpoint fails every attempt of the next delivery (DELIVERY_MAX_ATTEMPTS is 5 in tests), then recovers.
+  sink.failFirst.set(`/publisher/${f.publisherId}`, 5);
+  const { sessionId: failing } = await click(app.httpUrl!, f, '&sub1=resend', visitor);
+  expect((await postback(app.httpUrl!, { click_id: failing, event: 'registration', txid: 'DASH-2', status: 'approved', token: f.token })).status).toBe(202);
+  const given = await eventually(() => deliveries().findOne({ sessionId: failing, target: 'publisher', outcome: 'given_up' }), 30_000, 'the given-up delivery');
+  await inBrowser('resend', async (page) => {
+    await signIn(page, keys.operator, /^operator$/);
+    await page.getByRole('link', { name: 'Deliveries' }).click();
+    await page.getByLabel('Session id').fill(failing);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const row = page.getByTestId('deliveries-table').locator('tbody tr').filter({ hasText: given!.deliveryId });
+    await row.waitFor();
+    expect(await row.innerText()).toMatch(/given_up/);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await row.getByRole('button', { name: `Re-send ${given!.deliveryId}` }).click();
+    await expectText(row.getByRole('status'), new RegExp(`Re-sent as ${given!.deliveryId}-resend-1`));
+  });
+  await eventually(() => deliveries().findOne({ deliveryId: `${given!.deliveryId}-resend-1`, outcome: 'delivered' }), 30_000, 'the re-sent delivery');
 });

@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, currentSession, signIn, signOut, whenSignedOut, type Me } from './api';
+import { Deliveries } from './pages/deliveries';
 import { Overview } from './pages/overview';
 import { Reports } from './pages/reports';
 import { SessionPage } from './pages/session';
@@ -13,6 +14,7 @@ const PAGES = [
   { path: '/', label: 'Overview' },
   { path: '/reports', label: 'Reports' },
   { path: '/sessions', label: 'Sessions' },
+  { path: '/deliveries', label: 'Deliveries' },
 ] as const;
 
 function App() {
@@ -77,6 +79,8 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
     <Reports me={me} params={loc.params} />
   ) : loc.path === '/sessions' ? (
     <Sessions me={me} params={loc.params} />
+  ) : loc.path === '/deliveries' && me.kind !== 'advertiser' ? (
+    <Deliveries me={me} params={loc.params} />
   ) : loc.path === '/' ? (
     <Overview me={me} params={loc.params} />
   ) : (
@@ -90,7 +94,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
       <header>
         <span class="brand">clicktrail</span>
         <nav aria-label="Main">
-          {PAGES.map((p) => (
+          {PAGES.filter((p) => p.path !== '/deliveries' || me.kind !== 'advertiser').map((p) => (
             <a key={p.path} href={`${BASE}${p.path === '/' ? '/' : p.path}`} aria-current={current === p.path ? 'page' : undefined}>
               {p.label}
             </a>

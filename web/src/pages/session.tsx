@@ -19,8 +19,9 @@ interface Conversion {
   createdAt: string;
 }
 
-interface Delivery {
+export interface Delivery {
   deliveryId: string;
+  sessionId: string;
   target: string;
   targetId: string;
   url: string;
