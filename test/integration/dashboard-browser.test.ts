@@ -210,6 +210,13 @@ test('on a phone-sized screen the pages fit the width (tables scroll inside thei
     'phone',
     async (page, ctx) => {
       await signIn(page, keys.operator, /^operator$/);
+      // Keyboard: the first Tab reaches "Skip to content", which moves focus to the page's content.
+      await page.goto(app.url('/app/sessions'));
+      await page.locator('main h1').waitFor();
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+      await page.keyboard.press('Enter');
+      await eventually(() => page.evaluate('document.activeElement.id === "main"'), 5_000, 'focus on the content');
       for (const p of ['/app/', '/app/reports?group_by=campaign', '/app/sessions', `/app/sessions/${sessionId}`, '/app/deliveries?outcome=delivered']) {
         await page.goto(app.url(p));
         await page.locator('main h1').waitFor();

@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, currentSession, signIn, signOut, whenSignedOut, type Me } from './api';
 import { Deliveries } from './pages/deliveries';
 import { Overview } from './pages/overview';
@@ -71,6 +71,12 @@ function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
 
 function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   const loc = useLocation();
+  const first = useRef(true);
+  // A new page moves keyboard and screen-reader focus to its content, as a page load would.
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else document.getElementById('main')?.focus();
+  }, [loc.path]);
   const sessionMatch = /^\/sessions\/([^/]+)$/.exec(loc.path);
   const current = sessionMatch ? '/sessions' : loc.path;
   const page = sessionMatch ? (
