@@ -10,4 +10,6 @@ bash scripts/install-tools.sh
 # With MONGODB_URI set, clicktrail uses that MongoDB and needs no local engine.
 [[ -n ${MONGODB_URI:-} ]] || bash scripts/install-engine.sh
 npx tsc -p tsconfig.build.json
+# The dashboard (web/, served at /app/).
+npx vite build --config web/vite.config.ts
 exec node dist/src/dev.js

@@ -122,6 +122,9 @@ const fields = z.object({
   /** How long /readyz waits for MongoDB and for Temporal before calling the dependency down. */
   READINESS_TIMEOUT_MS: int(1_000, 10),
 
+  /** How long a dashboard sign-in lasts (never past its API key's own expiry). */
+  DASHBOARD_SESSION_TTL_MS: int(8 * 3_600_000, 60_000),
+
   // --- abuse limits and hardening (security audit M1, M4, L2, L3, L9) ---
   /** Requests per key per window on /api/v1, by key kind (in memory: each API process counts on its own). */
   API_RATE_LIMIT_WINDOW_MS: int(60_000, 1000),

@@ -6,7 +6,8 @@ import { managementMounts } from './http/api/mounts';
 import { LocalStackError, REPO_ROOT, startLocalStack } from './local-stack/local-stack';
 import { createLogger } from './log';
 import { onShutdown } from './main';
-import { demoUrls, seedDemo } from './seed/demo';
+import { DASHBOARD_PREFIX } from './http/dashboard';
+import { demoOperatorKey, demoUrls, seedDemo } from './seed/demo';
 
 // `npm start`: clicktrail with its embedded local stack (Temporal dev server + FerretDB on
 // PostgreSQL/DocumentDB), the API and the worker in one process, a demo campaign, and ready URLs
@@ -59,6 +60,8 @@ async function dev(): Promise<void> {
     for (const [label, url] of Object.entries(demoUrls(baseUrl, postbackToken, stack.temporalUiUrl))) {
       console.log(`${label}: ${url}`);
     }
+    console.log(`Dashboard: ${baseUrl}${DASHBOARD_PREFIX}/`);
+    console.log(`Demo operator key (sign in with it; replaced at each start): ${await demoOperatorKey()}`);
     console.log('');
   } catch (err) {
     await stack.stop();

@@ -1,6 +1,7 @@
 import mongoose from 'mongoose';
 import { Advertiser } from './models/advertiser';
 import { ApiKey } from './models/api-key';
+import { BrowserSession } from './models/browser-session';
 import { Asset } from './models/asset';
 import { Campaign } from './models/campaign';
 import { Conversion } from './models/conversion';
@@ -12,7 +13,7 @@ import { Session } from './models/session';
 import { Support } from './models/support';
 import { setOperationBudget } from './operation-budget';
 
-export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey];
+export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey, BrowserSession];
 
 /**
  * Connects mongoose and creates every index before anything is served (not in the background:

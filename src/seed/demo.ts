@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Advertiser } from '../persistence/models/advertiser';
+import { ApiKey, issueApiKey } from '../persistence/models/api-key';
 import { Asset } from '../persistence/models/asset';
 import { Campaign } from '../persistence/models/campaign';
 import { Provider } from '../persistence/models/provider';
@@ -72,4 +73,15 @@ export function demoUrls(baseUrl: string, token: string, temporalUiUrl: string |
     'Postback URL': `${baseUrl}/postback?click_id={click_id}&event=registration&token=${token}`,
     'Temporal UI': `${temporalUiUrl ?? '(headless)'}/namespaces/default/workflows`,
   };
+}
+
+const DEMO_KEY_NAME = 'demo operator key (npm start)';
+
+/**
+ * An operator key for signing in to the dashboard of the local stack. Only its hash is stored, so
+ * each start replaces the previous start's key instead of piling keys up.
+ */
+export async function demoOperatorKey(): Promise<string> {
+  await ApiKey.deleteMany({ name: DEMO_KEY_NAME, kind: 'operator' });
+  return (await issueApiKey({ kind: 'operator', accountId: null, name: DEMO_KEY_NAME })).key;
 }

@@ -2,7 +2,9 @@ import express, { Router } from 'express';
 import type { AppDeps } from '../../app';
 import { advertisersRouter } from './advertisers';
 import { apiKeysRouter } from './api-keys';
+import { DASHBOARD_PREFIX, dashboardRouter } from '../dashboard';
 import { assetsRouter } from './assets';
+import { browserSessionRouter, signInRoute } from './browser-session';
 import { campaignsRouter } from './campaigns';
 import { conversionsRouter } from './conversions';
 import { deliveriesRouter } from './deliveries';
@@ -23,7 +25,9 @@ export const API_PREFIX = '/api/v1';
 /** The management API's router and the documentation of every route it holds. */
 export function managementApi(deps: AppDeps): { router: Router; routes: RouteDoc[] } {
   const routes: RouteDoc[] = [];
+  const signIn = signInRoute(routes, deps.config);
   const resources = [
+    browserSessionRouter(routes, deps.config),
     apiKeysRouter(routes),
     advertisersRouter(routes, deps),
     campaignsRouter(routes, deps),
@@ -44,6 +48,7 @@ export function managementApi(deps: AppDeps): { router: Router; routes: RouteDoc
   router.get('/openapi.json', (_req, res) => {
     res.json(document);
   });
+  router.post('/session', ...signIn);
   const { config } = deps;
   const limits = { operator: config.API_RATE_LIMIT_OPERATOR, advertiser: config.API_RATE_LIMIT_ADVERTISER, publisher: config.API_RATE_LIMIT_PUBLISHER };
   router.use(authenticate(), apiRateLimit({ windowMs: config.API_RATE_LIMIT_WINDOW_MS, limits }), express.json({ limit: '64kb' }));
@@ -52,7 +57,10 @@ export function managementApi(deps: AppDeps): { router: Router; routes: RouteDoc
   return { router, routes };
 }
 
-/** The management and reporting API under /api/v1. */
+/** The management and reporting API under /api/v1, and the dashboard that uses it under /app. */
 export function managementMounts(deps: AppDeps): [string, Router][] {
-  return [[API_PREFIX, managementApi(deps).router]];
+  return [
+    [API_PREFIX, managementApi(deps).router],
+    [DASHBOARD_PREFIX, dashboardRouter()],
+  ];
 }

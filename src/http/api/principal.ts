@@ -1,6 +1,8 @@
+import { parseCookie } from 'cookie';
 import type { RequestHandler, Response } from 'express';
 import { Advertiser } from '../../persistence/models/advertiser';
-import { ApiKey, hashApiKey, type ApiKeyKind } from '../../persistence/models/api-key';
+import { ApiKey, hashApiKey, type ApiKeyDoc, type ApiKeyKind } from '../../persistence/models/api-key';
+import { BrowserSession, csrfTokenOf, hashSessionId } from '../../persistence/models/browser-session';
 import { Publisher } from '../../persistence/models/publisher';
 import { HttpError } from '../http-error';
 
@@ -17,34 +19,68 @@ const BEARER_RE = /^Bearer\s+(\S{1,256})\s*$/i;
 /** lastUsedAt is written at most this often per key: one write per minute, not one per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+/** The dashboard's sign-in cookie (an opaque id; see browser-session.ts). */
+export const SESSION_COOKIE = 'ct_session';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * Resolves `Authorization: Bearer <key>` on every request (no cache), so a revoked or expired key,
- * or the key of an archived account, stops working at once.
+ * Resolves `Authorization: Bearer <key>`, else the dashboard's session cookie, on every request (no
+ * cache), so a revoked or expired key, the key of an archived account, or a signed-out or expired
+ * session stops working at once. A change made with the cookie needs the session's CSRF token in
+ * `X-CSRF-Token`: a cross-site page can make the browser send the cookie, never read the token.
  */
 export function authenticate(): RequestHandler {
   return async (req, res, next) => {
-    const m = BEARER_RE.exec(req.get('authorization') ?? '');
+    const header = req.get('authorization');
+    const sessionId = header === undefined ? sessionCookie(req.get('cookie')) : undefined;
     res.set('WWW-Authenticate', 'Bearer');
-    if (!m) throw new HttpError(401, 'missing API key: send Authorization: Bearer <key>');
-    const key = await ApiKey.findOne({ hash: hashApiKey(m[1]!) }).lean();
-    if (!key || key.revokedAt) throw new HttpError(401, 'unknown or revoked API key');
-    const now = Date.now();
-    if (key.expiresAt && key.expiresAt.getTime() <= now) throw new HttpError(401, `API key expired at ${key.expiresAt.toISOString()}`);
-    if (key.kind !== 'operator') {
-      const owner =
-        key.kind === 'advertiser'
-          ? await Advertiser.findById(key.accountId, { status: 1 }).lean()
-          : await Publisher.findById(key.accountId, { status: 1 }).lean();
-      if (!owner || owner.status === 'archived') {
-        throw new HttpError(401, `the ${key.kind} account "${key.accountId}" of this API key ${owner ? 'is archived' : 'does not exist'}`);
+    let key: ApiKeyDoc | null;
+    if (sessionId !== undefined) {
+      const session = await BrowserSession.findById(hashSessionId(sessionId)).lean();
+      if (!session || session.expiresAt.getTime() <= Date.now()) throw new HttpError(401, 'your dashboard session has ended (signed out or expired): sign in again');
+      if (!SAFE_METHODS.has(req.method) && req.get('x-csrf-token') !== csrfTokenOf(sessionId)) {
+        throw new HttpError(403, 'missing or wrong X-CSRF-Token header: a change made with the session cookie needs the token given at sign-in');
       }
+      key = await ApiKey.findById(session.keyId).lean();
+      res.locals.browserSessionId = sessionId;
+    } else {
+      const m = BEARER_RE.exec(header ?? '');
+      if (!m) throw new HttpError(401, 'missing API key: send Authorization: Bearer <key>');
+      key = await ApiKey.findOne({ hash: hashApiKey(m[1]!) }).lean();
     }
-    if (!key.lastUsedAt || now - key.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) touch(key._id, now);
+    const principal = await principalOfKey(key);
     res.removeHeader('WWW-Authenticate');
-    const principal: Principal = { keyId: key._id, kind: key.kind, accountId: key.accountId ?? null };
     res.locals.principal = principal;
     next();
   };
+}
+
+/** The principal an API key stands for, or the 401 that says why it stands for none. */
+export async function principalOfKey(key: ApiKeyDoc | null): Promise<Principal> {
+  if (!key || key.revokedAt) throw new HttpError(401, 'unknown or revoked API key');
+  const now = Date.now();
+  if (key.expiresAt && key.expiresAt.getTime() <= now) throw new HttpError(401, `API key expired at ${key.expiresAt.toISOString()}`);
+  if (key.kind !== 'operator') {
+    const owner =
+      key.kind === 'advertiser'
+        ? await Advertiser.findById(key.accountId, { status: 1 }).lean()
+        : await Publisher.findById(key.accountId, { status: 1 }).lean();
+    if (!owner || owner.status === 'archived') {
+      throw new HttpError(401, `the ${key.kind} account "${key.accountId}" of this API key ${owner ? 'is archived' : 'does not exist'}`);
+    }
+  }
+  if (!key.lastUsedAt || now - key.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) touch(key._id, now);
+  return { keyId: key._id, kind: key.kind, accountId: key.accountId ?? null };
+}
+
+function sessionCookie(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  try {
+    const id = parseCookie(header)[SESSION_COOKIE];
+    return id && id.length <= 128 ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Best effort and off the request path: a failed write costs only a less precise lastUsedAt. */

@@ -1,0 +1,256 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { REPO_ROOT } from '../../src/local-stack/local-stack';
+import { issueApiKey, type ApiKeyKind } from '../../src/persistence/models/api-key';
+import { conversions } from '../../src/persistence/models/conversion';
+import { deliveries } from '../../src/persistence/models/delivery';
+import { createFixture, type Fixture } from '../support/fixtures';
+import { eventually, startTestApp, type TestApp } from '../support/harness';
+import { HttpSink } from '../support/http-sink';
+import { click, postback } from '../support/tracking-client';
+
+// The dashboard (issue #13) in Debian's Chromium against the real stack: sign in with each kind of
+// key, a click and a postback that show in the sessions list, the report table and the chart, a
+// pending conversion approved from the session page, and one publisher kept out of another's
+// session. Every page built is checked with axe-core (no serious or critical violation). The
+// overview and reports screenshots in docs/screenshots/ come from here; a failing test leaves its
+// screenshot in test-results/.
+
+const CHROMIUM = '/usr/bin/chromium';
+const FAILURES = path.join(REPO_ROOT, 'test-results');
+const SCREENSHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+let app: TestApp;
+let sink: HttpSink;
+let f: Fixture;
+let sessionId: string;
+let visitor: Record<string, string>;
+const keys = {} as Record<'operator' | 'advertiser' | 'publisher' | 'otherPublisher', string>;
+
+beforeAll(async () => {
+  // A fresh clone has no build: the front end is built here, as `npm run build` does.
+  execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  sink = await new HttpSink().start();
+  app = await startTestApp();
+  f = await createFixture({ sinkUrl: sink.url, approvalMode: 'manual' });
+  const issue = async (kind: ApiKeyKind, accountId: string | null) => (await issueApiKey({ kind, accountId })).key;
+  keys.operator = await issue('operator', null);
+  keys.advertiser = await issue('advertiser', f.advertiserId);
+  keys.publisher = await issue('publisher', f.publisherId);
+  keys.otherPublisher = await issue('publisher', f.otherPublisherId);
+
+  // A visitor's click on the tracked link and the advertiser's postback for it (pending: manual approval).
+  visitor = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+  ({ sessionId } = await click(app.httpUrl!, f, '&sub1=dashboard', visitor));
+  const pb = await postback(app.httpUrl!, { click_id: sessionId, event: 'registration', txid: 'DASH-1', token: f.token });
+  expect(pb.status).toBe(202);
+  await eventually(async () => (await conversions().findOne({ sessionId }))?.status === 'pending', 20_000, 'the pending conversion');
+}, 120_000);
+afterAll(async () => {
+  await app?.stop();
+  await sink?.stop();
+});
+
+/** A fresh browser profile, every name resolved to loopback and no proxy: nothing leaves the machine. */
+async function inBrowser(name: string, run: (page: Page, ctx: BrowserContext) => Promise<void>, viewport = { width: 1280, height: 900 }): Promise<void> {
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-dashboard-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport,
+    timezoneId: 'Europe/Paris',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-proxy-server', '--host-resolver-rules=MAP * 127.0.0.1',
+    ],
+  });
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  try {
+    await run(page, ctx);
+  } catch (err) {
+    mkdirSync(FAILURES, { recursive: true });
+    const file = path.join(FAILURES, `dashboard-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+    throw new Error(`${(err as Error).message}\n(screenshot: ${file}, page: ${page.url()})`, { cause: err });
+  } finally {
+    await ctx.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+async function signIn(page: Page, key: string, expectWho: RegExp): Promise<void> {
+  await page.goto(app.url('/app/'));
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expectText(page.getByTestId('who'), expectWho);
+}
+
+async function expectText(locator: ReturnType<Page['locator']>, re: RegExp, timeout = 20_000): Promise<void> {
+  await locator.first().waitFor({ timeout });
+  await eventually(async () => re.test((await locator.first().innerText()) ?? ''), timeout, `text ${re} in ${locator}`);
+}
+
+/** axe-core in the page: violations of serious or critical impact, by rule and where. */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) })))`)) as { id: string; impact: string; nodes: string[] }[];
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.join(', ')}`);
+}
+
+test('the sign-in page says what was wrong with a bad key, and has no accessibility violations', async () => {
+  await inBrowser('sign-in', async (page, ctx) => {
+    await page.goto(app.url('/app/'));
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.getByLabel('API key').fill('ct_ope_not-a-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectText(page.getByRole('alert'), /unknown or revoked API key/);
+    expect(await ctx.cookies()).toEqual([]);
+  });
+});
+
+test('an operator sees the click and the conversion on the overview, in the sessions list, the report table and the chart; screenshots', async () => {
+  await inBrowser('operator', async (page, ctx) => {
+    await signIn(page, keys.operator, /^operator$/);
+    // The key is exchanged, not kept: only the HttpOnly cookie is in the browser.
+    const cookies = await ctx.cookies();
+    expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([['ct_session', true, 'Strict']]);
+    expect(await page.evaluate('JSON.stringify([document.cookie, {...localStorage}, {...sessionStorage}])')).not.toContain(keys.operator.slice(8));
+
+    await expectText(page.getByTestId('tile-clicks'), /^[1-9]/);
+    await expectText(page.getByTestId('tile-conversions'), /^[1-9]/);
+    await page.locator('[data-testid=chart] canvas').first().waitFor();
+    expect(await page.getByRole('region', { name: 'Top campaigns', exact: true }).innerText()).toContain(f.campaignId);
+    for (const label of ['Payout', 'Revenue', 'Profit']) await page.getByText(label, { exact: true }).first().waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'overview.png') });
+
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    const row = page.getByTestId('sessions-table').getByRole('row').filter({ hasText: sessionId });
+    await row.waitFor();
+    expect(await row.innerText()).toContain(f.campaignId);
+    expect(await accessibilityProblems(page)).toEqual([]);
+
+    // The URL holds the report: a shared link opens the same one.
+    await page.goto(app.url(`/app/reports?group_by=day,campaign&campaign=${f.campaignId}&metric=conversions`));
+    const table = page.getByTestId('report-table');
+    const reportRow = table.locator('tbody tr').filter({ hasText: f.campaignId });
+    await reportRow.waitFor();
+    const cells = await reportRow.locator('td').allInnerTexts();
+    expect(cells.slice(1, 4)).toEqual([f.campaignId, '1', '1']);
+    expect(await table.locator('tfoot').innerText()).toMatch(/Total/);
+    await page.locator('[data-testid=chart] canvas').first().waitFor();
+    expect(await page.locator('[data-testid=chart] [role=img]').getAttribute('aria-label')).toMatch(/^Conversions by day\. Conversions: 1 in total/);
+    const csv = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
+    const csvRes = await page.request.get(app.url(csv!));
+    expect(csvRes.status()).toBe(200);
+    expect(await csvRes.text()).toContain(f.campaignId);
+    // Sorting by a column header changes the URL and says so to assistive technology.
+    await page.getByRole('button', { name: /^Clicks/ }).click();
+    await eventually(() => page.url().includes('sort=clicks'), 10_000, 'the sort in the URL');
+    await eventually(async () => (await table.locator('th[aria-sort=descending]').innerText()).startsWith('Clicks'), 10_000, 'aria-sort');
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'reports.png') });
+  });
+});
+
+test('an operator approves the pending conversion on the session page; its deliveries and the Temporal UI link are there', async () => {
+  await inBrowser('approve', async (page) => {
+    await signIn(page, keys.operator, /^operator$/);
+    await page.goto(app.url(`/app/sessions/${sessionId}`));
+    const conv = await conversions().findOne({ sessionId });
+    const status = page.getByTestId(`status-${conv!._id}`);
+    await expectText(status, /^pending/);
+    expect(await page.getByRole('link', { name: /Temporal UI/ }).getAttribute('href')).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/${sessionId}`);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    // No reason: the API's refusal is shown in words.
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await expectText(page.getByRole('alert'), /reason/);
+    await page.getByLabel('Reason').fill('checked the order');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await expectText(status, /^approved \(checked the order\)/, 30_000);
+    expect((await conversions().findOne({ _id: conv!._id }))?.status).toBe('approved');
+    await expectText(page.locator('section[aria-labelledby=deliveries-title]'), /publisher/);
+  });
+});
+
+test('an advertiser sees revenue and never payout; a publisher sees payout and never revenue', async () => {
+  await inBrowser('advertiser', async (page) => {
+    await signIn(page, keys.advertiser, new RegExp(`^advertiser ${f.advertiserId}$`));
+    await expectText(page.getByTestId('tile-clicks'), /^[1-9]/);
+    await page.getByTestId('tile-revenue').waitFor();
+    expect(await page.getByTestId('tile-payout').count()).toBe(0);
+    expect(await page.locator('main').innerText()).not.toMatch(/Payout|Profit/);
+  });
+  await inBrowser('publisher', async (page) => {
+    await signIn(page, keys.publisher, new RegExp(`^publisher ${f.publisherId}$`));
+    await expectText(page.getByTestId('tile-clicks'), /^[1-9]/);
+    await page.getByTestId('tile-payout').waitFor();
+    expect(await page.locator('main').innerText()).not.toMatch(/Revenue|Profit/);
+    await page.goto(app.url(`/app/sessions/${sessionId}`));
+    await expectText(page.getByRole('heading', { name: 'Stored fields' }), /Stored/);
+  });
+});
+
+test("a publisher cannot open another publisher's session by URL", async () => {
+  await inBrowser('other-publisher', async (page) => {
+    await signIn(page, keys.otherPublisher, new RegExp(`^publisher ${f.otherPublisherId}$`));
+    await page.goto(app.url(`/app/sessions/${sessionId}`));
+    await expectText(page.getByRole('alert'), /not found|no session/i);
+    expect(await page.locator('main').innerText()).not.toContain(f.campaignId);
+  });
+});
+
+test('on a phone-sized screen the pages fit the width (tables scroll inside their box); sign-out ends the session', async () => {
+  await inBrowser(
+    'phone',
+    async (page, ctx) => {
+      await signIn(page, keys.operator, /^operator$/);
+      // Keyboard: the first Tab reaches "Skip to content", which moves focus to the page's content.
+      await page.goto(app.url('/app/sessions'));
+      await page.locator('main h1').waitFor();
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+      await page.keyboard.press('Enter');
+      await eventually(() => page.evaluate('document.activeElement.id === "main"'), 5_000, 'focus on the content');
+      for (const p of ['/app/', '/app/reports?group_by=campaign', '/app/sessions', `/app/sessions/${sessionId}`, '/app/deliveries?outcome=delivered']) {
+        await page.goto(app.url(p));
+        await page.locator('main h1').waitFor();
+        await eventually(async () => (await page.locator('.status').count()) === 0, 20_000, `${p} loaded`);
+        const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+        expect([p, overflow]).toEqual([p, 0]);
+      }
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('API key').waitFor();
+      const res = await page.request.get(app.url('/api/v1/sessions'));
+      expect(res.status()).toBe(401);
+      expect((await ctx.cookies()).filter((c) => c.name === 'ct_session' && c.value)).toEqual([]);
+    },
+    { width: 390, height: 844 },
+  );
+});
+
+test('an operator re-sends a given-up publisher postback from the Deliveries page, and it is delivered', async () => {
+  // The publisher's endpoint fails every attempt of the next delivery (DELIVERY_MAX_ATTEMPTS is 5 in tests), then recovers.
+  sink.failFirst.set(`/publisher/${f.publisherId}`, 5);
+  const { sessionId: failing } = await click(app.httpUrl!, f, '&sub1=resend', visitor);
+  expect((await postback(app.httpUrl!, { click_id: failing, event: 'registration', txid: 'DASH-2', status: 'approved', token: f.token })).status).toBe(202);
+  const given = await eventually(() => deliveries().findOne({ sessionId: failing, target: 'publisher', outcome: 'given_up' }), 30_000, 'the given-up delivery');
+  await inBrowser('resend', async (page) => {
+    await signIn(page, keys.operator, /^operator$/);
+    await page.getByRole('link', { name: 'Deliveries' }).click();
+    await page.getByLabel('Session id').fill(failing);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const row = page.getByTestId('deliveries-table').locator('tbody tr').filter({ hasText: given!.deliveryId });
+    await row.waitFor();
+    expect(await row.innerText()).toMatch(/given_up/);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await row.getByRole('button', { name: `Re-send ${given!.deliveryId}` }).click();
+    await expectText(row.getByRole('status'), new RegExp(`Re-sent as ${given!.deliveryId}-resend-1`));
+  });
+  await eventually(() => deliveries().findOne({ deliveryId: `${given!.deliveryId}-resend-1`, outcome: 'delivered' }), 30_000, 'the re-sent delivery');
+});

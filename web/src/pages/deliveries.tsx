@@ -1,0 +1,130 @@
+import { useState } from 'preact/hooks';
+import { api, type Me, type Page } from '../api';
+import { dateTime } from '../format';
+import { BASE, navigate } from '../router';
+import { Empty, ErrorMessage, Show, TableWrap, useAsync } from '../ui';
+import type { Delivery } from './session';
+
+const OUTCOMES = [
+  ['given_up', 'Given up'],
+  ['failed', 'With a failed attempt'],
+  ['delivered', 'Delivered'],
+] as const;
+
+/** Outbound postbacks that failed or were given up, with a re-send for each. */
+export function Deliveries({ params }: { me: Me; params: URLSearchParams }) {
+  const outcome = params.get('outcome') ?? 'given_up';
+  const session = params.get('session') ?? '';
+  const cursor = params.get('cursor') ?? undefined;
+  const [page] = useAsync(() => api<Page<Delivery>>('/deliveries', { query: { outcome, session, cursor, limit: 50 } }), params.toString());
+  const [form, setForm] = useState({ outcome, session });
+  const go = (extra: Record<string, string> = {}) => navigate(`/deliveries?${new URLSearchParams(Object.entries({ ...form, ...extra }).filter(([, v]) => v)).toString()}`);
+  return (
+    <section aria-labelledby="deliveries-page-title">
+      <h1 id="deliveries-page-title">Deliveries</h1>
+      <form
+        class="card filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          go();
+        }}
+      >
+        <div class="fields">
+          <label>
+            Outcome
+            <select value={form.outcome} onChange={(e) => setForm({ ...form, outcome: (e.target as HTMLSelectElement).value })}>
+              {OUTCOMES.map(([v, l]) => (
+                <option key={v} value={v}>
+                  {l}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Session id
+            <input type="text" value={form.session} onInput={(e) => setForm({ ...form, session: (e.target as HTMLInputElement).value })} />
+          </label>
+        </div>
+        <button type="submit">Filter</button>
+      </form>
+      <Show value={page} what="deliveries">
+        {(p) =>
+          p.data.length === 0 ? (
+            <Empty>No delivery matches.</Empty>
+          ) : (
+            <>
+              <TableWrap label="Deliveries table">
+                <table data-testid="deliveries-table">
+                  <thead>
+                    <tr>
+                      <th scope="col">Delivery</th>
+                      <th scope="col">To</th>
+                      <th scope="col">Outcome</th>
+                      <th scope="col">Attempts</th>
+                      <th scope="col">Last attempt</th>
+                      <th scope="col">Session</th>
+                      <th scope="col">Re-send</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {p.data.map((d) => {
+                      const last = d.attempts[d.attempts.length - 1];
+                      return (
+                        <tr key={d.deliveryId}>
+                          <td>{d.deliveryId}</td>
+                          <td>
+                            {d.target} {d.targetId}
+                          </td>
+                          <td>{d.outcome}</td>
+                          <td class="num">{d.attempts.length}</td>
+                          <td>
+                            {last ? `${dateTime(last.at)}: ${last.statusCode ?? ''} ${last.error ?? ''}` : '—'}
+                          </td>
+                          <td>
+                            <a href={`${BASE}/sessions/${encodeURIComponent(d.sessionId)}`}>{d.sessionId}</a>
+                          </td>
+                          <td>{d.outcome === 'delivered' ? '—' : <Resend delivery={d} />}</td>
+                        </tr>
+                      );
+                    })}
+                  </tbody>
+                </table>
+              </TableWrap>
+              {p.next_cursor && (
+                <button type="button" onClick={() => go({ cursor: p.next_cursor! })}>
+                  Next page
+                </button>
+              )}
+            </>
+          )
+        }
+      </Show>
+    </section>
+  );
+}
+
+function Resend({ delivery }: { delivery: Delivery }) {
+  const [state, setState] = useState<{ busy: boolean; error: unknown; sentAs: string | null }>({ busy: false, error: null, sentAs: null });
+  if (state.sentAs) return <span role="status">Re-sent as {state.sentAs}</span>;
+  return (
+    <>
+      <button
+        type="button"
+        disabled={state.busy}
+        aria-label={`Re-send ${delivery.deliveryId}`}
+        onClick={async () => {
+          setState({ busy: true, error: null, sentAs: null });
+          try {
+            const r = await api<{ deliveryId: string }>(`/deliveries/${encodeURIComponent(delivery.deliveryId)}/resend`, { method: 'POST' });
+            setState({ busy: false, error: null, sentAs: r.deliveryId });
+          } catch (error) {
+            setState({ busy: false, error, sentAs: null });
+          }
+        }}
+      >
+        Re-send
+      </button>
+      {state.error !== null && <ErrorMessage error={state.error} />}
+    </>
+  );
+}

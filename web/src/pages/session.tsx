@@ -1,0 +1,228 @@
+import { useState } from 'preact/hooks';
+import { ApiError, api, type Me, type Page } from '../api';
+import { dateTime } from '../format';
+import { ErrorMessage, Empty, Show, TableWrap, useAsync } from '../ui';
+import type { SessionRecord } from './sessions';
+
+interface Conversion {
+  id: string;
+  event: string;
+  status: 'approved' | 'pending' | 'rejected';
+  statusReason?: string | null;
+  txid?: string | null;
+  source?: string;
+  amountMinor?: number | null;
+  amountCurrency?: string | null;
+  payout?: string;
+  revenue?: string;
+  currency?: string;
+  createdAt: string;
+}
+
+export interface Delivery {
+  deliveryId: string;
+  sessionId: string;
+  target: string;
+  targetId: string;
+  url: string;
+  outcome: string;
+  attempts: { attempt: number; statusCode: number | null; latencyMs: number | null; error: string | null; outcome: string; at: string }[];
+}
+
+interface SessionDetail extends SessionRecord {
+  ip?: string | null;
+  referrer?: string | null;
+  userAgent?: string | null;
+  publisherData?: Record<string, string>;
+  conversions: Conversion[];
+  workflowState: 'running' | 'closed' | 'unavailable';
+  workflow: { ignored?: { requestId: string; event: string; reason: string; atMs: number }[] } | null;
+}
+
+export function SessionPage({ me, id }: { me: Me; id: string }) {
+  const [session, reload] = useAsync(() => api<SessionDetail>(`/sessions/${encodeURIComponent(id)}`), id);
+  const [deliveries] = useAsync<Page<Delivery> | null>(async () => (me.kind === 'advertiser' ? null : api<Page<Delivery>>('/deliveries', { query: { session: id, limit: 200 } })), id);
+  return (
+    <section aria-labelledby="session-title">
+      <h1 id="session-title">Session {id}</h1>
+      <Show value={session} what="the session">
+        {(s) => (
+          <>
+            {me.kind === 'operator' && (
+              <p>
+                <a href={`${me.temporal_ui_url}/namespaces/${encodeURIComponent(me.temporal_namespace)}/workflows/${encodeURIComponent(s.id)}`} target="_blank" rel="noreferrer">
+                  Open this session's workflow in the Temporal UI
+                </a>{' '}
+                (workflow {s.workflowState})
+              </p>
+            )}
+            <section class="card" aria-labelledby="stored-title">
+              <h2 id="stored-title">Stored fields</h2>
+              <dl class="fields-list">
+                {(
+                  [
+                    ['Status', s.status + (s.bot ? ' (bot)' : '')],
+                    ['Clicked', dateTime(s.createdAt)],
+                    ['Window closes', dateTime(s.expiresAt)],
+                    ['Campaign', s.campaignId],
+                    ['Advertiser', s.advertiserId],
+                    ['Publisher', s.publisherId],
+                    ['Asset', s.assetId ?? '—'],
+                    ['Support', s.supportId ?? '—'],
+                    ['Country', s.country ?? '—'],
+                    ['Device', [s.device?.type, s.device?.os, s.device?.browser].filter(Boolean).join(', ') || '—'],
+                    ['IP', s.ip ?? '—'],
+                    ['Referrer', s.referrer ?? '—'],
+                    ['Link parameters', Object.entries(s.publisherData ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '—'],
+                  ] as const
+                ).map(([k, v]) => (
+                  <div key={k}>
+                    <dt>{k}</dt>
+                    <dd>{v}</dd>
+                  </div>
+                ))}
+              </dl>
+            </section>
+            <section class="card" aria-labelledby="conversions-title">
+              <h2 id="conversions-title">Conversions</h2>
+              {s.conversions.length === 0 ? (
+                <Empty>No conversion on this session yet.</Empty>
+              ) : (
+                <TableWrap label={'Conversions table'}>
+                  <table data-testid="conversions-table">
+                    <thead>
+                      <tr>
+                        <th scope="col">Conversion</th>
+                        <th scope="col">Event</th>
+                        <th scope="col">Status</th>
+                        <th scope="col">Transaction</th>
+                        <th scope="col">When</th>
+                        {me.kind !== 'publisher' && <th scope="col">Decision</th>}
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {s.conversions.map((c) => (
+                        <tr key={c.id}>
+                          <td>{c.id}</td>
+                          <td>{c.event}</td>
+                          <td data-testid={`status-${c.id}`}>
+                            {c.status}
+                            {c.statusReason ? ` (${c.statusReason})` : ''}
+                          </td>
+                          <td>{c.txid ?? '—'}</td>
+                          <td>{dateTime(c.createdAt)}</td>
+                          {me.kind !== 'publisher' && <td>{c.status === 'pending' ? <Decide conversion={c} onDone={reload} /> : '—'}</td>}
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </TableWrap>
+              )}
+              {(s.workflow?.ignored?.length ?? 0) > 0 && (
+                <>
+                  <h3>Ignored signals</h3>
+                  <ul>
+                    {s.workflow!.ignored!.map((g) => (
+                      <li key={g.requestId}>
+                        {new Date(g.atMs).toLocaleString()}: {g.event}: {g.reason}
+                      </li>
+                    ))}
+                  </ul>
+                </>
+              )}
+            </section>
+          </>
+        )}
+      </Show>
+      {me.kind !== 'advertiser' && (
+        <section class="card" aria-labelledby="deliveries-title">
+          <h2 id="deliveries-title">Deliveries</h2>
+          <Show value={deliveries} what="deliveries">
+            {(d) =>
+              !d || d.data.length === 0 ? (
+                <Empty>No postback sent for this session.</Empty>
+              ) : (
+                <>
+                  {d.data.map((del) => (
+                    <div key={del.deliveryId} class="delivery">
+                      <h3>
+                        {del.target} {del.targetId}: {del.outcome}
+                      </h3>
+                      <p class="url">{del.url}</p>
+                      <TableWrap label={`Attempts of ${del.deliveryId}`}>
+                      <table>
+                        <thead>
+                          <tr>
+                            <th scope="col">Attempt</th>
+                            <th scope="col">When</th>
+                            <th scope="col">HTTP status</th>
+                            <th scope="col">Latency</th>
+                            <th scope="col">Outcome</th>
+                            <th scope="col">Error</th>
+                          </tr>
+                        </thead>
+                        <tbody>
+                          {del.attempts.map((a) => (
+                            <tr key={a.attempt}>
+                              <td>{a.attempt}</td>
+                              <td>{dateTime(a.at)}</td>
+                              <td>{a.statusCode ?? '—'}</td>
+                              <td>{a.latencyMs === null ? '—' : `${a.latencyMs} ms`}</td>
+                              <td>{a.outcome}</td>
+                              <td>{a.error ?? '—'}</td>
+                            </tr>
+                          ))}
+                        </tbody>
+                      </table>
+                      </TableWrap>
+                    </div>
+                  ))}
+                </>
+              )
+            }
+          </Show>
+        </section>
+      )}
+    </section>
+  );
+}
+
+/** Approve or reject a pending conversion; the workflow applies it, so the page reloads until the status shows. */
+function Decide({ conversion, onDone }: { conversion: Conversion; onDone: () => void }) {
+  const [reason, setReason] = useState('');
+  const [state, setState] = useState<{ busy: boolean; error: unknown; sent: string | null }>({ busy: false, error: null, sent: null });
+  const decide = async (status: 'approved' | 'rejected') => {
+    setState({ busy: true, error: null, sent: null });
+    try {
+      await api(`/conversions/${encodeURIComponent(conversion.id)}/status`, { method: 'POST', body: { status, reason } });
+      setState({ busy: true, error: null, sent: status });
+      for (let i = 0; i < 40; i++) {
+        const c = await api<Conversion>(`/conversions/${encodeURIComponent(conversion.id)}`);
+        if (c.status === status) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      onDone();
+    } catch (error) {
+      setState({ busy: false, error, sent: null });
+    }
+  };
+  const inputId = `reason-${conversion.id}`;
+  return (
+    <form class="decide" onSubmit={(e) => e.preventDefault()}>
+      <label for={inputId}>Reason</label>
+      <input id={inputId} type="text" value={reason} required aria-invalid={state.error instanceof ApiError && state.error.fields.some((f) => f.path === 'reason')} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
+      <button type="button" disabled={state.busy} onClick={() => decide('approved')}>
+        Approve
+      </button>
+      <button type="button" disabled={state.busy} onClick={() => decide('rejected')}>
+        Reject
+      </button>
+      {state.sent && (
+        <span role="status">
+          {state.sent === 'approved' ? 'Approval' : 'Rejection'} sent; waiting for it to apply…
+        </span>
+      )}
+      {state.error !== null && <ErrorMessage error={state.error} />}
+    </form>
+  );
+}
