@@ -3,9 +3,12 @@
 # --- build: full install (tsc is a dev dependency), compile, then drop dev dependencies ---
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
-# Manifests first so the dependency layer is reused while only sources change.
+# Manifests first so the dependency layer is reused while only sources change. `npm install`, not
+# `npm ci`: the lock file is written where the registry lacks some other platforms' optional
+# binaries, and `npm ci` refuses such a lock as out of sync (.ci/run says the same); `npm install`
+# follows the lock file for everything it holds.
 COPY package.json package-lock.json ./
-RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm install --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
