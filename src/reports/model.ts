@@ -1,7 +1,7 @@
-import { formatMinor, minorDigits } from '../../domain/money';
+import { formatMinor, minorDigits } from '../domain/money';
 
 // Turns aggregated facts (click counts, conversion counts and sums) into report rows. Pure: the
-// database part is in report-data.ts. Money stays in integer minor units per currency; amounts of
+// database part is in raw-facts.ts. Money stays in integer minor units per currency; amounts of
 // different currencies are never added together.
 
 export const DIMENSIONS = [

@@ -1,13 +1,13 @@
 import type { mongo } from 'mongoose';
-import { conversions } from '../../persistence/models/conversion';
-import { sessions } from '../../persistence/models/session';
-import type { TimeBudget } from './query-budget';
-import type { RowCap } from './report-limits';
-import type { ClickFact, ConversionFact, Dimension, Dims } from './report-model';
+import { conversions } from '../persistence/models/conversion';
+import { sessions } from '../persistence/models/session';
+import type { TimeBudget } from '../http/api/query-budget';
+import type { RowCap } from './limits';
+import type { ClickFact, ConversionFact, Dimension, Dims } from './model';
 
 // The database side of reports: clicks come from sessions, conversions from conversions, one
 // $match (an index on the filter field + createdAt, or on createdAt) and one $group each; the two
-// are merged in code (report-model.ts). Local days and hours are $dateToString in the caller's
+// are merged in code (model.ts). Local days and hours are $dateToString in the caller's
 // time zone. Dimensions only sessions carry (os, browser, providers) reach conversions by $lookup.
 
 type Field = { session: string; conversion: string | null };
