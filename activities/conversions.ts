@@ -4,6 +4,7 @@ import type { Logger } from '../src/log';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { conversions, type ConversionRecord } from '../src/persistence/models/conversion';
 import { sessions } from '../src/persistence/models/session';
+import { markChanged } from '../src/reports/rollup-writer';
 import { planNotifications } from './notification-plan';
 
 export interface RecordConversionInput {
@@ -59,14 +60,17 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
         if (!isDuplicateKey(err)) throw err;
         const existing = await conversions().findOne(
           { advertiserId: doc.advertiserId, txidKey: doc.txidKey },
-          { projection: { _id: 1, source: 1, sessionId: 1 } },
+          { projection: { _id: 1, source: 1, sessionId: 1, createdAt: 1 } },
         );
         // Our own insert from an earlier attempt of this activity is not a duplicate.
         if (existing && existing._id !== conversionId) {
           if (!(request.source === 'postback' && existing.source === 'pixel')) return { duplicateOf: existing._id, deliveries: [], superseded: null };
           superseded = await takeOver(doc, existing);
+          await markChanged(existing.createdAt);
         }
       }
+      // Report rollups recompute its quarter-hour (before anything else can fail and retry).
+      await markChanged(doc.createdAt);
       // Lists and reports filter on the stored status: a session converts when its first conversion
       // counts, not only when its window closes (it cannot be expired while conversions count).
       if (request.status !== 'rejected') {
@@ -90,6 +94,7 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
         { returnDocument: 'after' },
       );
       if (!updated) throw new Error(`conversion ${input.conversionId} not found`);
+      await markChanged(updated.createdAt);
       return planNotifications(cache, log, input.session, updated, input.notification);
     },
 
@@ -110,6 +115,7 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
         { returnDocument: 'after' },
       );
       if (!updated) return [];
+      await markChanged(updated.createdAt);
       return planNotifications(cache, log, input.session, updated, input.requestId);
     },
   };

@@ -10,8 +10,9 @@ import { Provider } from './models/provider';
 import { Publisher } from './models/publisher';
 import { Session } from './models/session';
 import { Support } from './models/support';
+import { Rollup, RollupDirty, RollupState } from '../reports/rollup-store';
 
-export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey];
+export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey, Rollup, RollupDirty, RollupState];
 
 /**
  * Connects mongoose and creates every index before anything is served (not in the background:
