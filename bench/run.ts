@@ -14,6 +14,7 @@ import { describeEnvironment } from './environment';
 import { runClickPhase } from './phase-click';
 import { runEndToEndStage } from './phase-e2e';
 import { runPostbackPhase } from './phase-postback';
+import { runReportsPhase } from './phase-reports';
 import { summarizeProfile } from './profile-summary';
 import { renderMarkdown, type BenchResults } from './report';
 import { seedFixture } from './seed';
@@ -130,6 +131,10 @@ async function main(): Promise<number> {
         console.log(`bench: end to end, ${args.sessions} sessions at ${rate}/s`);
         results.endToEnd.push(await runEndToEndStage(ctx, api, e2eCampaigns[i]!, rate));
       }
+    }
+    if (args.only.has('reports')) {
+      console.log(`bench: reports over ${args.reportSessions} sessions`);
+      results.reports = await runReportsPhase(ctx, api, args.reportSessions);
     }
     for (const child of [api, ctx.worker]) {
       if (child.logProblems() > 0) console.log(`bench: ${child.name} logged ${child.logProblems()} warnings or errors (see ${dataDir} with --keep-data)`);
