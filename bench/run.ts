@@ -87,6 +87,8 @@ async function main(): Promise<number> {
 
     const clicktrailEnv = {
       NODE_ENV: 'production',
+      // Plain http on loopback: the production check on PUBLIC_BASE_URL is knowingly waived.
+      ALLOW_INSECURE_PUBLIC_URL: 'true',
       LOG_LEVEL: 'warn',
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',
