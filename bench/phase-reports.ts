@@ -1,4 +1,6 @@
+import { Advertiser } from '../src/persistence/models/advertiser';
 import { conversions, type ConversionRecord } from '../src/persistence/models/conversion';
+import { Publisher } from '../src/persistence/models/publisher';
 import { issueApiKey } from '../src/persistence/models/api-key';
 import { sessions, type SessionRecord } from '../src/persistence/models/session';
 import { QUARTER_MS, bucketStart } from '../src/reports/rollup-cubes';
@@ -137,6 +139,9 @@ export async function runReportsPhase(ctx: BenchContext, api: ServerChild, n: nu
   // The worker's writer has ticked: reports read rollups.
   for (let i = 0; i < 600 && !(await rollupState().findOne({ _id: 'frontier' }))?.applied; i++) await new Promise((r) => setTimeout(r, 100));
 
+  // Scoped keys need their accounts.
+  await Advertiser.create({ _id: seed.advertisers[1]!, name: 'Report advertiser', postbackToken: 'bench-reports-token' });
+  await Publisher.create({ _id: seed.publishers[3]!, name: 'Report publisher' });
   const keys = {
     operator: (await issueApiKey({ kind: 'operator', accountId: null })).key,
     advertiser: (await issueApiKey({ kind: 'advertiser', accountId: seed.advertisers[1]! })).key,

@@ -114,22 +114,35 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
     }
     return a;
   };
+  const dimsOf = (labels: Dims, row: Row): Dims => {
+    const dims: Dims = { ...labels };
+    for (const [d, at] of dimAt) dims[d] = row.k[at] ?? null;
+    return dims;
+  };
 
+  // The hot loop of a report (tens of thousands of rows): string keys, objects only for new groups.
   for (const { labels, rows } of sources) {
+    const labelKey = `${labels.day ?? ''}|${labels.hour ?? ''}`;
     for (const row of rows) {
-      if (!filters.every((f) => f.values.has(row.k[f.at] ?? null))) continue;
       if (row.u && q.includeDuplicates === false) continue;
-      const dims: Dims = { ...labels };
-      for (const [d, at] of dimAt) dims[d] = row.k[at] ?? null;
-      const dimsKey = JSON.stringify(q.groupBy.map((d) => dims[d] ?? null));
+      let pass = true;
+      for (const f of filters) {
+        if (!f.values.has(row.k[f.at] ?? null)) {
+          pass = false;
+          break;
+        }
+      }
+      if (!pass) continue;
+      let key = labelKey;
+      for (const [, at] of dimAt) key += `\u0001${row.k[at] ?? '\u0002'}`;
       if (isConversionRow(row)) {
         if (!statuses.has(row.s) || (row.b && !q.includeBots)) continue;
-        const a = accFor(convs, JSON.stringify([dimsKey, row.e, row.c]), () => ({ dims, n: 0, p: 0n, r: 0n, event: row.e, currency: row.c }));
+        const a = accFor(convs, `${key}\u0003${row.e}\u0003${row.c}`, () => ({ dims: dimsOf(labels, row), n: 0, p: 0n, r: 0n, event: row.e, currency: row.c }));
         a.n += row.n;
         a.p += BigInt(row.p);
         a.r += BigInt(row.r);
       } else {
-        const a = accFor(clicks, JSON.stringify([dimsKey, row.b]), () => ({ dims, n: 0, p: 0n, r: 0n, bot: row.b }));
+        const a = accFor(clicks, `${key}\u0003${row.b ? 1 : 0}`, () => ({ dims: dimsOf(labels, row), n: 0, p: 0n, r: 0n, bot: row.b }));
         a.n += row.n;
       }
     }
