@@ -51,8 +51,10 @@ describe('blocksOf', () => {
 });
 
 test('a report reads the smallest cube holding its dimensions and filters, or none', () => {
-  expect(cubeFor(['campaign'])!.name).toBe('campaign');
-  expect(cubeFor(['publisher', 'country'])!.name).toBe('geo');
+  expect(cubeFor(['campaign'])!.name).toBe('advertiser_campaign');
+  expect(cubeFor(['campaign', 'publisher'])!.name).toBe('campaign');
+  expect(cubeFor(['publisher', 'country'])!.name).toBe('publisher_geo');
+  expect(cubeFor(['campaign', 'country'])!.name).toBe('geo');
   expect(cubeFor(['sub1', 'campaign'])!.name).toBe('sub1');
   expect(cubeFor(['os', 'country'])!.name).toBe('full');
   expect(cubeFor(['sub1', 'country'])).toBeNull();
@@ -62,6 +64,7 @@ const conv = (k: (string | null)[], p: string): ConversionRow => ({ k, b: false,
 
 test('rows add up by key, money in BigInt beyond 2^53', () => {
   const cube = CUBES.find((c) => c.name === 'campaign')!;
+  expect(cube.dims).toEqual(['campaign', 'advertiser', 'publisher']);
   const rows = sumRows(cube, [conv(['c', 'a', 'p'], '9007199254740993'), conv(['c', 'a', 'p'], '9007199254740993'), conv(['d', 'a', 'p'], '1')]);
   expect(rows.map((r) => [r.k[0], r.n, r.p])).toEqual([
     ['c', 2, '18014398509481986'],
