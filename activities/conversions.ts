@@ -5,6 +5,7 @@ import type { Logger } from '../src/log';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { conversions, type ConversionRecord } from '../src/persistence/models/conversion';
 import { sessions } from '../src/persistence/models/session';
+import { markChanged } from '../src/reports/rollup-writer';
 import { planNotifications } from './notification-plan';
 
 export interface RecordConversionInput {
@@ -62,13 +63,14 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
           if (!isDuplicateKey(err)) throw err;
           const existing = await conversions().findOne(
             { advertiserId: doc.advertiserId, txidKey: doc.txidKey },
-            { projection: { _id: 1, source: 1, sessionId: 1 } },
+            { projection: { _id: 1, source: 1, sessionId: 1, createdAt: 1 } },
           );
           if (existing) {
             // Our own insert from an earlier attempt of this activity is not a duplicate.
             if (existing._id === conversionId) break;
             if (!(request.source === 'postback' && existing.source === 'pixel')) return { duplicateOf: existing._id, deliveries: [], superseded: null };
             superseded = await takeOver(doc, existing);
+            await markChanged(existing.createdAt);
             break;
           }
           if (await conversions().findOne({ _id: conversionId }, { projection: { _id: 1 } })) break;
@@ -77,6 +79,8 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
           if (tries >= 3) throw ApplicationFailure.nonRetryable(`conversion ${conversionId} not recorded: ${String((err as Error).message)}`, 'ConversionNotRecorded');
         }
       }
+      // Report rollups recompute its quarter-hour (before anything else can fail and retry).
+      await markChanged(doc.createdAt);
       // Lists and reports filter on the stored status: a session converts when its first conversion
       // counts, not only when its window closes (it cannot be expired while conversions count).
       if (request.status !== 'rejected') {
@@ -103,6 +107,7 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
       if (!updated) throw ApplicationFailure.nonRetryable(`conversion ${input.conversionId} not found`, 'ConversionNotFound');
       // A status that counts (rejected → approved) converts an open session, as a first conversion does.
       if (input.status !== 'rejected') await sessions().updateOne({ _id: input.session.sessionId, status: 'open' }, { $set: { status: 'converted' } });
+      await markChanged(updated.createdAt);
       return planNotifications(cache, log, input.session, updated, input.notification);
     },
 
@@ -123,6 +128,7 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
         { returnDocument: 'after' },
       );
       if (!updated) return [];
+      await markChanged(updated.createdAt);
       return planNotifications(cache, log, input.session, updated, input.requestId);
     },
   };

@@ -2,6 +2,7 @@ import type { EventRule } from '../src/domain/attribution-rules';
 import type { SessionSnapshot } from '../src/domain/session';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { sessions, sessionRecord } from '../src/persistence/models/session';
+import { markChanged } from '../src/reports/rollup-writer';
 
 export function sessionActivities(cache: ConfigCache) {
   return {
@@ -11,11 +12,14 @@ export function sessionActivities(cache: ConfigCache) {
      */
     async persistSession(session: SessionSnapshot): Promise<void> {
       const { workflowStarted: _ignored, ...record } = sessionRecord(session, true);
-      await sessions().updateOne(
+      const stored = await sessions().updateOne(
         { _id: session.sessionId },
         { $setOnInsert: record, $set: { workflowStarted: true } },
         { upsert: true },
       );
+      // Stored here, maybe long after its click (or by an earlier attempt of this activity): its
+      // quarter-hour's report rollups are recomputed. A fresh click's quarter the writer marks itself.
+      if (stored.upsertedCount > 0 || Date.now() - session.createdAtMs > 60_000) await markChanged(session.createdAtMs);
     },
 
     async closeSession(sessionId: string, status: 'converted' | 'expired'): Promise<void> {

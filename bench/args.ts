@@ -13,6 +13,8 @@ export interface BenchArgs {
   clickRate: number;
   /** End to end: sessions per stage and offered sessions per second (one stage per rate). */
   sessions: number;
+  /** Reports: sessions seeded over 90 days (conversions: 3 % of them). */
+  reportSessions: number;
   rates: number[];
   /** Upper bound, in seconds, on waiting for Temporal to catch up after a phase. */
   drainTimeout: number;
@@ -28,7 +30,8 @@ export interface BenchArgs {
   keepData: boolean;
 }
 
-export const PHASES = ['click', 'postback', 'e2e'] as const;
+// `reports` is not in the default run: it seeds a million sessions.
+export const PHASES = ['click', 'postback', 'e2e', 'reports'] as const;
 export type Phase = (typeof PHASES)[number];
 
 const USAGE = `usage: npm run bench -- [options]
@@ -36,10 +39,10 @@ const USAGE = `usage: npm run bench -- [options]
   --warmup <s>          unmeasured seconds before each measured run (default 2)
   --connections <n>     concurrent connections of the load generator (default 10)
   --click-rate <r>      also measure each click scenario at this fixed offered rate, req/s (default 50; 0: skip)
-  --sessions <n>        end-to-end sessions per stage (default 60)
+  --sessions <n>        end-to-end sessions per stage (default 60); with --only reports: sessions seeded (default 1000000)
   --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default 4,8,16,32)
   --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 180)
-  --only <p[,p…]>       phases to run: click, postback, e2e (default all)
+  --only <p[,p…]>       phases to run: click, postback, e2e, reports (default click,postback,e2e)
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
   --pin                 pin the load generator to CPU 0 and the server under test to CPU 1
   --temporal-in-memory  run the Temporal dev server without its SQLite file
@@ -56,10 +59,10 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '10' },
       'click-rate': { type: 'string', default: '50' },
-      sessions: { type: 'string', default: '60' },
+      sessions: { type: 'string' },
       rate: { type: 'string', default: '4,8,16,32' },
       'drain-timeout': { type: 'string', default: '180' },
-      only: { type: 'string', default: PHASES.join(',') },
+      only: { type: 'string', default: 'click,postback,e2e' },
       profile: { type: 'boolean', default: false },
       pin: { type: 'boolean', default: false },
       'temporal-in-memory': { type: 'boolean', default: false },
@@ -86,7 +89,8 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
     warmup: num(values.warmup, 'warmup', 0, 60),
     connections: num(values.connections, 'connections', 1, 1000),
     clickRate: num(values['click-rate'], 'click-rate', 0, 100_000),
-    sessions: num(values.sessions, 'sessions', 1, 100_000),
+    sessions: num(only.has('reports') && only.size === 1 ? '60' : (values.sessions ?? '60'), 'sessions', 1, 100_000),
+    reportSessions: num(only.has('reports') ? (values.sessions ?? '1000000') : '1000000', 'sessions', 1000, 100_000_000),
     rates: values.rate.split(',').map((r) => num(r, 'rate', 0.1, 10_000)),
     drainTimeout: num(values['drain-timeout'], 'drain-timeout', 1, 3600),
     only,

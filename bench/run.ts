@@ -14,6 +14,7 @@ import { describeEnvironment } from './environment';
 import { runClickPhase } from './phase-click';
 import { runEndToEndStage } from './phase-e2e';
 import { runPostbackPhase } from './phase-postback';
+import { runReportsPhase } from './phase-reports';
 import { summarizeProfile } from './profile-summary';
 import { renderMarkdown, type BenchResults } from './report';
 import { seedFixture } from './seed';
@@ -86,6 +87,8 @@ async function main(): Promise<number> {
 
     const clicktrailEnv = {
       NODE_ENV: 'production',
+      // Plain http on loopback: the production check on PUBLIC_BASE_URL is knowingly waived.
+      ALLOW_INSECURE_PUBLIC_URL: 'true',
       LOG_LEVEL: 'warn',
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',
@@ -130,6 +133,10 @@ async function main(): Promise<number> {
         console.log(`bench: end to end, ${args.sessions} sessions at ${rate}/s`);
         results.endToEnd.push(await runEndToEndStage(ctx, api, e2eCampaigns[i]!, rate));
       }
+    }
+    if (args.only.has('reports')) {
+      console.log(`bench: reports over ${args.reportSessions} sessions`);
+      results.reports = await runReportsPhase(ctx, api, args.reportSessions);
     }
     for (const child of [api, ctx.worker]) {
       if (child.logProblems() > 0) console.log(`bench: ${child.name} logged ${child.logProblems()} warnings or errors (see ${dataDir} with --keep-data)`);

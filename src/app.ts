@@ -21,6 +21,7 @@ import { RecoverySweep } from './temporal/recovery';
 import { temporalAuth } from './temporal/connection-options';
 import { SessionClient } from './temporal/session-client';
 import { createWorker } from './temporal/worker';
+import { startRollups } from './reports/rollup-start';
 
 export interface AppOptions {
   log: Logger;
@@ -150,6 +151,10 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
     if (config.ROLE !== 'api') {
       await startWorker();
       closers.push(stopWorker);
+    }
+    if (config.ROLE !== 'api' && config.ROLLUP_INTERVAL_MS > 0) {
+      const rollupLoop = startRollups(config, log.child({ component: 'rollups' }));
+      closers.push(() => rollupLoop.stop());
     }
 
     let httpUrl: string | null = null;

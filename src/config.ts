@@ -103,6 +103,14 @@ const fields = z.object({
   REPORT_MAX_ROWS: int(10_000, 1),
   REPORT_MAX_DIMENSIONS: int(4, 1),
   REPORT_MAX_CONCURRENT_PER_KEY: int(2, 1),
+  /** Report rollups: how often a worker process recomputes changed blocks (0: this process writes none). */
+  ROLLUP_INTERVAL_MS: int(5_000, 0),
+  /** How long after its click a session may still land (the click path inserts at once; this is slack). */
+  ROLLUP_LATE_MS: int(120_000, 0),
+  /** How long a writer owns a claimed block before another may take it over. */
+  ROLLUP_LEASE_MS: int(60_000, 100),
+  /** Raw sessions are deleted this many days after their attribution window ends (0: kept); rollups stay. */
+  SESSION_RETENTION_DAYS: int(0, 0),
 
   /** Sessions or conversions accepted while Temporal was unreachable are handed to it by this sweep. */
   RECOVERY_INTERVAL_MS: int(5_000, 50),

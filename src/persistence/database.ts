@@ -12,8 +12,9 @@ import { Publisher } from './models/publisher';
 import { Session } from './models/session';
 import { Support } from './models/support';
 import { setOperationBudget } from './operation-budget';
+import { Rollup, RollupDirty, RollupState } from '../reports/rollup-store';
 
-export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey, BrowserSession];
+export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey, BrowserSession, Rollup, RollupDirty, RollupState];
 
 /**
  * Connects mongoose and creates every index before anything is served (not in the background:

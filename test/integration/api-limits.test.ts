@@ -3,8 +3,9 @@ import { Publisher } from '../../src/persistence/models/publisher';
 import { deliveries } from '../../src/persistence/models/delivery';
 import { sessions, type SessionRecord } from '../../src/persistence/models/session';
 import { TimeBudget } from '../../src/http/api/query-budget';
-import { loadFacts, type FactQuery } from '../../src/http/api/report-data';
-import { RowCap } from '../../src/http/api/report-limits';
+import { loadFacts, type FactQuery } from '../../src/reports/raw-facts';
+import { RowCap } from '../../src/reports/limits';
+import { rebuildRollups } from '../../src/reports/rollup-verify';
 import { HttpError } from '../../src/http/http-error';
 import { clientFor, type ApiClient } from '../support/api-client';
 import { clickUrl, createFixture } from '../support/fixtures';
@@ -35,6 +36,8 @@ beforeAll(async () => {
   await Publisher.create({ _id: ids.pub, name: 'limits publisher' });
   pub = await clientFor(app, 'publisher', ids.pub);
   await sessions().insertMany(Array.from({ length: 300 }, (_, n) => session(n, ids.campaigns[n % 3]!)));
+  // Inserted straight into the raw collection, as history from before the rollups: rebuilt.
+  await rebuildRollups(new Date('2025-01-01T00:00:00Z'), new Date('2025-01-14T00:00:00Z'));
 });
 afterAll(async () => {
   await app?.stop();

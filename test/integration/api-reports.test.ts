@@ -1,7 +1,9 @@
 import { conversions, type ConversionRecord } from '../../src/persistence/models/conversion';
 import { sessions, type SessionRecord } from '../../src/persistence/models/session';
+import { rebuildRollups } from '../../src/reports/rollup-verify';
+import { rollupState } from '../../src/reports/rollup-store';
 import { clientFor, type ApiClient } from '../support/api-client';
-import { startTestApp, testId, type TestApp } from '../support/harness';
+import { eventually, startTestApp, testId, type TestApp } from '../support/harness';
 
 // Reports over sessions and conversions inserted straight into the collections, with totals worked
 // out by hand. Paris is UTC+1 in early March 2024: 23:10Z on the 10th is 00:10 on the 11th there.
@@ -90,6 +92,10 @@ beforeAll(async () => {
     conversion('7', s3, { event: 'registration', currency: 'EUR', payout: 250, revenue: 400, at: '2024-03-11T00:30:00Z' }),
     conversion('8', s6, { event: 'sale', currency: 'EUR', payout: 777, revenue: 888, at: '2024-03-09T22:40:00Z' }),
   ]);
+  // Inserted straight into the raw collections, like history from before the rollups: rebuilt,
+  // and reports read the rollups once the app's writer has run.
+  await rebuildRollups(new Date('2024-03-01T00:00:00Z'), new Date('2024-04-01T00:00:00Z'));
+  await eventually(async () => (await rollupState().findOne({ _id: 'frontier' }))?.applied, 20_000, 'the rollup writer');
 });
 afterAll(async () => {
   await app?.stop();
@@ -113,6 +119,7 @@ test('by campaign and Paris day: conversions either side of local midnight land 
   expect(res.status).toBe(200);
   expect(res.body.from).toBe('2024-03-09T23:00:00.000Z');
   expect(res.body.to).toBe('2024-03-11T23:00:00.000Z');
+  expect(res.body.source).toBe('rollups');
   expect(res.body.rows).toEqual([
     { campaign: id.cX1, day: '2024-03-10', clicks: 2, bot_clicks: 1, conversions: { registration: 1, sale: 1 }, conversions_total: 2, conversion_rate: 1, money: [eur(1500, 2400, '7.5000')] },
     { campaign: id.cX1, day: '2024-03-11', clicks: 1, bot_clicks: 0, conversions: { registration: 1, sale: 1 }, conversions_total: 2, conversion_rate: 2, money: [eur(583, 1399, '5.8300')] },
@@ -252,6 +259,7 @@ test('local hours and days come from the database in the caller’s time zone: a
   const kathmandu = session('z3', { ...Z, at: '2024-10-27T18:20:00Z' });
   await sessions().insertMany([early, late, kathmandu]);
   await conversions().insertOne(conversion('z1', late, { event: 'sale', currency: 'EUR', payout: 100, revenue: 150, at: '2024-10-27T01:40:00Z' }));
+  await rebuildRollups(new Date('2024-10-26T00:00:00Z'), new Date('2024-10-29T00:00:00Z'));
 
   const hours = (await op.get(`/reports?group_by=hour&from=2024-10-27T00:00:00Z&to=2024-10-27T02:00:00Z&tz=Europe/Paris&campaign=${cZ}`)).body;
   expect(hours.rows.map((r: { hour: string; clicks: number; conversions_total: number }) => [r.hour, r.clicks, r.conversions_total])).toEqual([

@@ -1,6 +1,6 @@
 import type { Collection, Document } from 'mongodb';
 import mongoose from 'mongoose';
-import { factPipelines, type FactQuery } from '../../src/http/api/report-data';
+import { factPipelines, type FactQuery } from '../../src/reports/raw-facts';
 import { conversions } from '../../src/persistence/models/conversion';
 import { deliveries } from '../../src/persistence/models/delivery';
 import { inbounds } from '../../src/persistence/models/inbound';
@@ -145,7 +145,7 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
     index,
   ]),
   ['attempts of listed deliveries', () => explainFind(c(deliveries()), { deliveryId: { $in: ['d1', 'd2'] } }, { sort: { deliveryId: 1, attempt: 1 } }), ['deliveryId_1_attempt_1', 'target_1_targetId_1_deliveryId_1']],
-  // src/http/api/report-data.ts: the report pipelines themselves, for an operator and for scoped keys.
+  // src/reports/raw-facts.ts: the report pipelines themselves, for an operator and for scoped keys.
   ...([
     ['operator', [], ['createdAt_1', 'advertiserId_1_createdAt_1', 'campaignId_1_createdAt_1', 'publisherId_1_createdAt_1']],
     ['advertiser key', [['advertiser', ['a1']]], 'advertiserId_1_createdAt_1'],

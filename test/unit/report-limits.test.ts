@@ -1,5 +1,5 @@
 import { TimeBudget } from '../../src/http/api/query-budget';
-import { KeyConcurrency, RowCap } from '../../src/http/api/report-limits';
+import { KeyConcurrency, RowCap } from '../../src/reports/limits';
 import { HttpError } from '../../src/http/http-error';
 
 test('a key runs at most `max` reports at once; a release frees its slot once, and keys do not share slots', () => {

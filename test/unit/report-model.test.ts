@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { buildReport, csvCell, earningsPerClick, reportCsv } from '../../src/http/api/report-model';
+import { buildReport, csvCell, earningsPerClick, reportCsv } from '../../src/reports/model';
 
 const show = { payout: true, revenue: true };
 

@@ -1,4 +1,4 @@
-import { parseReportInstant, reportRange, type ReportInstant } from '../../src/http/api/report-range';
+import { parseReportInstant, reportRange, type ReportInstant } from '../../src/reports/range';
 import { ValidationError } from '../../src/http/api/validation';
 
 const parsed = (v: string): ReportInstant => {

@@ -1,4 +1,4 @@
-import { canonicalTimeZone, localTime, startOfLocalDay } from '../../src/http/api/report-time';
+import { canonicalTimeZone, localTime, startOfLocalDay } from '../../src/reports/time';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 const day = (s: string) => {

@@ -2,11 +2,12 @@ import { z } from 'zod';
 import type { AppDeps } from '../../app';
 import { HttpError } from '../http-error';
 import { account } from './principal';
-import { FILTERS, loadFacts, type FactQuery, type FilterName } from './report-data';
-import { KeyConcurrency, RowCap } from './report-limits';
-import { DIMENSIONS, buildReport, reportCsv, type MoneyVisibility } from './report-model';
-import { reportInstant, reportRange } from './report-range';
-import { canonicalTimeZone } from './report-time';
+import { FILTERS, loadFacts, type FactQuery, type FilterName } from '../../reports/raw-facts';
+import { KeyConcurrency, RowCap } from '../../reports/limits';
+import { loadRollupFacts } from '../../reports/rollup-facts';
+import { DIMENSIONS, buildReport, reportCsv, type MoneyVisibility } from '../../reports/model';
+import { reportInstant, reportRange } from '../../reports/range';
+import { canonicalTimeZone } from '../../reports/time';
 import { TimeBudget } from './query-budget';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
 import { countrySchema, csvList, idSchema } from './schemas';
@@ -33,6 +34,8 @@ export const reportQuery = z.strictObject({
       return z.NEVER;
     }),
   include_bots: z.enum(['true', 'false']).default('false'),
+  /** false: duplicate clicks (and their conversions) are left out like bots. */
+  include_duplicates: z.enum(['true', 'false']).default('true'),
   /** Conversion statuses counted (default approved and pending). */
   status: csvList(z.enum(['approved', 'pending', 'rejected'])).optional(),
   format: z.enum(['json', 'csv']).default('json'),
@@ -69,17 +72,21 @@ export function reportsRouter(registry: RouteDoc[], deps: AppDeps) {
       if (principal.kind === 'publisher') filters.push(['publisher', [account(principal)]]);
       const show: MoneyVisibility = { payout: principal.kind !== 'advertiser', revenue: principal.kind !== 'publisher' };
       const includeBots = query.include_bots === 'true';
+      const includeDuplicates = query.include_duplicates === 'true';
 
       const release = concurrency.enter(principal.keyId);
       if (!release) {
         res.set('Retry-After', '1');
         throw new HttpError(429, `at most ${REPORT_MAX_CONCURRENT_PER_KEY} reports at once per API key (REPORT_MAX_CONCURRENT_PER_KEY); retry when one has finished`);
       }
-      const factQuery: FactQuery = { groupBy, from, to, tz: query.tz, includeBots, statuses: query.status ?? ['approved', 'pending'], filters, rowCap: new RowCap(REPORT_MAX_ROWS) };
+      const factQuery: FactQuery = { groupBy, from, to, tz: query.tz, includeBots, includeDuplicates, statuses: query.status ?? ['approved', 'pending'], filters, rowCap: new RowCap(REPORT_MAX_ROWS) };
       let facts: Awaited<ReturnType<typeof loadFacts>>;
+      let source: 'rollups' | 'raw' = 'rollups';
       try {
         factQuery.budget = new TimeBudget(REPORT_TIME_BUDGET_MS, `the report took longer than ${REPORT_TIME_BUDGET_MS} ms (REPORT_TIME_BUDGET_MS); narrow the range, add filters or group by fewer dimensions`);
-        facts = await loadFacts(factQuery);
+        const fromRollups = await loadRollupFacts(factQuery);
+        if (!fromRollups) source = 'raw';
+        facts = fromRollups ?? (await loadFacts(factQuery));
       } finally {
         release();
       }
@@ -94,6 +101,9 @@ export function reportsRouter(registry: RouteDoc[], deps: AppDeps) {
         tz: query.tz,
         group_by: groupBy,
         include_bots: includeBots,
+        include_duplicates: includeDuplicates,
+        /** rollups; raw for a range not on quarter-hours or dimensions no rollup holds together. */
+        source,
         statuses: factQuery.statuses,
         rows: report.rows,
         totals: report.totals,

@@ -1,4 +1,4 @@
-import { HttpError } from '../http-error';
+import { HttpError } from '../http/http-error';
 
 // Bounds on what one report may cost: how many rows it may hold, and how many reports one API key
 // may run at once (per process).

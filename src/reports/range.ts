@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { startOfLocalDay } from './report-time';
-import { ValidationError } from './validation';
+import { startOfLocalDay } from './time';
+import { ValidationError } from '../http/api/validation';
 
 // A report's `from` and `to`, checked in constant time before any work: a real calendar day in a
 // bounded span of years, so nothing downstream (time-zone resolution, day and hour buckets) can be

@@ -1,12 +1,12 @@
-import { formatMinor, minorDigits } from '../../domain/money';
+import { formatMinor, minorDigits } from '../domain/money';
 
 // Turns aggregated facts (click counts, conversion counts and sums) into report rows. Pure: the
-// database part is in report-data.ts. Money stays in integer minor units per currency; amounts of
+// database part is in raw-facts.ts. Money stays in integer minor units per currency; amounts of
 // different currencies are never added together.
 
 export const DIMENSIONS = [
   'campaign', 'advertiser', 'publisher', 'asset', 'support', 'country', 'device_type', 'os', 'browser',
-  'provider', 'campaign_provider', 'business_provider', 'day', 'hour',
+  'provider', 'campaign_provider', 'business_provider', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'day', 'hour',
 ] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 export type Dims = Partial<Record<Dimension, string | null>>;
@@ -22,8 +22,9 @@ export interface ConversionFact {
   event: string;
   currency: string;
   count: number;
-  payoutMinor: number;
-  revenueMinor: number;
+  /** A bigint when summed from rollups (exact past 2^53). */
+  payoutMinor: number | bigint;
+  revenueMinor: number | bigint;
 }
 
 /** Which money columns a key may see: a publisher its payout, an advertiser what it is charged. */
@@ -66,7 +67,7 @@ interface Acc {
 }
 
 /** A sum as the database returns it (a double past 2^53) into an integer that formats. */
-const big = (n: number): bigint => (Number.isFinite(n) ? BigInt(Math.round(n)) : 0n);
+const big = (n: number | bigint): bigint => (typeof n === 'bigint' ? n : Number.isFinite(n) ? BigInt(Math.round(n)) : 0n);
 
 const keyOf = (groupBy: readonly Dimension[], dims: Dims) => JSON.stringify(groupBy.map((d) => dims[d] ?? null));
 

@@ -1,13 +1,13 @@
 import type { mongo } from 'mongoose';
-import { conversions } from '../../persistence/models/conversion';
-import { sessions } from '../../persistence/models/session';
-import type { TimeBudget } from './query-budget';
-import type { RowCap } from './report-limits';
-import type { ClickFact, ConversionFact, Dimension, Dims } from './report-model';
+import { conversions } from '../persistence/models/conversion';
+import { sessions } from '../persistence/models/session';
+import type { TimeBudget } from '../http/api/query-budget';
+import type { RowCap } from './limits';
+import type { ClickFact, ConversionFact, Dimension, Dims } from './model';
 
 // The database side of reports: clicks come from sessions, conversions from conversions, one
 // $match (an index on the filter field + createdAt, or on createdAt) and one $group each; the two
-// are merged in code (report-model.ts). Local days and hours are $dateToString in the caller's
+// are merged in code (model.ts). Local days and hours are $dateToString in the caller's
 // time zone. Dimensions only sessions carry (os, browser, providers) reach conversions by $lookup.
 
 type Field = { session: string; conversion: string | null };
@@ -25,6 +25,11 @@ const FIELDS: Record<Exclude<Dimension, 'day' | 'hour'>, Field> = {
   provider: { session: 'providers.publisher', conversion: null },
   campaign_provider: { session: 'providers.campaign', conversion: null },
   business_provider: { session: 'providers.business', conversion: null },
+  sub1: { session: 'publisherData.sub1', conversion: null },
+  sub2: { session: 'publisherData.sub2', conversion: null },
+  sub3: { session: 'publisherData.sub3', conversion: null },
+  sub4: { session: 'publisherData.sub4', conversion: null },
+  sub5: { session: 'publisherData.sub5', conversion: null },
 };
 
 export const FILTERS = ['campaign', 'advertiser', 'publisher', 'asset', 'support', 'country', 'device_type'] as const;
@@ -36,6 +41,8 @@ export interface FactQuery {
   to: Date;
   tz: string;
   includeBots: boolean;
+  /** false: duplicate clicks and their conversions are left out (default: counted). */
+  includeDuplicates?: boolean;
   statuses: readonly string[];
   /** Each list restricts its dimension; several lists for one name (scope + caller) all apply. */
   filters: [FilterName, string[]][];
@@ -50,6 +57,7 @@ type Plain = Exclude<Dimension, 'day' | 'hour'>;
 function match(q: FactQuery, on: 'session' | 'conversion'): Doc {
   const and: Doc[] = [{ createdAt: { $gte: q.from, $lt: q.to } }];
   for (const [name, values] of q.filters) and.push({ [FIELDS[name][on]!]: { $in: values } });
+  if (on === 'session' && q.includeDuplicates === false) and.push({ duplicate: { $ne: true } });
   if (on === 'conversion') {
     and.push({ status: { $in: [...q.statuses] } });
     if (!q.includeBots) and.push({ bot: { $ne: true } });
@@ -81,7 +89,7 @@ function dimsOf(q: FactQuery, id: Doc): Dims {
 
 /** The two pipelines of a report: clicks over sessions, conversions (with money) over conversions. */
 export function factPipelines(q: FactQuery): { sessions: Doc[]; conversions: Doc[] } {
-  const sessionOnly = q.groupBy.some((d) => d !== 'day' && d !== 'hour' && FIELDS[d].conversion === null);
+  const sessionOnly = q.includeDuplicates === false || q.groupBy.some((d) => d !== 'day' && d !== 'hour' && FIELDS[d].conversion === null);
   return {
     sessions: [
       { $match: match(q, 'session') },
@@ -93,6 +101,7 @@ export function factPipelines(q: FactQuery): { sessions: Doc[]; conversions: Doc
         ? [
             { $lookup: { from: sessions().collectionName, localField: 'sessionId', foreignField: '_id', as: 'session' } },
             { $unwind: { path: '$session', preserveNullAndEmptyArrays: true } },
+            ...(q.includeDuplicates === false ? [{ $match: { 'session.duplicate': { $ne: true } } }] : []),
           ]
         : []),
       {

@@ -1,0 +1,207 @@
+import { Advertiser } from '../src/persistence/models/advertiser';
+import { conversions, type ConversionRecord } from '../src/persistence/models/conversion';
+import { Publisher } from '../src/persistence/models/publisher';
+import { issueApiKey } from '../src/persistence/models/api-key';
+import { sessions, type SessionRecord } from '../src/persistence/models/session';
+import { QUARTER_MS, bucketStart } from '../src/reports/rollup-cubes';
+import { RollupWriter } from '../src/reports/rollup-writer';
+import { rollupState, rollups } from '../src/reports/rollup-store';
+import type { ServerChild } from './children';
+import type { BenchContext } from './context';
+import { runLoad, summarize, type LoadResult } from './load';
+import { clickPath } from './seed';
+
+// Reports at volume: sessions and conversions seeded straight into the collections over 90 days
+// (bulk inserts, a fixed pseudo-random mix of campaigns, publishers, countries, devices and sub1
+// values), the rollups rebuilt from them, then the issue's representative reports timed through
+// the API as operator, advertiser and publisher keys while clicks are being written.
+
+export interface ReportTiming {
+  name: string;
+  key: 'operator' | 'advertiser' | 'publisher';
+  query: string;
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+  rows: number;
+  source: string;
+}
+
+export interface ReportsPhaseResult {
+  sessions: number;
+  conversions: number;
+  seedSec: number;
+  rebuildSec: number;
+  rollupDocs: number;
+  timings: ReportTiming[];
+  /** The clicks written meanwhile. */
+  clicks: LoadResult;
+  /** The writer's work for one quarter-hour of clicks, per click (the click path itself writes nothing more). */
+  writerMsPerClick: number | null;
+  writerQuarterClicks: number;
+}
+
+const DAY_MS = 86_400_000;
+const SAMPLES = 40;
+const WARMUP = 3;
+
+function rng(seed: number) {
+  let x = seed;
+  return (n: number) => {
+    x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+    // The high bits: an LCG's low bits repeat with short periods.
+    return Math.floor((x / 2_147_483_648) * n);
+  };
+}
+
+const COUNTRIES = ['US', 'FR', 'DE', 'GB', 'ES', 'IT', 'BR', 'IN', 'JP', 'CA', 'AU', 'NL', 'PL', 'SE', 'MX', 'AR', 'TR', 'RU', 'KR', 'ZA'];
+
+export async function seedReportData(n: number, conversionCount: number, now: number): Promise<{ advertisers: string[]; publishers: string[]; campaigns: string[] }> {
+  const r = rng(7);
+  const advertisers = Array.from({ length: 5 }, (_, i) => `radv${i}`);
+  const campaigns = Array.from({ length: 20 }, (_, i) => `rcmp${i}`);
+  const publishers = Array.from({ length: 50 }, (_, i) => `rpub${i}`);
+  const start = now - 90 * DAY_MS;
+  const batch = 5000;
+  const convEvery = Math.max(1, Math.floor(n / conversionCount));
+  let convs: ConversionRecord[] = [];
+  for (let i = 0; i < n; i += batch) {
+    const docs: SessionRecord[] = [];
+    for (let j = i; j < Math.min(n, i + batch); j++) {
+      const p = r(50);
+      // Each publisher runs four campaigns; traffic skews to the first countries.
+      const c = (p + r(4) * 5) % 20;
+      const at = new Date(start + Math.floor((j / n) * 90 * DAY_MS) + r(60_000));
+      const s: SessionRecord = {
+        _id: `rs${j}`,
+        advertiserId: advertisers[c % 5]!,
+        campaignId: campaigns[c]!,
+        assetId: `asset${c}-${r(3)}`,
+        publisherId: publishers[p]!,
+        supportId: `sup${p}-${r(2)}`,
+        ip: '203.0.113.9',
+        country: COUNTRIES[Math.min(r(20), r(20))]!,
+        device: { type: ['mobile', 'desktop', 'tablet'][Math.min(r(3), r(3))]!, os: ['iOS', 'Android', 'Windows', 'macOS', 'Linux'][r(5)]!, browser: ['Chrome', 'Safari', 'Firefox', 'Edge'][r(4)]!, vendor: null, model: null },
+        userAgent: 'bench',
+        publisherData: { sub1: `s${r(40)}` },
+        referrer: null,
+        providers: { campaign: null, publisher: null, business: null },
+        bot: r(20) === 0,
+        duplicate: r(33) === 0,
+        createdAt: at,
+        expiresAt: new Date(at.getTime() + 3_600_000),
+        status: 'open',
+        workflowStarted: true,
+      };
+      docs.push(s);
+      if (j % convEvery === 0) {
+        const cat = new Date(Math.min(at.getTime() + r(3_600_000), now - 1));
+        convs.push({
+          _id: `rk${j}`, sessionId: s._id, advertiserId: s.advertiserId, campaignId: s.campaignId, publisherId: s.publisherId, assetId: s.assetId, supportId: s.supportId,
+          country: s.country, deviceType: s.device.type, bot: s.bot, event: r(4) === 0 ? 'sale' : 'registration', txid: null, txidKey: `rk${j}`, amountMinor: null,
+          amountCurrency: null, currency: 'EUR', payoutMinor: 100 + r(5000), revenueMinor: 200 + r(9000), status: (['approved', 'approved', 'pending', 'rejected'] as const)[r(4)]!,
+          source: 'postback', createdAt: cat, updatedAt: cat,
+        });
+      }
+    }
+    await sessions().insertMany(docs, { ordered: false });
+    if (convs.length >= batch) {
+      await conversions().insertMany(convs, { ordered: false });
+      convs = [];
+    }
+    if ((i / batch) % 20 === 0) console.log(`bench: reports: seeded ${Math.min(n, i + batch)} of ${n} sessions`);
+  }
+  if (convs.length) await conversions().insertMany(convs, { ordered: false });
+  return { advertisers, publishers, campaigns };
+}
+
+async function timeReport(url: string, key: string): Promise<{ ms: number; rows: number; source: string }> {
+  const t0 = performance.now();
+  const res = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
+  const body = (await res.json()) as { rows?: unknown[]; source?: string; message?: string };
+  const ms = performance.now() - t0;
+  if (res.status !== 200) throw new Error(`report ${url} answered ${res.status}: ${body.message ?? ''}`);
+  return { ms, rows: body.rows?.length ?? 0, source: body.source ?? '?' };
+}
+
+export async function runReportsPhase(ctx: BenchContext, api: ServerChild, n: number): Promise<ReportsPhaseResult> {
+  const now = bucketStart(Date.now(), 0);
+  const conversionCount = Math.round((n * 30_000) / 1_000_000);
+  const t0 = Date.now();
+  const seed = await seedReportData(n, conversionCount, now);
+  const seedSec = (Date.now() - t0) / 1000;
+  console.log(`bench: reports: seeded in ${seedSec.toFixed(1)} s; rebuilding the rollups of 90 days`);
+  const t1 = Date.now();
+  await new RollupWriter({ batch: 256 }).rebuild(bucketStart(now - 91 * DAY_MS, 0), now);
+  const rebuildSec = (Date.now() - t1) / 1000;
+  const rollupDocs = await rollups().estimatedDocumentCount();
+  console.log(`bench: reports: rollups rebuilt in ${rebuildSec.toFixed(1)} s (${rollupDocs} documents)`);
+  // The worker's writer has ticked: reports read rollups.
+  for (let i = 0; i < 600 && !(await rollupState().findOne({ _id: 'frontier' }))?.applied; i++) await new Promise((r) => setTimeout(r, 100));
+
+  // Scoped keys need their accounts.
+  await Advertiser.create({ _id: seed.advertisers[1]!, name: 'Report advertiser', postbackToken: 'bench-reports-token' });
+  await Publisher.create({ _id: seed.publishers[3]!, name: 'Report publisher' });
+  const keys = {
+    operator: (await issueApiKey({ kind: 'operator', accountId: null })).key,
+    advertiser: (await issueApiKey({ kind: 'advertiser', accountId: seed.advertisers[1]! })).key,
+    publisher: (await issueApiKey({ kind: 'publisher', accountId: seed.publishers[3]! })).key,
+  };
+  const day = (offset: number) => new Date(now + offset * DAY_MS).toISOString().slice(0, 10);
+  const reports = [
+    { name: 'campaign × day, 30 days, Europe/Paris', query: `group_by=campaign,day&from=${day(-30)}&to=${day(0)}&tz=Europe/Paris` },
+    { name: 'publisher × country, 7 days', query: `group_by=publisher,country&from=${day(-7)}&to=${day(0)}` },
+    { name: 'hour, one day, America/New_York', query: `group_by=hour&from=${day(-2)}&to=${day(-1)}&tz=America/New_York` },
+    { name: 'sub1 of one campaign, 30 days', query: `group_by=sub1&campaign=${seed.campaigns[6]}&from=${day(-30)}&to=${day(0)}` },
+  ];
+
+  // Clicks written through the real click path all along (an open rate), on a campaign of the fixture.
+  const clickRate = Math.max(ctx.args.clickRate, 1);
+  const loadSec = Math.ceil(reports.length * 3 * (SAMPLES + WARMUP) * 0.25 + 10);
+  let sub = 0;
+  const clicking = runLoad({
+    url: `${api.url}${clickPath(ctx.fixture, 'click', 'r0')}`,
+    connections: 4,
+    durationSec: loadSec,
+    overallRate: clickRate,
+    nextPath: () => clickPath(ctx.fixture, 'click', `r${sub++ % 100}`),
+  });
+  const timings: ReportTiming[] = [];
+  for (const report of reports) {
+    for (const key of ['operator', 'advertiser', 'publisher'] as const) {
+      const url = `${api.url}/api/v1/reports?${report.query}`;
+      for (let i = 0; i < WARMUP; i++) await timeReport(url, keys[key]);
+      const ms: number[] = [];
+      let last = { rows: 0, source: '?' };
+      for (let i = 0; i < SAMPLES; i++) {
+        const t = await timeReport(url, keys[key]);
+        ms.push(t.ms);
+        last = t;
+      }
+      const s = summarize(ms);
+      timings.push({ name: report.name, key, query: report.query, samples: SAMPLES, p50: s.p50, p99: s.p99, max: s.max, rows: last.rows, source: last.source });
+      console.log(`bench: reports: ${report.name} as ${key}: p50 ${s.p50} ms, p99 ${s.p99} ms (${last.rows} rows, ${last.source})`);
+    }
+  }
+  const clicks = await clicking;
+
+  // The writer's cost for clicks: one quarter-hour of them recomputed (what each tick does).
+  const quarter = bucketStart(Date.now(), 0) - QUARTER_MS;
+  const writerQuarterClicks = await sessions().countDocuments({ createdAt: { $gte: new Date(quarter), $lt: new Date(quarter + 2 * QUARTER_MS) } });
+  const writer = new RollupWriter();
+  const t2 = performance.now();
+  await writer.rebuild(quarter, quarter + 2 * QUARTER_MS);
+  const writerMs = performance.now() - t2;
+  return {
+    sessions: n,
+    conversions: conversionCount,
+    seedSec,
+    rebuildSec,
+    rollupDocs,
+    timings,
+    clicks,
+    writerMsPerClick: writerQuarterClicks > 0 ? Math.round((writerMs / writerQuarterClicks) * 1000) / 1000 : null,
+    writerQuarterClicks,
+  };
+}

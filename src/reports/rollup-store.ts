@@ -1,0 +1,53 @@
+import { Schema, model, type mongo } from 'mongoose';
+import type { Row } from './rollup-cubes';
+
+// The rollup collections. `report_rollups`: one document per cube, part (clicks or conversions),
+// level and block, holding all of that block's rows, so replacing a block is one atomic write.
+// `rollup_dirty`: blocks to recompute, each with a counter bumped by every change (rollup-writer.ts).
+
+export type Part = 'clicks' | 'conversions';
+
+export interface RollupDoc {
+  _id: string;
+  cube: string;
+  part: Part;
+  level: number;
+  t: Date;
+  /** The claim that wrote it: an older claim never overwrites a newer one (fencing). */
+  tok: number;
+  rows: Row[];
+}
+
+export interface DirtyDoc {
+  _id: string;
+  level: number;
+  t: Date;
+  /** Bumped by every change of the block; a recompute clears the mark only if it has not moved. */
+  seq: number;
+  leaseUntil: Date;
+  tok: number;
+}
+
+export interface RollupStateDoc {
+  _id: string;
+  /** Every quarter-hour before this has been marked for recompute at least once after its end. */
+  frontier: Date;
+  /** Every quarter-hour before this has been recomputed after it settled. */
+  applied?: Date;
+}
+
+const rollupSchema = new Schema({ _id: String, cube: String, part: String, level: Number, t: Date, tok: Number, rows: [Schema.Types.Mixed] }, { versionKey: false });
+const dirtySchema = new Schema({ _id: String, level: Number, t: Date, seq: Number, leaseUntil: Date, tok: Number }, { versionKey: false });
+dirtySchema.index({ level: 1, t: 1 });
+const stateSchema = new Schema({ _id: String, frontier: Date, applied: Date }, { versionKey: false });
+
+export const Rollup = model<RollupDoc>('Rollup', rollupSchema, 'report_rollups');
+export const RollupDirty = model<DirtyDoc>('RollupDirty', dirtySchema, 'rollup_dirty');
+export const RollupState = model<RollupStateDoc>('RollupState', stateSchema, 'rollup_state');
+
+export const rollups = () => Rollup.collection as unknown as mongo.Collection<RollupDoc>;
+export const dirtyBlocks = () => RollupDirty.collection as unknown as mongo.Collection<DirtyDoc>;
+export const rollupState = () => RollupState.collection as unknown as mongo.Collection<RollupStateDoc>;
+
+export const rollupId = (cube: string, part: Part, level: number, t: number) => `${cube}|${part}|${level}|${t}`;
+export const dirtyId = (level: number, t: number) => `${level}|${t}`;

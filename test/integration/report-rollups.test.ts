@@ -1,0 +1,278 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { conversions, type ConversionRecord } from '../../src/persistence/models/conversion';
+import { sessions, type SessionRecord } from '../../src/persistence/models/session';
+import { buildReport, type Dimension } from '../../src/reports/model';
+import { loadFacts, type FactQuery } from '../../src/reports/raw-facts';
+import { applySessionRetention } from '../../src/reports/rollup-loop';
+import { loadRollupFacts } from '../../src/reports/rollup-facts';
+import { dirtyBlocks, rollups } from '../../src/reports/rollup-store';
+import { rebuildRollups, verifyRollups } from '../../src/reports/rollup-verify';
+import { RollupWriter, markChanged, markRange } from '../../src/reports/rollup-writer';
+import { clientFor, type ApiClient } from '../support/api-client';
+import { eventually, sharedStack, startTestApp, testId, type TestApp } from '../support/harness';
+
+// Rollups against a raw recount on fixtures with known totals: every grouping, time zones either
+// side of a DST change (Paris 31 March, New York 10 March, Kathmandu +05:45), bots and duplicates
+// in and out, statuses changed after the fact, conversions either side of midnight; rebuilding is
+// idempotent, and a writer killed mid-batch or two writers at once count nothing twice.
+
+let app: TestApp;
+let op: ApiClient;
+const FROM = new Date('2024-03-08T00:00:00Z');
+const TO = new Date('2024-04-02T00:00:00Z');
+const adv = [testId('advA'), testId('advB')];
+const camp = [testId('c0'), testId('c1'), testId('c2')];
+const pubs = [testId('p0'), testId('p1'), testId('p2')];
+
+/** A fixed pseudo-random sequence: the fixtures are the same on every run. */
+function rng(seed: number) {
+  let x = seed;
+  return (n: number) => {
+    x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return x % n;
+  };
+}
+
+function fixtures(): { s: SessionRecord[]; c: ConversionRecord[] } {
+  const r = rng(42);
+  const span = TO.getTime() - FROM.getTime();
+  const s: SessionRecord[] = [];
+  for (let i = 0; i < 600; i++) {
+    // Every 10th click sits on a quarter-hour, an hour or a midnight edge.
+    const at = i % 10 === 0 ? new Date(Date.UTC(2024, 2, 8 + (i % 24)) - (i % 20 === 0 ? 1 : 0)) : new Date(FROM.getTime() + r(span));
+    const c = r(3);
+    const sub = r(8);
+    s.push({
+      _id: `rs-${i}-${camp[0]}`,
+      advertiserId: adv[c === 2 ? 1 : 0]!,
+      campaignId: camp[c]!,
+      assetId: r(3) === 0 ? null : `asset${r(2)}`,
+      publisherId: pubs[r(3)]!,
+      supportId: r(2) === 0 ? null : `sup${r(2)}`,
+      ip: '203.0.113.9',
+      country: ['FR', 'DE', 'US'][r(3)]!,
+      device: { type: ['mobile', 'desktop'][r(2)]!, os: ['iOS', 'Android', 'Linux'][r(3)]!, browser: ['Safari', 'Chrome'][r(2)]!, vendor: null, model: null },
+      userAgent: 'test',
+      publisherData: sub === 7 ? {} : { sub1: sub === 6 ? '' : `s${sub}`, sub2: `x${r(2)}` },
+      referrer: null,
+      providers: { campaign: r(2) ? 'cp' : null, publisher: r(2) ? 'pp' : null, business: r(3) ? null : 'bp' },
+      bot: r(10) === 0,
+      duplicate: r(10) === 0,
+      createdAt: at,
+      expiresAt: new Date(at.getTime() + 86_400_000),
+      status: 'open',
+      workflowStarted: true,
+    });
+  }
+  const c: ConversionRecord[] = [];
+  for (let i = 0; i < 200; i++) {
+    const sess = s[r(s.length)]!;
+    const currency = ['EUR', 'USD', 'JPY'][r(3)]!;
+    // Conversions a little after their click, some exactly at or just before a UTC midnight.
+    const at = i % 15 === 0 ? new Date(Date.UTC(2024, 2, 9 + (i % 20)) - (i % 30 === 0 ? 1 : 0)) : new Date(Math.min(sess.createdAt.getTime() + r(3 * 3_600_000), TO.getTime() - 1));
+    c.push({
+      _id: `rk-${i}-${camp[0]}`,
+      sessionId: sess._id,
+      advertiserId: sess.advertiserId,
+      campaignId: sess.campaignId,
+      publisherId: sess.publisherId,
+      assetId: sess.assetId,
+      supportId: sess.supportId,
+      country: sess.country,
+      deviceType: sess.device.type,
+      bot: sess.bot,
+      event: ['sale', 'lead'][r(2)]!,
+      txid: null,
+      txidKey: `rk-${i}`,
+      amountMinor: null,
+      amountCurrency: null,
+      currency,
+      payoutMinor: r(100_000) + 1,
+      revenueMinor: r(200_000) + 1,
+      status: (['approved', 'approved', 'pending', 'rejected'] as const)[r(4)]!,
+      source: 'postback',
+      createdAt: at,
+      updatedAt: at,
+    });
+  }
+  return { s, c };
+}
+
+const SHOW = { payout: true, revenue: true };
+
+async function both(q: FactQuery) {
+  const fromRollups = await loadRollupFacts(q);
+  expect(fromRollups).not.toBeNull();
+  const raw = await loadFacts(q);
+  return {
+    rollups: buildReport(q.groupBy, fromRollups!.clicks, fromRollups!.conversions, { includeBots: q.includeBots, show: SHOW }),
+    raw: buildReport(q.groupBy, raw.clicks, raw.conversions, { includeBots: q.includeBots, show: SHOW }),
+  };
+}
+
+const query = (o: Partial<FactQuery>): FactQuery => ({ groupBy: [], from: FROM, to: TO, tz: 'UTC', includeBots: false, includeDuplicates: true, statuses: ['approved', 'pending'], filters: [], ...o });
+
+async function snapshot(): Promise<Record<string, unknown>> {
+  const docs = await rollups().find({ t: { $gte: new Date(FROM.getTime() - 90 * 86_400_000), $lt: TO } }).toArray();
+  return Object.fromEntries(docs.map((d) => [d._id, [...d.rows].map((r) => JSON.stringify(r)).sort()]));
+}
+
+jest.setTimeout(120_000);
+
+beforeAll(async () => {
+  // No background writer here: each test drives its own, so what it asserts is what it did.
+  app = await startTestApp({ ROLLUP_INTERVAL_MS: '0' });
+  op = await clientFor(app, 'operator');
+  const { s, c } = fixtures();
+  await sessions().insertMany(s);
+  await conversions().insertMany(c);
+  // One tick: reports may read rollups from now on (what `applied` says has been written).
+  await new RollupWriter().tick();
+  await rebuildRollups(FROM, TO);
+});
+afterAll(async () => {
+  await app?.stop();
+});
+
+const PLAIN: Dimension[] = [
+  'campaign', 'advertiser', 'publisher', 'asset', 'support', 'country', 'device_type', 'os', 'browser',
+  'provider', 'campaign_provider', 'business_provider', 'sub1', 'sub2',
+];
+
+test('every grouping, by day in four time zones, equals the raw recount to the cent', async () => {
+  let money = 0;
+  for (const tz of ['UTC', 'Europe/Paris', 'America/New_York', 'Asia/Kathmandu']) {
+    for (const d of PLAIN) {
+      const { rollups: a, raw: b } = await both(query({ groupBy: [d, 'day'], tz }));
+      expect([tz, d, a]).toEqual([tz, d, b]);
+      money += b.totals.money.length;
+    }
+  }
+  // The fixtures do hold clicks, conversions and money in every report.
+  expect(money).toBeGreaterThan(0);
+  const all = await both(query({ groupBy: ['campaign'] }));
+  expect(all.raw.totals.clicks).toBeGreaterThan(400);
+  expect(all.raw.totals.conversions_total).toBeGreaterThan(100);
+});
+
+test('local hours across the DST changes of Paris and New York and a +05:45 zone equal the raw recount', async () => {
+  for (const [tz, from, to] of [
+    ['Europe/Paris', '2024-03-30T12:00:00Z', '2024-04-01T00:00:00Z'],
+    ['America/New_York', '2024-03-09T12:00:00Z', '2024-03-11T12:00:00Z'],
+    ['Asia/Kathmandu', '2024-03-15T00:00:00Z', '2024-03-17T00:00:00Z'],
+  ] as const) {
+    for (const groupBy of [['hour'], ['campaign', 'hour'], ['day', 'country']] as Dimension[][]) {
+      const { rollups: a, raw: b } = await both(query({ groupBy, tz, from: new Date(from), to: new Date(to) }));
+      expect([tz, groupBy, a]).toEqual([tz, groupBy, b]);
+    }
+  }
+});
+
+test('bots and duplicates in and out, every status set, scope and filters: equal to the raw recount', async () => {
+  for (const includeBots of [false, true]) {
+    for (const includeDuplicates of [false, true]) {
+      for (const statuses of [['approved'], ['approved', 'pending'], ['rejected']]) {
+        for (const filters of [[], [['advertiser', [adv[0]!]]], [['publisher', [pubs[1]!]], ['country', ['FR', 'US']]]] as FactQuery['filters'][]) {
+          const q = query({ groupBy: ['publisher', 'day'], tz: 'Europe/Paris', includeBots, includeDuplicates, statuses, filters });
+          const { rollups: a, raw: b } = await both(q);
+          expect([includeBots, includeDuplicates, statuses, filters, a]).toEqual([includeBots, includeDuplicates, statuses, filters, b]);
+        }
+      }
+    }
+  }
+  const withDup = await both(query({ groupBy: ['campaign'] }));
+  const withoutDup = await both(query({ groupBy: ['campaign'], includeDuplicates: false }));
+  expect(withoutDup.rollups.totals.clicks).toBeLessThan(withDup.rollups.totals.clicks);
+});
+
+test('the API reads the rollups, with include_duplicates, and refuses a bad value', async () => {
+  const base = `/reports?group_by=campaign,day&from=2024-03-08&to=2024-04-01&tz=Europe/Paris&campaign=${camp[1]}`;
+  const res = await op.get(base);
+  expect(res.status).toBe(200);
+  expect(res.body.source).toBe('rollups');
+  const without = await op.get(`${base}&include_duplicates=false`);
+  expect(without.body.include_duplicates).toBe(false);
+  expect(without.body.totals.clicks).toBeLessThan(res.body.totals.clicks);
+  const bad = await op.get(`${base}&include_duplicates=maybe`);
+  expect(bad.status).toBe(400);
+  expect(bad.body.fields.map((f: { path: string }) => f.path)).toContain('include_duplicates');
+  // A range off the quarter-hours is answered from the raw collections, the same numbers.
+  const odd = await op.get(`/reports?group_by=campaign&from=2024-03-10T00:07:00Z&to=2024-03-20T00:00:00Z&campaign=${camp[1]}`);
+  expect(odd.body.source).toBe('raw');
+});
+
+test('a status changed after the fact moves the money between statuses once the writer has run', async () => {
+  const target = await conversions().findOne({ _id: { $regex: `^rk-.*-${camp[0]}$` }, status: 'approved' });
+  const before = await both(query({ groupBy: ['campaign'], statuses: ['approved'] }));
+  await conversions().updateOne({ _id: target!._id }, { $set: { status: 'rejected' } });
+  await markChanged(target!.createdAt);
+  await new RollupWriter().drain();
+  const after = await both(query({ groupBy: ['campaign'], statuses: ['approved'] }));
+  expect(after.rollups).toEqual(after.raw);
+  expect(after.rollups.totals.conversions_total).toBe(before.rollups.totals.conversions_total - 1);
+  expect(await verifyRollups(FROM, TO)).toEqual([]);
+});
+
+test('rebuilding twice gives the same rollups, and verify finds no difference', async () => {
+  const first = await snapshot();
+  expect(Object.keys(first).length).toBeGreaterThan(100);
+  await rebuildRollups(FROM, TO);
+  expect(await snapshot()).toEqual(first);
+  expect(await verifyRollups(FROM, TO)).toEqual([]);
+});
+
+// The marks-and-drain path (the live writer's) is slower than a rebuild: two days of it.
+const DAY1 = new Date('2024-03-30T00:00:00Z');
+const DAY3 = new Date('2024-04-01T00:00:00Z');
+
+test('two writers draining the same marks at once count nothing twice', async () => {
+  const expected = await snapshot();
+  await markRange(DAY1, DAY3);
+  await Promise.all([new RollupWriter().drain(), new RollupWriter().drain()]);
+  expect(await snapshot()).toEqual(expected);
+});
+
+test('a writer process killed in the middle of a batch, then restarted, double-counts nothing', async () => {
+  const expected = await snapshot();
+  await rollups().deleteMany({ level: 0, t: { $gte: DAY1, $lt: DAY3 } });
+  await markRange(DAY1, DAY3);
+  const total = await dirtyBlocks().countDocuments({ level: 0 });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/rollups.ts', 'drain'], {
+    cwd: path.resolve(__dirname, '../..'),
+    env: { PATH: process.env.PATH ?? '', MONGODB_URI: `${sharedStack().mongoPrefix}${app.dbName}`, ROLLUP_LEASE_MS: '300', LOG_LEVEL: 'silent' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Killed once it has done part of the work, not all of it.
+  await eventually(async () => (await dirtyBlocks().countDocuments({ level: 0 })) < total - 10, 60_000, 'the child writer to make progress');
+  child.kill('SIGKILL');
+  await exited;
+  expect(await dirtyBlocks().countDocuments({})).toBeGreaterThan(0);
+  // Restarted: what the dead writer held is taken over once its lease runs out.
+  const writer = new RollupWriter({ leaseMs: 300 });
+  await eventually(async () => {
+    await writer.drain();
+    return (await dirtyBlocks().countDocuments({})) === 0;
+  }, 60_000, 'the marks to be drained');
+  expect(await snapshot()).toEqual(expected);
+  expect(await verifyRollups(FROM, TO)).toEqual([]);
+});
+
+test('raw sessions can expire (a TTL index) while the rollups keep their clicks', async () => {
+  await applySessionRetention(30);
+  const index = (await sessions().indexes()).find((i) => i.name === 'session_retention');
+  expect(index).toMatchObject({ key: { expiresAt: 1 }, expireAfterSeconds: 30 * 86_400 });
+  const before = await both(query({ groupBy: ['campaign'] }));
+  // The raw sessions of the range are gone; a writer that knows they may be expired keeps the clicks.
+  const quarter = new Date('2024-03-12T00:00:00Z');
+  expect(before.rollups.totals.clicks).toBeGreaterThan(0);
+  await sessions().deleteMany({ createdAt: { $gte: quarter, $lt: new Date(quarter.getTime() + 86_400_000) }, _id: { $regex: `-${camp[0]}$` } });
+  await markRange(quarter, new Date(quarter.getTime() + 86_400_000));
+  await new RollupWriter({ retentionMs: Date.now() - Date.UTC(2024, 2, 20) }).drain();
+  const after = await both(query({ groupBy: ['campaign'] }));
+  expect(after.rollups).toEqual(before.rollups);
+  expect(after.raw.totals.clicks).toBeLessThan(before.raw.totals.clicks);
+  await applySessionRetention(0);
+  expect((await sessions().indexes()).some((i) => i.name === 'session_retention')).toBe(false);
+});
