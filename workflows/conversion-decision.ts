@@ -1,10 +1,8 @@
-import { ParentClosePolicy, proxyLocalActivities, startChild } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ConversionStatus, StatusDecision } from '../src/domain/attribution-rules';
 import type { DeliveryPolicy, SessionSnapshot } from '../src/domain/session';
-import { deliveryWorkflow } from './delivery';
-import { deliveryMetadata } from './summaries';
+import { startDeliveries } from './delivery';
 
 export interface ConversionDecisionInput {
   session: SessionSnapshot;
@@ -32,17 +30,6 @@ export async function conversionDecisionWorkflow(input: ConversionDecisionInput)
     status: input.status,
     decision: input.decision,
   });
-  for (const d of planned) {
-    try {
-      await startChild(deliveryWorkflow, {
-        ...deliveryMetadata(d, `decision: ${input.status}`),
-        workflowId: d.deliveryId,
-        args: [{ ...d, policy: input.delivery }],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
-  }
+  await startDeliveries(planned, input.delivery, `decision: ${input.status}`);
   return { notifications: planned.length };
 }

@@ -1,7 +1,8 @@
-import { RetryState } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { RetryState, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, ParentClosePolicy, patched, proxyActivities, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DeliveryPolicy, DeliveryRequest } from '../src/domain/session';
+import { deliveryMetadata } from './summaries';
 
 export interface DeliveryWorkflowInput extends DeliveryRequest {
   policy: DeliveryPolicy;
@@ -43,5 +44,25 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<'d
       if (attempt !== null) await bookkeeping.recordGivenUp({ ...request, attempt, error: cause?.message ?? err.message });
     }
     return 'given_up';
+  }
+}
+
+/**
+ * Each notification is a child workflow that outlives its parent if it has to: retries go on for
+ * hours while the session closes or continues as new. Its id is the delivery id, so a replayed or
+ * retried start meets the child already running and starts nothing twice.
+ */
+export async function startDeliveries(deliveries: DeliveryRequest[], policy: DeliveryPolicy, event: string): Promise<void> {
+  for (const d of deliveries) {
+    try {
+      await startChild(deliveryWorkflow, {
+        ...deliveryMetadata(d, event),
+        workflowId: d.deliveryId,
+        args: [{ ...d, policy }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
   }
 }

@@ -1,7 +1,6 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  ParentClosePolicy,
   TimeoutFailure,
   allHandlersFinished,
   condition,
@@ -11,12 +10,10 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { DecisionInput } from '../activities/inbound-decisions';
 import {
@@ -27,8 +24,7 @@ import {
 } from '../src/domain/attribution-rules';
 import type { DeliveryPolicy, DeliveryRequest, SessionSnapshot } from '../src/domain/session';
 import { SessionStatus, conversionSignal, sessionQuery } from './definitions';
-import { deliveryWorkflow } from './delivery';
-import { deliveryMetadata } from './summaries';
+import { startDeliveries } from './delivery';
 
 export interface SessionWorkflowInput {
   session: SessionSnapshot;
@@ -335,22 +331,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
     await store.recordDecision({ requestId: req.requestId, sessionId: session.sessionId, outcome, reason, conversionId });
   }
 
-  // Each notification is a child workflow that outlives the session if it has to: retries go on
-  // for hours while the session closes or continues as new.
-  // Their UI summary is a start option: no new command, histories replay unchanged.
-  async function notify(deliveries: DeliveryRequest[], event: string): Promise<void> {
-    for (const d of deliveries) {
-      try {
-        await startChild(deliveryWorkflow, {
-          ...deliveryMetadata(d, event),
-          workflowId: d.deliveryId,
-          args: [{ ...d, policy: input.delivery }],
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
-    }
+  function notify(deliveries: DeliveryRequest[], event: string): Promise<void> {
+    return startDeliveries(deliveries, input.delivery, event);
   }
 }
 
