@@ -371,7 +371,11 @@ test('the postback always answers JSON with a status from the contract', async (
     }),
     { numRuns: RUNS.postback, endOnFailure: true },
   );
-  expect(statuses.keys()).toEqual(POSTBACK_STATUSES.map(String));
+  // Every answer of the contract came up, but 200: a duplicate needs the session workflow to have
+  // recorded the first copy before the repeat arrives, which random timing may not give (the
+  // tracking-contract test sends one on purpose).
+  const needed = POSTBACK_STATUSES.filter((s) => s !== 200).map(String);
+  expect(statuses.keys().filter((s) => needed.includes(s))).toEqual(needed);
 }, 180_000);
 
 // ---------------------------------------------------------------------------------------------
