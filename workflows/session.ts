@@ -259,7 +259,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
       return ignore(req, `session has counted its maximum of ${MAX_CONVERSIONS_PER_SESSION} conversions`, 'ignored');
     }
 
-    const conversionId = uuid4();
+    // Derived from the request, so a conversion whose recording landed but whose step failed (and
+    // was retried in a later run, after continue-as-new) keeps its id: its second insert meets the
+    // first instead of counting the conversion twice or calling it a duplicate of itself. An
+    // inbound request makes at most one conversion.
+    const conversionId = patched('conversion-id-from-request') ? req.requestId : uuid4();
     let result: Awaited<ReturnType<typeof store.recordConversion>>;
     try {
       result = await store.recordConversion({
