@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import { LRUCache } from 'lru-cache';
 import type { ApiKeyKind } from '../persistence/models/api-key';
 import { principalOf } from './api/principal';
 
@@ -32,24 +33,32 @@ export function apiRateLimit(o: { windowMs: number; limits: Record<ApiKeyKind, n
 }
 
 /**
- * /postback, per client IP: only 401 answers count. An IP past `failures` within the window gets
- * 429 before any work (no token check, no database read) until the window has passed.
+ * /postback: after `failures` answers of 401 to one IP within the window, that IP gets 429 (with
+ * Retry-After) before any work until the window ends. A failure is counted once its 401 has been
+ * answered, never while a request is in flight: counting up front (and forgiving on success) would
+ * take a sender with many postbacks open at once, or whose connections drop, for a token guesser
+ * (the bench's postback load locked its own IP out that way).
  */
 export function postbackAuthFailureLimit(o: { windowMs: number; failures: number }): RequestHandler {
-  return rateLimit({
-    windowMs: o.windowMs,
-    limit: o.failures,
-    keyGenerator: (req) => ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? ''),
-    skipSuccessfulRequests: true,
-    requestWasSuccessful: (_req, res) => res.statusCode !== 401,
-    standardHeaders: false,
-    legacyHeaders: false,
-    handler: (req, res) => {
-      const seconds = retryAfterSeconds(req, o.windowMs);
+  const failed = new LRUCache<string, { count: number; resetAt: number }>({ max: 100_000 });
+  return (req, res, next) => {
+    const ip = ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? '');
+    const entry = failed.get(ip);
+    if (entry && entry.resetAt > Date.now() && entry.count >= o.failures) {
+      const seconds = Math.max(1, Math.ceil((entry.resetAt - Date.now()) / 1000));
       res
         .status(429)
         .set({ 'Retry-After': String(seconds), 'Cache-Control': 'no-store' })
         .json({ error: `too many requests with a wrong or missing token from this IP; retry after ${seconds} s` });
-    },
-  });
+      return;
+    }
+    res.on('finish', () => {
+      if (res.statusCode !== 401) return;
+      const now = Date.now();
+      const current = failed.get(ip);
+      if (current && current.resetAt > now) current.count++;
+      else failed.set(ip, { count: 1, resetAt: now + o.windowMs });
+    });
+    next();
+  };
 }
