@@ -76,7 +76,7 @@ test('a delivered postback is not sent again while the database is slow', async 
   const logged = await eventually(() => attempts.find({ deliveryId: handle.workflowId }).toArray().then((a) => a.length > 0 && a), 30_000, 'the attempt to be logged');
   expect(logged.map((a) => [a.attempt, a.outcome])).toEqual([[1, 'delivered']]);
   expect(sentFor(handle.workflowId)).toHaveLength(1);
-});
+}, 150_000);
 
 test('the last attempt cannot log itself (database down): given_up is still recorded', async () => {
   sink.onRequest = async (path) => {
@@ -84,17 +84,21 @@ test('the last attempt cannot log itself (database down): given_up is still reco
   };
   sink.statuses.set('/down', [500]);
   const handle = await startDelivery('/down', 1);
-  // The workflow waits on its own record of the outcome until the database is back.
-  await eventually(async () => {
-    const d = await handle.describe();
-    return d.status.name !== 'RUNNING' || (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'recordGivenUp');
-  }, 30_000, 'the workflow to record given_up');
-  await proxy.start();
+  try {
+    // The workflow waits on its own record of the outcome until the database is back.
+    await eventually(async () => {
+      const d = await handle.describe();
+      return d.status.name !== 'RUNNING' || (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'recordGivenUp');
+    }, 30_000, 'the workflow to record given_up');
+  } finally {
+    // Whatever happened, the next tests need the database.
+    await proxy.start();
+  }
   expect(await handle.result()).toBe('given_up');
   const logged = await eventually(() => attempts.findOne({ deliveryId: handle.workflowId, outcome: 'given_up' }), 30_000, 'a given_up record');
   expect(logged).toMatchObject({ attempt: 1, outcome: 'given_up' });
   expect(sentFor(handle.workflowId)).toHaveLength(1);
-});
+}, 150_000);
 
 test('a 4xx answer other than 408/429 stops the retries; 408 and 429 are retried', async () => {
   sink.statuses.set('/gone', [410]);
