@@ -87,10 +87,10 @@ test('a session waiting out a database outage continues as new per step life, th
   } finally {
     await proxy.start();
   }
-  const counted = await eventually(() => direct.db().collection('conversions').find({ sessionId }).toArray().then((c) => c.length > 0 && c), 30_000, 'the conversion after the outage');
+  const counted = await eventually(() => direct.db().collection('conversions').find({ sessionId }).toArray().then((c) => c.length > 0 && c), 90_000, 'the conversion after the outage');
   expect(counted).toEqual([expect.objectContaining({ txid: 'tx-outage', status: 'approved' })]);
   const inbound = await eventually(() => direct.db().collection<InboundRecord>('inbound').findOne({ _id: requestId }), 20_000, 'the decision');
   expect(inbound.decision).toMatchObject({ outcome: 'recorded' });
   const view = await app.temporal.querySession(sessionId);
   expect(view).toMatchObject({ conversionCount: 1, queued: 0, status: 'converted' });
-});
+}, 180_000);
