@@ -1,8 +1,10 @@
+import type { Client } from '@temporalio/client';
 import type { Logger } from '../src/log';
 import type { Metrics } from '../src/metrics';
 import type { OutboundClient } from '../src/outbound/outbound-client';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { conversionActivities } from './conversions';
+import { deliveryStartActivities } from './delivery-starts';
 import { deliveryActivities } from './deliveries';
 import { inboundDecisionActivities } from './inbound-decisions';
 import { sessionActivities } from './sessions';
@@ -12,6 +14,8 @@ export interface ActivityDeps {
   log: Logger;
   outbound: OutboundClient;
   metrics?: Metrics;
+  /** A client on the worker's own connection: the session's steps start delivery workflows with it. */
+  temporal: Client;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -19,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...sessionActivities(deps.cache),
     ...conversionActivities(deps.cache, deps.log),
     ...deliveryActivities(deps.log, deps.outbound, deps.metrics),
+    ...deliveryStartActivities(deps.temporal),
     ...inboundDecisionActivities(),
   };
 }

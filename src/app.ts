@@ -121,7 +121,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         auth,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
-        activities: createActivities({ cache, log: log.child({ component: 'activities' }), outbound, metrics }),
+        activities: (client) => createActivities({ cache, log: log.child({ component: 'activities' }), outbound, metrics, temporal: client }),
         workflowBundle: opts.workflowBundle,
         log: log.child({ component: 'temporal-sdk' }),
         logLevel: config.LOG_LEVEL,

@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { Logger } from '../log';
@@ -16,24 +17,27 @@ export async function createWorker(opts: {
   address: string;
   namespace: string;
   taskQueue: string;
-  activities: Activities;
+  /** Built with a client on the worker's own connection (activities start workflows with it). */
+  activities: (client: Client) => Activities;
   workflowBundle?: WorkflowBundleOption;
   log: Logger;
   logLevel: string;
   /** host:port for the SDK's Prometheus metrics; none when undefined. */
   metricsBindAddress?: string;
   auth?: TemporalAuth;
-}): Promise<{ worker: Worker; connection: NativeConnection }> {
+}): Promise<{ worker: Worker; connection: NativeConnection; client: Client }> {
   installRuntime({ log: opts.log, level: opts.logLevel, metricsBindAddress: opts.metricsBindAddress });
   const connection = await NativeConnection.connect({ address: opts.address, ...opts.auth });
+  // The same NativeConnection object as the worker's: what makes eager workflow start possible.
+  const client = new Client({ connection, namespace: opts.namespace });
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    activities: opts.activities,
+    activities: opts.activities(client),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
-  return { worker, connection };
+  return { worker, connection, client };
 }
 
 const noop = () => undefined;
