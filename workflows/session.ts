@@ -10,6 +10,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -38,6 +39,12 @@ export interface SessionWorkflowInput {
   closeGraceMs?: number;
   /** How long one database step may keep retrying before the run hands it to the next (default: an hour). */
   stepLifeMs?: number;
+  /**
+   * true: the session's record is already in MongoDB (the hand-over starts workflows for stored
+   * clicks), so the workflow makes no database write at its start; false or absent: the workflow
+   * stores it (the click path's fallback when MongoDB is down, and older callers).
+   */
+  sessionStored?: boolean;
   carried?: CarriedState;
 }
 
@@ -160,10 +167,16 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
     run: state.runs,
   }));
 
+  // The least Temporal work per session: no step at the start when the session is stored, one
+  // timer for the window, SessionStatus upserted only when it changes, deliveries started by a
+  // local activity instead of as children. It implies every earlier patch, which a session started
+  // by this code therefore never calls: each patch the SDK records also upserts the
+  // TemporalChangeVersion search attribute, a command and a Temporal Cloud Action of its own.
+  const lean = patched('session-least-work');
   // Sessions started before the local activities replay with the activities they recorded; those
   // started before the window-end rules (decide on the queue, grace, bounded steps) replay without.
-  const localSteps = patched('session-local-activities');
-  const windowEnd = localSteps && patched('session-window-end');
+  const localSteps = lean || patched('session-local-activities');
+  const windowEnd = lean || (localSteps && patched('session-window-end'));
   const store = localSteps ? (windowEnd ? boundedLocal(input.stepLifeMs ?? STEP_LIFE_MS) : local) : db;
   const continueLater = async (carried: CarriedState | undefined): Promise<never> => {
     await condition(allHandlersFinished);
@@ -171,7 +184,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
   };
   const carriedNext = (): CarriedState => ({ ...state, runs: state.runs + 1 });
 
-  if (!input.carried || input.carried.persisted === false) {
+  const storedAlready = lean && input.sessionStored === true;
+  if ((!input.carried && !storedAlready) || input.carried?.persisted === false) {
     try {
       await store.persistSession(session);
       delete state.persisted;
@@ -183,6 +197,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
   }
 
   let handledThisRun = 0;
+  let windowTimer: Promise<void> | null = null;
   const closesAtMs = session.expiresAtMs + (windowEnd ? (input.closeGraceMs ?? 0) : 0);
   for (;;) {
     for (;;) {
@@ -191,7 +206,14 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
         if (windowEnd) {
           // Decided on the queue, not on the race: a signal applied in the same activation as the
           // timer has been queued already, and must be handled, not dropped.
-          if (remaining > 0) await condition(() => state.queue.length > 0, remaining);
+          if (remaining > 0) {
+            if (lean) {
+              // One timer for the whole window: `condition` with a timeout cancels its timer when a
+              // signal wins and starts another (an Action and a stale timer task per conversion).
+              windowTimer ??= sleep(remaining);
+              await Promise.race([windowTimer, condition(() => state.queue.length > 0)]);
+            } else await condition(() => state.queue.length > 0, remaining);
+          }
           if (state.queue.length === 0) break;
         } else if (remaining <= 0 || !(await condition(() => state.queue.length > 0, remaining))) break;
       }
@@ -208,7 +230,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
     }
 
     status = finalStatus(state.counted);
-    upsertSearchAttributes([{ key: SessionStatus, value: status }]);
+    // An expiring session keeps SessionStatus "open": closed and not converted is what expired
+    // means in the Temporal UI, and the upsert would cost an Action on most clicks.
+    if (!(lean && status === 'expired' && shownStatus() === 'open')) showStatus(status);
     try {
       await store.closeSession(session.sessionId, status);
     } catch (err) {
@@ -223,7 +247,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
   async function handle(req: ConversionRequest): Promise<void> {
     const rules = await store.loadEventRules(session.campaignId);
     const decision = decide(state.counted, req, rules, session.expiresAtMs, {
-      pixelMayUpdate: req.source === 'pixel' && !patched('pixel-never-changes-status'),
+      pixelMayUpdate: req.source === 'pixel' && !(lean || patched('pixel-never-changes-status')),
     });
     if (decision.kind === 'ignore') return ignore(req, decision.reason, decision.duplicate ? 'duplicate' : 'ignored');
 
@@ -263,7 +287,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
     // was retried in a later run, after continue-as-new) keeps its id: its second insert meets the
     // first instead of counting the conversion twice or calling it a duplicate of itself. An
     // inbound request makes at most one conversion.
-    const conversionId = patched('conversion-id-from-request') ? req.requestId : uuid4();
+    const conversionId = lean || patched('conversion-id-from-request') ? req.requestId : uuid4();
     let result: Awaited<ReturnType<typeof store.recordConversion>>;
     try {
       result = await store.recordConversion({
@@ -319,7 +343,17 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
 
   function markConverted(): void {
     status = 'converted';
-    upsertSearchAttributes([{ key: SessionStatus, value: status }]);
+    showStatus(status);
+  }
+
+  function shownStatus(): string | undefined {
+    return workflowInfo().typedSearchAttributes.get(SessionStatus);
+  }
+
+  // Each upsert is a command and a Temporal Cloud Action: none when SessionStatus says it already.
+  function showStatus(value: SessionView['status']): void {
+    if (lean && shownStatus() === value) return;
+    upsertSearchAttributes([{ key: SessionStatus, value }]);
   }
 
   async function ignore(req: ConversionRequest, reason: string, outcome: 'duplicate' | 'ignored', conversionId: string | null = null): Promise<void> {
@@ -331,12 +365,15 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
   // The decision is written onto the request's inbound record for `GET /postback/status`. Sessions
   // whose history has conversions handled without this step replay without it.
   async function decided(req: ConversionRequest, outcome: DecisionInput['outcome'], reason: string | null, conversionId: string | null): Promise<void> {
-    if (!patched('postback-decision')) return;
+    if (!(lean || patched('postback-decision'))) return;
     await store.recordDecision({ requestId: req.requestId, sessionId: session.sessionId, outcome, reason, conversionId });
   }
 
-  function notify(deliveries: DeliveryRequest[], event: string): Promise<void> {
-    return startDeliveries(deliveries, input.delivery, event);
+  async function notify(deliveries: DeliveryRequest[], event: string): Promise<void> {
+    if (!lean) return startDeliveries(deliveries, input.delivery, event);
+    // Retried until Temporal takes the starts (never given up: a conversion counted but never
+    // notified could not be told apart from one whose deliveries ran).
+    if (deliveries.length > 0) await local.startDeliveryWorkflows({ deliveries, policy: input.delivery, event });
   }
 }
 

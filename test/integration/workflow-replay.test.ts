@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { createFixture } from '../support/fixtures';
 import { sharedStack, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
-import { SESSION_LIFE_WINDOW_SEC, runSessionLife } from '../support/session-life';
+import { SESSION_LIFE_WINDOW_SEC, runSessionLife, runStoredSessionLife } from '../support/session-life';
 
 // Sessions live for weeks, so a worker running new workflow code must replay histories that older
 // code recorded. The fixture history was recorded by the session workflow as it was before its
@@ -41,6 +41,24 @@ test('a session history recorded with local activities, before the window-end ru
   const history = historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, 'session-local-activities-595b1d5.json'), 'utf8')));
   const markers = history.events!.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length;
   expect(markers).toBeGreaterThan(0);
+  await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
+});
+
+test('a session history recorded with the least engine work replays on the current workflow code', async () => {
+  // Recorded on the engine branch after fb0710b with runStoredSessionLife (the hand-over's start:
+  // sessionStored), written as above: one patch marker, one timer, deliveries by a local activity.
+  const history = historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, 'session-least-work.json'), 'utf8')));
+  const events = history.events!;
+  expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toHaveLength(1);
+  expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(1);
+  expect(events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toEqual([]);
+  expect(events.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(2);
+  await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
+});
+
+test('a session the hand-over starts (stored already) replays', async () => {
+  const f = await createFixture({ sinkUrl: sink.url, windowSec: SESSION_LIFE_WINDOW_SEC });
+  const { history } = await runStoredSessionLife(app, f);
   await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
 });
 

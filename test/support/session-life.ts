@@ -1,6 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Fixture } from './fixtures';
 import type { TestApp } from './harness';
+import { sessionOf, startSessionWorkflow, storeSession } from './stored-session';
 import { click, postback, settledDeliveries } from './tracking-client';
 
 /**
@@ -9,6 +10,18 @@ import { click, postback, settledDeliveries } from './tracking-client';
  */
 export async function runSessionLife(app: TestApp, f: Fixture): Promise<{ sessionId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }> {
   const { sessionId } = await click(app.httpUrl!, f);
+  return lifeAfterClick(app, f, sessionId);
+}
+
+/** The same life for a session the hand-over started: stored by the click, the workflow told so. */
+export async function runStoredSessionLife(app: TestApp, f: Fixture): Promise<{ sessionId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }> {
+  const session = sessionOf(f, SESSION_LIFE_WINDOW_SEC * 1000);
+  await storeSession(session);
+  await startSessionWorkflow(app, session, true);
+  return lifeAfterClick(app, f, session.sessionId);
+}
+
+async function lifeAfterClick(app: TestApp, f: Fixture, sessionId: string): Promise<{ sessionId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }> {
   const sale = { click_id: sessionId, event: 'sale', txid: 'tx-life-1', amount: '20.00', currency: 'EUR', token: f.token };
   const first = await postback(app.httpUrl!, { ...sale, status: 'pending' });
   if (first.status !== 202) throw new Error(`postback answered ${first.status}`);
