@@ -38,7 +38,7 @@ const ACTION_RULES = [
   'workflow started 1 (search attributes at start free); signal 1; timer started 1 (a `condition` with a timeout included);',
   'UpsertSearchAttributes 1 per command; child workflow 2 (its initiation in the parent, its start in the child);',
   'activity 1 per attempt; local activities 1 per workflow task that runs any; signal external 1;',
-  'workflow tasks and completion 0. Not counted: workflow-task heartbeats (none in these runs: no step nears the task timeout).',
+  'workflow tasks and completion 0. Not counted: workflow-task heartbeats (1 each; sent only while local activities run past ~8 s of a task).',
 ].join('\n');
 
 interface Counts {
