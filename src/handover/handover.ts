@@ -218,7 +218,10 @@ export class Handover {
       if (isPushBack(outcome.err)) {
         reachable ??= this.temporal.reachable();
         if (!(await reachable)) outage = true;
-        else this.pace.pushedBack();
+        else {
+          this.pace.pushedBack();
+          this.o.metrics.handoverPauses.inc({ reason: 'overloaded' });
+        }
         this.o.metrics.handoverLimit.set(this.pace.limit);
         giveBack.push(item._id);
         return;
