@@ -162,7 +162,7 @@ export class Handover {
         if (!record || !inbound.request) return settleLate(inbound, record ? 'no conversion to hand over' : `session ${inbound.sessionId} not found`);
         const outcome = await this.temporal.signalConversion(sessionSnapshot(record), inbound.request as ConversionRequest, { landingUrl: record.landingUrl });
         // Accepted (202) but its session closed before it could be handed over: never dropped silently.
-        if (outcome === 'closed') return settleLate(inbound, 'the session had closed when the conversion could be handed to it (Temporal was unreachable until then)');
+        if (outcome === 'closed') return settleLate(inbound, 'the session had closed when the conversion could be handed to it (Temporal, or every worker, was away until then)');
         if (record.workflowStarted !== true) startedSessions.add(record._id);
         signalled.push(inbound._id);
         this.handedOver('conversion', 'signalled', inbound.at);

@@ -39,7 +39,7 @@ function conversion(receivedAtMs: number, txid: string): ConversionRequest {
 
 // The review's recipe (§3.3). On SDK 1.24 this passes at 595b1d5 too: one activation applies the
 // signal before the timer, so the old race already resolved for the queue. The loop now decides on
-// the queue whatever the order; this pins it. The sweep cases below are the ones that lost
+// the queue whatever the order; this pins it. The hand-over cases below are the ones that lost
 // conversions at 595b1d5.
 test('a conversion signalled after the window timer fired, received inside the window, is counted', async () => {
   const { sessionId, expiresAtMs } = await startedSession();
@@ -77,7 +77,7 @@ test('a signal received after the window is recorded as ignored with its reason,
 
 test('a conversion parked during an outage and handed over within the grace period counts', async () => {
   const { sessionId, expiresAtMs } = await startedSession();
-  // Accepted just before the window closed while Temporal was unreachable: parked for the sweep.
+  // Accepted just before the window closed while Temporal was unreachable: waiting for the hand-over.
   await eventually(() => Date.now() > expiresAtMs + 200, 10_000, 'the window to close');
   const parked = conversion(expiresAtMs - 50, 'tx-parked-grace');
   await parkInbound(sessionId, parked, new Date(expiresAtMs - 50));
