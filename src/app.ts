@@ -17,10 +17,11 @@ import { OutboundPolicy } from './outbound/address-policy';
 import { OutboundClient, type LookupAll } from './outbound/outbound-client';
 import { ConfigCache } from './persistence/config-cache';
 import { connectDatabase } from './persistence/database';
-import { RecoverySweep } from './temporal/recovery';
 import { temporalAuth } from './temporal/connection-options';
 import { SessionClient } from './temporal/session-client';
 import { createWorker } from './temporal/worker';
+import { Handover } from './handover/handover';
+import { Client } from '@temporalio/client';
 import { startRollups } from './reports/rollup-start';
 
 export interface AppOptions {
@@ -61,13 +62,14 @@ export interface RunningApp extends AppDeps {
   httpUrl: string | null;
   /** http://host:port/metrics when METRICS_PORT is set. */
   metricsUrl: string | null;
-  recovery: RecoverySweep | null;
+  /** The hand-over of the running worker (role worker or all), null while none runs. */
+  handover(): Handover | null;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts what the role asks for: HTTP API (+ recovery sweep), Temporal worker, or both. */
+/** Starts what the role asks for: HTTP API, Temporal worker (+ the hand-over), or both. */
 export async function startApp(config: Config, opts: AppOptions): Promise<RunningApp> {
   const { log } = opts;
   const closers: (() => Promise<void>)[] = [];
@@ -83,23 +85,28 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
     closers.push(() => mongoose.disconnect());
 
     const cache = new ConfigCache(config.CONFIG_CACHE_TTL_MS);
-    const metrics = new Metrics({ waiting: config.ROLE !== 'worker' });
+    // Processes that run the hand-over (workers) count what waits for it.
+    const metrics = new Metrics({ waiting: config.ROLE !== 'api' });
     const auth = temporalAuth(config);
+    const delivery = {
+      initialIntervalMs: config.DELIVERY_RETRY_INITIAL_MS,
+      maximumIntervalMs: config.DELIVERY_RETRY_MAX_MS,
+      maximumAttempts: config.DELIVERY_MAX_ATTEMPTS,
+      timeoutMs: config.DELIVERY_TIMEOUT_MS,
+    };
+    const sessionOptions = {
+      maxConversionsPerRun: config.SESSION_MAX_CONVERSIONS_PER_RUN,
+      closeGraceMs: config.SESSION_CLOSE_GRACE_MS,
+      stepLifeMs: config.SESSION_STEP_LIFE_MS,
+      metrics,
+    };
     const temporal = SessionClient.lazy({
       address: config.TEMPORAL_ADDRESS,
       auth,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      delivery: {
-        initialIntervalMs: config.DELIVERY_RETRY_INITIAL_MS,
-        maximumIntervalMs: config.DELIVERY_RETRY_MAX_MS,
-        maximumAttempts: config.DELIVERY_MAX_ATTEMPTS,
-        timeoutMs: config.DELIVERY_TIMEOUT_MS,
-      },
-      maxConversionsPerRun: config.SESSION_MAX_CONVERSIONS_PER_RUN,
-      closeGraceMs: config.SESSION_CLOSE_GRACE_MS,
-      stepLifeMs: config.SESSION_STEP_LIFE_MS,
-      metrics,
+      delivery,
+      ...sessionOptions,
     });
     closers.push(() => temporal.close());
     const deps: AppDeps = { config, log, cache, temporal, metrics };
@@ -113,7 +120,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
 
     const outbound = new OutboundClient(OutboundPolicy.fromConfig(config), opts.outboundLookup);
     closers.push(() => outbound.close());
-    let worker: { stop(): Promise<void> } | null = null;
+    let worker: { stop(): Promise<void>; handover: Handover } | null = null;
     const startWorker = async () => {
       if (worker) return;
       const { worker: w, connection } = await createWorker({
@@ -134,8 +141,24 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         stopping: () => stopping,
         onFailure: opts.onWorkerFailure ?? (() => void stopAll().finally(() => process.exit(1))),
       });
+      // On the worker's own connection, so that starts can be eager (the first workflow task comes
+      // back with the start, for this worker).
+      const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+      const handover = new Handover(new SessionClient(client, config.TEMPORAL_TASK_QUEUE, delivery, sessionOptions), {
+        pollMs: config.HANDOVER_POLL_MS,
+        concurrency: config.HANDOVER_CONCURRENCY,
+        batch: config.HANDOVER_BATCH,
+        leaseMs: config.HANDOVER_LEASE_MS,
+        eager: true,
+        log: log.child({ component: 'handover' }),
+        metrics,
+      });
+      handover.start();
       worker = {
+        handover,
         async stop() {
+          // The hand-over first (its batch in flight, its leases given back), then the worker and the connection.
+          await handover.stop();
           stopping = true;
           if (w.getState() === 'RUNNING') w.shutdown();
           await running.catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
@@ -158,7 +181,6 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
     }
 
     let httpUrl: string | null = null;
-    let recovery: RecoverySweep | null = null;
     if (config.ROLE !== 'worker') {
       const app = createHttpApp({
         cache,
@@ -170,6 +192,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         duplicates: new DuplicateClicks(config.DUPLICATE_CLICK_WINDOW_MS),
         secureCookies: config.COOKIE_SECURE === 'auto' ? config.PUBLIC_BASE_URL.startsWith('https:') : config.COOKIE_SECURE === 'true',
         publisherData: { maxParams: config.PUBLISHER_DATA_MAX_PARAMS, maxLength: config.PUBLISHER_DATA_MAX_LENGTH },
+        lazyBotsAndDuplicates: config.SESSION_WORKFLOW_POLICY === 'skip-bots-and-duplicates',
         trustedProxies: config.TRUSTED_PROXIES,
         mounts: opts.mounts?.(deps),
         demoRoutes: config.DEMO_ROUTES,
@@ -181,18 +204,10 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
       httpUrl = listeningBaseUrl(config.HTTP_HOST, port);
       // HTTP_PORT=0 (any free port) without PUBLIC_BASE_URL: links follow the port actually taken.
       if (config.PUBLIC_BASE_URL === listeningBaseUrl(config.HTTP_HOST, 0)) config.PUBLIC_BASE_URL = httpUrl;
-
-      recovery = new RecoverySweep(temporal, log.child({ component: 'recovery' }), {
-        intervalMs: config.RECOVERY_INTERVAL_MS,
-        graceMs: config.RECOVERY_GRACE_MS,
-      });
-      recovery.start();
-      const sweep = recovery;
-      // Shutdown runs closers in reverse: HTTP drains first, then the sweep, the worker, connections.
-      closers.splice(closers.length - 1, 0, () => sweep.stop());
     }
 
-    return { ...deps, httpUrl, metricsUrl, recovery, startWorker, stopWorker, stop: stopAll };
+    // Shutdown runs closers in reverse: HTTP drains first, then the worker (its hand-over first), connections.
+    return { ...deps, httpUrl, metricsUrl, handover: () => worker?.handover ?? null, startWorker, stopWorker, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -88,7 +88,7 @@ const fields = z.object({
   SESSION_MAX_CONVERSIONS_PER_RUN: int(200, 1),
   /**
    * A session workflow stays open this long after its window, so that a conversion received in the
-   * window but signalled late (call deadline, recovery sweep) still counts.
+   * window but signalled late (the hand-over's lag, a Temporal outage) still counts.
    */
   SESSION_CLOSE_GRACE_MS: int(60_000),
   /**
@@ -112,9 +112,20 @@ const fields = z.object({
   /** Raw sessions are deleted this many days after their attribution window ends (0: kept); rollups stay. */
   SESSION_RETENTION_DAYS: int(0, 0),
 
-  /** Sessions or conversions accepted while Temporal was unreachable are handed to it by this sweep. */
-  RECOVERY_INTERVAL_MS: int(5_000, 50),
-  RECOVERY_GRACE_MS: int(10_000, 0),
+  /**
+   * The hand-over (worker processes) starts stored sessions' workflows and signals stored
+   * conversions: how often it looks when idle (with a backlog it goes on at once), how many calls
+   * it keeps in flight at most, how many items one claim takes, and how long a claim is its own.
+   */
+  HANDOVER_POLL_MS: int(150, 10),
+  HANDOVER_CONCURRENCY: int(32, 1),
+  HANDOVER_BATCH: int(200, 1),
+  HANDOVER_LEASE_MS: int(30_000, 1_000),
+  /**
+   * every-click: each click starts its 30-day workflow. skip-bots-and-duplicates: a bot or
+   * duplicate click is stored and counted, and its workflow starts only if a conversion arrives.
+   */
+  SESSION_WORKFLOW_POLICY: z.enum(['every-click', 'skip-bots-and-duplicates']).default('every-click'),
 
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
 

@@ -6,7 +6,10 @@ import { sessions } from './persistence/models/session';
 // prom-client's global one: tests and the bench run several apps in one process.
 
 export type ClickOutcome = 'redirected' | 'bot' | 'duplicate' | 'fallback' | 'not_found' | 'bad_request' | 'error';
-export type IntakeOutcome = 'accepted' | 'queued' | 'duplicate' | 'rejected' | 'error';
+export type IntakeOutcome = 'accepted' | 'duplicate' | 'rejected' | 'error';
+export type HandoverKind = 'session' | 'conversion';
+/** started/signalled: handed to Temporal; late: its session had closed; given_up: refused too often; failed: refused this time. */
+export type HandoverOutcome = 'started' | 'signalled' | 'late' | 'given_up' | 'failed';
 export type Dependency = 'mongodb' | 'temporal';
 
 /** How long the waiting counts may be reused: a scrape every few seconds costs at most one count each. */
@@ -31,15 +34,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly sessionStartsDeferred = new Counter({
-    name: 'clicktrail_session_starts_deferred_total',
-    help: 'Stored clicks whose workflow start the click path left to the recovery sweep (too many starts in flight)',
-    registers: [this.registry],
-  });
-
   readonly conversions = new Counter({
     name: 'clicktrail_conversions_total',
-    help: 'Pixel and postback requests by source, outcome (accepted, queued: accepted while Temporal was away, duplicate, rejected, error) and the status code of the outcome',
+    help: 'Pixel and postback requests by source, outcome (accepted: stored for the hand-over, duplicate, rejected, error) and the status code of the outcome',
     labelNames: ['source', 'outcome', 'code'] as const,
     registers: [this.registry],
   });
@@ -66,10 +63,50 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly handoverItems = new Counter({
+    name: 'clicktrail_handover_items_total',
+    help: 'Items the hand-over took to Temporal, by kind (session, conversion) and outcome (started, signalled, late: session closed, given_up: refused too often, failed: refused this time, retried)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly handoverEagerStarts = new Counter({
+    name: 'clicktrail_handover_eager_starts_total',
+    help: 'Session starts whose first workflow task came back with the start (eager workflow start) for this worker',
+    registers: [this.registry],
+  });
+
+  readonly handoverLag = new Histogram({
+    name: 'clicktrail_handover_lag_seconds',
+    help: 'Age of an item (since its click or its conversion request) when the hand-over gave it to Temporal, by kind',
+    labelNames: ['kind'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+    registers: [this.registry],
+  });
+
+  readonly handoverInFlight = new Gauge({
+    name: 'clicktrail_handover_in_flight',
+    help: 'Temporal calls the hand-over has in flight now',
+    registers: [this.registry],
+  });
+
+  readonly handoverLimit = new Gauge({
+    name: 'clicktrail_handover_concurrency_limit',
+    help: 'Calls the hand-over allows itself in flight now: HANDOVER_CONCURRENCY, lowered while Temporal pushes back',
+    registers: [this.registry],
+  });
+
+  readonly handoverPauses = new Counter({
+    name: 'clicktrail_handover_pauses_total',
+    help: 'Times the hand-over paused, by reason (unreachable: Temporal did not answer; overloaded: it answered resource exhausted or too slowly)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { waiting: boolean }) {
     collectDefaultMetrics({ register: this.registry });
     if (!opts.waiting) return;
-    // Only processes that serve HTTP sweep: they alone count what waits for the sweep.
+    // Processes that run the hand-over (workers) count its backlog.
     const waiting = (name: string, help: string, count: () => Promise<number>) => {
       let value = 0;
       let at = 0;
@@ -91,13 +128,13 @@ export class Metrics {
         },
       });
     };
-    // Both counts use the indexes the recovery sweep reads ({workflowStarted, createdAt}, {signalled, at}).
-    // Rejected inbound rows share the `signalled: false` prefix: on a huge log the count runs out of
-    // its budget, the gauge keeps its last value and the error counter says so; no scrape waits.
-    waiting('clicktrail_sessions_awaiting_workflow', 'Stored sessions whose workflow has not been started yet (the recovery sweep starts them)', () =>
+    // Both counts use the indexes the hand-over reads ({workflowStarted, createdAt}, {signalled, outcome, at});
+    // lazy sessions have no workflowStarted, so they are not counted. A count past its budget keeps
+    // the gauge's last value and moves the error counter; no scrape waits.
+    waiting('clicktrail_sessions_awaiting_workflow', 'Stored sessions whose workflow the hand-over has not started yet (lazy sessions excluded)', () =>
       sessions().countDocuments({ workflowStarted: false }, { maxTimeMS: WAITING_COUNT_BUDGET_MS }),
     );
-    waiting('clicktrail_conversions_awaiting_signal', 'Accepted conversions not yet signalled to their session (the recovery sweep signals them)', () =>
+    waiting('clicktrail_conversions_awaiting_signal', 'Accepted conversions the hand-over has not signalled to their session yet', () =>
       inbounds().countDocuments({ signalled: false, outcome: 'accepted' }, { maxTimeMS: WAITING_COUNT_BUDGET_MS }),
     );
   }

@@ -11,20 +11,17 @@ import type { Cached, ConfigCache } from '../persistence/config-cache';
 import type { CampaignDoc, CampaignEvent } from '../persistence/models/campaign';
 import { conversions } from '../persistence/models/conversion';
 import { inbounds, type InboundRecord } from '../persistence/models/inbound';
-import { sessions, sessionSnapshot } from '../persistence/models/session';
+import { sessions } from '../persistence/models/session';
 import { DatabaseUnavailable, withinBudget } from '../persistence/operation-budget';
-import type { SessionClient } from '../temporal/session-client';
 import { errorBody } from './http-error';
 import { ipAllowed } from './ip-allowlist';
 
-// The pixel and the postback share one path from parameters to a conversion signal. Every request
-// is recorded in the inbound log with its outcome. An accepted conversion is durable when the
-// answer goes out: signalled to its session workflow, or (Temporal unreachable) stored in the
-// inbound log for the recovery sweep.
+// The pixel and the postback share one path from parameters to a stored conversion request. Every
+// request is recorded in the inbound log with its outcome. An accepted conversion is durable when
+// the answer goes out (its inbound record, `signalled: false`); no Temporal call is made here.
 
 export interface IntakeDeps {
   cache: ConfigCache;
-  temporal: SessionClient;
   log: Logger;
   metrics: Metrics;
 }
@@ -59,7 +56,7 @@ export const UNAUTHENTICATED = "authentication failed: send the advertiser's pos
 
 /** What became of a conversion request, for the metrics. */
 export function intakeOutcome(r: IntakeResult): IntakeOutcome {
-  if (r.status === 202) return r.body.queued ? 'queued' : 'accepted';
+  if (r.status === 202) return 'accepted';
   if (r.status === 200) return 'duplicate';
   return r.status >= 500 ? 'error' : 'rejected';
 }
@@ -149,24 +146,16 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
     record(d, { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'duplicate', httpStatus: 200, reason: counted.reason, request, signalled: false, at, decision: { outcome: 'duplicate', reason: counted.reason, conversionId: counted.conversionId, at } });
     return { status: 200, body: { outcome: 'duplicate', status: 'duplicate', reason: counted.reason, conversion_id: counted.conversionId, session_id: sessionId, request_id: requestId } };
   }
-  const accepted: InboundRecord = { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'accepted', httpStatus: 202, reason: null, request, signalled: true, at };
-
+  // Durable before the 202, and all this path does: the hand-over (worker processes) signals it to its session.
+  const accepted: InboundRecord = { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'accepted', httpStatus: 202, reason: null, request, signalled: false, at };
   try {
-    const outcome = await d.temporal.signalConversion(sessionSnapshot(session), request);
-    if (outcome === 'closed') return reject(410, 'the attribution window of this click has closed');
-    record(d, accepted);
-    return { status: 202, body: { outcome: 'accepted', status: 'accepted', session_id: sessionId, request_id: requestId } };
+    await upsertInbound(accepted);
   } catch (err) {
-    d.log.warn({ requestId, sessionId, err: String(err) }, 'conversion not signalled; queued for the recovery sweep');
-  }
-  try {
-    await upsertInbound({ ...accepted, signalled: false });
-    return { status: 202, body: { outcome: 'accepted', status: 'accepted', session_id: sessionId, request_id: requestId, queued: true } };
-  } catch (err) {
-    d.metrics.dependencyError(err, 'inbound_queue', 'mongodb');
-    d.log.error({ requestId, request, err: String(err) }, 'conversion neither signalled nor stored');
+    d.metrics.dependencyError(err, 'inbound_accept', 'mongodb');
+    d.log.error({ requestId, request, err: String(err) }, 'conversion not stored');
     return { status: 503, body: { ...errorBody('temporarily unable to record the conversion; retry later'), request_id: requestId } };
   }
+  return { status: 202, body: { outcome: 'accepted', status: 'accepted', session_id: sessionId, request_id: requestId } };
 }
 
 function findSession(clickId: string) {

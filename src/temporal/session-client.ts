@@ -13,21 +13,25 @@ import { deliveryMetadata, sessionMetadata } from '../../workflows/summaries';
 export type SignalOutcome = 'signalled' | 'closed';
 
 /**
- * The click and conversion paths give Temporal this long per call. Without a deadline the client
- * retries an unreachable server for about 20 s, and an advertiser's postback would hang that long
- * before falling back to the inbound log. A call that timed out but did reach Temporal is harmless:
- * starts are idempotent and a re-signalled request id is dropped by the workflow.
+ * Each call gets this long. Without a deadline the client retries an unreachable server for about
+ * 20 s, and an API request (or a hand-over batch) would hang that long. A call that timed out but
+ * did reach Temporal is harmless: starts are idempotent and a re-signalled request id is dropped by
+ * the workflow.
  */
 const CALL_DEADLINE_MS = 3_000;
 
-/**
- * Workflow starts one API process keeps in flight, on the click path and in the recovery sweep
- * each. Past this, Temporal is not keeping up: the session is already durable, so the click path
- * leaves it to the sweep rather than queue calls that would only run into their deadline.
- */
-export const MAX_STARTS_IN_FLIGHT = 64;
+/** How a session's workflow start went. */
+export interface StartResult {
+  /** The session's workflow has already run to its end: nothing was started. */
+  closed: boolean;
+  /** Its first workflow task came back with the start, for this process's worker (eager start). */
+  eager: boolean;
+}
 
-/** The click, pixel and postback paths' view of Temporal: start sessions, signal conversions. */
+/**
+ * clicktrail's view of Temporal: start sessions, signal conversions, decisions, queries, re-sends.
+ * The API builds one on a lazy connection; the hand-over one on its worker's NativeConnection.
+ */
 export class SessionClient {
   constructor(
     readonly client: Client,
@@ -37,8 +41,8 @@ export class SessionClient {
   ) {}
 
   /**
-   * Connects on first use and reconnects by itself, so the API starts and keeps redirecting while
-   * Temporal is down (sessions then wait in MongoDB for the recovery sweep).
+   * Connects on first use and reconnects by itself, so the API starts and keeps answering while
+   * Temporal is down (its tracking paths make no Temporal call anyway, but for one fallback).
    */
   static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; auth?: TemporalAuth; metrics?: Metrics }) {
     const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000, ...opts.auth });
@@ -52,14 +56,18 @@ export class SessionClient {
     });
   }
 
-  private startOptions(session: SessionSnapshot, landingUrl?: string) {
+  /**
+   * `sessionStored`: the session is in MongoDB already (the hand-over), so the workflow skips its
+   * first database write; false when only the workflow can store it (MongoDB down at the click).
+   */
+  private startOptions(session: SessionSnapshot, sessionStored: boolean, landingUrl?: string) {
     return {
       // What the Temporal UI shows for the session besides its id.
       ...sessionMetadata(session, landingUrl),
       workflowId: session.sessionId,
       taskQueue: this.taskQueue,
-      args: [{ session, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun, closeGraceMs: this.opts.closeGraceMs, stepLifeMs: this.opts.stepLifeMs }] as [Parameters<typeof sessionWorkflow>[0]],
-      // Starting twice (click path, then the recovery sweep) is harmless; a closed session stays closed.
+      args: [{ session, sessionStored, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun, closeGraceMs: this.opts.closeGraceMs, stepLifeMs: this.opts.stepLifeMs }] as [Parameters<typeof sessionWorkflow>[0]],
+      // Starting twice (a hand-over taken over after its lease expired) is harmless; a closed session stays closed.
       workflowIdConflictPolicy: 'USE_EXISTING' as const,
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
       typedSearchAttributes: new TypedSearchAttributes([
@@ -73,23 +81,28 @@ export class SessionClient {
     };
   }
 
-  /** Starts the session's workflow; false when that session has already run to its end. */
-  async startSession(session: SessionSnapshot, landingUrl?: string): Promise<boolean> {
+  /**
+   * Starts the session's workflow. `eager` asks for its first workflow task in the start's answer,
+   * which needs this client to share its NativeConnection with a worker of the task queue.
+   */
+  async startSession(session: SessionSnapshot, o: { sessionStored: boolean; landingUrl?: string; eager?: boolean }): Promise<StartResult> {
     try {
-      await this.withDeadline('start_session', () => this.client.workflow.start(sessionWorkflow, this.startOptions(session, landingUrl)));
-      return true;
+      const handle = await this.withDeadline('start_session', () =>
+        this.client.workflow.start(sessionWorkflow, { ...this.startOptions(session, o.sessionStored, o.landingUrl), requestEagerStart: o.eager }),
+      );
+      return { closed: false, eager: handle.eagerlyStarted };
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return { closed: true, eager: false };
       throw err;
     }
   }
 
-  /** Delivers a conversion, starting the session's workflow first if it never started. */
-  async signalConversion(session: SessionSnapshot, request: ConversionRequest): Promise<SignalOutcome> {
+  /** Delivers a conversion, starting the session's workflow first if it never started (a lazy session, or one not handed over yet). */
+  async signalConversion(session: SessionSnapshot, request: ConversionRequest, o: { landingUrl?: string } = {}): Promise<SignalOutcome> {
     try {
       await this.withDeadline('signal_conversion', () =>
         this.client.workflow.signalWithStart(sessionWorkflow, {
-          ...this.startOptions(session),
+          ...this.startOptions(session, true, o.landingUrl),
           workflowIdConflictPolicy: undefined,
           signal: conversionSignal,
           signalArgs: [request],

@@ -146,6 +146,7 @@ describe('demo routes and headers', () => {
       duplicates: new DuplicateClicks(1000),
       secureCookies: false,
       publisherData: { maxParams: 30, maxLength: 256 },
+      lazyBotsAndDuplicates: false,
       trustedProxies: [],
       demoRoutes: true,
       readiness: readiness({ timeoutMs: 1000, temporalPing: (ms) => app.temporal.ping(ms), metrics: app.metrics }),

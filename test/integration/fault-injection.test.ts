@@ -1,5 +1,6 @@
 import { Delivery } from '../../src/persistence/models/delivery';
 import { Session } from '../../src/persistence/models/session';
+import { SessionClient } from '../../src/temporal/session-client';
 import { createFixture, insertWaitingSessions, type Fixture } from '../support/fixtures';
 import { eventually, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
@@ -14,8 +15,7 @@ let sink: HttpSink;
 let f: Fixture;
 beforeAll(async () => {
   sink = await new HttpSink().start();
-  // Only the sweeps this file runs by hand.
-  app = await startTestApp({ RECOVERY_INTERVAL_MS: '600000', RECOVERY_GRACE_MS: '0' });
+  app = await startTestApp();
   f = await createFixture({ sinkUrl: sink.url });
 });
 afterAll(async () => {
@@ -47,23 +47,30 @@ test('a delivered postback is not sent again when logging its attempt fails', as
   }
 });
 
-test('the recovery sweep starts every waiting session even when Temporal refuses one of them', async () => {
+test('the hand-over starts every waiting session even when Temporal refuses one of them, and retries that one', async () => {
+  await app.stopWorker();
   const ids = await insertWaitingSessions(f, 5);
   const refused = ids[2]!;
-  const start = app.temporal.startSession.bind(app.temporal);
-  const spy = jest
-    .spyOn(app.temporal, 'startSession')
-    .mockImplementation((s) => (s.sessionId === refused ? Promise.reject(new Error('deadline exceeded')) : start(s)));
+  const start = SessionClient.prototype.startSession;
+  const calls: string[] = [];
+  let refusing = true;
+  const spy = jest.spyOn(SessionClient.prototype, 'startSession').mockImplementation(function (this: SessionClient, s, o) {
+    calls.push(s.sessionId);
+    return s.sessionId === refused && refusing ? Promise.reject(new Error('invalid argument: refused by the test')) : start.call(this, s, o);
+  });
   try {
-    const first = await app.recovery!.sweepOnce();
-    expect(first.sessions).toBe(4);
-    const waiting = await Session.find({ _id: { $in: ids }, workflowStarted: false }).lean();
-    expect(waiting.map((s) => s._id)).toEqual([refused]);
+    await app.startWorker();
+    await eventually(async () => (await Session.countDocuments({ _id: { $in: ids }, workflowStarted: true })) === 4, 20_000, 'the other four');
+    // Refused again while it is refused: held back and retried, never marked started.
+    await eventually(() => calls.filter((id) => id === refused).length >= 2, 20_000, 'a retry of the refused session');
+    expect((await Session.findById(refused).lean())?.workflowStarted).toBe(false);
+    refusing = false;
+    await eventually(() => Session.findOne({ _id: refused, workflowStarted: true }), 20_000, 'the refused session, once Temporal takes it');
   } finally {
     spy.mockRestore();
   }
-  expect((await app.recovery!.sweepOnce()).sessions).toBe(1);
   for (const id of ids) {
     expect((await app.temporal.client.workflow.getHandle(id).describe()).status.name).toBe('RUNNING');
+    if (id !== refused) expect(calls.filter((c) => c === id)).toHaveLength(1);
   }
 });

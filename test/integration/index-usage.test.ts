@@ -108,6 +108,7 @@ function explainAggregate(c: Collection<never>, pipeline: Document[]): Promise<P
 }
 
 const c = <T extends Document>(coll: Collection<T>) => coll as unknown as Collection<never>;
+const freeLease = { $or: [{ handoverLease: { $exists: false } }, { 'handoverLease.until': { $lte: new Date('2024-03-11') } }] };
 const range = { $gte: new Date('2024-03-10T00:00:00Z'), $lt: new Date('2024-03-10T02:00:00Z') };
 
 /** [what, explain it, the indexes that may serve it] */
@@ -117,10 +118,11 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
   // activities/conversions.ts: a transaction id already counted for the advertiser.
   ['conversion by advertiser and txid (recordConversion)', () => explainFind(c(conversions()), { advertiserId: 'a1', txidKey: 't1' }), 'advertiserId_1_txidKey_1'],
   ['conversion by id (status update)', () => explainFind(c(conversions()), { _id: 'k3' }), '_id_'],
-  // src/temporal/recovery.ts: the hand-over of sessions and conversions Temporal did not take.
-  ['sessions whose workflow did not start (recovery)', () => explainFind(c(sessions()), { workflowStarted: false, createdAt: { $lt: new Date('2024-03-11') } }, { sort: { createdAt: 1 }, limit: 500 }), 'workflowStarted_1_createdAt_1'],
-  ['conversions not signalled (recovery)', () => explainFind(c(inbounds()), { signalled: false, outcome: 'accepted', at: { $lt: new Date('2024-03-11') } }, { sort: { at: 1 }, limit: 500 }), 'signalled_1_at_1'],
-  ['marking handed-over sessions (recovery)', () => explainFind(c(sessions()), { _id: { $in: ['s0001', 's0050'] } }), '_id_'],
+  // src/handover/leases.ts: the hand-over's claims on its two queues (free or expired leases, oldest first), and its marks by id.
+  ['sessions to start (hand-over claim)', () => explainFind(c(sessions()), { workflowStarted: false, ...freeLease }, { sort: { createdAt: 1 }, limit: 200 }), 'workflowStarted_1_createdAt_1'],
+  ['conversions to signal (hand-over claim)', () => explainFind(c(inbounds()), { signalled: false, outcome: 'accepted', ...freeLease }, { sort: { at: 1 }, limit: 200 }), 'signalled_1_outcome_1_at_1'],
+  ['marking handed-over sessions (hand-over)', () => explainFind(c(sessions()), { _id: { $in: ['s0001', 's0050'] } }), '_id_'],
+  ['the items of a claim (hand-over)', () => explainFind(c(inbounds()), { _id: { $in: ['i0', 'i10'] }, 'handoverLease.by': 'h#1' }), '_id_'],
   // src/http/api/sessions.ts, conversions.ts: lists by campaign, advertiser (its key's scope) or publisher, sorted by id
   // (first page: later pages add `_id > cursor`, which the _id index bounds).
   // A key's scope (advertiser, publisher) also has an index in list order: `{field: 1, _id: 1}`.

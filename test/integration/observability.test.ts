@@ -76,13 +76,22 @@ test('postbacks count by outcome and status code', async () => {
   expect(delta({ source: 'postback', outcome: 'rejected', code: '400' })).toBe(1);
 });
 
-test('sessions waiting for their workflow show in a gauge until the sweep hands them over', async () => {
-  await app.recovery!.stop();
+test('sessions waiting for their workflow show in a gauge until the hand-over starts them, counted with their lag', async () => {
+  await app.stopWorker();
   const waiting = await insertWaitingSessions(f, 3);
   await eventually(async () => seriesValue(await metrics(), 'clicktrail_sessions_awaiting_workflow') >= 3, 20_000, 'the gauge to count the waiting sessions');
-  app.recovery!.start();
-  await eventually(() => sessions().countDocuments({ _id: { $in: waiting }, workflowStarted: true }).then((n) => n === 3), 20_000, 'the sweep');
+  const before = await metrics();
+  await app.startWorker();
+  await eventually(() => sessions().countDocuments({ _id: { $in: waiting }, workflowStarted: true }).then((n) => n === 3), 20_000, 'the hand-over');
   await eventually(async () => seriesValue(await metrics(), 'clicktrail_sessions_awaiting_workflow') === 0, 20_000, 'the gauge to drop');
+  const after = await metrics();
+  const delta = (name: string, labels: Record<string, string> = {}) => seriesValue(after, name, labels) - seriesValue(before, name, labels);
+  expect(delta('clicktrail_handover_items_total', { kind: 'session', outcome: 'started' })).toBe(3);
+  // Stored a minute before they were handed over: the lag histogram has them past its 30 s bucket.
+  expect(delta('clicktrail_handover_lag_seconds_count', { kind: 'session' })).toBe(3);
+  expect(delta('clicktrail_handover_lag_seconds_bucket', { kind: 'session', le: '30' })).toBe(0);
+  // The worker's own connection takes the first workflow task with the start.
+  expect(delta('clicktrail_handover_eager_starts_total')).toBeGreaterThan(0);
 });
 
 test('a refused delivery counts its attempts by outcome, each failed attempt one warn line with the reason', async () => {

@@ -39,7 +39,7 @@ beforeAll(async () => {
   });
   sink = await new HttpSink().start();
   app = await startTestApp(
-    { MONGO_OP_TIMEOUT_MS: '1000', RECOVERY_INTERVAL_MS: '200', RECOVERY_GRACE_MS: '0' },
+    { MONGO_OP_TIMEOUT_MS: '1000' },
     { temporalAddress: stack.temporalAddress, mongoUri: stack.mongoUri(testId('ct').replace('-', '_')), log: capture.log },
   );
   f = await createFixture({ sinkUrl: sink.url });

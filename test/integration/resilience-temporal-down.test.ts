@@ -9,9 +9,9 @@ import { eventually, startTestApp, testId, type TestApp } from '../support/harne
 import { HttpSink } from '../support/http-sink';
 import { click, conversionsOf, postback, settledDeliveries } from '../support/tracking-client';
 
-// Temporal going away must not cost a click or an accepted conversion: clicks keep redirecting,
-// their sessions wait in MongoDB, a postback is parked in the inbound log, and when Temporal is
-// back the recovery sweep hands everything over, each conversion counted once.
+// Temporal going away must not cost a click or an accepted conversion: clicks keep redirecting and
+// postbacks keep answering 202 (those paths never call Temporal), sessions and conversions wait in
+// MongoDB, and when Temporal is back the hand-over gives it everything, each conversion counted once.
 // This file runs its own Temporal (persisted to a file, so a restart keeps its workflows) and
 // FerretDB, because stopping the shared Temporal would break the other test files.
 
@@ -36,7 +36,7 @@ beforeAll(async () => {
   });
   sink = await new HttpSink().start();
   app = await startTestApp(
-    { RECOVERY_INTERVAL_MS: '200', RECOVERY_GRACE_MS: '0' },
+    {},
     { temporalAddress: stack.temporalAddress, mongoUri: stack.mongoUri(testId('ct').replace('-', '_')) },
   );
   f = await createFixture({ sinkUrl: sink.url });
@@ -56,7 +56,7 @@ test('clicks and a postback taken while Temporal is down are handed over, once, 
 
   await stack.stopTemporal();
   const clicked: string[] = [];
-  let queuedRequestId: unknown;
+  let waitingRequestId: unknown;
   try {
     for (let i = 0; i < CLICKS_WHILE_DOWN; i++) {
       const { res, sessionId } = await click(app.httpUrl!, f, `&sub1=down-${i}`);
@@ -74,15 +74,15 @@ test('clicks and a postback taken while Temporal is down are handed over, once, 
 
     const converted = clicked[7]!;
     const res = await postback(app.httpUrl!, { click_id: converted, event: 'registration', txid: 'tx-while-down', token: f.token });
-    expect(res).toMatchObject({ status: 202, body: { status: 'accepted', session_id: converted, queued: true } });
-    queuedRequestId = res.body.request_id;
-    expect(await inbounds().findOne({ _id: queuedRequestId as string })).toMatchObject({ outcome: 'accepted', signalled: false, sessionId: converted });
+    expect(res).toMatchObject({ status: 202, body: { outcome: 'accepted', status: 'accepted', session_id: converted } });
+    waitingRequestId = res.body.request_id;
+    expect(await inbounds().findOne({ _id: waitingRequestId as string })).toMatchObject({ outcome: 'accepted', signalled: false, sessionId: converted });
     expect(await conversionsOf(converted)).toHaveLength(0);
   } finally {
     await stack.startTemporal();
   }
 
-  // The recovery sweep starts every waiting workflow…
+  // The hand-over starts every waiting workflow…
   await eventually(
     async () => (await sessions().countDocuments({ _id: { $in: clicked }, workflowStarted: true })) === CLICKS_WHILE_DOWN,
     60_000,
@@ -96,9 +96,9 @@ test('clicks and a postback taken while Temporal is down are handed over, once, 
   const survivor = await app.temporal.querySession(before.sessionId);
   expect(survivor).toMatchObject({ sessionId: before.sessionId, status: 'open' });
 
-  // The parked conversion is signalled, recorded once and delivered once.
+  // The waiting conversion is signalled, recorded once and delivered once.
   const converted = clicked[7]!;
-  await eventually(() => inbounds().findOne({ _id: queuedRequestId as string, signalled: true }), 30_000, 'the queued conversion to be signalled');
+  await eventually(() => inbounds().findOne({ _id: waitingRequestId as string, signalled: true }), 30_000, 'the waiting conversion to be signalled');
   await settledDeliveries(converted, NOTIFICATIONS_PER_CONVERSION, 60_000);
   const recorded = await conversionsOf(converted);
   expect(recorded).toHaveLength(1);
@@ -109,10 +109,9 @@ test('clicks and a postback taken while Temporal is down are handed over, once, 
   const view = await app.temporal.querySession(converted);
   expect(view).toMatchObject({ status: 'converted', conversions: [expect.objectContaining({ txid: 'tx-while-down' })] });
 
-  // The API talks to the restarted server by itself again: a conversion now goes straight to the workflow.
+  // The worker talks to the restarted server by itself again: a conversion now is handed over at once.
   const other = clicked[3]!;
   const direct = await postback(app.httpUrl!, { click_id: other, event: 'registration', txid: 'tx-after-restart', token: f.token });
   expect(direct).toMatchObject({ status: 202, body: { session_id: other } });
-  expect(direct.body.queued).toBeUndefined();
   await eventually(async () => (await conversionsOf(other)).length === 1, 30_000, 'the conversion sent after the restart');
 }, 180_000);

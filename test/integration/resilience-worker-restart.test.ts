@@ -1,3 +1,4 @@
+import { inbounds } from '../../src/persistence/models/inbound';
 import { sessions } from '../../src/persistence/models/session';
 import { createFixture, type Fixture } from '../support/fixtures';
 import { eventually, startTestApp, type TestApp } from '../support/harness';
@@ -42,8 +43,8 @@ test('a conversion accepted while the worker is down is recorded once the worker
   try {
     const accepted = await postback(app.httpUrl!, { click_id: sessionId, event: 'registration', txid: 'tx-restart-1', token: f.token });
     expect(accepted).toMatchObject({ status: 202, body: { status: 'accepted', session_id: sessionId } });
-    // Signalled to Temporal, not parked for the recovery sweep: Temporal itself is up.
-    expect(accepted.body.queued).toBeUndefined();
+    // Stored for the hand-over, which runs in the worker process: it waits in MongoDB meanwhile.
+    expect(await inbounds().findOne({ _id: accepted.body.request_id as string })).toMatchObject({ outcome: 'accepted', signalled: false });
 
     await idle(1_000);
     expect(await conversionsOf(sessionId)).toHaveLength(0);

@@ -8,8 +8,8 @@ import { HttpSink } from '../support/http-sink';
 import { click, conversionsOf } from '../support/tracking-client';
 
 // A conversion answered 202 is counted or recorded with the reason it was not (issue #10 item 1,
-// design review §3.3): when its signal lands with the window's timer, and when the recovery sweep
-// meets a session that closed meanwhile. The recovery sweep also goes past items Temporal refuses.
+// design review §3.3): when its signal lands with the window's timer, and when the hand-over meets
+// a session that closed meanwhile. The hand-over also goes past items Temporal refuses.
 
 const GRACE_MS = 5_000;
 
@@ -39,7 +39,7 @@ function conversion(receivedAtMs: number, txid: string): ConversionRequest {
 
 // The review's recipe (§3.3). On SDK 1.24 this passes at 595b1d5 too: one activation applies the
 // signal before the timer, so the old race already resolved for the queue. The loop now decides on
-// the queue whatever the order; this pins it. The sweep cases below are the ones that lost
+// the queue whatever the order; this pins it. The hand-over cases below are the ones that lost
 // conversions at 595b1d5.
 test('a conversion signalled after the window timer fired, received inside the window, is counted', async () => {
   const { sessionId, expiresAtMs } = await startedSession();
@@ -77,7 +77,7 @@ test('a signal received after the window is recorded as ignored with its reason,
 
 test('a conversion parked during an outage and handed over within the grace period counts', async () => {
   const { sessionId, expiresAtMs } = await startedSession();
-  // Accepted just before the window closed while Temporal was unreachable: parked for the sweep.
+  // Accepted just before the window closed while Temporal was unreachable: waiting for the hand-over.
   await eventually(() => Date.now() > expiresAtMs + 200, 10_000, 'the window to close');
   const parked = conversion(expiresAtMs - 50, 'tx-parked-grace');
   await parkInbound(sessionId, parked, new Date(expiresAtMs - 50));
@@ -91,7 +91,7 @@ test('a parked conversion whose session closed meanwhile is recorded late with t
   expect(await app.temporal.client.workflow.getHandle(sessionId).result()).toEqual({ status: 'expired', conversions: 0 });
   const parked = conversion(expiresAtMs - 50, 'tx-parked-late');
   await parkInbound(sessionId, parked, new Date(expiresAtMs - 50));
-  const inbound = await eventually(() => inbounds().findOne({ _id: parked.requestId, signalled: true }), 20_000, 'the sweep to settle the parked conversion');
+  const inbound = await eventually(() => inbounds().findOne({ _id: parked.requestId, signalled: true }), 20_000, 'the hand-over to settle the parked conversion');
   expect(inbound.decision).toMatchObject({ outcome: 'late', reason: expect.stringMatching(/session had closed/) });
   const res = await get(app.url(`/postback/status?request_id=${parked.requestId}&token=${f.token}`));
   expect(res.status).toBe(200);

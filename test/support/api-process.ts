@@ -1,16 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
-// clicktrail's HTTP role as its own process (src/main.ts through tsx), for tests about what one
-// request can do to the process: a test running in the same process would be stalled with it.
+// clicktrail as its own process (src/main.ts through tsx), for tests about what one request can
+// do to the process (a test running in the same process would be stalled with it), and for
+// several API and worker processes against one stack.
 
 export interface ApiProcess {
+  /** The HTTP server's base URL; empty for ROLE=worker. */
   url: string;
+  pid: number;
   /** Lines the process wrote, for failure messages. */
   output: string[];
   stop(): Promise<void>;
+  /** SIGKILL: no shutdown, no clean-up, as a crashed or evicted process. */
+  kill(): Promise<void>;
 }
 
+/** ROLE=api unless `env` says otherwise. */
 export async function startApiProcess(env: Record<string, string>): Promise<ApiProcess> {
   const root = path.resolve(__dirname, '../..');
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -30,7 +36,7 @@ export async function startApiProcess(env: Record<string, string>): Promise<ApiP
         if (output.length < 1000) output.push(line);
         try {
           const entry = JSON.parse(line) as { msg?: string; http?: string };
-          if (entry.msg === 'clicktrail started' && entry.http) resolve(entry.http);
+          if (entry.msg === 'clicktrail started') resolve(entry.http ?? '');
         } catch {
           // not a log line
         }
@@ -42,7 +48,13 @@ export async function startApiProcess(env: Record<string, string>): Promise<ApiP
   });
   return {
     url,
+    pid: child.pid!,
     output,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

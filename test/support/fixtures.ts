@@ -82,8 +82,8 @@ export function clickUrl(baseUrl: string, f: Fixture, extra = ''): string {
 }
 
 /**
- * Sessions stored by a click whose workflow never started (Temporal was away), created a minute
- * ago: what the recovery sweep is there for. Returns their ids.
+ * Sessions stored by a click whose workflow has not been started (no worker ran, or Temporal was
+ * away), created a minute ago: what the hand-over is there for. Returns their ids.
  */
 export async function insertWaitingSessions(f: Fixture, count: number): Promise<string[]> {
   const now = Date.now();

@@ -44,8 +44,6 @@ export async function startTestApp(
     DELIVERY_RETRY_MAX_MS: '400',
     DELIVERY_MAX_ATTEMPTS: '5',
     DELIVERY_TIMEOUT_MS: '2000',
-    RECOVERY_INTERVAL_MS: '300',
-    RECOVERY_GRACE_MS: '500',
     // Sessions of short test windows close soon after them; grace itself is tested on its own.
     SESSION_CLOSE_GRACE_MS: '1000',
     // The HTTP sinks standing in for publishers and providers are on loopback.

@@ -78,3 +78,12 @@ test('links follow the server address when PUBLIC_BASE_URL is not set (issue #10
   // Production must name its public https address.
   expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/PUBLIC_BASE_URL="": must be https/);
 });
+
+test('the hand-over and the session workflow policy: defaults, and a bad value names its variable', () => {
+  const c = loadConfig({});
+  expect([c.SESSION_WORKFLOW_POLICY, c.HANDOVER_CONCURRENCY, c.HANDOVER_LEASE_MS]).toEqual(['every-click', 32, 30_000]);
+  expect(loadConfig({ SESSION_WORKFLOW_POLICY: 'skip-bots-and-duplicates' }).SESSION_WORKFLOW_POLICY).toBe('skip-bots-and-duplicates');
+  expect(() => loadConfig({ SESSION_WORKFLOW_POLICY: 'lazy' })).toThrow(/SESSION_WORKFLOW_POLICY="lazy"/);
+  expect(() => loadConfig({ HANDOVER_CONCURRENCY: '0' })).toThrow(/HANDOVER_CONCURRENCY="0"/);
+  expect(() => loadConfig({ HANDOVER_LEASE_MS: '100' })).toThrow(/HANDOVER_LEASE_MS="100"/);
+});

@@ -20,4 +20,5 @@ export function conversionView(c: ConversionRecord, p: Principal): Record<string
 }
 
 export const present = ({ _id, ...rest }: { _id: string } & Record<string, unknown>) => ({ id: _id, ...rest });
-export const sessionView = (doc: { _id: string; ip?: string | null } & Record<string, unknown>, p: Principal) => ({ ...present(doc), ip: visibleIp(doc.ip, p) });
+// The hand-over's lease is its own bookkeeping, not the session's.
+export const sessionView = ({ handoverLease: _lease, ...doc }: { _id: string; ip?: string | null } & Record<string, unknown>, p: Principal) => ({ ...present(doc), ip: visibleIp(doc.ip, p) });

@@ -12,7 +12,7 @@ import type { Cached, ConfigCache } from '../../persistence/config-cache';
 import type { CampaignDoc } from '../../persistence/models/campaign';
 import { sessionRecord, sessions } from '../../persistence/models/session';
 import { withinBudget } from '../../persistence/operation-budget';
-import { MAX_STARTS_IN_FLIGHT, type SessionClient } from '../../temporal/session-client';
+import type { SessionClient } from '../../temporal/session-client';
 import { ID_RE, firstString } from '../http-error';
 import { clickCookies } from '../tracking-cookies';
 
@@ -25,17 +25,17 @@ export interface ClickDeps {
   metrics: Metrics;
   secureCookies: boolean;
   publisherData: { maxParams: number; maxLength: number };
+  /** SESSION_WORKFLOW_POLICY: whether bot and duplicate clicks wait for a conversion to start their workflow. */
+  lazyBotsAndDuplicates: boolean;
 }
 
 const LINK_PARAMS = ['pub', 'asset', 'sup'] as const;
 
 /**
  * GET /c/:campaignId — the tracked link. The session is durable (MongoDB insert acknowledged)
- * before the 302; its workflow is started right after the answer, and the recovery sweep starts
- * it later if Temporal was unreachable.
+ * before the 302, and that insert is all: the hand-over (worker processes) starts its workflow.
  */
 export function clickRoute(d: ClickDeps): RequestHandler {
-  let startsInFlight = 0;
   return async (req, res) => {
     const { log } = res.locals;
     const campaignId = firstString(req.params.campaignId) ?? '';
@@ -102,7 +102,8 @@ export function clickRoute(d: ClickDeps): RequestHandler {
       return refuse(res, campaign, 404, 'campaign landing URL is misconfigured');
     }
 
-    const durable = await persist({ ...d, log }, session);
+    const lazy = d.lazyBotsAndDuplicates && (session.bot || session.duplicate);
+    const durable = await persist({ ...d, log }, session, target.url, lazy);
     if (durable !== 'mongodb') {
       d.metrics.dependencyErrors.inc({ dependency: 'mongodb', operation: 'session_insert' });
       d.metrics.clickStoreFallbacks.inc({ to: durable === 'temporal' ? 'temporal' : 'log' });
@@ -115,15 +116,6 @@ export function clickRoute(d: ClickDeps): RequestHandler {
       ...(session.nonNavigation ? {} : { 'Set-Cookie': clickCookies(session.sessionId, campaign._id, campaign.attributionWindowSec, d.secureCookies) }),
     });
     res.end();
-    if (durable === 'mongodb' && startsInFlight < MAX_STARTS_IN_FLIGHT) {
-      startsInFlight++;
-      d.temporal
-        .startSession(session, target.url)
-        .catch((err) => log.warn({ sessionId: session.sessionId, err: String(err) }, 'session workflow not started; recovery sweep will'))
-        .finally(() => startsInFlight--);
-    } else if (durable === 'mongodb') {
-      d.metrics.sessionStartsDeferred.inc();
-    }
   };
 }
 
@@ -143,17 +135,19 @@ async function lookup<T>(id: string | undefined, get: (id: string) => Promise<T 
 
 /**
  * MongoDB first; if it is down, frozen or slower than MONGO_OP_TIMEOUT_MS, Temporal holds the
- * session (its first activity writes it, an upsert, so an insert landing late does no harm).
+ * session: the one Temporal call a click may make. That workflow stores the session itself (its
+ * first activity, an upsert, so an insert landing late does no harm), lazy or not: without MongoDB
+ * there is no other place to keep it.
  */
-async function persist(d: ClickDeps, session: SessionSnapshot): Promise<'mongodb' | 'temporal' | 'lost'> {
+async function persist(d: ClickDeps, session: SessionSnapshot, landingUrl: string, lazy: boolean): Promise<'mongodb' | 'temporal' | 'lost'> {
   try {
-    await withinBudget(sessions().insertOne(sessionRecord(session, false)), 'session insert');
+    await withinBudget(sessions().insertOne(sessionRecord(session, lazy ? 'lazy' : false, landingUrl)), 'session insert');
     return 'mongodb';
   } catch (err) {
     d.log.error({ sessionId: session.sessionId, err: String(err) }, 'session insert failed; handing it to Temporal');
   }
   try {
-    await d.temporal.startSession(session);
+    await d.temporal.startSession(session, { sessionStored: false, landingUrl });
     return 'temporal';
   } catch (err) {
     // The visitor is still redirected: the full session is in this log line for replay.

@@ -1,10 +1,11 @@
 import { Schema, model } from 'mongoose';
 import { rawCollection } from '../raw-collection';
 import type { ConversionRequest } from '../../domain/attribution-rules';
+import type { HandoverLease } from './session';
 
 /**
- * Every pixel and postback request and what became of it. An accepted conversion that could not
- * be signalled (Temporal unreachable) stays `signalled: false` until the recovery sweep delivers it.
+ * Every pixel and postback request and what became of it. An accepted conversion is stored
+ * `signalled: false` before its 202; the hand-over (worker processes) signals it to its session.
  */
 export interface InboundRecord {
   _id: string;
@@ -12,7 +13,7 @@ export interface InboundRecord {
   sessionId: string | null;
   params: Record<string, string>;
   ip: string;
-  /** At the answer: accepted (signalled or queued), rejected (4xx), or duplicate of a stored conversion. */
+  /** At the answer: accepted (stored for the hand-over), rejected (4xx), or duplicate of a stored conversion. */
   outcome: 'accepted' | 'rejected' | 'duplicate';
   httpStatus: number;
   reason: string | null;
@@ -20,6 +21,8 @@ export interface InboundRecord {
   request: ConversionRequest | null;
   signalled: boolean;
   at: Date;
+  /** A hand-over process working on it (accepted, not yet signalled). */
+  handoverLease?: HandoverLease;
   /** What the session workflow finally did with it (absent while it has not decided). */
   decision?: InboundDecision;
 }
@@ -46,10 +49,12 @@ const inboundSchema = new Schema(
     signalled: Boolean,
     at: Date,
     decision: Schema.Types.Mixed,
+    handoverLease: { by: String, until: Date },
   },
   { versionKey: false },
 );
-inboundSchema.index({ signalled: 1, at: 1 });
+// The hand-over's queue, oldest first: accepted and not yet signalled (rejected rows are never signalled, so outcome is in the key).
+inboundSchema.index({ signalled: 1, outcome: 1, at: 1 });
 inboundSchema.index({ sessionId: 1 });
 inboundSchema.index({ at: 1 });
 

@@ -10,8 +10,24 @@ export interface SessionRecord extends Omit<SessionSnapshot, 'sessionId' | 'crea
   createdAt: Date;
   expiresAt: Date;
   status: SessionStatus;
-  /** false until the session workflow has persisted itself; the recovery sweep starts the rest. */
-  workflowStarted: boolean;
+  /**
+   * false: stored, waiting for the hand-over to start its workflow; true once started. Absent on a
+   * lazy session (below) until a conversion starts it: so lazy sessions stay out of the hand-over's
+   * index range and of the waiting counts.
+   */
+  workflowStarted?: boolean;
+  /** A bot or duplicate click under SESSION_WORKFLOW_POLICY=skip-bots-and-duplicates: its workflow starts with its first conversion. */
+  lazy?: true;
+  /** Where the click was sent, for the workflow's summary in the Temporal UI. */
+  landingUrl?: string;
+  /** A hand-over process working on it until `until` (then any may take it over). */
+  handoverLease?: HandoverLease;
+}
+
+export interface HandoverLease {
+  /** The claim: process and batch. */
+  by: string;
+  until: Date;
 }
 
 const sessionSchema = new Schema(
@@ -36,9 +52,13 @@ const sessionSchema = new Schema(
     expiresAt: Date,
     status: String,
     workflowStarted: Boolean,
+    lazy: Boolean,
+    landingUrl: String,
+    handoverLease: { by: String, until: Date },
   },
   { versionKey: false, minimize: false },
 );
+// The hand-over's queue, oldest first (lazy sessions have no workflowStarted, so are not in it).
 sessionSchema.index({ workflowStarted: 1, createdAt: 1 });
 sessionSchema.index({ campaignId: 1, createdAt: 1 });
 sessionSchema.index({ publisherId: 1, createdAt: 1 });
@@ -51,7 +71,8 @@ sessionSchema.index({ advertiserId: 1, _id: 1 });
 export const Session = model<SessionRecord>('Session', sessionSchema, 'sessions');
 export const sessions = rawCollection(Session);
 
-export function sessionRecord(s: SessionSnapshot, workflowStarted: boolean): SessionRecord {
+/** `lazy`: stored without workflowStarted, its workflow waits for a conversion. */
+export function sessionRecord(s: SessionSnapshot, workflowStarted: boolean | 'lazy', landingUrl?: string): SessionRecord {
   const { sessionId, createdAtMs, expiresAtMs, ...rest } = s;
   return {
     _id: sessionId,
@@ -59,7 +80,8 @@ export function sessionRecord(s: SessionSnapshot, workflowStarted: boolean): Ses
     createdAt: new Date(createdAtMs),
     expiresAt: new Date(expiresAtMs),
     status: 'open',
-    workflowStarted,
+    ...(workflowStarted === 'lazy' ? { lazy: true as const } : { workflowStarted }),
+    ...(landingUrl ? { landingUrl } : {}),
   };
 }
 

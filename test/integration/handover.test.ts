@@ -1,0 +1,146 @@
+import { Handover } from '../../src/handover/handover';
+import { createLogger } from '../../src/log';
+import { Metrics } from '../../src/metrics';
+import { Session, sessions } from '../../src/persistence/models/session';
+import { SessionClient } from '../../src/temporal/session-client';
+import { createFixture, insertWaitingSessions, type Fixture } from '../support/fixtures';
+import { eventually, startTestApp, type TestApp } from '../support/harness';
+import { HttpSink } from '../support/http-sink';
+import { scrape, seriesValue } from '../support/prometheus';
+
+// The hand-over (src/handover): MongoDB is its queue. A backlog goes in back-to-back claims, two
+// hand-overs on one queue never take the same item, a lease that ran out is taken over, and a
+// stop gives back what it had not handed over. The app's own worker (and hand-over) is stopped
+// where a test runs hand-overs of its own, so that only those work on the queue.
+
+let app: TestApp;
+let sink: HttpSink;
+let f: Fixture;
+const silent = createLogger('silent');
+
+beforeAll(async () => {
+  sink = await new HttpSink().start();
+  // Idle polls ten minutes apart: only back-to-back rounds can drain a backlog in time.
+  app = await startTestApp({ HANDOVER_POLL_MS: '600000', HANDOVER_BATCH: '2', METRICS_PORT: '0' });
+  f = await createFixture({ sinkUrl: sink.url });
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+afterAll(async () => {
+  await app?.stop();
+  await sink?.stop();
+});
+
+/** A hand-over of the test's own on the app's (lazy) client: no eager start, its own metrics. */
+function handover(o: Partial<{ batch: number; concurrency: number; leaseMs: number }> = {}) {
+  const metrics = new Metrics({ waiting: false });
+  const h = new Handover(app.temporal, { pollMs: 100, concurrency: o.concurrency ?? 4, batch: o.batch ?? 3, leaseMs: o.leaseMs ?? 30_000, eager: false, log: silent, metrics });
+  return { h, started: async () => seriesValue(await metrics.registry.metrics(), 'clicktrail_handover_items_total', { kind: 'session', outcome: 'started' }) };
+}
+
+/** Counts startSession calls per session id, across every SessionClient of this process. */
+function countStarts(around?: (id: string) => Promise<void>) {
+  const calls = new Map<string, number[]>();
+  const start = SessionClient.prototype.startSession;
+  jest.spyOn(SessionClient.prototype, 'startSession').mockImplementation(async function (this: SessionClient, s, o) {
+    calls.set(s.sessionId, [...(calls.get(s.sessionId) ?? []), Date.now()]);
+    await around?.(s.sessionId);
+    return start.call(this, s, o);
+  });
+  return calls;
+}
+
+const allStarted = (ids: string[]) => async () => (await Session.countDocuments({ _id: { $in: ids }, workflowStarted: true })) === ids.length;
+
+test('a backlog goes in back-to-back claims, the first as soon as the worker starts', async () => {
+  await app.stopWorker();
+  const ids = await insertWaitingSessions(f, 5);
+  const rounds = jest.spyOn(Handover.prototype, 'runOnce');
+  const before = await scrape(app.metricsUrl!);
+  await app.startWorker();
+  await eventually(allStarted(ids), 30_000, 'every waiting session handed over');
+  // 2 + 2 + 1: the last claim was not full, so the hand-over went back to its (ten-minute) poll.
+  expect(rounds).toHaveBeenCalledTimes(3);
+  for (const id of ids) expect((await app.temporal.client.workflow.getHandle(id).describe()).status.name).toBe('RUNNING');
+  const after = await scrape(app.metricsUrl!);
+  expect(seriesValue(after, 'clicktrail_handover_items_total', { kind: 'session', outcome: 'started' }) - seriesValue(before, 'clicktrail_handover_items_total', { kind: 'session', outcome: 'started' })).toBe(5);
+  // No lease is left behind on what was handed over.
+  expect(await sessions().countDocuments({ _id: { $in: ids }, handoverLease: { $exists: true } })).toBe(0);
+});
+
+test('two hand-overs on one queue start every session exactly once', async () => {
+  await app.stopWorker();
+  try {
+    const ids = await insertWaitingSessions(f, 40);
+    const calls = countStarts();
+    const a = handover();
+    const b = handover();
+    a.h.start();
+    b.h.start();
+    try {
+      await eventually(allStarted(ids), 60_000, 'every session handed over');
+    } finally {
+      await Promise.all([a.h.stop(), b.h.stop()]);
+    }
+    for (const id of ids) expect(calls.get(id)).toHaveLength(1);
+    expect((await a.started()) + (await b.started())).toBe(ids.length);
+    // Both took part: claims of 3 interleave.
+    expect(await a.started()).toBeGreaterThan(0);
+    expect(await b.started()).toBeGreaterThan(0);
+  } finally {
+    await app.startWorker();
+  }
+});
+
+test("a lease that has run out is taken over; one that has not is left to its holder", async () => {
+  await app.stopWorker();
+  try {
+    const ids = await insertWaitingSessions(f, 3);
+    // As a hand-over killed mid-batch leaves them.
+    const until = new Date(Date.now() + 2_000);
+    await sessions().updateMany({ _id: { $in: ids } }, { $set: { handoverLease: { by: 'killed-process#1', until } } });
+    const calls = countStarts();
+    const a = handover();
+    a.h.start();
+    try {
+      await eventually(allStarted(ids), 30_000, 'the leased sessions taken over');
+    } finally {
+      await a.h.stop();
+    }
+    for (const id of ids) {
+      expect(calls.get(id)).toHaveLength(1);
+      expect(calls.get(id)![0]).toBeGreaterThanOrEqual(until.getTime());
+    }
+  } finally {
+    await app.startWorker();
+  }
+});
+
+test('a stop ends after the calls in flight and gives back the leases of what it did not hand over', async () => {
+  await app.stopWorker();
+  try {
+    const ids = await insertWaitingSessions(f, 12);
+    let stopNow!: () => void;
+    const firstCall = new Promise<void>((resolve) => (stopNow = resolve));
+    // Slow calls: the stop comes while the first ones are in flight.
+    const calls = countStarts(async () => {
+      stopNow();
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    const a = handover({ batch: 12, concurrency: 2 });
+    a.h.start();
+    await firstCall;
+    await a.h.stop();
+    const started = await Session.countDocuments({ _id: { $in: ids }, workflowStarted: true });
+    expect(started).toBe(calls.size);
+    expect(started).toBeGreaterThan(0);
+    expect(started).toBeLessThan(ids.length);
+    expect(await sessions().countDocuments({ _id: { $in: ids }, handoverLease: { $exists: true } })).toBe(0);
+  } finally {
+    await app.startWorker();
+  }
+  // The app's hand-over takes the rest.
+  const ids = (await sessions().find({ workflowStarted: false }).toArray()).map((s) => s._id);
+  await eventually(allStarted(ids), 30_000, 'the rest handed over by the next hand-over');
+});
