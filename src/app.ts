@@ -21,7 +21,6 @@ import { temporalAuth } from './temporal/connection-options';
 import { SessionClient } from './temporal/session-client';
 import { createWorker } from './temporal/worker';
 import { Handover } from './handover/handover';
-import { Client } from '@temporalio/client';
 import { startRollups } from './reports/rollup-start';
 
 export interface AppOptions {
@@ -123,7 +122,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
     let worker: { stop(): Promise<void>; handover: Handover } | null = null;
     const startWorker = async () => {
       if (worker) return;
-      const { worker: w, connection } = await createWorker({
+      const { worker: w, connection, client } = await createWorker({
         address: config.TEMPORAL_ADDRESS,
         auth,
         namespace: config.TEMPORAL_NAMESPACE,
@@ -141,9 +140,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         stopping: () => stopping,
         onFailure: opts.onWorkerFailure ?? (() => void stopAll().finally(() => process.exit(1))),
       });
-      // On the worker's own connection, so that starts can be eager (the first workflow task comes
-      // back with the start, for this worker).
-      const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+      // The client is on the worker's own connection, so that starts can be eager (the first
+      // workflow task comes back with the start, for this worker).
       const handover = new Handover(new SessionClient(client, config.TEMPORAL_TASK_QUEUE, delivery, sessionOptions), {
         pollMs: config.HANDOVER_POLL_MS,
         concurrency: config.HANDOVER_CONCURRENCY,

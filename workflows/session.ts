@@ -29,8 +29,6 @@ import { startDeliveries } from './delivery';
 
 export interface SessionWorkflowInput {
   session: SessionSnapshot;
-  /** true: the session is in MongoDB already (the hand-over started this), so the first database write is skipped. */
-  sessionStored?: boolean;
   delivery: DeliveryPolicy;
   /** Conversions handled per run before continuing as new, to keep history bounded. */
   maxConversionsPerRun?: number;
