@@ -32,14 +32,15 @@ export interface EndToEndStage {
   failures: string[];
 }
 
-export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, campaign: string, rate: number): Promise<EndToEndStage> {
+export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, campaign: string, rate: number, stream: number): Promise<EndToEndStage> {
   const { args, fixture, sink } = ctx;
   const campaignId = fixture.campaigns[campaign]!.campaignId;
-  const n = args.sessions;
+  // Long enough at any rate for the pipeline to reach its steady state.
+  const n = args.sessions ?? Math.max(60, Math.round(rate * 8));
   let traffic!: EndToEndTraffic;
   let drain!: { counts: Counts; drained: boolean; waitedSec: number };
   const { cpu } = await withCpu(ctx, api, async () => {
-    traffic = await driveSessions({ apiUrl: api.url!, fixture, campaign, sessions: n, rate, sink });
+    traffic = await driveSessions({ apiUrl: api.url!, fixture, campaign, sessions: n, rate, sink, mix: { bots: args.bots, duplicates: args.duplicates }, stream });
     drain = await waitFor(
       () => readCounts(ctx.temporal, sink, campaignId),
       (c) => c.postbacksReceived >= n && c.deliveriesLogged >= n && c.workflowsStarted >= n && c.conversionsRecorded >= n,
