@@ -165,8 +165,8 @@ async function main(): Promise<number> {
   };
   try {
     if (args.only.has('engine-ab')) {
-      console.log('bench: engine A/B, one fresh dev server per setting, baseline (d) overloaded on each');
-      results.engineAb = await runEngineAb({ args, layout, dataDir, rate: Math.max(args.ceilingRate, 150) });
+      console.log(`bench: engine A/B, one fresh dev server per setting, baseline (d) at ${5 * args.ceilingRate}/s (5 × --ceiling-rate) on each`);
+      results.engineAb = await runEngineAb({ args, layout, dataDir, rate: 5 * args.ceilingRate });
     }
     if ([...args.only].some((p) => p !== 'engine-ab')) await runOnOneStack();
   } catch (err) {
