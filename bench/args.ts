@@ -26,8 +26,9 @@ export interface BenchArgs {
   /** Share of clicks with a bot's user agent, and of clicks repeating the previous visitor's IP (duplicates). */
   bots: number;
   duplicates: number;
-  /** engine-ab: the settings to A/B. */
+  /** engine-ab: the settings to A/B, and how many times each. */
   engineAb: EngineAbName[];
+  abRounds: number;
   /** Upper bound, in seconds, on waiting for Temporal to catch up after a phase. */
   drainTimeout: number;
   only: Set<Phase>;
@@ -63,7 +64,9 @@ const USAGE = `usage: npm run bench -- [options]
   --workflow-policy <p> SESSION_WORKFLOW_POLICY of the clicktrail processes: every-click (default) or skip-bots-and-duplicates
   --bots <share>        share of clicks with a bot's user agent (default 0.05)
   --duplicates <share>  share of clicks repeating the previous visitor's IP, i.e. duplicates (default 0.05)
-  --engine-ab <a[,a…]>  with --only engine-ab: settings to A/B: search-attribute-cache, sqlite, shard-io, worker (default all)
+  --engine-ab <a[,a…]>  with --only engine-ab: settings to A/B: search-attribute-cache, sqlite, shard-io, worker (default all),
+                        each on baseline (d) at 2 × --ceiling-rate for --ceiling-seconds
+  --ab-rounds <n>       with --only engine-ab: times each variant runs, interleaved (default 2)
   --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 180)
   --only <p[,p…]>       phases: ceiling, click, postback, e2e, reports, engine-ab (default ceiling,click,postback,e2e)
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
@@ -91,6 +94,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       bots: { type: 'string', default: '0.05' },
       duplicates: { type: 'string', default: '0.05' },
       'engine-ab': { type: 'string', default: ENGINE_AB.join(',') },
+      'ab-rounds': { type: 'string', default: '2' },
       'drain-timeout': { type: 'string', default: '180' },
       only: { type: 'string', default: 'ceiling,click,postback,e2e' },
       profile: { type: 'boolean', default: false },
@@ -128,6 +132,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
     workflowPolicy: oneOf(values['workflow-policy'], 'workflow-policy', WORKFLOW_POLICIES),
     bots: num(values.bots, 'bots', 0, 1),
     duplicates: num(values.duplicates, 'duplicates', 0, 1),
+    abRounds: num(values['ab-rounds'], 'ab-rounds', 1, 10),
     engineAb: values['engine-ab'].split(',').map((a) => oneOf(a.trim(), 'engine-ab', ENGINE_AB)),
     drainTimeout: num(values['drain-timeout'], 'drain-timeout', 1, 3600),
     only,

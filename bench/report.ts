@@ -184,11 +184,16 @@ function renderCeiling(d: CeilingPhaseResult): string[] {
 
 function renderEngineAb(rows: EngineAbResult[]): string[] {
   return [
-    '## Engine A/B (baseline (d) overloaded, one fresh dev server per setting)',
+    '## Engine A/B (baseline (d) above capacity, one fresh dev server per setting and round)',
     '',
-    '| setting | variant | offered/s | sessions | completed | sustained sessions/s | CPU ms per session (engine) | start p50 / p99 ms |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((x) => `| ${x.variant.ab} | ${x.variant.label} | ${x.stage.rate} | ${x.stage.sessions} | ${x.stage.completed} | ${x.stage.sustainedPerSec} | ${x.cpuMsPerSession} | ${x.stage.startMs.p50} / ${x.stage.startMs.p99} |`),
+    'Throughput: sessions over the time from the first start sent to the last delivery.',
+    '',
+    '| round | setting | variant | offered/s | sessions | delivered | completed | throughput sessions/s | CPU ms per session (engine) | start p50 / p99 ms |',
+    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (x) =>
+        `| ${x.round} | ${x.variant.ab} | ${x.variant.label} | ${x.stage.rate} | ${x.stage.sessions} | ${x.stage.delivered} | ${x.stage.completed} | ${x.stage.throughputPerSec} | ${x.cpuMsPerSession} | ${x.stage.startMs.p50} / ${x.stage.startMs.p99} |`,
+    ),
     '',
   ];
 }

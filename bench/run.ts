@@ -165,8 +165,8 @@ async function main(): Promise<number> {
   };
   try {
     if (args.only.has('engine-ab')) {
-      console.log(`bench: engine A/B, one fresh dev server per setting, baseline (d) at ${5 * args.ceilingRate}/s (5 × --ceiling-rate) on each`);
-      results.engineAb = await runEngineAb({ args, layout, dataDir, rate: 5 * args.ceilingRate });
+      console.log(`bench: engine A/B, one fresh dev server per setting, baseline (d) at ${2 * args.ceilingRate}/s (2 × --ceiling-rate) on each, ${args.abRounds} rounds`);
+      results.engineAb = await runEngineAb({ args, layout, dataDir, rate: 2 * args.ceilingRate, rounds: args.abRounds, onStop: (stop) => stops.push(stop) });
     }
     if ([...args.only].some((p) => p !== 'engine-ab')) await runOnOneStack();
   } catch (err) {

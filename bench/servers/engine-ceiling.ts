@@ -29,6 +29,8 @@ export interface CeilingStageResult extends CeilingStage {
   completed: number;
   /** Deliveries per second from the first to the last. */
   sustainedPerSec: number;
+  /** Sessions per second from the first start sent to the last delivery: throughput when the stage is over capacity. */
+  throughputPerSec: number;
   startMs: ReturnType<typeof summarize>;
   signalMs: ReturnType<typeof summarize>;
   /** Start sent → delivery activity run. */
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
 
   const runStage = async (stage: CeilingStage): Promise<CeilingStageResult> => {
     const id = `ceiling-${randomUUID().slice(0, 8)}`;
-    const r: CeilingStageResult = { ...stage, started: 0, eager: 0, signalled: 0, delivered: 0, completed: 0, sustainedPerSec: 0, startMs: summarize([]), signalMs: summarize([]), deliveryMs: summarize([]), drainSec: 0, drained: false, errors: [] };
+    const r: CeilingStageResult = { ...stage, started: 0, eager: 0, signalled: 0, delivered: 0, completed: 0, sustainedPerSec: 0, throughputPerSec: 0, startMs: summarize([]), signalMs: summarize([]), deliveryMs: summarize([]), drainSec: 0, drained: false, errors: [] };
     const startMs: number[] = [];
     const signalMs: number[] = [];
     const sentAt = new Map<string, number>();
@@ -135,6 +137,7 @@ async function main(): Promise<void> {
     r.drainSec = Math.round((performance.now() - lastDelivery) / 100) / 10;
     const span = (Math.max(...arrivals) - Math.min(...arrivals)) / 1000;
     r.sustainedPerSec = arrivals.length > 1 && span > 0 ? Math.round(((arrivals.length - 1) / span) * 10) / 10 : 0;
+    r.throughputPerSec = arrivals.length ? Math.round((arrivals.length / ((Math.max(...arrivals) - t) / 1000)) * 10) / 10 : 0;
     r.startMs = summarize(startMs);
     r.signalMs = summarize(signalMs);
     r.deliveryMs = summarize(ours().map((k) => delivered.get(k)! - sentAt.get(k)!));
