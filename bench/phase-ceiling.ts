@@ -26,6 +26,8 @@ export async function runCeilingPhase(
   const { args } = ctx;
   const ceiling = await engineServer(ctx, 'engine ceiling (d)', serverScript('engine-ceiling'), { ...opts.env, TEMPORAL_ADDRESS: ctx.temporalAddress });
   try {
+    // Unmeasured: the worker's first workflow tasks (V8 context, JIT) would otherwise be charged to the first stage.
+    await runStage(ceiling, { rate: 10, sessions: 10, windowMs: args.ceilingWindowMs, drainTimeoutSec: 60 });
     const stages: CeilingPhaseResult['stages'] = [];
     let rate = args.ceilingRate;
     for (let i = 0; i < (opts.stages ?? MAX_STAGES); i++) {
