@@ -24,8 +24,9 @@ import { seedFixture } from './seed';
 import { PostbackSink } from './sink';
 
 // `npm run bench`: the local stack from compiled JavaScript, clicktrail's API and worker as
-// production runs them, three phases of load, one results file. Everything started here is
-// stopped here, whatever happens.
+// production runs them on the cores production would give them (layout.ts), the engine's ceiling
+// (d), the click, postback and end-to-end phases against their baselines, one results file with
+// the targets. Everything started here is stopped here, whatever happens.
 
 async function main(): Promise<number> {
   const started = Date.now();
@@ -62,106 +63,106 @@ async function main(): Promise<number> {
   };
   // Every phase but engine-ab: one local stack, clicktrail's worker and API on it.
   const runOnOneStack = async () => {
-      const [temporalPort, mongoPort] = [await freePort(), await freePort()];
-      console.log(`bench: starting the Temporal dev server and ${environment.engine.name}, bundling the workflows`);
-      const [stack, bundle] = await Promise.all([
-        startLocalStack({
-          temporalPort,
-          temporalUiPort: null,
-          mongoPort,
-          dataDir,
-          temporalInMemory: args.temporalInMemory,
-          log: (l) => console.log(`bench: ${l}`),
-        }),
-        bundleWorkflows(),
-      ]);
-      stops.push(() => stack.stop());
-      const bundlePath = path.join(dataDir, 'workflow-bundle.js');
-      writeFileSync(bundlePath, (bundle as { code: string }).code);
-      const children = childPidsByName();
-      // The engine's core: the dev server, FerretDB and PostgreSQL with every thread and backend.
-      if (layout) for (const pid of [children.temporal, children.ferretdb, children.postgres]) if (pid) pinTree(pid, layout.engineCpu);
-
-      const mongoUri = stack.mongoUri('clicktrail_bench');
-      await connectDatabase(mongoUri);
-      stops.push(() => mongoose.disconnect());
-      const connection = await Connection.connect({ address: stack.temporalAddress });
-      stops.push(() => connection.close());
-      const sink = await new PostbackSink().start();
-      stops.push(() => sink.stop());
-
-      const ctx: BenchContext = {
-        args,
+    const [temporalPort, mongoPort] = [await freePort(), await freePort()];
+    console.log(`bench: starting the Temporal dev server and ${environment.engine.name}, bundling the workflows`);
+    const [stack, bundle] = await Promise.all([
+      startLocalStack({
+        temporalPort,
+        temporalUiPort: null,
+        mongoPort,
         dataDir,
-        fixture: null as never,
-        sink,
-        temporal: new Client({ connection }),
-        temporalAddress: stack.temporalAddress,
-        layout,
-        stackPids: { temporal: children.temporal, ferretdb: children.ferretdb, postgres: children.postgres },
-        worker: null as never,
-        clicktrailEnv: {},
-        mongoUri: stack.mongoUri,
-        failures,
-        onStop: (stop) => stops.push(stop),
-      };
-      if (args.only.has('ceiling')) {
-        console.log('bench: baseline (d), the engine\'s ceiling');
-        results.ceiling = await runCeilingPhase(ctx);
-      }
-      // End to end around the target (0.7 × (d)) unless rates were given.
-      const ceiling = results.ceiling?.sessionsPerSec;
-      const rates = args.rates ?? (ceiling ? [...new Set([0.5, 0.7, 0.9].map((f) => Math.max(1, Math.round(f * ceiling))))] : [4, 8, 16, 32]);
-      const e2eCampaigns = rates.map((_, i) => `e2e${i + 1}`);
-      const fixture = await seedFixture(sink.url, ['click', 'postback', ...e2eCampaigns]);
-      ctx.fixture = fixture;
+        temporalInMemory: args.temporalInMemory,
+        log: (l) => console.log(`bench: ${l}`),
+      }),
+      bundleWorkflows(),
+    ]);
+    stops.push(() => stack.stop());
+    const bundlePath = path.join(dataDir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, (bundle as { code: string }).code);
+    const children = childPidsByName();
+    // The engine's core: the dev server, FerretDB and PostgreSQL with every thread and backend.
+    if (layout) for (const pid of [children.temporal, children.ferretdb, children.postgres]) if (pid) pinTree(pid, layout.engineCpu);
 
-      const clicktrailEnv = {
-        NODE_ENV: 'production',
-        // Plain http on loopback: the production check on PUBLIC_BASE_URL is knowingly waived.
-        ALLOW_INSECURE_PUBLIC_URL: 'true',
-        LOG_LEVEL: 'warn',
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: '0',
-        MONGODB_URI: mongoUri,
-        TEMPORAL_ADDRESS: stack.temporalAddress,
-        TEMPORAL_TASK_QUEUE: 'clicktrail-bench',
-        BENCH_WORKFLOW_BUNDLE: bundlePath,
-        // The postback sink is on loopback, which the outbound policy refuses unless allowed.
-        OUTBOUND_ALLOW_NETWORKS: '127.0.0.0/8',
-        // The load generator stands in for the load balancer: each visitor's IP comes as X-Forwarded-For.
-        TRUSTED_PROXIES: 'loopback',
-        SESSION_WORKFLOW_POLICY: args.workflowPolicy,
-      };
-      ctx.clicktrailEnv = clicktrailEnv;
-      ctx.worker = await engineServer(ctx, 'clicktrail worker', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'worker' });
+    const mongoUri = stack.mongoUri('clicktrail_bench');
+    await connectDatabase(mongoUri);
+    stops.push(() => mongoose.disconnect());
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    stops.push(() => connection.close());
+    const sink = await new PostbackSink().start();
+    stops.push(() => sink.stop());
 
-      let api = null;
-      if (args.only.has('click')) {
-        console.log('bench: click path');
-        const click = await runClickPhase(ctx);
-        results.click = click.result;
-        api = click.api;
+    const ctx: BenchContext = {
+      args,
+      dataDir,
+      fixture: null as never,
+      sink,
+      temporal: new Client({ connection }),
+      temporalAddress: stack.temporalAddress,
+      layout,
+      stackPids: { temporal: children.temporal, ferretdb: children.ferretdb, postgres: children.postgres },
+      worker: null as never,
+      clicktrailEnv: {},
+      mongoUri: stack.mongoUri,
+      failures,
+      onStop: (stop) => stops.push(stop),
+    };
+    if (args.only.has('ceiling')) {
+      console.log('bench: baseline (d), the engine\'s ceiling');
+      results.ceiling = await runCeilingPhase(ctx);
+    }
+    // End to end around the target (0.7 × (d)) unless rates were given.
+    const ceiling = results.ceiling?.sessionsPerSec;
+    const rates = args.rates ?? (ceiling ? [...new Set([0.5, 0.7, 0.9].map((f) => Math.max(1, Math.round(f * ceiling))))] : [4, 8, 16, 32]);
+    const e2eCampaigns = rates.map((_, i) => `e2e${i + 1}`);
+    const fixture = await seedFixture(sink.url, ['click', 'postback', ...e2eCampaigns]);
+    ctx.fixture = fixture;
+
+    const clicktrailEnv = {
+      NODE_ENV: 'production',
+      // Plain http on loopback: the production check on PUBLIC_BASE_URL is knowingly waived.
+      ALLOW_INSECURE_PUBLIC_URL: 'true',
+      LOG_LEVEL: 'warn',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      MONGODB_URI: mongoUri,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      TEMPORAL_TASK_QUEUE: 'clicktrail-bench',
+      BENCH_WORKFLOW_BUNDLE: bundlePath,
+      // The postback sink is on loopback, which the outbound policy refuses unless allowed.
+      OUTBOUND_ALLOW_NETWORKS: '127.0.0.0/8',
+      // The load generator stands in for the load balancer: each visitor's IP comes as X-Forwarded-For.
+      TRUSTED_PROXIES: 'loopback',
+      SESSION_WORKFLOW_POLICY: args.workflowPolicy,
+    };
+    ctx.clicktrailEnv = clicktrailEnv;
+    ctx.worker = await engineServer(ctx, 'clicktrail worker', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'worker' });
+
+    let api = null;
+    if (args.only.has('click')) {
+      console.log('bench: click path');
+      const click = await runClickPhase(ctx);
+      results.click = click.result;
+      api = click.api;
+    }
+    api ??= await startServer(ctx, 'clicktrail API', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'api' });
+    if (args.only.has('postback')) {
+      console.log('bench: postback endpoint');
+      results.postback = await runPostbackPhase(ctx, api);
+    }
+    if (args.only.has('e2e')) {
+      results.endToEnd = [];
+      for (const [i, rate] of rates.entries()) {
+        console.log(`bench: end to end at ${rate}/s`);
+        results.endToEnd.push(await runEndToEndStage(ctx, api, e2eCampaigns[i]!, rate, 10 + i));
       }
-      api ??= await startServer(ctx, 'clicktrail API', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'api' });
-      if (args.only.has('postback')) {
-        console.log('bench: postback endpoint');
-        results.postback = await runPostbackPhase(ctx, api);
-      }
-      if (args.only.has('e2e')) {
-        results.endToEnd = [];
-        for (const [i, rate] of rates.entries()) {
-          console.log(`bench: end to end at ${rate}/s`);
-          results.endToEnd.push(await runEndToEndStage(ctx, api, e2eCampaigns[i]!, rate, 10 + i));
-        }
-      }
-      if (args.only.has('reports')) {
-        console.log(`bench: reports over ${args.reportSessions} sessions`);
-        results.reports = await runReportsPhase(ctx, api, args.reportSessions);
-      }
-      for (const child of [api, ctx.worker]) {
-        if (child.logProblems() > 0) console.log(`bench: ${child.name} logged ${child.logProblems()} warnings or errors (see ${dataDir} with --keep-data)`);
-      }
+    }
+    if (args.only.has('reports')) {
+      console.log(`bench: reports over ${args.reportSessions} sessions`);
+      results.reports = await runReportsPhase(ctx, api, args.reportSessions);
+    }
+    for (const child of [api, ctx.worker]) {
+      if (child.logProblems() > 0) console.log(`bench: ${child.name} logged ${child.logProblems()} warnings or errors (see ${dataDir} with --keep-data)`);
+    }
   };
   try {
     if (args.only.has('engine-ab')) {
