@@ -48,6 +48,7 @@ function renderReports(x: ReportsPhaseResult): string[] {
 export function renderMarkdown(r: BenchResults): string {
   const e = r.environment;
   const out: string[] = [];
+  const abOnly = r.args.only.every((p) => p === 'engine-ab');
   out.push(`# clicktrail benchmark, ${e.date.slice(0, 16).replace('T', ' ')} UTC`, '');
   out.push(
     `- Machine: ${e.cores} cores (${e.cpuModel}), ${e.memoryGiB} GiB; Node ${e.node}`,
@@ -55,7 +56,7 @@ export function renderMarkdown(r: BenchResults): string {
     `- Command: \`${r.command}\` (${r.totalSec} s in all)`,
     `- Processes: the bench process (load generator, postback sink), the server under test, the clicktrail worker (\`SESSION_WORKFLOW_POLICY=${r.args.workflowPolicy}\`), the Temporal dev server${r.args.temporalInMemory ? ' (in memory)' : ' (SQLite file)'} and FerretDB with its PostgreSQL server, each its own process. Latencies are measured by the load generator per response (hrtime), warmup of ${r.args.warmup} s excluded.`,
     `- Cores: ${r.layout}.`,
-    `- Traffic: each click from its own visitor IP (X-Forwarded-For, loopback trusted as the proxy), ${pct(r.args.bots)} with a bot's user agent, ${pct(r.args.duplicates)} repeating the previous visitor's IP (duplicates); the same visitors for (a), (b) and (c).`,
+    ...(abOnly ? [] : [`- Traffic: each click from its own visitor IP (X-Forwarded-For, loopback trusted as the proxy), ${pct(r.args.bots)} with a bot's user agent, ${pct(r.args.duplicates)} repeating the previous visitor's IP (duplicates); the same visitors for (a), (b) and (c).`]),
     '',
   );
   if (r.engineAb?.length) out.push(...renderEngineAb(r.engineAb));
@@ -151,7 +152,7 @@ export function renderMarkdown(r: BenchResults): string {
   }
 
   out.push(...renderCpuPerRequest(r));
-  out.push(...renderTargets(r));
+  if (!abOnly) out.push(...renderTargets(r));
   out.push('## Result', '');
   if (r.failures.length === 0) out.push('Every count matched: no loss.');
   else for (const f of r.failures) out.push(`- **FAILED**: ${f}`);
