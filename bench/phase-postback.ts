@@ -34,7 +34,7 @@ export interface PostbackPhaseResult {
    * still in flight when the load generator stopped (their answers were cut off, not their work).
    */
   accepted: number;
-  /** Of those, queued for the recovery sweep (Temporal did not answer in time), as of the end of the load. */
+  /** Of those, not yet signalled to their workflow (inbound `signalled: false`) as the load ended. */
   queued: number;
   bad: number;
   atEndOfLoad: Counts;
