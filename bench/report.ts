@@ -105,7 +105,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(`| clicktrail GET /postback (sale, amount, token) | ${p.load.rps} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${p.bad} |`, '');
     out.push(`Throughput clicktrail / (e): **${Math.round((p.load.rps / p.baseline.load.rps) * 100) / 100}**, p99 ${Math.round((l.p99 / e.p99) * 100) / 100}×.`, '');
     out.push(
-      `${p.answered202} answered 202 (warmup included); ${p.accepted} accepted by clicktrail per its inbound log (the rest were in flight when the load stopped), ${p.queued} of them not yet signalled to their workflow as the load ended (inbound `signalled: false`); by the end of the load ${p.atEndOfLoad.conversionsRecorded} were recorded and ${p.atEndOfLoad.postbacksReceived} publisher postbacks delivered; ` +
+      `${p.answered202} answered 202 (warmup included); ${p.accepted} accepted by clicktrail per its inbound log (the rest were in flight when the load stopped), ${p.queued} of them not yet signalled to their workflow as the load ended (inbound \`signalled: false\`); by the end of the load ${p.atEndOfLoad.conversionsRecorded} were recorded and ${p.atEndOfLoad.postbacksReceived} publisher postbacks delivered; ` +
         (p.drained ? `all recorded and delivered ${p.drainSec} s later.` : `**after ${p.drainSec} s more: ${p.afterDrain.conversionsRecorded} recorded, ${p.afterDrain.postbacksReceived} delivered**.`),
       '',
     );
