@@ -13,7 +13,7 @@ export interface Counts {
   sessionsStored: number;
   /** Stored sessions flagged bot or duplicate: no workflow of their own under skip-bots-and-duplicates. */
   sessionsFlagged: number;
-  /** Sessions whose workflow has run its first activity (or that the recovery sweep handed over). */
+  /** Sessions marked `workflowStarted: true` (by whatever hands them to Temporal, or by their workflow's first step). */
   sessionsMarkedStarted: number;
   /** Session workflow executions Temporal knows for the campaign. */
   workflowsStarted: number;
