@@ -11,17 +11,30 @@ export interface BenchArgs {
   connections: number;
   /** Click path latency at this offered rate (req/s), besides the run at saturation; 0: skip. */
   clickRate: number;
-  /** End to end: sessions per stage and offered sessions per second (one stage per rate). */
-  sessions: number;
+  /** End to end: sessions per stage (null: 8 s of the stage's rate, at least 60) and offered sessions per second (one stage per rate). */
+  sessions: number | null;
   /** Reports: sessions seeded over 90 days (conversions: 3 % of them). */
   reportSessions: number;
-  rates: number[];
+  /** null: 0.5, 0.7 and 0.9 × baseline (d)'s ceiling when it ran, else 4, 8, 16, 32. */
+  rates: number[] | null;
+  /** Baseline (d): first offered rate, seconds per stage, window of each no-op session. */
+  ceilingRate: number;
+  ceilingSeconds: number;
+  ceilingWindowMs: number;
+  /** SESSION_WORKFLOW_POLICY for the clicktrail processes. */
+  workflowPolicy: WorkflowPolicy;
+  /** Share of clicks with a bot's user agent, and of clicks repeating the previous visitor's IP (duplicates). */
+  bots: number;
+  duplicates: number;
+  /** engine-ab: the settings to A/B, and how many times each. */
+  engineAb: EngineAbName[];
+  abRounds: number;
   /** Upper bound, in seconds, on waiting for Temporal to catch up after a phase. */
   drainTimeout: number;
   only: Set<Phase>;
   /** Write V8 CPU profiles of the clicktrail API and worker processes. */
   profile: boolean;
-  /** Pin the load generator to CPU 0 and the server under test to CPU 1 (taskset). */
+  /** Server under test and load generator on CPU 0, the engine on CPU 1 (taskset); see layout.ts. */
   pin: boolean;
   temporalInMemory: boolean;
   outDir: string;
@@ -30,21 +43,34 @@ export interface BenchArgs {
   keepData: boolean;
 }
 
-// `reports` is not in the default run: it seeds a million sessions.
-export const PHASES = ['click', 'postback', 'e2e', 'reports'] as const;
+// `reports` is not in the default run: it seeds a million sessions; `engine-ab` restarts the stack per setting.
+export const PHASES = ['ceiling', 'click', 'postback', 'e2e', 'reports', 'engine-ab'] as const;
 export type Phase = (typeof PHASES)[number];
+export const WORKFLOW_POLICIES = ['every-click', 'skip-bots-and-duplicates'] as const;
+export type WorkflowPolicy = (typeof WORKFLOW_POLICIES)[number];
+export const ENGINE_AB = ['search-attribute-cache', 'sqlite', 'shard-io', 'worker'] as const;
+export type EngineAbName = (typeof ENGINE_AB)[number];
 
 const USAGE = `usage: npm run bench -- [options]
   --duration <s>        measured seconds per click scenario and for the postback run (default 5)
   --warmup <s>          unmeasured seconds before each measured run (default 2)
   --connections <n>     concurrent connections of the load generator (default 10)
   --click-rate <r>      also measure each click scenario at this fixed offered rate, req/s (default 50; 0: skip)
-  --sessions <n>        end-to-end sessions per stage (default 60); with --only reports: sessions seeded (default 1000000)
-  --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default 4,8,16,32)
+  --sessions <n>        end-to-end sessions per stage (default: 8 s of the stage's rate, at least 60); with --only reports: sessions seeded (default 1000000)
+  --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default: 0.5, 0.7, 0.9 × baseline (d), or 4,8,16,32 without it)
+  --ceiling-rate <r>    baseline (d): first offered sessions/s; each next stage 1.5× until one fails (default 20)
+  --ceiling-seconds <s> baseline (d): seconds per stage (default 5)
+  --ceiling-window-ms <ms>  baseline (d): each no-op session's window (default 1000)
+  --workflow-policy <p> SESSION_WORKFLOW_POLICY of the clicktrail processes: every-click (default) or skip-bots-and-duplicates
+  --bots <share>        share of clicks with a bot's user agent (default 0.05)
+  --duplicates <share>  share of clicks repeating the previous visitor's IP, i.e. duplicates (default 0.05)
+  --engine-ab <a[,a…]>  with --only engine-ab: settings to A/B: search-attribute-cache, sqlite, shard-io, worker (default all),
+                        each on baseline (d) at 2 × --ceiling-rate for --ceiling-seconds
+  --ab-rounds <n>       with --only engine-ab: times each variant runs, interleaved (default 2)
   --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 180)
-  --only <p[,p…]>       phases to run: click, postback, e2e, reports (default click,postback,e2e)
+  --only <p[,p…]>       phases: ceiling, click, postback, e2e, reports, engine-ab (default ceiling,click,postback,e2e)
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
-  --pin                 pin the load generator to CPU 0 and the server under test to CPU 1
+  --unpinned           do not pin (default: server under test and load generator on CPU 0, engine on CPU 1)
   --temporal-in-memory  run the Temporal dev server without its SQLite file
   --name <name>         results file name (default latest)
   --out <dir>           results directory (default bench/results)
@@ -60,11 +86,19 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       connections: { type: 'string', default: '10' },
       'click-rate': { type: 'string', default: '50' },
       sessions: { type: 'string' },
-      rate: { type: 'string', default: '4,8,16,32' },
+      rate: { type: 'string' },
+      'ceiling-rate': { type: 'string', default: '20' },
+      'ceiling-seconds': { type: 'string', default: '5' },
+      'ceiling-window-ms': { type: 'string', default: '1000' },
+      'workflow-policy': { type: 'string', default: 'every-click' },
+      bots: { type: 'string', default: '0.05' },
+      duplicates: { type: 'string', default: '0.05' },
+      'engine-ab': { type: 'string', default: ENGINE_AB.join(',') },
+      'ab-rounds': { type: 'string', default: '2' },
       'drain-timeout': { type: 'string', default: '180' },
-      only: { type: 'string', default: 'click,postback,e2e' },
+      only: { type: 'string', default: 'ceiling,click,postback,e2e' },
       profile: { type: 'boolean', default: false },
-      pin: { type: 'boolean', default: false },
+      unpinned: { type: 'boolean', default: false },
       'temporal-in-memory': { type: 'boolean', default: false },
       name: { type: 'string', default: 'latest' },
       out: { type: 'string', default: defaultOutDir },
@@ -89,13 +123,21 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
     warmup: num(values.warmup, 'warmup', 0, 60),
     connections: num(values.connections, 'connections', 1, 1000),
     clickRate: num(values['click-rate'], 'click-rate', 0, 100_000),
-    sessions: num(only.has('reports') && only.size === 1 ? '60' : (values.sessions ?? '60'), 'sessions', 1, 100_000),
+    sessions: only.has('reports') && only.size === 1 ? 60 : values.sessions === undefined ? null : num(values.sessions, 'sessions', 1, 100_000),
     reportSessions: num(only.has('reports') ? (values.sessions ?? '1000000') : '1000000', 'sessions', 1000, 100_000_000),
-    rates: values.rate.split(',').map((r) => num(r, 'rate', 0.1, 10_000)),
+    rates: values.rate === undefined ? null : values.rate.split(',').map((r) => num(r, 'rate', 0.1, 10_000)),
+    ceilingRate: num(values['ceiling-rate'], 'ceiling-rate', 1, 10_000),
+    ceilingSeconds: num(values['ceiling-seconds'], 'ceiling-seconds', 1, 120),
+    ceilingWindowMs: num(values['ceiling-window-ms'], 'ceiling-window-ms', 100, 60_000),
+    workflowPolicy: oneOf(values['workflow-policy'], 'workflow-policy', WORKFLOW_POLICIES),
+    bots: num(values.bots, 'bots', 0, 1),
+    duplicates: num(values.duplicates, 'duplicates', 0, 1),
+    abRounds: num(values['ab-rounds'], 'ab-rounds', 1, 10),
+    engineAb: values['engine-ab'].split(',').map((a) => oneOf(a.trim(), 'engine-ab', ENGINE_AB)),
     drainTimeout: num(values['drain-timeout'], 'drain-timeout', 1, 3600),
     only,
     profile: values.profile,
-    pin: values.pin,
+    pin: !values.unpinned,
     temporalInMemory: values['temporal-in-memory'],
     outDir: values.out,
     name: values.name,
@@ -107,6 +149,11 @@ export class UsageError extends Error {
   constructor(message: string) {
     super(`${message}\n\n${USAGE}`);
   }
+}
+
+function oneOf<T extends string>(raw: string, name: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(raw)) throw new UsageError(`--${name}: "${raw}" is not one of ${allowed.join(', ')}`);
+  return raw as T;
 }
 
 function num(raw: string, name: string, min: number, max: number): number {

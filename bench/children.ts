@@ -12,6 +12,8 @@ export interface ServerChild {
   url: string | null;
   /** Lines at warn level or above the process logged (pino JSON, level >= 40). */
   logProblems(): number;
+  /** Sends `message` and resolves with the first reply `reply` accepts (a value other than undefined). */
+  ask<T>(message: object, reply: (m: unknown) => T | undefined): Promise<T>;
   /** Starts or stops (writing `file`) the process's CPU profiler; see servers/profiler.ts. */
   profile(action: 'start' | 'stop', file?: string): Promise<void>;
   stop(): Promise<void>;
@@ -67,6 +69,26 @@ export async function startChild(opts: {
     pid: child.pid!,
     url: ready.url,
     logProblems: () => problems,
+    ask<T>(message: object, reply: (m: unknown) => T | undefined): Promise<T> {
+      return new Promise((resolve, reject) => {
+        const onMessage = (m: unknown) => {
+          let value: T | undefined;
+          try {
+            value = reply(m);
+          } catch (err) {
+            child.off('message', onMessage);
+            reject(err instanceof Error ? err : new Error(String(err)));
+            return;
+          }
+          if (value === undefined) return;
+          child.off('message', onMessage);
+          resolve(value);
+        };
+        child.on('message', onMessage);
+        void exited.then((code) => reject(new Error(`${opts.name} exited with code ${code}`)));
+        child.send(message);
+      });
+    },
     profile(action, file) {
       return new Promise((resolve, reject) => {
         const onMessage = (m: { profiled?: string; ok?: boolean; error?: string }) => {

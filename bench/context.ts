@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { BenchArgs } from './args';
+import type { CoreLayout } from './layout';
 import { startChild, type ServerChild } from './children';
 import { cpuBetween, snapshotCpu, type CpuUsage } from './cpu';
 import type { BenchFixture } from './seed';
@@ -15,6 +16,9 @@ export interface BenchContext {
   fixture: BenchFixture;
   sink: PostbackSink;
   temporal: Client;
+  temporalAddress: string;
+  /** Where processes run (null: unpinned); see layout.ts. */
+  layout: CoreLayout | null;
   /** Temporal dev server and FerretDB processes. */
   stackPids: { temporal?: number; ferretdb?: number; postgres?: number };
   worker: ServerChild;
@@ -27,25 +31,22 @@ export interface BenchContext {
   onStop(stop: () => Promise<void>): void;
 }
 
-export function serverScript(name: 'bare-redirect' | 'mongo-only-tracker' | 'clicktrail'): string {
+export function serverScript(name: 'bare-redirect' | 'mongo-only-tracker' | 'mongo-only-postback' | 'clicktrail' | 'engine-ceiling'): string {
   return path.join(__dirname, 'servers', `${name}.js`);
 }
 
-export async function startServer(
-  ctx: BenchContext,
-  name: string,
-  script: string,
-  env: Record<string, string>,
-  execArgv: string[] = [],
-): Promise<ServerChild> {
-  const child = await startChild({
-    name,
-    script,
-    env,
-    execArgv,
-    logFile: path.join(ctx.dataDir, `${name.replace(/\W+/g, '-')}.log`),
-    cpu: ctx.args.pin ? 1 : undefined,
-  });
+/** A server under test, on the load generator's core. */
+export function startServer(ctx: BenchContext, name: string, script: string, env: Record<string, string>, execArgv: string[] = []): Promise<ServerChild> {
+  return start(ctx, name, script, env, execArgv, ctx.layout?.serverCpu);
+}
+
+/** A process of the engine (the clicktrail worker, baseline (d)), on the engine's core. */
+export function engineServer(ctx: BenchContext, name: string, script: string, env: Record<string, string>): Promise<ServerChild> {
+  return start(ctx, name, script, env, [], ctx.layout?.engineCpu);
+}
+
+async function start(ctx: BenchContext, name: string, script: string, env: Record<string, string>, execArgv: string[], cpu: number | undefined): Promise<ServerChild> {
+  const child = await startChild({ name, script, env, execArgv, logFile: path.join(ctx.dataDir, `${name.replace(/\W+/g, '-')}.log`), cpu });
   ctx.onStop(() => child.stop());
   return child;
 }
@@ -62,19 +63,24 @@ export async function withCpu<T>(
 ): Promise<{ result: T; cpu: CpuUsage }> {
   const profiled = ctx.args.profile && profileAs ? [server, ctx.worker].filter((c): c is ServerChild => !!c) : [];
   await Promise.all(profiled.map((c) => c.profile('start')));
-  const labels = {
-    'load generator': process.pid,
-    ...(server ? { [server.name]: server.pid } : {}),
-    'clicktrail worker': ctx.worker.pid,
-    'Temporal server': ctx.stackPids.temporal,
-    FerretDB: ctx.stackPids.ferretdb,
-    ...(ctx.stackPids.postgres ? { PostgreSQL: ctx.stackPids.postgres } : {}),
-  };
+  const labels = cpuLabels(ctx, server);
   const before = snapshotCpu(labels);
   const result = await fn();
   const cpu = cpuBetween(before, snapshotCpu(labels));
   await Promise.all(profiled.map((c) => c.profile('stop', profileFile(ctx, profileAs!, c === ctx.worker ? 'worker' : 'api'))));
   return { result, cpu };
+}
+
+/** The processes whose CPU a run reports, by name. */
+export function cpuLabels(ctx: BenchContext, server: ServerChild | null): Record<string, number | undefined> {
+  return {
+    'load generator': process.pid,
+    ...(server ? { [server.name]: server.pid } : {}),
+    ...(ctx.worker ? { 'clicktrail worker': ctx.worker.pid } : {}),
+    'Temporal server': ctx.stackPids.temporal,
+    FerretDB: ctx.stackPids.ferretdb,
+    ...(ctx.stackPids.postgres ? { PostgreSQL: ctx.stackPids.postgres } : {}),
+  };
 }
 
 export function profileFile(ctx: BenchContext, run: string, role: 'api' | 'worker'): string {

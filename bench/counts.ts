@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { conversions } from '../src/persistence/models/conversion';
 import { deliveries } from '../src/persistence/models/delivery';
 import { sessions } from '../src/persistence/models/session';
+import type { WorkflowPolicy } from './args';
 import type { PostbackSink } from './sink';
 
 // What actually exists after a phase, read back from where it lives: MongoDB (sessions,
@@ -10,7 +11,9 @@ import type { PostbackSink } from './sink';
 
 export interface Counts {
   sessionsStored: number;
-  /** Sessions whose workflow has run its first activity (or that the recovery sweep handed over). */
+  /** Stored sessions flagged bot or duplicate: no workflow of their own under skip-bots-and-duplicates. */
+  sessionsFlagged: number;
+  /** Sessions marked `workflowStarted: true` (by whatever hands them to Temporal, or by their workflow's first step). */
   sessionsMarkedStarted: number;
   /** Session workflow executions Temporal knows for the campaign. */
   workflowsStarted: number;
@@ -21,8 +24,9 @@ export interface Counts {
 }
 
 export async function readCounts(temporal: Client, sink: PostbackSink, campaignId: string): Promise<Counts> {
-  const [sessionsStored, sessionsMarkedStarted, workflows, conversionIds] = await Promise.all([
+  const [sessionsStored, sessionsFlagged, sessionsMarkedStarted, workflows, conversionIds] = await Promise.all([
     sessions().countDocuments({ campaignId }),
+    sessions().countDocuments({ campaignId, $or: [{ bot: true }, { duplicate: true }] }),
     sessions().countDocuments({ campaignId, workflowStarted: true }),
     temporal.workflow.count(`WorkflowType = "sessionWorkflow" AND CampaignId = "${campaignId}"`),
     conversions()
@@ -35,12 +39,18 @@ export async function readCounts(temporal: Client, sink: PostbackSink, campaignI
     : 0;
   return {
     sessionsStored,
+    sessionsFlagged,
     sessionsMarkedStarted,
     workflowsStarted: workflows.count,
     conversionsRecorded: conversionIds.length,
     deliveriesLogged,
     postbacksReceived: sink.received(campaignId),
   };
+}
+
+/** Session workflows the policy starts without a conversion: every stored session, or only the unflagged ones. */
+export function workflowsExpected(c: Counts, policy: WorkflowPolicy): number {
+  return policy === 'every-click' ? c.sessionsStored : c.sessionsStored - c.sessionsFlagged;
 }
 
 /** Polls until `done` holds (true) or the timeout passes (false); returns the seconds waited. */

@@ -59,6 +59,21 @@ function treeTicks(root: number, tree: Map<number, number>): number {
   return total;
 }
 
+/** Every process below `root`, children first. */
+export function descendants(root: number): number[] {
+  const tree = parents();
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, ppid] of tree) {
+      if (ppid !== pid) continue;
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(root);
+  return out;
+}
+
 /** The direct children of this process, by command name (e.g. the Temporal and FerretDB servers). */
 export function childPidsByName(): Record<string, number> {
   const out: Record<string, number> = {};
@@ -101,4 +116,18 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUsage {
   // /proc/stat counts in the same USER_HZ ticks, summed over all cores.
   const machinePct = pct(b.machineBusy - a.machineBusy);
   return { seconds, processes, machine: machinePct, others: Math.max(0, Math.round((machinePct - pct(ours)) * 10) / 10), cores: b.cores };
+}
+
+/** Milliseconds of CPU per request (or session), per process and over `involved` (the processes doing the work). */
+export function cpuMsPer(cpu: CpuUsage, count: number, involved: string[]): { total: number; processes: Record<string, number> } {
+  const ms = (pct: number) => (count > 0 ? Math.round(((pct / 100) * cpu.seconds * 1000 * 1000) / count) / 1000 : NaN);
+  const processes: Record<string, number> = {};
+  let total = 0;
+  for (const label of involved) {
+    const pct = cpu.processes[label];
+    if (pct === undefined) continue;
+    processes[label] = ms(pct);
+    total += pct;
+  }
+  return { total: ms(total), processes };
 }

@@ -1,7 +1,8 @@
 import http from 'node:http';
-import { summarize, BROWSER_UA, type LoadResult } from './load';
+import { summarize, type LoadResult } from './load';
 import { clickPath, type BenchFixture } from './seed';
 import type { PostbackSink } from './sink';
+import { visitor, visitorHeaders, type TrafficMix } from './traffic-mix';
 
 // N sessions offered at a fixed rate (open loop: a session starts on schedule whether or not
 // earlier ones have finished), each one a visitor's click followed by the advertiser's
@@ -16,6 +17,10 @@ export interface EndToEndOptions {
   sessions: number;
   rate: number;
   sink: PostbackSink;
+  /** Bots and duplicates among the clicks; each session still gets its postback. */
+  mix: TrafficMix;
+  /** Keeps this stage's visitors apart from other stages'. */
+  stream: number;
 }
 
 export interface EndToEndTraffic {
@@ -35,9 +40,9 @@ export interface EndToEndTraffic {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
-function get(url: string): Promise<{ status: number; location: string | undefined; body: string }> {
+function get(url: string, headers: Record<string, string>): Promise<{ status: number; location: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers: { 'user-agent': BROWSER_UA } }, (res) => {
+    const req = http.get(url, { agent, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -67,7 +72,8 @@ export async function driveSessions(o: EndToEndOptions): Promise<EndToEndTraffic
   const session = async (i: number) => {
     const sent = performance.now();
     try {
-      const click = await get(`${o.apiUrl}${clickPath(o.fixture, o.campaign, `e2e-${i}`)}`);
+      const headers = visitorHeaders(visitor(i, o.mix, o.stream));
+      const click = await get(`${o.apiUrl}${clickPath(o.fixture, o.campaign, `e2e-${i}`)}`, headers);
       clickMs.push(performance.now() - sent);
       const clickId = click.location ? new URL(click.location).searchParams.get('cid') : null;
       if (click.status !== 302 || !clickId) {
@@ -80,6 +86,7 @@ export async function driveSessions(o: EndToEndOptions): Promise<EndToEndTraffic
       const pbSent = performance.now();
       const pb = await get(
         `${o.apiUrl}/postback?click_id=${clickId}&event=registration&txid=e2e-${o.campaign}-${i}&token=${o.fixture.token}`,
+        {},
       );
       postbackMs.push(performance.now() - pbSent);
       if (pb.status !== 202) {

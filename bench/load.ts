@@ -15,6 +15,8 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   /** A new path for every request (e.g. distinct transaction ids). */
   nextPath?: () => string;
+  /** Headers of each request, on top of the others (e.g. the visitor's IP and user agent). */
+  nextHeaders?: () => Record<string, string>;
 }
 
 export interface LoadResult {
@@ -44,7 +46,19 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         ...(o.overallRate ? { overallRate: o.overallRate } : {}),
         ...(o.amount ? { amount: o.amount } : { duration: o.durationSec }),
         headers: { 'user-agent': BROWSER_UA, ...o.headers },
-        ...(o.nextPath ? { requests: [{ setupRequest: (req) => ({ ...req, path: o.nextPath!() }) }] } : {}),
+        ...(o.nextPath || o.nextHeaders
+          ? {
+              requests: [
+                {
+                  setupRequest: (req) => ({
+                    ...req,
+                    ...(o.nextPath ? { path: o.nextPath() } : {}),
+                    ...(o.nextHeaders ? { headers: { 'user-agent': BROWSER_UA, ...o.headers, ...o.nextHeaders() } } : {}),
+                  }),
+                },
+              ],
+            }
+          : {}),
       },
       (err, res) => (err ? reject(err) : resolve(res)),
     );

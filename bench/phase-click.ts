@@ -1,9 +1,10 @@
 import type { ServerChild } from './children';
-import { serverScript, startServer, withCpu, type BenchContext } from './context';
-import type { CpuUsage } from './cpu';
-import { readCounts, waitFor, type Counts } from './counts';
+import { cpuLabels, serverScript, startServer, withCpu, type BenchContext } from './context';
+import { cpuBetween, snapshotCpu, type CpuUsage } from './cpu';
+import { readCounts, waitFor, workflowsExpected, type Counts } from './counts';
 import { runLoad, type LoadResult } from './load';
 import { clickPath } from './seed';
+import { visitor, visitorHeaders } from './traffic-mix';
 
 // The click path: the same load (duration, connections, URL shape) against (a) a bare express
 // 302, (b) a MongoDB-only tracker, (c) clicktrail's /c/{campaignId}. Each runs in its own
@@ -19,6 +20,12 @@ export interface ScenarioResult {
   warmupRedirects: number;
   /** The same scenario at a fixed offered rate (`--click-rate`), measured before the saturating run. */
   atFixedRate: { load: LoadResult; bad: number } | null;
+  /**
+   * CPU over the whole scenario, from the first request of the fixed-rate run to the end of the
+   * saturating one, or for clicktrail to the end of its workflow backlog, with the requests
+   * answered meanwhile: the cost of a click including the work it leaves for later.
+   */
+  whole: { cpu: CpuUsage; responses: number };
 }
 
 export interface ClickPhaseResult {
@@ -40,21 +47,33 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
   const path = clickPath(fixture, 'click', 'bench');
   const scenarios: ScenarioResult[] = [];
 
-  const measure = async (label: string, server: ServerChild, afterWarmup?: () => Promise<void>, profileAs?: string): Promise<ScenarioResult> => {
+  const measure = async (
+    label: string,
+    server: ServerChild,
+    hooks: { afterWarmup?: () => Promise<void>; afterLoad?: () => Promise<void> } = {},
+    profileAs?: string,
+  ): Promise<ScenarioResult> => {
     const url = `${server.url}${path}`;
+    // Every scenario sees the same visitors: distinct IPs, some bots, some duplicates (traffic-mix.ts).
+    let v = 0;
+    const nextHeaders = () => visitorHeaders(visitor(v++, { bots: args.bots, duplicates: args.duplicates }, 2));
+    const labels = cpuLabels(ctx, server);
+    const wholeBefore = snapshotCpu(labels);
     // The fixed rate first, on a server that has seen no saturating load: a backlog left by a burst
     // (workflow starts queued behind Temporal) would otherwise be measured as the click's latency.
-    const at = (overallRate: number | undefined, durationSec: number) => runLoad({ url, connections: args.connections, durationSec, overallRate });
+    const at = (overallRate: number | undefined, durationSec: number) => runLoad({ url, connections: args.connections, durationSec, overallRate, nextHeaders });
     const fixedWarmup = args.clickRate > 0 && args.warmup > 0 ? await at(args.clickRate, args.warmup) : null;
     const fixed = args.clickRate > 0 ? await at(args.clickRate, args.duration) : null;
     const warmup = args.warmup > 0 ? await at(undefined, args.warmup) : null;
-    await afterWarmup?.();
+    await hooks.afterWarmup?.();
     const { result: load, cpu } = await withCpu(
       ctx,
       server,
-      () => runLoad({ url, connections: args.connections, durationSec: args.duration }),
+      () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextHeaders }),
       profileAs,
     );
+    await hooks.afterLoad?.();
+    const whole = { cpu: cpuBetween(wholeBefore, snapshotCpu(labels)), responses: [fixedWarmup, fixed, warmup, load].reduce((n, l) => n + (l?.responses ?? 0), 0) };
     const badOf = (l: LoadResult) => l.responses - (l.statusCodes['302'] ?? 0) + l.errors + l.timeouts;
     const bad = badOf(load);
     if (fixed) console.log(`  ${label} at ${args.clickRate} req/s offered: p50 ${fixed.latencyMs.p50} ms, p99 ${fixed.latencyMs.p99} ms, ${badOf(fixed)} non-302/errors`);
@@ -66,6 +85,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
       bad,
       warmupRedirects: [fixedWarmup, fixed, warmup].reduce((n, l) => n + (l?.statusCodes['302'] ?? 0), 0),
       atFixedRate: fixed ? { load: fixed, bad: badOf(fixed) } : null,
+      whole,
     };
   };
 
@@ -80,18 +100,30 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
   const api = await startServer(ctx, 'clicktrail API', serverScript('clicktrail'), { ...ctx.clicktrailEnv, ROLE: 'api' });
   const campaignId = fixture.campaigns.click!.campaignId;
   const before = { counts: null as Counts | null };
-  const c = await measure('(c) clicktrail /c/{campaignId}', api, async () => {
-    before.counts = await readCounts(ctx.temporal, ctx.sink, campaignId);
-  }, 'click');
-  scenarios.push(c);
-  const atEndOfLoad = await readCounts(ctx.temporal, ctx.sink, campaignId);
-  console.log(`  clicktrail: ${atEndOfLoad.sessionsStored} sessions stored, ${atEndOfLoad.workflowsStarted} workflows started by the end of the load; waiting for the rest…`);
-  const drain = await waitFor(
-    () => readCounts(ctx.temporal, ctx.sink, campaignId),
-    (n) => n.workflowsStarted >= n.sessionsStored && n.sessionsMarkedStarted >= n.sessionsStored,
-    args.drainTimeout,
+  let atEndOfLoad!: Counts;
+  let drain!: Awaited<ReturnType<typeof waitFor<Counts>>>;
+  const policy = args.workflowPolicy;
+  const c = await measure(
+    '(c) clicktrail /c/{campaignId}',
+    api,
+    {
+      afterWarmup: async () => {
+        before.counts = await readCounts(ctx.temporal, ctx.sink, campaignId);
+      },
+      afterLoad: async () => {
+        atEndOfLoad = await readCounts(ctx.temporal, ctx.sink, campaignId);
+        console.log(`  clicktrail: ${atEndOfLoad.sessionsStored} sessions stored (${atEndOfLoad.sessionsFlagged} bot or duplicate), ${atEndOfLoad.workflowsStarted} workflows started by the end of the load; waiting for the rest (${policy})…`);
+        drain = await waitFor(
+          () => readCounts(ctx.temporal, ctx.sink, campaignId),
+          (n) => n.workflowsStarted >= workflowsExpected(n, policy) && n.sessionsMarkedStarted >= workflowsExpected(n, policy),
+          args.drainTimeout,
+        );
+      },
+    },
+    'click',
   );
-  console.log(`  clicktrail: ${drain.counts.workflowsStarted}/${drain.counts.sessionsStored} workflows started ${drain.drained ? `after ${drain.waitedSec} s more` : `— NOT drained within ${args.drainTimeout} s`}`);
+  scenarios.push(c);
+  console.log(`  clicktrail: ${drain.counts.workflowsStarted}/${workflowsExpected(drain.counts, policy)} workflows started ${drain.drained ? `after ${drain.waitedSec} s more` : `— NOT drained within ${args.drainTimeout} s`}`);
 
   // Every click answered 302 must have its session stored; a missing one is a lost click.
   const redirects = c.warmupRedirects + (c.load.statusCodes['302'] ?? 0);
@@ -99,7 +131,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     ctx.failures.push(`click path: ${redirects} redirects answered but only ${atEndOfLoad.sessionsStored} sessions stored`);
   }
   if (!drain.drained) {
-    ctx.failures.push(`click path: ${drain.counts.sessionsStored - drain.counts.workflowsStarted} session workflows still not started ${args.drainTimeout} s after the load`);
+    ctx.failures.push(`click path: ${workflowsExpected(drain.counts, policy) - drain.counts.workflowsStarted} session workflows still not started ${args.drainTimeout} s after the load`);
   }
 
   const [a, b] = scenarios as [ScenarioResult, ScenarioResult, ScenarioResult];

@@ -32,14 +32,15 @@ export interface EndToEndStage {
   failures: string[];
 }
 
-export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, campaign: string, rate: number): Promise<EndToEndStage> {
+export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, campaign: string, rate: number, stream: number): Promise<EndToEndStage> {
   const { args, fixture, sink } = ctx;
   const campaignId = fixture.campaigns[campaign]!.campaignId;
-  const n = args.sessions;
+  // Long enough at any rate for the pipeline to reach its steady state.
+  const n = args.sessions ?? Math.max(60, Math.round(rate * 8));
   let traffic!: EndToEndTraffic;
   let drain!: { counts: Counts; drained: boolean; waitedSec: number };
   const { cpu } = await withCpu(ctx, api, async () => {
-    traffic = await driveSessions({ apiUrl: api.url!, fixture, campaign, sessions: n, rate, sink });
+    traffic = await driveSessions({ apiUrl: api.url!, fixture, campaign, sessions: n, rate, sink, mix: { bots: args.bots, duplicates: args.duplicates }, stream });
     drain = await waitFor(
       () => readCounts(ctx.temporal, sink, campaignId),
       (c) => c.postbacksReceived >= n && c.deliveriesLogged >= n && c.workflowsStarted >= n && c.conversionsRecorded >= n,
@@ -53,7 +54,7 @@ export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, camp
     { what: 'redirects answered (302 with a click id)', count: traffic.redirects },
     { what: 'sessions stored (MongoDB)', count: c.sessionsStored },
     { what: 'workflows started (Temporal)', count: c.workflowsStarted },
-    { what: 'sessions marked started by their workflow', count: c.sessionsMarkedStarted },
+    { what: 'sessions marked started (workflowStarted: true)', count: c.sessionsMarkedStarted },
     { what: 'postbacks accepted (202)', count: traffic.postbacksAccepted },
     { what: 'conversions recorded (MongoDB)', count: c.conversionsRecorded },
     { what: 'deliveries logged as delivered', count: c.deliveriesLogged },

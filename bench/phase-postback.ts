@@ -1,17 +1,29 @@
+import mongoose from 'mongoose';
+import { v7 as uuidv7 } from 'uuid';
 import { runLoad, type LoadResult } from './load';
 import type { ServerChild } from './children';
-import { withCpu, type BenchContext } from './context';
+import { serverScript, startServer, withCpu, type BenchContext } from './context';
 import type { CpuUsage } from './cpu';
 import { readCounts, waitFor, type Counts } from './counts';
 import { clickPath } from './seed';
+import { visitor, visitorHeaders } from './traffic-mix';
 import { inbounds } from '../src/persistence/models/inbound';
 import { sessions } from '../src/persistence/models/session';
 
 // The postback endpoint on its own: server-to-server conversions against a pool of real click
 // ids, each request with its own transaction id (a repeatable "sale" event with an amount), so
-// that every accepted request is a conversion the workflow must record and notify.
+// that every accepted request is a conversion the workflow must record and notify. First the same
+// load against baseline (e), a MongoDB-only postback (session lookup by id, one insert).
+
+export interface PostbackBaselineResult {
+  load: LoadResult;
+  cpu: CpuUsage;
+  /** Answers other than 202, and requests without an answer. */
+  bad: number;
+}
 
 export interface PostbackPhaseResult {
+  baseline: PostbackBaselineResult;
   poolSessions: number;
   load: LoadResult;
   cpu: CpuUsage;
@@ -22,7 +34,7 @@ export interface PostbackPhaseResult {
    * still in flight when the load generator stopped (their answers were cut off, not their work).
    */
   accepted: number;
-  /** Of those, queued for the recovery sweep (Temporal did not answer in time), as of the end of the load. */
+  /** Of those, not yet signalled to their workflow (inbound `signalled: false`) as the load ended. */
   queued: number;
   bad: number;
   atEndOfLoad: Counts;
@@ -37,11 +49,15 @@ const POOL = 300;
 
 export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Promise<PostbackPhaseResult> {
   const { args, fixture } = ctx;
+  const baseline = await runBaselineE(ctx);
   const campaignId = fixture.campaigns.postback!.campaignId;
   const read = () => readCounts(ctx.temporal, ctx.sink, campaignId);
 
   // The click ids: made by real clicks, their workflows started before the postbacks begin.
-  await runLoad({ url: `${api.url}${clickPath(fixture, 'postback', 'pool')}`, connections: args.connections, durationSec: 0, amount: POOL });
+  // Distinct visitors, none a bot or a duplicate: every pool session gets its workflow under either policy.
+  let v = 0;
+  const nextHeaders = () => visitorHeaders(visitor(v++, { bots: 0, duplicates: 0 }, 1));
+  await runLoad({ url: `${api.url}${clickPath(fixture, 'postback', 'pool')}`, connections: args.connections, durationSec: 0, amount: POOL, nextHeaders });
   const pool = await waitFor(read, (n) => n.sessionsStored >= POOL && n.workflowsStarted >= n.sessionsStored, args.drainTimeout);
   const ids = await sessions()
     .find({ campaignId }, { projection: { _id: 1 } })
@@ -87,5 +103,35 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
       `postback: ${accepted} accepted, ${c.conversionsRecorded} conversions recorded, ${c.deliveriesLogged} deliveries logged, ${c.postbacksReceived} postbacks received`,
     );
   }
-  return { poolSessions: ids.length, load, cpu, answered202, accepted, queued, bad, atEndOfLoad, afterDrain: c, drained: drain.drained, drainSec: drain.waitedSec };
+  return { baseline, poolSessions: ids.length, load, cpu, answered202, accepted, queued, bad, atEndOfLoad, afterDrain: c, drained: drain.drained, drainSec: drain.waitedSec };
+}
+
+/** Baseline (e): the same requests (pool of click ids, distinct txids, same connections and duration). */
+async function runBaselineE(ctx: BenchContext): Promise<PostbackBaselineResult> {
+  const { args } = ctx;
+  const db = 'bench_baseline';
+  const campaignId = `baseline-e-${uuidv7()}`;
+  const ids = Array.from({ length: POOL }, () => uuidv7());
+  const now = Date.now();
+  await mongoose.connection
+    .getClient()
+    .db(db)
+    .collection<{ _id: string }>('sessions')
+    .insertMany(ids.map((_id) => ({ _id, campaignId, publisherId: ctx.fixture.publisherId, createdAt: new Date(now), expiresAt: new Date(now + 3_600_000), status: 'open' })));
+  const server = await startServer(ctx, 'MongoDB-only postback (e)', serverScript('mongo-only-postback'), { BENCH_MONGO_URI: ctx.mongoUri(db) });
+  try {
+    let n = 0;
+    const nextPath = () => {
+      const i = n++;
+      return `/postback?click_id=${ids[i % ids.length]}&event=sale&amount=10.00&currency=EUR&txid=${campaignId}-${i}&token=${ctx.fixture.token}`;
+    };
+    const url = `${server.url}/postback`;
+    if (args.warmup > 0) await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath });
+    const { result: load, cpu } = await withCpu(ctx, server, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath }));
+    const bad = load.responses - (load.statusCodes['202'] ?? 0) + load.errors + load.timeouts;
+    console.log(`  (e) MongoDB-only postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors`);
+    return { load, cpu, bad };
+  } finally {
+    await server.stop();
+  }
 }

@@ -8,9 +8,12 @@ import { connectDatabase } from '../src/persistence/database';
 import { bundleWorkflows } from '../src/temporal/worker';
 import { UsageError, parseBenchArgs } from './args';
 import { pin } from './children';
-import { serverScript, startServer, type BenchContext } from './context';
+import { engineServer, serverScript, startServer, type BenchContext } from './context';
 import { childPidsByName } from './cpu';
 import { describeEnvironment } from './environment';
+import { planLayout, pinTree } from './layout';
+import { runCeilingPhase } from './phase-ceiling';
+import { runEngineAb } from './phase-engine-ab';
 import { runClickPhase } from './phase-click';
 import { runEndToEndStage } from './phase-e2e';
 import { runPostbackPhase } from './phase-postback';
@@ -21,8 +24,9 @@ import { seedFixture } from './seed';
 import { PostbackSink } from './sink';
 
 // `npm run bench`: the local stack from compiled JavaScript, clicktrail's API and worker as
-// production runs them, three phases of load, one results file. Everything started here is
-// stopped here, whatever happens.
+// production runs them on the cores production would give them (layout.ts), the engine's ceiling
+// (d), the click, postback and end-to-end phases against their baselines, one results file with
+// the targets. Everything started here is stopped here, whatever happens.
 
 async function main(): Promise<number> {
   const started = Date.now();
@@ -31,7 +35,8 @@ async function main(): Promise<number> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-bench-'));
   const stops: (() => Promise<void>)[] = [];
   const failures: string[] = [];
-  if (args.pin) pin(process.pid, 0);
+  const { layout, note: layoutNote } = planLayout(args.pin);
+  if (layout) pin(process.pid, layout.serverCpu);
   if (args.profile) mkdirSync(path.join(args.outDir, 'profiles'), { recursive: true });
   console.log(`bench: data in ${dataDir}`);
 
@@ -52,10 +57,12 @@ async function main(): Promise<number> {
     environment,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     args: { ...args, only: [...args.only] },
+    layout: layoutNote,
     totalSec: 0,
     failures,
   };
-  try {
+  // Every phase but engine-ab: one local stack, clicktrail's worker and API on it.
+  const runOnOneStack = async () => {
     const [temporalPort, mongoPort] = [await freePort(), await freePort()];
     console.log(`bench: starting the Temporal dev server and ${environment.engine.name}, bundling the workflows`);
     const [stack, bundle] = await Promise.all([
@@ -73,6 +80,8 @@ async function main(): Promise<number> {
     const bundlePath = path.join(dataDir, 'workflow-bundle.js');
     writeFileSync(bundlePath, (bundle as { code: string }).code);
     const children = childPidsByName();
+    // The engine's core: the dev server, FerretDB and PostgreSQL with every thread and backend.
+    if (layout) for (const pid of [children.temporal, children.ferretdb, children.postgres]) if (pid) pinTree(pid, layout.engineCpu);
 
     const mongoUri = stack.mongoUri('clicktrail_bench');
     await connectDatabase(mongoUri);
@@ -82,8 +91,31 @@ async function main(): Promise<number> {
     const sink = await new PostbackSink().start();
     stops.push(() => sink.stop());
 
-    const e2eCampaigns = args.rates.map((_, i) => `e2e${i + 1}`);
+    const ctx: BenchContext = {
+      args,
+      dataDir,
+      fixture: null as never,
+      sink,
+      temporal: new Client({ connection }),
+      temporalAddress: stack.temporalAddress,
+      layout,
+      stackPids: { temporal: children.temporal, ferretdb: children.ferretdb, postgres: children.postgres },
+      worker: null as never,
+      clicktrailEnv: {},
+      mongoUri: stack.mongoUri,
+      failures,
+      onStop: (stop) => stops.push(stop),
+    };
+    if (args.only.has('ceiling')) {
+      console.log('bench: baseline (d), the engine\'s ceiling');
+      results.ceiling = await runCeilingPhase(ctx);
+    }
+    // End to end around the target (0.7 × (d)) unless rates were given.
+    const ceiling = results.ceiling?.sessionsPerSec;
+    const rates = args.rates ?? (ceiling ? [...new Set([0.5, 0.7, 0.9].map((f) => Math.max(1, Math.round(f * ceiling))))] : [4, 8, 16, 32]);
+    const e2eCampaigns = rates.map((_, i) => `e2e${i + 1}`);
     const fixture = await seedFixture(sink.url, ['click', 'postback', ...e2eCampaigns]);
+    ctx.fixture = fixture;
 
     const clicktrailEnv = {
       NODE_ENV: 'production',
@@ -98,22 +130,12 @@ async function main(): Promise<number> {
       BENCH_WORKFLOW_BUNDLE: bundlePath,
       // The postback sink is on loopback, which the outbound policy refuses unless allowed.
       OUTBOUND_ALLOW_NETWORKS: '127.0.0.0/8',
+      // The load generator stands in for the load balancer: each visitor's IP comes as X-Forwarded-For.
+      TRUSTED_PROXIES: 'loopback',
+      SESSION_WORKFLOW_POLICY: args.workflowPolicy,
     };
-    const ctx: BenchContext = {
-      args,
-      dataDir,
-      fixture,
-      sink,
-      temporal: new Client({ connection }),
-      stackPids: { temporal: children.temporal, ferretdb: children.ferretdb, postgres: children.postgres },
-      worker: null as never,
-      clicktrailEnv,
-      mongoUri: stack.mongoUri,
-      failures,
-      onStop: (stop) => stops.push(stop),
-    };
-    // The worker is not pinned: it, Temporal and FerretDB share whatever the server under test leaves.
-    ctx.worker = await startServer({ ...ctx, args: { ...args, pin: false } }, 'clicktrail worker', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'worker' });
+    ctx.clicktrailEnv = clicktrailEnv;
+    ctx.worker = await engineServer(ctx, 'clicktrail worker', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'worker' });
 
     let api = null;
     if (args.only.has('click')) {
@@ -129,9 +151,9 @@ async function main(): Promise<number> {
     }
     if (args.only.has('e2e')) {
       results.endToEnd = [];
-      for (const [i, rate] of args.rates.entries()) {
-        console.log(`bench: end to end, ${args.sessions} sessions at ${rate}/s`);
-        results.endToEnd.push(await runEndToEndStage(ctx, api, e2eCampaigns[i]!, rate));
+      for (const [i, rate] of rates.entries()) {
+        console.log(`bench: end to end at ${rate}/s`);
+        results.endToEnd.push(await runEndToEndStage(ctx, api, e2eCampaigns[i]!, rate, 10 + i));
       }
     }
     if (args.only.has('reports')) {
@@ -141,6 +163,13 @@ async function main(): Promise<number> {
     for (const child of [api, ctx.worker]) {
       if (child.logProblems() > 0) console.log(`bench: ${child.name} logged ${child.logProblems()} warnings or errors (see ${dataDir} with --keep-data)`);
     }
+  };
+  try {
+    if (args.only.has('engine-ab')) {
+      console.log(`bench: engine A/B, one fresh dev server per setting, baseline (d) at ${2 * args.ceilingRate}/s (2 × --ceiling-rate) on each, ${args.abRounds} rounds`);
+      results.engineAb = await runEngineAb({ args, layout, dataDir, rate: 2 * args.ceilingRate, rounds: args.abRounds, onStop: (stop) => stops.push(stop) });
+    }
+    if ([...args.only].some((p) => p !== 'engine-ab')) await runOnOneStack();
   } catch (err) {
     if (interrupted) return 130;
     failures.push(`the bench itself failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -132,6 +132,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         log: log.child({ component: 'temporal-sdk' }),
         logLevel: config.LOG_LEVEL,
         metricsBindAddress: config.WORKER_METRICS_PORT === undefined ? undefined : `${config.METRICS_HOST}:${config.WORKER_METRICS_PORT}`,
+        tuning: config,
       });
       const running = w.run();
       let stopping = false;

@@ -129,6 +129,21 @@ const fields = z.object({
 
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
 
+  /**
+   * Temporal worker tuning (worker role); unset: the SDK's defaults. Session workflows idle for
+   * their whole window, so caching many of them holds memory for nothing; a cache miss replays.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  /** Workflow task pollers: a maximum (2 or more) or `autoscaling` (the server's feedback decides). */
+  WORKER_WORKFLOW_POLLERS: z
+    .string()
+    .regex(/^(autoscaling|\d+)$/, 'must be `autoscaling` or a whole number of pollers')
+    .transform((v) => (v === 'autoscaling' ? v : Number(v)))
+    .refine((v) => v === 'autoscaling' || v >= 2, 'must be at least 2 pollers')
+    .optional(),
+  /** Share of the workflow task pollers on the non-sticky queue, where every new session's first task lands (SDK: 0.2). */
+  WORKER_NON_STICKY_POLL_RATIO: z.coerce.number().gt(0).max(1).optional(),
+
   // --- observability ---
   /**
    * Prometheus /metrics on a listener of its own (business volumes are nobody else's business):

@@ -29,9 +29,45 @@ export interface LocalStackOptions {
    */
   dataDir: string;
   temporalInMemory?: boolean;
+  /** Dev-server settings that change its throughput; unset ones take DEFAULT_TEMPORAL_TUNING. */
+  temporalTuning?: Partial<TemporalTuning>;
   toolsDir?: string;
   startTimeoutMs?: number;
   log?: (line: string) => void;
+}
+
+/** Each A/B-tested by `npm run bench -- --only engine-ab` (bench/results/engine-tuning.md). */
+export interface TemporalTuning {
+  /**
+   * The CLI turns this on by default: every search-attribute lookup re-reads the namespace and
+   * cluster metadata from SQLite (about 7 serialized reads per workflow start). Off, the cache is
+   * used, which is safe because every attribute is registered at start (`--search-attribute`).
+   */
+  forceSearchAttributesCacheRefreshOnRead: boolean;
+  /** SQLite's `synchronous` pragma for the state file (WAL journal either way; unused in memory). */
+  sqliteSynchronous: 'normal' | 'off';
+  /** `history.shardIOConcurrency`: writes in flight at once on the dev server's single history shard. */
+  shardIOConcurrency: number;
+}
+
+export const DEFAULT_TEMPORAL_TUNING: TemporalTuning = {
+  forceSearchAttributesCacheRefreshOnRead: false,
+  sqliteSynchronous: 'normal',
+  shardIOConcurrency: 1,
+};
+
+/** The dev server's flags for a tuning. */
+export function temporalTuningArgs(t: TemporalTuning, inMemory: boolean): string[] {
+  const dynamic = (key: string, value: string | number | boolean) => ['--dynamic-config-value', `${key}=${value}`];
+  return [
+    // WAL: one fsync per checkpoint instead of several per transaction. The default journal made
+    // the dev server fsync-bound (bench: ~15 → ~80 workflow starts/s). With synchronous=normal a
+    // crash of the server process loses nothing, only an OS crash may drop the last commits;
+    // with off, an OS crash may also corrupt the file.
+    ...(inMemory ? [] : ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', `synchronous=${t.sqliteSynchronous}`]),
+    ...dynamic('system.forceSearchAttributesCacheRefreshOnRead', t.forceSearchAttributesCacheRefreshOnRead),
+    ...dynamic('history.shardIOConcurrency', t.shardIOConcurrency),
+  ];
 }
 
 export interface LocalStack {
@@ -83,12 +119,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     '--port', String(opts.temporalPort),
     '--log-level', 'error',
     ...(opts.temporalUiPort === null ? ['--headless'] : ['--ui-port', String(opts.temporalUiPort)]),
-    // WAL with synchronous=NORMAL: one fsync per checkpoint instead of several per transaction.
-    // The default made the dev server fsync-bound (bench: ~15 → ~80 workflow starts/s); a crash
-    // of the server process still loses nothing, only an OS crash may drop the last commits.
-    ...(opts.temporalInMemory
-      ? []
-      : ['--db-filename', path.join(opts.dataDir, 'temporal.sqlite'), '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal']),
+    ...(opts.temporalInMemory ? [] : ['--db-filename', path.join(opts.dataDir, 'temporal.sqlite')]),
+    ...temporalTuningArgs({ ...DEFAULT_TEMPORAL_TUNING, ...opts.temporalTuning }, opts.temporalInMemory ?? false),
     ...SEARCH_ATTRIBUTE_NAMES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
   ];
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { temporalAuth } from '../../src/temporal/connection-options';
+import { workerTuningOptions } from '../../src/temporal/worker';
 
 // Combinations refused at start (audit L3, L9), each naming the variable to fix.
 
@@ -86,4 +87,16 @@ test('the hand-over and the session workflow policy: defaults, and a bad value n
   expect(() => loadConfig({ SESSION_WORKFLOW_POLICY: 'lazy' })).toThrow(/SESSION_WORKFLOW_POLICY="lazy"/);
   expect(() => loadConfig({ HANDOVER_CONCURRENCY: '0' })).toThrow(/HANDOVER_CONCURRENCY="0"/);
   expect(() => loadConfig({ HANDOVER_LEASE_MS: '100' })).toThrow(/HANDOVER_LEASE_MS="100"/);
+});
+
+test('worker tuning is the SDK default unless set, and a bad value names its variable', () => {
+  const defaults = loadConfig({});
+  expect(workerTuningOptions(defaults)).toEqual({});
+  const tuned = loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '200', WORKER_WORKFLOW_POLLERS: 'autoscaling', WORKER_NON_STICKY_POLL_RATIO: '0.5' });
+  expect(workerTuningOptions(tuned)).toEqual({ maxCachedWorkflows: 200, workflowTaskPollerBehavior: { type: 'autoscaling' }, nonStickyToStickyPollRatio: 0.5 });
+  expect(workerTuningOptions(loadConfig({ WORKER_WORKFLOW_POLLERS: '16' }))).toEqual({ workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: 16 } });
+  expect(() => loadConfig({ WORKER_WORKFLOW_POLLERS: '1' })).toThrow(/WORKER_WORKFLOW_POLLERS="1"/);
+  expect(() => loadConfig({ WORKER_WORKFLOW_POLLERS: 'many' })).toThrow(/WORKER_WORKFLOW_POLLERS="many": must be `autoscaling` or a whole number/);
+  expect(() => loadConfig({ WORKER_NON_STICKY_POLL_RATIO: '0' })).toThrow(/WORKER_NON_STICKY_POLL_RATIO="0"/);
+  expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '-1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS="-1"/);
 });

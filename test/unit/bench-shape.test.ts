@@ -1,0 +1,36 @@
+import { visitor } from '../../bench/traffic-mix';
+import { cpuMsPer } from '../../bench/cpu';
+import { DEFAULT_TEMPORAL_TUNING, temporalTuningArgs } from '../../src/local-stack/local-stack';
+
+// The bench's traffic mix and CPU arithmetic, and the dev server's tuning flags: what the
+// results' ratios and the local stack's speed rest on.
+
+test('the visitor mix has the asked shares of bots and duplicates, and duplicates repeat the previous IP', () => {
+  const visitors = Array.from({ length: 1000 }, (_, i) => visitor(i, { bots: 0.05, duplicates: 0.1 }));
+  expect(visitors.filter((v) => v.bot)).toHaveLength(50);
+  const dups = visitors.filter((v) => v.duplicate);
+  expect(dups.length).toBeGreaterThanOrEqual(90);
+  expect(dups.length).toBeLessThanOrEqual(100);
+  for (const [i, v] of visitors.entries()) {
+    if (v.duplicate) expect(v.ip).toBe(visitors[i - 1]!.ip);
+    if (v.bot) expect(v.userAgent).toMatch(/bot/i);
+  }
+  const plain = visitors.filter((v) => !v.duplicate).map((v) => v.ip);
+  expect(new Set(plain).size).toBe(plain.length);
+  expect(Array.from({ length: 100 }, (_, i) => visitor(i, { bots: 0, duplicates: 0 })).some((v) => v.bot || v.duplicate)).toBe(false);
+});
+
+test('CPU per request counts only the processes doing the work', () => {
+  const cpu = { seconds: 2, processes: { api: 50, worker: 25, 'load generator': 90 }, machine: 200, others: 35, cores: 2 };
+  // 50% of a core for 2 s = 1000 ms over 500 requests = 2 ms; the worker 1 ms.
+  expect(cpuMsPer(cpu, 500, ['api', 'worker'])).toEqual({ total: 3, processes: { api: 2, worker: 1 } });
+  expect(cpuMsPer(cpu, 0, ['api']).total).toBeNaN();
+});
+
+test('the dev-server tuning becomes its flags; in memory there are no SQLite pragmas', () => {
+  const args = temporalTuningArgs({ forceSearchAttributesCacheRefreshOnRead: false, sqliteSynchronous: 'off', shardIOConcurrency: 4 }, false);
+  expect(args.join(' ')).toBe(
+    '--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=off --dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=false --dynamic-config-value history.shardIOConcurrency=4',
+  );
+  expect(temporalTuningArgs(DEFAULT_TEMPORAL_TUNING, true).join(' ')).not.toMatch(/sqlite/);
+});
