@@ -13,7 +13,9 @@ if (!out) {
   console.error('usage: tsx src/cli/openapi.ts <output.json>');
   process.exit(2);
 }
-const config = loadConfig(process.env);
+// The defaults, not this machine's environment: the document's shapes do not depend on it, and a
+// build (the Docker image's, NODE_ENV=production without its secrets) must not need one.
+const config = loadConfig({ NODE_ENV: 'development' });
 // Building the routers reads only the configuration; the cache, Temporal and metrics are used per request.
 const deps = { config, log: createLogger('silent') } as AppDeps;
 mkdirSync(path.dirname(out), { recursive: true });
