@@ -186,7 +186,7 @@ describe('money words and events', () => {
     expect((await Conversion.findById(outcome.conversion_id).lean())?.event).toBe('lead');
     // Removing the event the default names is refused while it is the default.
     const drop = await operator.patch(`/campaigns/${fx.campaignId}`, { events: [EVENTS[0]] });
-    expect(drop).toMatchObject({ status: 400, body: { fields: [{ path: 'defaultEvent' }] } });
+    expect(drop).toMatchObject({ status: 422, body: { fields: [{ path: 'defaultEvent' }] } });
   });
 });
 
