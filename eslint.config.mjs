@@ -28,7 +28,7 @@ const sideEffects = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'bench/results/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'bench/results/**', 'coverage/**', 'web/src/generated/**', 'tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -22,7 +22,7 @@ interface Layer {
 function expressRoutes(stack: Layer[]): string[] {
   return stack.flatMap((layer) => {
     if (layer.route) {
-      return Object.keys(layer.route.methods).filter((m) => m !== '_all').map((m) => `${m.toUpperCase()} ${openApiPath(layer.route!.path)}`);
+      return Object.keys(layer.route.methods).filter((m) => m !== '_all' && m !== 'options').map((m) => `${m.toUpperCase()} ${openApiPath(layer.route!.path)}`);
     }
     return layer.handle?.stack ? expressRoutes(layer.handle.stack) : [];
   });
@@ -58,4 +58,14 @@ test('bodies and query parameters are described from the zod schemas', async () 
   expect(create.required).toEqual(expect.arrayContaining(['name', 'landingUrl']));
   expect(doc.paths['/reports']!.get!.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['group_by', 'from', 'to', 'tz', 'include_bots', 'format']));
   expect(doc.paths['/campaigns/{id}']!.get!.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })]);
+});
+
+test('a documented path answers a method it does not have with 405 and the methods it has; OPTIONS lists them', async () => {
+  const op = await clientFor(app, 'operator');
+  expect((await fetch(app.url('/api/v1/campaigns'), { method: 'PUT' })).status).toBe(401); // authentication comes first
+  const res = await op.del('/campaigns');
+  expect([res.status, res.headers.get('allow'), res.body.error]).toEqual([405, 'GET, HEAD, POST', 'DELETE is not allowed here; this path takes GET, HEAD, POST']);
+  const options = await fetch(app.url('/api/v1/session'), { method: 'OPTIONS' });
+  expect([options.status, options.headers.get('allow')]).toEqual([204, 'DELETE, GET, HEAD, POST']);
+  expect((await op.get('/no-such-path')).status).toBe(404);
 });

@@ -42,7 +42,7 @@ test('create with a generated id, read, change, archive', async () => {
   expect(patched.status).toBe(200);
   expect(patched.body).toMatchObject({ name: 'Summer sale', targeting: { countries: ['FR', 'BE'], deviceTypes: [] }, fallbackUrl: 'https://shop.example/sorry', landingUrl: validCampaign().landingUrl });
 
-  const archived = await op.del(`/campaigns/${id}`);
+  const archived = await op.post(`/campaigns/${id}/archive`);
   expect(archived.body.status).toBe('archived');
   expect((await op.get(`/campaigns/${id}`)).body.status).toBe('archived');
   expect((await op.get(`/campaigns?status=archived&advertiser=${advertiserId}`)).body.data.map((c: { id: string }) => c.id)).toEqual([id]);
@@ -59,31 +59,34 @@ test('a client-chosen id is kept; the same id twice is a 409; unknown ids are 40
     expect([p, (await op.get(p)).status]).toEqual([p, 404]);
   }
   expect((await op.patch('/publishers/nope', { name: 'x' })).status).toBe(404);
-  expect((await op.del('/publishers/nope')).status).toBe(404);
+  expect((await op.post('/publishers/nope/archive')).status).toBe(404);
+  // Archiving is an action, not DELETE (the record stays readable): DELETE is not a method of the path.
+  const del = await op.del(`/publishers/${id}`);
+  expect([del.status, del.headers.get('allow')]).toEqual([405, 'GET, HEAD, PATCH']);
 });
 
 describe('validation errors name the field', () => {
-  const cases: [string, () => Promise<{ status: number; body: { fields: { path: string; message: string }[] } }>, string, RegExp][] = [
+  const cases: [string, () => Promise<{ status: number; body: { fields: { path: string; message: string }[] } }>, string, RegExp, number?][] = [
     ['a bad currency', () => op.post('/campaigns', { ...validCampaign(), events: [{ name: 'sale', currency: 'EURO' }] }), 'events.0.currency', /ISO 4217/],
     ['a macro in the host', () => op.post('/campaigns', { ...validCampaign(), landingUrl: 'https://{sub1}.shop.example/l' }), 'landingUrl', /host/],
     ['a non-http landing URL', () => op.post('/campaigns', { ...validCampaign(), landingUrl: 'ftp://shop.example/' }), 'landingUrl', /http/],
     ['a misspelt macro', () => op.post('/campaigns', { ...validCampaign(), landingUrl: 'https://shop.example/?c={clickid}' }), 'landingUrl', /unknown macro/],
-    ['a duplicate event', () => op.post('/campaigns', { ...validCampaign(), events: [{ name: 'a', currency: 'EUR' }, { name: 'a', currency: 'EUR' }] }), 'events.1.name', /twice/],
+    ['a duplicate event', () => op.post('/campaigns', { ...validCampaign(), events: [{ name: 'a', currency: 'EUR' }, { name: 'a', currency: 'EUR' }] }), 'events.1.name', /twice/, 422],
     ['a float payout', () => op.post('/campaigns', { ...validCampaign(), events: [{ name: 'a', currency: 'EUR', payout: { kind: 'fixed', value: 2.5 } }] }), 'events.0.payout.value', /integer|int/],
-    ['an unknown advertiser', () => op.post('/campaigns', { ...validCampaign(), advertiserId: 'ghost' }), 'advertiserId', /ghost/],
+    ['an unknown advertiser', () => op.post('/campaigns', { ...validCampaign(), advertiserId: 'ghost' }), 'advertiserId', /ghost/, 422],
     ['an unknown field', () => op.post('/campaigns', { ...validCampaign(), colour: 'red' }), 'colour', /unknown field/],
     ['a bad id', () => op.post('/publishers', { id: 'has space', name: 'x' }), 'id', /letters/],
     ['a missing name', () => op.post('/publishers', {}), 'name', /./],
     ['a postback URL with a host macro', () => op.post('/publishers', { name: 'x', postbackUrl: 'https://{p.host}/pb' }), 'postbackUrl', /host/],
     ['a bad IP allowlist entry', () => op.post('/advertisers', { name: 'x', ipAllowlist: ['10.0.0.300'] }), 'ipAllowlist.0', /IP/],
-    ['a provider of the wrong kind', () => op.post('/publishers', { name: 'x', providerId: 'ghost' }), 'providerId', /ghost/],
+    ['a provider of the wrong kind', () => op.post('/publishers', { name: 'x', providerId: 'ghost' }), 'providerId', /ghost/, 422],
     ['a bad page size', () => op.get('/campaigns?limit=1000'), 'limit', /200/],
     ['a bad status filter', () => op.get('/campaigns?status=deleted'), 'status', /./],
     ['a forged cursor', () => op.get('/campaigns?cursor=***'), 'cursor', /next_cursor/],
   ];
-  test.each(cases)('%s', async (_what, call, field, message) => {
+  test.each(cases)('%s', async (_what, call, field, message, status = 400) => {
     const res = await call();
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(status);
     const f = res.body.fields.find((x) => x.path === field);
     expect(f).toBeDefined();
     expect(f!.message).toMatch(message);

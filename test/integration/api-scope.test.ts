@@ -80,7 +80,7 @@ describe('authentication', () => {
 
   test('keys for accounts that do not exist are refused, naming the field', async () => {
     const res = await op.post('/api-keys', { kind: 'publisher', accountId: 'no-such-publisher' });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(422);
     expect(res.body.fields).toEqual([{ path: 'accountId', message: expect.stringContaining('no-such-publisher') }]);
     expect((await op.post('/api-keys', { kind: 'advertiser' })).body.fields[0].path).toBe('accountId');
   });
@@ -112,7 +112,7 @@ describe('advertiser key', () => {
     for (const res of [
       await adv.get(`/campaigns/${ids.cmpB}`),
       await adv.patch(`/campaigns/${ids.cmpB}`, { name: 'hijacked' }),
-      await adv.del(`/campaigns/${ids.cmpB}`),
+      await adv.post(`/campaigns/${ids.cmpB}/archive`),
       await adv.get(`/advertisers/${ids.advB}`),
       await adv.patch(`/advertisers/${ids.advB}`, { ipAllowlist: ['10.0.0.1'] }),
       await adv.post(`/advertisers/${ids.advB}/rotate-token`),
@@ -131,7 +131,7 @@ describe('advertiser key', () => {
   test("cannot create records under another advertiser's account", async () => {
     expect((await adv.post('/campaigns', campaign(testId('x'), ids.advB))).status).toBe(403);
     const asset = await adv.post('/assets', { campaignId: ids.cmpB, name: 'sneaky' });
-    expect(asset.status).toBe(400);
+    expect(asset.status).toBe(422);
     expect(asset.body.fields[0].path).toBe('campaignId');
     expect((await op.get(`/assets?campaign=${ids.cmpB}`)).body.data).toHaveLength(1);
   });
@@ -190,7 +190,7 @@ describe('publisher key', () => {
       await pub.patch(`/publishers/${ids.pubP2}`, { postbackUrl: 'https://evil.example/pb?c={click_id}' }),
       await pub.get(`/supports/${ids.supP2}`),
       await pub.patch(`/supports/${ids.supP2}`, { name: 'hijacked' }),
-      await pub.del(`/supports/${ids.supP2}`),
+      await pub.post(`/supports/${ids.supP2}/archive`),
     ]) {
       expect(res.status).toBe(404);
     }

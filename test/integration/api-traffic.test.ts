@@ -43,7 +43,7 @@ describe('tracked links', () => {
   test('a link is refused for a campaign the publisher may not run, and for assets and supports that are not its', async () => {
     expect((await otherPub.get(`/links?campaign=${allowlisted.campaignId}`)).status).toBe(404);
     const opRes = await op.get(`/links?campaign=${allowlisted.campaignId}&publisher=${allowlisted.otherPublisherId}`);
-    expect(opRes.status).toBe(400);
+    expect(opRes.status).toBe(422);
     expect(opRes.body.fields).toEqual([{ path: 'publisher', message: expect.stringMatching(/allowlist/) }]);
     expect((await pub.get(`/links?campaign=${f.campaignId}&asset=${allowlisted.assetId}`)).body.fields[0].path).toBe('asset');
     expect((await otherPub.get(`/links?campaign=${f.campaignId}&support=${f.supportId}`)).body.fields[0].path).toBe('support');

@@ -8,7 +8,7 @@ import { issueApiKey, type ApiKeyKind } from '../../src/persistence/models/api-k
 import { conversions } from '../../src/persistence/models/conversion';
 import { deliveries } from '../../src/persistence/models/delivery';
 import { createFixture, type Fixture } from '../support/fixtures';
-import { eventually, startTestApp, type TestApp } from '../support/harness';
+import { eventually, navigate, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 import { click, postback } from '../support/tracking-client';
 
@@ -218,7 +218,7 @@ test('on a phone-sized screen the pages fit the width (tables scroll inside thei
       expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
       await page.keyboard.press('Enter');
       await eventually(() => page.evaluate('document.activeElement.id === "main"'), 5_000, 'focus on the content');
-      for (const p of ['/app/', '/app/reports?group_by=campaign', '/app/sessions', `/app/sessions/${sessionId}`, '/app/deliveries?outcome=delivered']) {
+      for (const p of ['/app/', '/app/reports?group_by=campaign', '/app/sessions', `/app/sessions/${sessionId}`, '/app/deliveries?outcome=delivered', '/app/conversions', '/app/links', '/app/setup?kind=campaigns', '/app/setup?kind=campaigns&new=1']) {
         await page.goto(app.url(p));
         await page.locator('main h1').waitFor();
         await eventually(async () => (await page.locator('.status').count()) === 0, 20_000, `${p} loaded`);
@@ -255,3 +255,98 @@ test('an operator re-sends a given-up publisher postback from the Deliveries pag
   });
   await eventually(() => deliveries().findOne({ deliveryId: `${given!.deliveryId}-resend-1`, outcome: 'delivered' }), 30_000, 'the re-sent delivery');
 });
+
+test('an operator creates a publisher and a campaign in Setup (errors shown on the field they name), builds a link, and sees its conversion in Conversions', async () => {
+  const pubId = `pub-ui-${sessionId.slice(-6)}`;
+  const cmpId = `cmp-ui-${sessionId.slice(-6)}`;
+  await inBrowser('setup', async (page) => {
+    await signIn(page, keys.operator, /^operator$/);
+    await page.getByRole('link', { name: 'Setup' }).click();
+    await page.getByRole('link', { name: 'Publishers' }).click();
+    await page.getByRole('link', { name: 'New publisher' }).click();
+    await page.getByLabel('Id (optional: generated when empty)').fill(pubId);
+    await page.getByLabel('Name').fill('Publisher made in the dashboard');
+    await page.getByLabel('Postback URL', { exact: true }).fill('ftp://net.example/pb');
+    await page.getByRole('button', { name: 'Create publisher' }).click();
+    // The API's field error, on the field it names.
+    await expectText(page.getByTestId('error-postbackUrl'), /http/);
+    expect(await page.getByLabel('Postback URL', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.getByLabel('Postback URL', { exact: true }).fill(`${sink.url}/publisher/${pubId}?cid={click_id}&payout={payout}`);
+    await page.getByRole('button', { name: 'Create publisher' }).click();
+    await expectText(page.getByRole('status'), new RegExp(`Saved publisher ${pubId}`));
+
+    await page.getByRole('link', { name: 'Campaigns' }).click();
+    await page.getByRole('link', { name: 'New campaign' }).click();
+    await page.getByLabel('Id (optional: generated when empty)').fill(cmpId);
+    await page.getByLabel('Advertiser id').fill(f.advertiserId);
+    await page.getByLabel('Name').fill('Campaign made in the dashboard');
+    await page.getByLabel('Landing URL').fill('https://shop.example/l?c={clickid}');
+    await page.getByLabel('Events (JSON)').fill('[{"name":"sale","currency":"EUR","payout":{"kind":"fixed","value":150},"revenue":{"kind":"fixed","value":300}}]');
+    await page.getByRole('button', { name: 'Create campaign' }).click();
+    await expectText(page.getByTestId('error-landingUrl'), /unknown macro \{clickid\}/);
+    await page.getByLabel('Landing URL').fill('https://shop.example/l?c={click_id}');
+    await page.getByRole('button', { name: 'Create campaign' }).click();
+    await expectText(page.getByRole('status'), new RegExp(`Saved campaign ${cmpId}`));
+    expect(await accessibilityProblems(page)).toEqual([]);
+    // Edit: the stored values come back into the form; a bad window is refused on its field.
+    await page.goto(app.url(`/app/setup?kind=campaigns&id=${cmpId}`));
+    await eventually(async () => (await page.getByLabel('Landing URL').inputValue()) === 'https://shop.example/l?c={click_id}', 20_000, 'the stored landing URL');
+    await page.getByLabel('Attribution window (seconds)').fill('5');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expectText(page.getByTestId('error-attributionWindowSec'), /60/);
+
+    await page.getByRole('link', { name: 'Links' }).click();
+    await page.getByLabel('Campaign').selectOption(cmpId);
+    await page.getByLabel('Publisher id').fill(pubId);
+    await page.getByLabel('sub1 (optional)').fill('from-the-dashboard');
+    await page.getByRole('button', { name: 'Build link' }).click();
+    await expectText(page.getByTestId('tracked-link'), new RegExp(`/c/${cmpId}\\?pub=${pubId}&sub1=from-the-dashboard$`));
+    await page.getByRole('button', { name: 'Copy tracked link' }).waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
+    const link = new URL(await page.getByTestId('tracked-link').innerText());
+
+    // The link, clicked; the advertiser's postback for it; the conversion in the list.
+    const res = await exactGetFollow(`${app.httpUrl}${link.pathname}${link.search}`);
+    const clickId = new URL(res).searchParams.get('c')!;
+    expect((await postback(app.httpUrl!, { click_id: clickId, event: 'sale', txid: 'DASH-UI-1', token: f.token })).status).toBe(202);
+    await eventually(() => conversions().findOne({ sessionId: clickId }), 30_000, 'the conversion');
+    await page.goto(app.url(`/app/conversions?campaign=${cmpId}`));
+    const row = page.getByTestId('conversions-table').locator('tbody tr').filter({ hasText: clickId });
+    await row.waitFor();
+    // approval auto: approved, with the payout and revenue the campaign's rule gives, formatted from minor units.
+    expect(await row.innerText()).toMatch(/sale\s+approved[\s\S]*DASH-UI-1[\s\S]*1\.50 EUR[\s\S]*3\.00 EUR/);
+    expect(await accessibilityProblems(page)).toEqual([]);
+  });
+});
+
+test('an advertiser finds its postback URL, rotates its token, and previews a test conversion from the campaign rules', async () => {
+  await inBrowser('advertiser-links', async (page) => {
+    page.on('dialog', (d) => void d.accept());
+    await signIn(page, keys.advertiser, new RegExp(`^advertiser ${f.advertiserId}$`));
+    await page.getByRole('link', { name: 'Links' }).click();
+    const url = page.getByTestId('postback-url');
+    await expectText(url, /\/postback\?event=\{event\}/);
+    const before = await url.innerText();
+    await page.getByRole('button', { name: 'Rotate token' }).click();
+    await eventually(async () => (await url.innerText()) !== before, 20_000, 'a new token in the URL');
+    const token = new URL((await url.innerText()).replace(/\{[a-z_]+\}/g, 'x')).searchParams.get('token');
+    expect(token).not.toBe(f.token);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.getByLabel('Campaign').selectOption(f.campaignId);
+    await page.getByLabel('Event').selectOption('sale');
+    await page.getByLabel('Sale amount (optional)').fill('49.90');
+    await page.getByRole('button', { name: 'Show what it would send' }).click();
+    // The fixture's sale: revenue 20 % of the amount; an advertiser is never shown the payout.
+    await expectText(page.getByTestId('test-revenue'), /^9\.98 EUR$/);
+    expect(await page.getByTestId('test-payout').count()).toBe(0);
+    expect(await page.getByTestId('test-conversion').innerText()).toContain('amount=49.90');
+  });
+});
+
+/** The redirect target of a browser's click on a tracked link. */
+async function exactGetFollow(url: string): Promise<string> {
+  const res = await navigate(url, visitor);
+  expect(res.status).toBe(302);
+  return res.headers.get('location')!;
+}

@@ -176,7 +176,7 @@ describe('money words and events', () => {
 
     const operator = await clientFor(app, 'operator');
     const wrong = await operator.patch(`/campaigns/${fx.campaignId}`, { defaultEvent: 'signup' });
-    expect(wrong).toMatchObject({ status: 400, body: { fields: [{ path: 'defaultEvent', message: expect.stringMatching(/not one of this campaign's events/) }] } });
+    expect(wrong).toMatchObject({ status: 422, body: { fields: [{ path: 'defaultEvent', message: expect.stringMatching(/not one of this campaign's events/) }] } });
     expect((await operator.patch(`/campaigns/${fx.campaignId}`, { defaultEvent: 'lead' })).body.defaultEvent).toBe('lead');
     const withDefault = await eventually(async () => {
       const r = await send({ click_id: sessionId, txid: tx(), token: fx.token });
@@ -186,7 +186,7 @@ describe('money words and events', () => {
     expect((await Conversion.findById(outcome.conversion_id).lean())?.event).toBe('lead');
     // Removing the event the default names is refused while it is the default.
     const drop = await operator.patch(`/campaigns/${fx.campaignId}`, { events: [EVENTS[0]] });
-    expect(drop).toMatchObject({ status: 400, body: { fields: [{ path: 'defaultEvent' }] } });
+    expect(drop).toMatchObject({ status: 422, body: { fields: [{ path: 'defaultEvent' }] } });
   });
 });
 

@@ -1,5 +1,5 @@
-import { decodeCursor, encodeCursor } from '../../src/http/api/pagination';
-import { urlTemplateProblem } from '../../src/http/api/schemas';
+import fc from 'fast-check';
+import { jsonSchemaOf, pageQuery, urlTemplate, urlTemplateProblem } from '../../src/http/api/schemas';
 import { OutboundPolicy } from '../../src/outbound/address-policy';
 
 test('URL templates: macros anywhere but the origin, known names only, http(s) only', () => {
@@ -14,11 +14,50 @@ test('URL templates: macros anywhere but the origin, known names only, http(s) o
   expect(urlTemplateProblem('https://shop.example/l?p={payout}', 'landing')).toMatch(/unknown macro/);
 });
 
-test('cursors round-trip and a forged one is refused', () => {
-  expect(decodeCursor(encodeCursor('cmp_01'))).toBe('cmp_01');
-  expect(decodeCursor(undefined)).toBeNull();
-  expect(() => decodeCursor('bm9wZQ')).not.toThrow();
-  expect(() => decodeCursor('bm9wZQ=')).toThrow(/cursor/);
+test('a cursor is the last id of a page: ids of every kind pass, anything else is refused', () => {
+  const cursor = pageQuery.cursor;
+  for (const ok of ['cmp_01', '0198a3c2-7e4b-7c1d-9a2b-3c4d5e6f7a8b', 'dlv:0198a3c2.publisher-resend-2']) expect(cursor.safeParse(ok).success).toBe(true);
+  for (const bad of ['', 'a b', 'x'.repeat(401), 'é']) expect(cursor.safeParse(bad).success).toBe(false);
+});
+
+/** The pattern without its lookarounds (fast-check cannot generate from them); the real one filters. */
+function withoutLookarounds(source: string): string {
+  let out = '';
+  for (let i = 0; i < source.length; i++) {
+    if (source[i] === '\\') {
+      out += source.slice(i, i + 2);
+      i++;
+    } else if (/^\(\?<?[!=]/.test(source.slice(i, i + 4))) {
+      let depth = 0;
+      for (; i < source.length; i++) {
+        if (source[i] === '\\') i++;
+        else if (source[i] === '(') depth++;
+        else if (source[i] === ')' && --depth === 0) break;
+      }
+    } else out += source[i];
+  }
+  return out;
+}
+
+describe('the documented URL pattern (OpenAPI) promises only URLs the server accepts', () => {
+  const pattern = (kind: 'landing' | 'postback') => new RegExp((jsonSchemaOf(urlTemplate(kind)) as { pattern: string }).pattern);
+  it.each(['landing', 'postback'] as const)('%s', (kind) => {
+    const re = pattern(kind);
+    const strict = new OutboundPolicy();
+    fc.assert(
+      fc.property(fc.stringMatching(new RegExp(withoutLookarounds(re.source))).filter((u) => re.test(u)), (url) => {
+        expect([url, urlTemplateProblem(url, kind, kind === 'postback' ? strict : undefined)]).toEqual([url, null]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it('and leaves out what the server refuses', () => {
+    const re = pattern('postback');
+    for (const url of ['http://localhost/', 'http://a.localhost/', 'https://shop.local/x', 'http://10.0.0.1/', 'http://a.b/{nope}', 'http://a.b/{click_id}./', 'http://a.b/%{click_id}', 'http://xn--a.com/', 'ftp://a.b/']) {
+      expect([url, re.test(url)]).toEqual([url, false]);
+    }
+    expect(re.test('https://net.example:8443/pb?c={click_id}&p={payout}#{p.utm_source}')).toBe(true);
+  });
 });
 
 describe('postback templates and the outbound policy (audit H3)', () => {

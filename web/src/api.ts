@@ -1,3 +1,4 @@
+import type { paths } from './generated/api';
 // The dashboard's client for /api/v1. It signs in with the session cookie (HttpOnly: no script
 // here can read it) and sends the session's CSRF token on every change.
 
@@ -136,4 +137,26 @@ export interface Report {
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
+}
+
+// --- requests typed from the OpenAPI document (npm run api-types generates ./generated/api) ---
+
+type Method = 'get' | 'post' | 'patch' | 'delete';
+type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
+export type BodyOf<P extends keyof paths, M extends Method> = Operation<P, M> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+export type QueryOf<P extends keyof paths, M extends Method = 'get'> = Operation<P, M> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+type PathParamsOf<P extends keyof paths, M extends Method> = Operation<P, M> extends { parameters: { path: infer T } } ? T : never;
+
+/**
+ * A request the document describes: the path is one of its templates, `{id}` filled from `params`,
+ * and the query and body are checked against its schemas at compile time.
+ */
+export function request<P extends keyof paths, M extends Method>(
+  method: M,
+  path: P,
+  opts: { params?: PathParamsOf<P, M>; query?: QueryOf<P, M>; body?: BodyOf<P, M> } = {},
+): Promise<unknown> {
+  const params = (opts.params ?? {}) as Record<string, string>;
+  const filled = String(path).replace(/\{([^}]+)\}/g, (_m, name: string) => encodeURIComponent(params[name] ?? ''));
+  return api<unknown>(filled, { method: method.toUpperCase(), query: opts.query as Query | undefined, body: opts.body });
 }

@@ -1,11 +1,14 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, currentSession, signIn, signOut, whenSignedOut, type Me } from './api';
+import { Conversions } from './pages/conversions';
 import { Deliveries } from './pages/deliveries';
+import { Links } from './pages/links';
 import { Overview } from './pages/overview';
 import { Reports } from './pages/reports';
 import { SessionPage } from './pages/session';
 import { Sessions } from './pages/sessions';
+import { Setup } from './pages/setup';
 import { BASE, onLinkClick, useLocation } from './router';
 import { ErrorMessage, Loading } from './ui';
 import './styles.css';
@@ -14,7 +17,10 @@ const PAGES = [
   { path: '/', label: 'Overview' },
   { path: '/reports', label: 'Reports' },
   { path: '/sessions', label: 'Sessions' },
+  { path: '/conversions', label: 'Conversions' },
   { path: '/deliveries', label: 'Deliveries' },
+  { path: '/links', label: 'Links' },
+  { path: '/setup', label: 'Setup' },
 ] as const;
 
 function App() {
@@ -85,6 +91,12 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
     <Reports me={me} params={loc.params} />
   ) : loc.path === '/sessions' ? (
     <Sessions me={me} params={loc.params} />
+  ) : loc.path === '/conversions' ? (
+    <Conversions me={me} params={loc.params} />
+  ) : loc.path === '/links' ? (
+    <Links me={me} params={loc.params} />
+  ) : loc.path === '/setup' ? (
+    <Setup me={me} params={loc.params} />
   ) : loc.path === '/deliveries' && me.kind !== 'advertiser' ? (
     <Deliveries me={me} params={loc.params} />
   ) : loc.path === '/' ? (

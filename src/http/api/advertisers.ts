@@ -7,7 +7,7 @@ import { HttpError } from '../http-error';
 import { account, type Principal } from './principal';
 import { findVisible, resourceRouter } from './resource';
 import type { RouteDoc } from './route';
-import { nameSchema } from './schemas';
+import { documented, nameSchema } from './schemas';
 import { PIXEL_HOST_RE } from '../../domain/pixel-policy';
 
 const ipEntry = z.string().refine((v) => {
@@ -19,6 +19,15 @@ const ipEntry = z.string().refine((v) => {
     return false;
   }
 }, 'must be an IP address or a CIDR range such as 203.0.113.0/24');
+documented(ipEntry, {
+  type: 'string',
+  anyOf: [
+    { format: 'ipv4' },
+    { format: 'ipv6' },
+    { pattern: '^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])/(?:3[0-2]|[12]?[0-9])$' },
+  ],
+  description: 'An IP address, or a CIDR range such as 203.0.113.0/24 (IPv6 ranges such as 2001:db8::/32 are accepted too)',
+});
 
 /** The advertiser's pixel policy (src/domain/pixel-policy.ts); on PATCH, fields left out stay as they are. */
 const pixelPolicy = z.strictObject({

@@ -2,14 +2,21 @@ import { z } from 'zod';
 import { Advertiser } from '../../persistence/models/advertiser';
 import { API_KEY_KINDS, ApiKey, issueApiKey } from '../../persistence/models/api-key';
 import { Publisher } from '../../persistence/models/publisher';
+import { ID_RE } from '../http-error';
 import { paginate } from './pagination';
 import { assertExists, findVisible } from './resource';
 import { ApiRouter, OPERATOR, type RouteDoc } from './route';
 import { dateQuery, idSchema, nameSchema, pageQuery } from './schemas';
-import { ValidationError } from './validation';
+import { unprocessable } from './validation';
 
 type KeyDoc = { _id: string; hash?: string } & Record<string, unknown>;
 const present = ({ _id, hash: _hash, ...rest }: KeyDoc) => ({ id: _id, ...rest });
+
+const keyFields = {
+  name: nameSchema.optional(),
+  /** ISO 8601 with offset; the key answers 401 from then on. */
+  expiresAt: dateQuery.optional(),
+};
 
 /** API keys are operator business: issue (the plaintext is returned once), list, revoke. */
 export function apiKeysRouter(registry: RouteDoc[]) {
@@ -21,22 +28,21 @@ export function apiKeysRouter(registry: RouteDoc[]) {
       summary: 'Issue a key; the answer holds the key itself, which is never shown again',
       kinds: OPERATOR,
       status: 201,
-      body: z.strictObject({
-        kind: z.enum(API_KEY_KINDS),
-        accountId: idSchema.optional(),
-        name: nameSchema.optional(),
-        /** ISO 8601 with offset; the key answers 401 from then on. */
-        expiresAt: dateQuery.optional(),
-      }),
+      body: z.discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('operator'), ...keyFields }),
+        // An advertiser or publisher key belongs to that account.
+        z.strictObject({
+          kind: z.enum(['advertiser', 'publisher']),
+          accountId: z.string({ error: 'is required for an advertiser or publisher key' }).regex(ID_RE, 'must be 1 to 64 letters, digits, _ or -'),
+          ...keyFields,
+        }),
+      ]),
     },
     async ({ body }) => {
-      if (body.expiresAt && body.expiresAt.getTime() <= Date.now()) throw new ValidationError([{ path: 'expiresAt', message: 'must be in the future' }]);
-      if (body.kind === 'operator' && body.accountId) throw new ValidationError([{ path: 'accountId', message: 'an operator key belongs to no account' }]);
-      if (body.kind !== 'operator') {
-        if (!body.accountId) throw new ValidationError([{ path: 'accountId', message: `is required for a ${body.kind} key` }]);
-        await assertExists(body.kind === 'advertiser' ? Advertiser : Publisher, 'accountId', [body.accountId]);
-      }
-      const { key, record } = await issueApiKey({ kind: body.kind, accountId: body.accountId ?? null, name: body.name ?? null, expiresAt: body.expiresAt ?? null });
+      if (body.expiresAt && body.expiresAt.getTime() <= Date.now()) throw unprocessable([{ path: 'expiresAt', message: 'must be in the future' }]);
+      const accountId = 'accountId' in body ? body.accountId : null;
+      if (body.kind !== 'operator') await assertExists(body.kind === 'advertiser' ? Advertiser : Publisher, 'accountId', [accountId]);
+      const { key, record } = await issueApiKey({ kind: body.kind, accountId, name: body.name ?? null, expiresAt: body.expiresAt ?? null });
       return { key, ...present(record) };
     },
   );

@@ -61,7 +61,7 @@ export function browserSessionRouter(registry: RouteDoc[], config: Config) {
   });
   api.route('delete', '/session', { summary: 'Sign out: the session cookie stops working at once', kinds: ALL_KINDS }, async ({ res }) => {
     const id = current(res);
-    if (!id) throw new HttpError(400, 'no dashboard session to sign out of: this request was made with an API key');
+    if (!id) throw new HttpError(409, 'no dashboard session to sign out of: this request was made with an API key');
     await BrowserSession.deleteOne({ _id: hashSessionId(id) });
     res.append('Set-Cookie', stringifySetCookie(SESSION_COOKIE, '', { ...cookieOptions(config), expires: new Date(0) }));
     return { signed_out: true };

@@ -9,17 +9,16 @@ import { HttpError } from '../http-error';
 import { account, type Principal } from './principal';
 import { assertExists, presentDoc, resourceRouter } from './resource';
 import type { RouteDoc } from './route';
-import { ValidationError } from './validation';
-import { countrySchema, currencySchema, idSchema, nameSchema, urlTemplate } from './schemas';
+import { ValidationError, unprocessable } from './validation';
+import { UNPROCESSABLE, countrySchema, currencySchema, idSchema, nameSchema, textSchema, urlTemplate } from './schemas';
 import { MAX_AMOUNT_MINOR, MAX_PERCENT_BASIS_POINTS } from '../../domain/money';
 
-const amountRule = z
-  .strictObject({
-    kind: z.enum(['fixed', 'percent']),
-    /** fixed: minor units of the event's currency; percent: basis points of the sale amount (1000 = 10 %). */
-    value: z.number().int().min(0).max(MAX_AMOUNT_MINOR),
-  })
-  .refine((r) => r.kind === 'fixed' || r.value <= MAX_PERCENT_BASIS_POINTS, { path: ['value'], message: `a percentage is at most ${MAX_PERCENT_BASIS_POINTS} basis points (1000 %)` });
+const amountRule = z.discriminatedUnion('kind', [
+  /** Minor units of the event's currency. */
+  z.strictObject({ kind: z.literal('fixed'), value: z.number().int().min(0).max(MAX_AMOUNT_MINOR) }),
+  /** Basis points of the sale amount (1000 = 10 %). */
+  z.strictObject({ kind: z.literal('percent'), value: z.number().int().min(0).max(MAX_PERCENT_BASIS_POINTS, `a percentage is at most ${MAX_PERCENT_BASIS_POINTS} basis points (1000 %)`) }),
+]);
 
 type AmountRule = z.output<typeof amountRule>;
 
@@ -70,7 +69,7 @@ const events = z
   .superRefine((list, ctx) => {
     const seen = new Set<string>();
     list.forEach((e, i) => {
-      if (seen.has(e.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `event "${e.name}" is declared twice` });
+      if (seen.has(e.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `event "${e.name}" is declared twice`, params: UNPROCESSABLE });
       seen.add(e.name);
     });
   });
@@ -89,7 +88,7 @@ const fields = {
   providers: z.strictObject({ campaign: idSchema.nullable().optional(), business: idSchema.nullable().optional() }),
   targeting: z.strictObject({
     countries: z.array(countrySchema).max(300).optional(),
-    deviceTypes: z.array(z.string().min(1).max(32)).max(20).optional(),
+    deviceTypes: z.array(textSchema(32, 1)).max(20).optional(),
   }),
 };
 
@@ -97,7 +96,7 @@ const fields = {
 function checkDefaultEvent(c: { events: { name: string }[]; defaultEvent?: string | null }): void {
   if (c.defaultEvent == null || c.events.some((e) => e.name === c.defaultEvent)) return;
   const known = c.events.map((e) => e.name).join(', ') || 'none';
-  throw new ValidationError([{ path: 'defaultEvent', message: `"${c.defaultEvent}" is not one of this campaign's events (known: ${known})` }]);
+  throw unprocessable([{ path: 'defaultEvent', message: `"${c.defaultEvent}" is not one of this campaign's events (known: ${known})` }]);
 }
 
 /** The campaigns a key sees: an advertiser its own, a publisher the active ones it may run. */
@@ -144,7 +143,7 @@ export function campaignsRouter(registry: RouteDoc[], deps: AppDeps) {
         if (advertiserId !== undefined && advertiserId !== account(p)) throw new HttpError(403, 'an advertiser key creates campaigns for its own advertiser only');
         advertiserId = account(p);
       }
-      if (!advertiserId) throw new ValidationError([{ path: 'advertiserId', message: 'is required' }]);
+      if (!advertiserId) throw unprocessable([{ path: 'advertiserId', message: 'is required with an operator key' }]);
       await assertExists(Advertiser, 'advertiserId', [advertiserId]);
       providersByOperator(p, input.providers);
       await checkRefs(input);

@@ -10,13 +10,13 @@ import { listBudget } from './query-budget';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
 import { account } from './principal';
-import { dateQuery, idSchema, pageQuery } from './schemas';
+import { dateQuery, documented, idSchema, pageQuery, textSchema } from './schemas';
 import { matchFilter, timeRange, trafficScope } from './query-filters';
 import { conversionView } from './views';
 
 const decisionBody = z.strictObject({
   status: z.enum(['approved', 'rejected']),
-  reason: z.string().trim().min(1, 'is required: say why').max(500),
+  reason: documented(z.string().trim().min(1, 'is required: say why').refine((s) => [...s].length <= 500, 'must be at most 500 characters'), { type: 'string', maxLength: 500, pattern: '[^\\s\\ufeff]' }),
 });
 
 export function conversionsRouter(registry: RouteDoc[], deps: AppDeps) {
@@ -33,7 +33,7 @@ export function conversionsRouter(registry: RouteDoc[], deps: AppDeps) {
         publisher: idSchema.optional(),
         advertiser: idSchema.optional(),
         session: idSchema.optional(),
-        event: z.string().max(64).optional(),
+        event: textSchema(64).optional(),
         status: z.enum(['approved', 'pending', 'rejected']).optional(),
         from: dateQuery.optional(),
         to: dateQuery.optional(),

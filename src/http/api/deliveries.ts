@@ -8,7 +8,7 @@ import { account, type Principal } from './principal';
 import { notFound } from './resource';
 import { ApiRouter, type RouteDoc } from './route';
 import { matchFilter } from './query-filters';
-import { pageQuery } from './schemas';
+import { pageQuery, textSchema } from './schemas';
 
 const DELIVERY_ID_RE = /^[A-Za-z0-9_.:-]{1,400}$/;
 const RESEND_RE = /-resend-(\d+)$/;
@@ -45,10 +45,10 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
       kinds: ['operator', 'publisher'],
       query: z.strictObject({
         ...pageQuery,
-        conversion: z.string().max(64).optional(),
-        session: z.string().max(64).optional(),
+        conversion: textSchema(64).optional(),
+        session: textSchema(64).optional(),
         target: z.enum(['publisher', 'provider']).optional(),
-        target_id: z.string().max(64).optional(),
+        target_id: textSchema(64).optional(),
         outcome: z.enum(['delivered', 'failed', 'given_up']).optional(),
       }),
     },

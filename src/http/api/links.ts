@@ -10,10 +10,10 @@ import { visibleCampaigns } from './campaigns';
 import { account, type Principal } from './principal';
 import { findVisible, notFound } from './resource';
 import { ApiRouter, type RouteDoc } from './route';
-import { idSchema } from './schemas';
-import { ValidationError } from './validation';
+import { idSchema, textSchema } from './schemas';
+import { unprocessable } from './validation';
 
-const subs = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`sub${i + 1}`, z.string().max(256).optional()])) as Record<`sub${number}`, z.ZodOptional<z.ZodString>>;
+const subs = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`sub${i + 1}`, textSchema(256).optional()])) as Record<`sub${number}`, z.ZodOptional<ReturnType<typeof textSchema>>>;
 
 const linkQuery = z.strictObject({ campaign: idSchema, publisher: idSchema.optional(), asset: idSchema.optional(), support: idSchema.optional(), ...subs });
 
@@ -27,15 +27,15 @@ export function linksRouter(registry: RouteDoc[], deps: AppDeps) {
     const campaign = await findVisible(Campaign, await visibleCampaigns(principal), 'campaign', query.campaign);
     if (campaign.status === 'archived') throw notFound('campaign', query.campaign);
     const publisher = await Publisher.findById(publisherId).lean();
-    if (!publisher || publisher.status !== 'active') throw new ValidationError([{ path: 'publisher', message: `no active publisher "${publisherId}"` }]);
+    if (!publisher || publisher.status !== 'active') throw unprocessable([{ path: 'publisher', message: `no active publisher "${publisherId}"` }]);
     if (campaign.publisherAccess === 'allowlist' && !(campaign.allowedPublisherIds as string[]).includes(publisherId)) {
-      throw new ValidationError([{ path: 'publisher', message: `may not run campaign "${campaign._id}" (not on its allowlist)` }]);
+      throw unprocessable([{ path: 'publisher', message: `may not run campaign "${campaign._id}" (not on its allowlist)` }]);
     }
     if (query.asset && !(await Asset.exists({ _id: query.asset, campaignId: campaign._id, status: 'active' }))) {
-      throw new ValidationError([{ path: 'asset', message: `no active asset "${query.asset}" on this campaign` }]);
+      throw unprocessable([{ path: 'asset', message: `no active asset "${query.asset}" on this campaign` }]);
     }
     if (query.support && !(await Support.exists({ _id: query.support, publisherId, status: 'active' }))) {
-      throw new ValidationError([{ path: 'support', message: `no active support "${query.support}" of this publisher` }]);
+      throw unprocessable([{ path: 'support', message: `no active support "${query.support}" of this publisher` }]);
     }
     const params = new URLSearchParams({ pub: publisherId });
     if (query.asset) params.set('asset', query.asset);
@@ -82,6 +82,6 @@ function linkPublisher(p: Principal, requested: string | undefined): string {
     if (requested !== undefined && requested !== account(p)) throw new HttpError(403, 'a publisher key builds links for its own publisher only');
     return account(p);
   }
-  if (!requested) throw new ValidationError([{ path: 'publisher', message: 'is required' }]);
+  if (!requested) throw unprocessable([{ path: 'publisher', message: 'is required with an operator key' }]);
   return requested;
 }

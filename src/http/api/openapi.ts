@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { jsonSchemaOf } from './schemas';
 import type { RouteDoc } from './route';
 
 type Json = Record<string, unknown>;
@@ -12,9 +12,28 @@ const errorSchema = {
   },
 };
 
-function jsonSchema(schema: z.ZodType): Json {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json;
-  return rest;
+const jsonSchema = jsonSchemaOf;
+
+const error = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+
+/** The error answers a route can give, each with the one error body. */
+function errors(r: RouteDoc): Json {
+  const out: Json = { '400': error('The request does not match this document; `fields` names each offending field') };
+  if (r.body) Object.assign(out, { '413': error('The body is larger than the route takes'), '415': error('The body is not JSON') });
+  if (r.public) {
+    if (r.body) out['401'] = error('Unknown, revoked or expired API key');
+    return out;
+  }
+  return {
+    ...out,
+    '401': error('Missing, unknown, revoked or expired API key or session cookie'),
+    '403': error('This kind of key may not use this route or set these fields, or a change made with the session cookie lacks its CSRF token'),
+    '404': error('No such record visible to this key'),
+    ...(r.method !== 'get' ? { '409': error('The change conflicts with the current state: the id exists already, the record is already in that state, or the action is under way') } : {}),
+    '422': error('The request matches this document but a rule it cannot state refuses it: a record it names does not exist, fields that must agree do not, a time must be in the future; `fields` names each'),
+    '429': error('Too many requests for this key (Retry-After says when to retry)'),
+    '503': error('A dependency (database, Temporal) could not answer in time; nothing changed, retry later'),
+  };
 }
 
 /** `/campaigns/:id` → `/campaigns/{id}` */
@@ -45,15 +64,7 @@ export function openApiDocument(routes: readonly RouteDoc[], serverUrl: string):
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } } : {}),
       responses: {
         [String(r.status)]: { description: 'OK', content },
-        '400': { description: 'Invalid input; `fields` names each offending field', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        ...(r.public
-          ? {}
-          : {
-              '401': { description: 'Missing, unknown or revoked API key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-              '403': { description: 'This kind of key may not use this route', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-              '404': { description: 'No such record visible to this key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-            }),
-        ...(r.method === 'post' && r.status === 201 ? { '409': { description: 'A record with this id already exists', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } } : {}),
+        ...errors(r),
       },
       ...(r.public ? { security: [] } : {}),
     };

@@ -10,11 +10,23 @@ import { reportInstant, reportRange } from '../../reports/range';
 import { canonicalTimeZone } from '../../reports/time';
 import { TimeBudget } from './query-budget';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
-import { countrySchema, csvList, idSchema } from './schemas';
-import { ValidationError } from './validation';
+import { countrySchema, csvList, documented, idSchema, textSchema } from './schemas';
+import { ValidationError, unprocessable } from './validation';
 
 const MAX_DAYS = 366;
+const QUARTER_MS = 15 * 60_000;
 const MAX_HOURLY_DAYS = 31;
+
+// Real calendar days only (29 February left out), so no format check has to filter what the pattern makes.
+const DAY = '(?:20[0-9]{2}|2100)-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))';
+const TIME = 'T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,3})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])';
+documented(reportInstant, {
+  anyOf: [
+    { type: 'string', pattern: `^${DAY}$` },
+    { type: 'string', pattern: `^${DAY}${TIME}$` },
+  ],
+  description: 'A day (YYYY-MM-DD, its start in tz) or an ISO 8601 date-time with offset, in the years 2000 to 2100',
+});
 
 export const reportQuery = z.strictObject({
   group_by: csvList(z.enum(DIMENSIONS)).optional(),
@@ -23,7 +35,7 @@ export const reportQuery = z.strictObject({
   /** Exclusive end; a plain date is that day's start in `tz`. */
   to: reportInstant,
   /** Canonicalised (`europe/paris` → `Europe/Paris`). */
-  tz: z
+  tz: documented(z
     .string()
     .max(64, 'must be an IANA time zone such as Europe/Paris')
     .default('UTC')
@@ -32,7 +44,7 @@ export const reportQuery = z.strictObject({
       if (canonical) return canonical;
       ctx.addIssue({ code: 'custom', message: 'must be an IANA time zone such as Europe/Paris' });
       return z.NEVER;
-    }),
+    }), { type: 'string', enum: [...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')])], default: 'UTC', description: 'An IANA time zone (case does not matter)' }),
   include_bots: z.enum(['true', 'false']).default('false'),
   /** false: duplicate clicks (and their conversions) are left out like bots. */
   include_duplicates: z.enum(['true', 'false']).default('true'),
@@ -45,8 +57,17 @@ export const reportQuery = z.strictObject({
   asset: csvList(idSchema).optional(),
   support: csvList(idSchema).optional(),
   country: csvList(countrySchema).optional(),
-  device_type: csvList(z.string().min(1).max(32)).optional(),
+  device_type: csvList(textSchema(32, 1)).optional(),
 });
+
+/** A range the document allows but the server cannot serve (too long, `to` not after `from`, a skipped day) is a 422. */
+function asUnprocessable<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw err instanceof ValidationError ? unprocessable(err.fields) : err;
+  }
+}
 
 /** GET /reports: clicks, conversions and money by any dimensions, in the caller's time zone. */
 export function reportsRouter(registry: RouteDoc[], deps: AppDeps) {
@@ -61,10 +82,10 @@ export function reportsRouter(registry: RouteDoc[], deps: AppDeps) {
       const groupBy = [...new Set(query.group_by ?? [])];
       const plain = groupBy.filter((d) => d !== 'day' && d !== 'hour');
       if (plain.length > REPORT_MAX_DIMENSIONS) {
-        throw new ValidationError([{ path: 'group_by', message: `at most ${REPORT_MAX_DIMENSIONS} dimensions besides day and hour (REPORT_MAX_DIMENSIONS); got ${plain.length}` }]);
+        throw unprocessable([{ path: 'group_by', message: `at most ${REPORT_MAX_DIMENSIONS} dimensions besides day and hour (REPORT_MAX_DIMENSIONS); got ${plain.length}` }]);
       }
       const hourly = groupBy.includes('hour');
-      const { from, to } = reportRange(query.from, query.to, query.tz, hourly ? MAX_HOURLY_DAYS : MAX_DAYS, hourly ? ' when grouped by hour' : '');
+      const { from, to } = asUnprocessable(() => reportRange(query.from, query.to, query.tz, hourly ? MAX_HOURLY_DAYS : MAX_DAYS, hourly ? ' when grouped by hour' : ''));
 
       const filters: [FilterName, string[]][] = FILTERS.flatMap((f): [FilterName, string[]][] => (query[f] ? [[f, query[f]!]] : []));
       // A scoped key's reports are always cut to its own traffic, whatever else it asks for.
@@ -79,7 +100,10 @@ export function reportsRouter(registry: RouteDoc[], deps: AppDeps) {
         res.set('Retry-After', '1');
         throw new HttpError(429, `at most ${REPORT_MAX_CONCURRENT_PER_KEY} reports at once per API key (REPORT_MAX_CONCURRENT_PER_KEY); retry when one has finished`);
       }
-      const factQuery: FactQuery = { groupBy, from, to, tz: query.tz, includeBots, includeDuplicates, statuses: query.status ?? ['approved', 'pending'], filters, rowCap: new RowCap(REPORT_MAX_ROWS) };
+      // Nothing has happened after the current quarter-hour: reading a future range would only cost
+      // (the rollup reader queries each quarter-hour past its frontier one by one).
+      const until = new Date(Math.max(from.getTime(), Math.min(to.getTime(), Math.ceil(Date.now() / QUARTER_MS) * QUARTER_MS)));
+      const factQuery: FactQuery = { groupBy, from, to: until, tz: query.tz, includeBots, includeDuplicates, statuses: query.status ?? ['approved', 'pending'], filters, rowCap: new RowCap(REPORT_MAX_ROWS) };
       let facts: Awaited<ReturnType<typeof loadFacts>>;
       let source: 'rollups' | 'raw' = 'rollups';
       try {

@@ -7,7 +7,7 @@ import { paginate } from './pagination';
 import type { Principal } from './principal';
 import { ApiRouter, type RouteDoc } from './route';
 import { idSchema, pageQuery } from './schemas';
-import { ValidationError } from './validation';
+import { unprocessable } from './validation';
 
 // The create / read / update / list / archive routes every configuration resource shares. What
 // differs per resource (who sees which records, reference checks, what a key may set) is in its spec.
@@ -113,7 +113,8 @@ export function resourceRouter<C extends z.ZodObject, U extends z.ZodObject, F e
     return present(doc, principal);
   });
 
-  api.route('delete', `${s.path}/:id`, { summary: `Archive a ${s.noun} (sessions keep referring to it; nothing is deleted)`, kinds: s.kinds.archive }, async ({ principal, params }) => {
+  // Not DELETE: the record stays readable (sessions and reports keep referring to it), so archiving is an action.
+  api.route('post', `${s.path}/:id/archive`, { summary: `Archive a ${s.noun}: it stays readable, with status archived (PATCH status restores it)`, kinds: s.kinds.archive }, async ({ principal, params }) => {
     const current = await findVisible(s.model, await s.visible(principal), s.noun, params.id!);
     const doc = (await s.model.findOneAndUpdate({ _id: current._id }, { $set: { status: 'archived' } }, { returnDocument: 'after' }).lean()) as Doc;
     s.changed?.();
@@ -123,7 +124,7 @@ export function resourceRouter<C extends z.ZodObject, U extends z.ZodObject, F e
   return api;
 }
 
-/** An id a record refers to must exist: a 400 naming the field otherwise. */
+/** An id a record refers to must exist: a 422 naming the field otherwise. */
 export async function assertExists(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   model: Model<any>,
@@ -136,6 +137,6 @@ export async function assertExists(
   const found = new Set((await model.find({ _id: { $in: wanted }, ...extra }, { _id: 1 }).lean()).map((d) => String(d._id)));
   const missing = wanted.filter((id) => !found.has(id));
   if (missing.length > 0) {
-    throw new ValidationError([{ path: field, message: `unknown: ${missing.slice(0, 10).join(', ')}` }]);
+    throw unprocessable([{ path: field, message: `unknown: ${missing.slice(0, 10).join(', ')}` }]);
   }
 }

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { ApiKeyKind } from '../../persistence/models/api-key';
 import { HttpError } from '../http-error';
 import { principalOf, type Principal } from './principal';
-import { parseInput } from './validation';
+import { ValidationError, parseInput } from './validation';
 
 export type Method = 'get' | 'post' | 'patch' | 'delete';
 
@@ -61,7 +61,12 @@ export class ApiRouter {
         throw new HttpError(403, `${principal.kind} keys may not use ${method.toUpperCase()} /api/v1${path}`);
       }
       const query = (doc.query ? parseInput(doc.query, req.query) : undefined) as Output<Q>;
-      const body = (doc.body ? parseInput(doc.body, req.body ?? {}) : undefined) as Output<B>;
+      if (doc.body && req.body === undefined) {
+        // express.json leaves the body unset when there is none or it is not JSON.
+        if (req.headers['content-type']) throw new HttpError(415, `send the body as JSON (Content-Type: application/json), not ${req.headers['content-type']}`);
+        throw new ValidationError([{ path: '(body)', message: 'is required: a JSON object' }]);
+      }
+      const body = (doc.body ? parseInput(doc.body, req.body) : undefined) as Output<B>;
       const result = await handler({ req, res, principal, params: req.params as Record<string, string>, query, body });
       if (!res.headersSent) res.status(status).json(result);
     });

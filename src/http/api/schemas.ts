@@ -4,9 +4,44 @@ import { isCurrency } from '../../domain/money';
 import type { OutboundPolicy } from '../../outbound/address-policy';
 import { ID_RE } from '../http-error';
 
+type Json = Record<string, unknown>;
+
+/**
+ * What the OpenAPI document shows for a zod schema whose own JSON Schema would be looser than what
+ * the server accepts (a refinement, a transform's input). openapi.ts puts it in place of zod's.
+ */
+export const documentedAs = new WeakMap<z.ZodType, Json | (() => Json)>();
+export function documented<T extends z.ZodType>(schema: T, json: Json | (() => Json)): T {
+  documentedAs.set(schema, json);
+  return schema;
+}
+
+/**
+ * A rule the document cannot state (a record that must exist, a time in the future, two fields
+ * that must agree): a zod issue with this flag answers 422 instead of 400 (validation.ts).
+ */
+export const UNPROCESSABLE = { unprocessable: true } as const;
+
+/** Free text of at most `max` characters, counted as JSON Schema counts them (code points, not UTF-16 units). */
+export const textSchema = (max: number, min = 0) =>
+  documented(
+    z
+      .string()
+      .min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
+      .refine((s) => s.length <= max || [...s].length <= max, `must be at most ${max} characters`),
+    { type: 'string', maxLength: max, ...(min > 0 ? { minLength: min } : {}) },
+  );
+
 export const idSchema = z.string().regex(ID_RE, 'must be 1 to 64 letters, digits, _ or -');
-export const nameSchema = z.string().trim().min(1, 'must not be empty').max(200);
-export const currencySchema = z.string().refine(isCurrency, 'must be an ISO 4217 currency code such as EUR');
+export const nameSchema = documented(
+  z.string().trim().min(1, 'must not be empty').refine((s) => [...s].length <= 200, 'must be at most 200 characters'),
+  // The server trims: at least one character that is not white space (JavaScript's trim also drops U+FEFF).
+  { type: 'string', maxLength: 200, pattern: '[^\\s\\ufeff]' },
+);
+export const currencySchema = documented(z.string().refine(isCurrency, 'must be an ISO 4217 currency code such as EUR'), () => ({
+  type: 'string',
+  enum: Intl.supportedValuesOf('currency').filter(isCurrency),
+}));
 export const countrySchema = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code such as FR');
 
 
@@ -32,29 +67,68 @@ export function urlTemplateProblem(template: string, kind: 'landing' | 'postback
   return null;
 }
 
-export const urlTemplate = (kind: 'landing' | 'postback', outbound?: OutboundPolicy) =>
-  z
-    .string()
-    .max(2048)
-    .superRefine((v, ctx) => {
-      const problem = urlTemplateProblem(v, kind, outbound);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    });
+// The URLs the document promises to accept: http(s), a host name with a dot whose last label starts
+// with a letter (not an IP literal, not `localhost` nor an internal suffix, which the outbound policy
+// refuses by default), an optional port, then any printable ASCII but braces, and `{macro}`s that
+// do not touch a `.` or `%` (an empty value there could make a dot segment). The server accepts more
+// (IP literals, names the operator allows with OUTBOUND_ALLOW_*); what it refuses always answers 400
+// with the reason.
+const LABEL = '(?![Xx][Nn]--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOST = `(?!(?:[^/?#:]*\\.)?(?:localhost|local|localdomain|internal|intranet|lan|home\\.arpa|corp)(?:[:/?#]|$))(?:${LABEL}\\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?`;
+const PORT = '(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?';
+const PLAIN = "[A-Za-z0-9!$&'()*+,;=:@/?#._~%-]";
+const urlPattern = (macros: readonly string[]) => {
+  const macro = `(?<![.%])\\{(?:${macros.join('|')}|p\\.[A-Za-z0-9_-]+)\\}(?![.%])`;
+  return `^https?://${HOST}${PORT}(?:[/?#](?:${PLAIN}|${macro})*)?$`;
+};
+export const SITE_URL_PATTERN = `^https?://${HOST}${PORT}(?:[/?#]${PLAIN}*)?$`;
 
-const CURSOR_RE = /^[A-Za-z0-9_-]{1,400}$/;
+export const urlTemplate = (kind: 'landing' | 'postback', outbound?: OutboundPolicy) =>
+  documented(
+    z
+      .string()
+      .max(2048)
+      .superRefine((v, ctx) => {
+        const problem = urlTemplateProblem(v, kind, outbound);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    { type: 'string', maxLength: 2048, pattern: urlPattern(kind === 'landing' ? CLICK_MACROS : [...CLICK_MACROS, ...CONVERSION_MACROS]) },
+  );
+
+/** The last id of the previous page: sessions', conversions' and deliveries' ids use `.` and `:` too. */
+const CURSOR_RE = /^[A-Za-z0-9_.:-]{1,400}$/;
 
 export const pageQuery = {
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  /** Opaque: the `next_cursor` of the previous page. */
+  /** The `next_cursor` of the previous page: the page starts after that id. */
   cursor: z.string().regex(CURSOR_RE, 'must be a next_cursor value from a previous page').optional(),
 };
 
 /** A query-string list: `a,b` or repeated parameters. */
 export const csvList = <T extends z.ZodType<unknown, string>>(item: T) =>
-  z
-    .union([z.string(), z.array(z.string())])
-    .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(item).min(1).max(100));
+  documented(
+    z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(item).min(1).max(100)),
+    // Documented as repeated parameters (`a=x&a=y`); `a=x,y` is accepted too.
+    () => ({ type: 'array', minItems: 1, maxItems: 100, items: jsonSchemaOf(item) }),
+  );
+
+/** zod's JSON Schema of an input, with the documented overrides applied. */
+export function jsonSchemaOf(schema: z.ZodType): Json {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override: (ctx) => {
+      const json = documentedAs.get(ctx.zodSchema as unknown as z.ZodType);
+      if (!json) return;
+      for (const k of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Json)[k];
+      Object.assign(ctx.jsonSchema, typeof json === 'function' ? json() : json);
+    },
+  }) as Json;
+  return rest;
+}
 
 export const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 export const dateQuery = z.iso.datetime({ offset: true }).transform((v) => new Date(v));

@@ -6,11 +6,11 @@ import { HttpError } from '../http-error';
 import { account, type Principal } from './principal';
 import { assertExists, resourceRouter } from './resource';
 import type { RouteDoc } from './route';
-import { idSchema, nameSchema } from './schemas';
-import { ValidationError } from './validation';
+import { SITE_URL_PATTERN, documented, idSchema, nameSchema } from './schemas';
+import { unprocessable } from './validation';
 
 const KINDS = ['site', 'newsletter', 'placement', 'app', 'other'] as const;
-const siteUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
+const siteUrl = documented(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048), { type: 'string', maxLength: 2048, pattern: SITE_URL_PATTERN });
 
 /** Supports (a publisher's sites, newsletters, placements): a publisher key manages its own. */
 export function supportsRouter(registry: RouteDoc[], deps: AppDeps) {
@@ -32,7 +32,7 @@ export function supportsRouter(registry: RouteDoc[], deps: AppDeps) {
         if (publisherId !== undefined && publisherId !== account(p)) throw new HttpError(403, 'a publisher key creates supports for its own publisher only');
         publisherId = account(p);
       }
-      if (!publisherId) throw new ValidationError([{ path: 'publisherId', message: 'is required' }]);
+      if (!publisherId) throw unprocessable([{ path: 'publisherId', message: 'is required with an operator key' }]);
       await assertExists(Publisher, 'publisherId', [publisherId]);
       return { ...input, publisherId };
     },

@@ -4,12 +4,22 @@ import { HttpError, errorBody, type FieldError } from '../http-error';
 
 export type { FieldError } from '../http-error';
 
-/** A 400 naming each offending field (dotted path, e.g. `events.0.currency`). */
+/**
+ * A 400 naming each offending field (dotted path, e.g. `events.0.currency`): the request does not
+ * match the OpenAPI document. A 422 has the same shape: it matches the document, but a rule the
+ * document cannot state refuses it (a record it names does not exist, fields that must agree).
+ */
 export class ValidationError extends HttpError {
-  constructor(readonly fields: FieldError[]) {
-    super(400, `invalid request: ${fields.map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ')}`);
+  constructor(
+    readonly fields: FieldError[],
+    status: 400 | 422 = 400,
+  ) {
+    super(status, `invalid request: ${fields.map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ')}`);
   }
 }
+
+/** A 422: see ValidationError. */
+export const unprocessable = (fields: FieldError[]) => new ValidationError(fields, 422);
 
 export function fieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.flatMap((issue): FieldError[] => {
@@ -24,15 +34,16 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
 
 export function parseInput<T extends z.ZodType>(schema: T, data: unknown): z.output<T> {
   const result = schema.safeParse(data);
-  if (!result.success) throw new ValidationError(fieldErrors(result.error));
-  return result.data;
+  if (result.success) return result.data;
+  const onlyRules = result.error.issues.every((i) => i.code === 'custom' && (i.params as { unprocessable?: boolean } | undefined)?.unprocessable);
+  throw new ValidationError(fieldErrors(result.error), onlyRules ? 422 : 400);
 }
 
 /** The API's error shape: `{error, fields?}`; anything it does not recognise goes on to the server's handler. */
 export const apiErrors: ErrorRequestHandler = (err, _req, res, next) => {
   if (res.headersSent) return next(err);
   if (err instanceof ValidationError) {
-    res.status(400).json(errorBody(err.message, err.fields));
+    res.status(err.status).json(errorBody(err.message, err.fields));
     return;
   }
   if (err?.type === 'entity.parse.failed') {

@@ -3,7 +3,7 @@ import { api, type Me, type Page } from '../api';
 import { dateTime } from '../format';
 import { BASE, navigate } from '../router';
 import { Empty, ErrorMessage, Show, TableWrap, useAsync } from '../ui';
-import type { Delivery } from './session';
+import { type Delivery, DeliveryAttempts } from '../delivery-attempts';
 
 const OUTCOMES = [
   ['given_up', 'Given up'],
@@ -78,7 +78,10 @@ export function Deliveries({ params }: { me: Me; params: URLSearchParams }) {
                           <td>{d.outcome}</td>
                           <td class="num">{d.attempts.length}</td>
                           <td>
-                            {last ? `${dateTime(last.at)}: ${last.statusCode ?? ''} ${last.error ?? ''}` : '—'}
+                            <details>
+                              <summary>{last ? `${dateTime(last.at)}: ${last.statusCode ?? ''} ${last.error ?? ''}` : '—'}</summary>
+                              <DeliveryAttempts delivery={d} />
+                            </details>
                           </td>
                           <td>
                             <a href={`${BASE}/sessions/${encodeURIComponent(d.sessionId)}`}>{d.sessionId}</a>

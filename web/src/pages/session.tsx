@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api, type Me, type Page } from '../api';
 import { dateTime } from '../format';
+import { type Delivery, DeliveryAttempts } from '../delivery-attempts';
 import { ErrorMessage, Empty, Show, TableWrap, useAsync } from '../ui';
 import type { SessionRecord } from './sessions';
 
-interface Conversion {
+export interface Conversion {
   id: string;
   event: string;
   status: 'approved' | 'pending' | 'rejected';
@@ -17,16 +18,6 @@ interface Conversion {
   revenue?: string;
   currency?: string;
   createdAt: string;
-}
-
-export interface Delivery {
-  deliveryId: string;
-  sessionId: string;
-  target: string;
-  targetId: string;
-  url: string;
-  outcome: string;
-  attempts: { attempt: number; statusCode: number | null; latencyMs: number | null; error: string | null; outcome: string; at: string }[];
 }
 
 interface SessionDetail extends SessionRecord {
@@ -149,32 +140,7 @@ export function SessionPage({ me, id }: { me: Me; id: string }) {
                         {del.target} {del.targetId}: {del.outcome}
                       </h3>
                       <p class="url">{del.url}</p>
-                      <TableWrap label={`Attempts of ${del.deliveryId}`}>
-                      <table>
-                        <thead>
-                          <tr>
-                            <th scope="col">Attempt</th>
-                            <th scope="col">When</th>
-                            <th scope="col">HTTP status</th>
-                            <th scope="col">Latency</th>
-                            <th scope="col">Outcome</th>
-                            <th scope="col">Error</th>
-                          </tr>
-                        </thead>
-                        <tbody>
-                          {del.attempts.map((a) => (
-                            <tr key={a.attempt}>
-                              <td>{a.attempt}</td>
-                              <td>{dateTime(a.at)}</td>
-                              <td>{a.statusCode ?? '—'}</td>
-                              <td>{a.latencyMs === null ? '—' : `${a.latencyMs} ms`}</td>
-                              <td>{a.outcome}</td>
-                              <td>{a.error ?? '—'}</td>
-                            </tr>
-                          ))}
-                        </tbody>
-                      </table>
-                      </TableWrap>
+                      <DeliveryAttempts delivery={del} />
                     </div>
                   ))}
                 </>
@@ -188,7 +154,7 @@ export function SessionPage({ me, id }: { me: Me; id: string }) {
 }
 
 /** Approve or reject a pending conversion; the workflow applies it, so the page reloads until the status shows. */
-function Decide({ conversion, onDone }: { conversion: Conversion; onDone: () => void }) {
+export function Decide({ conversion, onDone }: { conversion: Conversion; onDone: () => void }) {
   const [reason, setReason] = useState('');
   const [state, setState] = useState<{ busy: boolean; error: unknown; sent: string | null }>({ busy: false, error: null, sent: null });
   const decide = async (status: 'approved' | 'rejected') => {

@@ -1,0 +1,53 @@
+import { dateTime } from './format';
+import { TableWrap } from './ui';
+
+export interface DeliveryAttempt {
+  attempt: number;
+  statusCode: number | null;
+  latencyMs: number | null;
+  error: string | null;
+  outcome: string;
+  at: string;
+}
+
+export interface Delivery {
+  deliveryId: string;
+  sessionId: string;
+  target: string;
+  targetId: string;
+  url: string;
+  outcome: string;
+  attempts: DeliveryAttempt[];
+}
+
+/** Every attempt of one delivery: the session page lists them, the deliveries page opens them per row. */
+export function DeliveryAttempts({ delivery }: { delivery: Delivery }) {
+  return (
+    <TableWrap label={`Attempts of ${delivery.deliveryId}`}>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Attempt</th>
+            <th scope="col">When</th>
+            <th scope="col">HTTP status</th>
+            <th scope="col">Latency</th>
+            <th scope="col">Outcome</th>
+            <th scope="col">Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {delivery.attempts.map((a) => (
+            <tr key={a.attempt}>
+              <td>{a.attempt}</td>
+              <td>{dateTime(a.at)}</td>
+              <td>{a.statusCode ?? '—'}</td>
+              <td>{a.latencyMs === null ? '—' : `${a.latencyMs} ms`}</td>
+              <td>{a.outcome}</td>
+              <td>{a.error ?? '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}
