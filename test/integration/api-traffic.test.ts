@@ -2,6 +2,8 @@ import { createFixture, type Fixture } from '../support/fixtures';
 import { HttpSink } from '../support/http-sink';
 import { eventually, get, startTestApp, type TestApp } from '../support/harness';
 import { clientFor, type ApiClient } from '../support/api-client';
+import { sessionRecord, sessions } from '../../src/persistence/models/session';
+import { sessionOf } from '../support/stored-session';
 
 // The API around real traffic: a publisher fetches its tracked link and clicks it, the advertiser
 // posts a conversion back with the URL the API gave it, the publisher's endpoint fails until the
@@ -152,5 +154,13 @@ describe('sessions, conversions and deliveries', () => {
     const providers = (await op.get(`/deliveries?conversion=${conversionId}&target=provider`)).body.data;
     expect(providers).toHaveLength(3);
     expect((await pub.get(`/deliveries?conversion=${conversionId}&target=provider`)).body.data).toEqual([]);
+  });
+
+  test('a stored session whose workflow has not started (a lazy one) says pending, without asking Temporal', async () => {
+    const lazy = sessionOf(f, 3_600_000);
+    await sessions().insertOne(sessionRecord(lazy, 'lazy'));
+    const res = await op.get(`/sessions/${lazy.sessionId}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: lazy.sessionId, workflowState: 'pending', workflow: null });
   });
 });

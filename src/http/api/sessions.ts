@@ -49,10 +49,13 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
     const budget = listBudget(deps.config, "the session's conversions");
     const convs = await budget.toArray(conversions().find({ sessionId: id }, { maxTimeMS: budget.maxTimeMS }).sort({ createdAt: 1 }));
     let workflow: unknown = null;
-    let workflowState: 'running' | 'closed' | 'unavailable' = 'closed';
+    // pending: stored, its workflow not started yet (the hand-over's queue, or a lazy session that starts with a conversion).
+    let workflowState: 'pending' | 'running' | 'closed' | 'unavailable' = 'pending';
     try {
-      workflow = await deps.temporal.querySession(id);
-      workflowState = workflow ? 'running' : 'closed';
+      if (doc.workflowStarted === true) {
+        workflow = await deps.temporal.querySession(id);
+        workflowState = workflow ? 'running' : 'closed';
+      }
     } catch (err) {
       // The stored fields are still worth answering with while Temporal is unreachable.
       deps.log.warn({ err: String(err), sessionId: id }, 'session query failed');

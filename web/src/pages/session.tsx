@@ -26,7 +26,7 @@ interface SessionDetail extends SessionRecord {
   userAgent?: string | null;
   publisherData?: Record<string, string>;
   conversions: Conversion[];
-  workflowState: 'running' | 'closed' | 'unavailable';
+  workflowState: 'pending' | 'running' | 'closed' | 'unavailable';
   workflow: { ignored?: { requestId: string; event: string; reason: string; atMs: number }[] } | null;
 }
 
