@@ -135,6 +135,10 @@ test('an operator sees the click and the conversion on the overview, in the sess
     await row.waitFor();
     expect(await row.innerText()).toContain(f.campaignId);
     expect(await accessibilityProblems(page)).toEqual([]);
+    // The date filters are calendar days in the browser's zone; the API takes instants.
+    const today = await page.evaluate(() => new Date().toLocaleDateString('en-CA'));
+    await page.goto(app.url(`/app/sessions?from=${today}&to=${today}`));
+    await page.getByTestId('sessions-table').getByRole('row').filter({ hasText: sessionId }).waitFor();
 
     // The URL holds the report: a shared link opens the same one.
     await page.goto(app.url(`/app/reports?group_by=day,campaign&campaign=${f.campaignId}&metric=conversions`));

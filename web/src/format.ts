@@ -51,3 +51,16 @@ export function addDays(date: string, days: number): string {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
 }
+
+/** A local calendar day (yyyy-mm-dd from a date input) as the instant it starts: the API's date-time filters take instants. */
+export function dayStart(day: string | null | undefined): string | undefined {
+  return day ? new Date(`${day}T00:00`).toISOString() : undefined;
+}
+
+/** The instant a local calendar day ends (the next one starts): a "to" day is included whole. */
+export function dayEnd(day: string | null | undefined): string | undefined {
+  if (!day) return undefined;
+  const d = new Date(`${day}T00:00`);
+  d.setDate(d.getDate() + 1);
+  return d.toISOString();
+}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { formatMinor, isCurrency } from '../../../src/domain/money';
 import { request, type Me, type Page } from '../api';
-import { dateTime } from '../format';
+import { dateTime, dayEnd, dayStart } from '../format';
 import { BASE, navigate } from '../router';
 import { Empty, Show, TableWrap, useAsync } from '../ui';
 import { Decide, type Conversion } from './session';
@@ -19,8 +19,6 @@ interface ConversionRow extends Conversion {
 
 const FILTERS = ['campaign', 'publisher', 'advertiser', 'event', 'status', 'from', 'to'] as const;
 
-/** A local calendar day as the instant it starts, which the API's date-time filters take. */
-const dayStart = (d: string | null) => (d ? new Date(`${d}T00:00`).toISOString() : undefined);
 
 const amount = (minor: number | null | undefined, currency: string | null | undefined) =>
   minor === undefined || minor === null || !currency || !isCurrency(currency) ? '—' : `${formatMinor(minor, currency)} ${currency}`;
@@ -29,7 +27,7 @@ export function Conversions({ me, params }: { me: Me; params: URLSearchParams })
   const cursor = params.get('cursor') ?? undefined;
   const [page, reload] = useAsync(() => {
     const q = Object.fromEntries(FILTERS.filter((f) => f !== 'from' && f !== 'to' && params.get(f)).map((f) => [f, params.get(f)!]));
-    return request('get', '/conversions', { query: { ...q, from: dayStart(params.get('from')), to: dayStart(params.get('to')), cursor, limit: 50 } }) as Promise<Page<ConversionRow>>;
+    return request('get', '/conversions', { query: { ...q, from: dayStart(params.get('from')), to: dayEnd(params.get('to')), cursor, limit: 50 } }) as Promise<Page<ConversionRow>>;
   }, params.toString());
   const [form, setForm] = useState<Record<string, string>>(Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? ''])));
   const go = (extra: Record<string, string> = {}) => {

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, type Me, type Page } from '../api';
-import { dateTime } from '../format';
+import { dateTime, dayEnd, dayStart } from '../format';
 import { BASE, navigate } from '../router';
 import { Empty, Show, TableWrap, useAsync } from '../ui';
 
@@ -22,7 +22,7 @@ export interface SessionRecord {
 const FILTERS = ['campaign', 'publisher', 'advertiser', 'status', 'from', 'to'] as const;
 
 export function Sessions({ params }: { me: Me; params: URLSearchParams }) {
-  const query = Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? undefined]));
+  const query = { ...Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? undefined])), from: dayStart(params.get('from')), to: dayEnd(params.get('to')) };
   const cursor = params.get('cursor') ?? undefined;
   const [page] = useAsync(() => api<Page<SessionRecord>>('/sessions', { query: { ...query, cursor, limit: 50 } }), params.toString());
   const [form, setForm] = useState<Record<string, string>>(Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? ''])));
