@@ -23,11 +23,6 @@ export interface Cube {
   maxLevel: number;
   /** Distinct values of the last dimension kept per document and (campaign, publisher); the rest is `(other)`. */
   topN?: number;
-  /**
-   * One document per block and campaign (its first dimension) rather than one per block: its
-   * blocks hold every campaign × publisher × value row, and its reports are mostly of one campaign.
-   */
-  splitByCampaign?: boolean;
 }
 
 const SCOPE = ['campaign', 'advertiser', 'publisher'] as const;
@@ -46,7 +41,7 @@ export const CUBES: readonly Cube[] = [
   { name: 'publisher_geo', dims: ['advertiser', 'publisher', 'country', 'device_type'], maxLevel: MAX_LEVEL },
   { name: 'geo', dims: [...SCOPE, 'country', 'device_type'], maxLevel: MAX_LEVEL },
   { name: 'placement', dims: [...SCOPE, 'asset', 'support'], maxLevel: MAX_LEVEL },
-  ...(['sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const).map((s): Cube => ({ name: s, dims: [...SCOPE, s], maxLevel: 6, topN: SUB_TOP_N, splitByCampaign: true })),
+  ...(['sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const).map((s): Cube => ({ name: s, dims: [...SCOPE, s], maxLevel: 6, topN: SUB_TOP_N })),
   // Every dimension: as many rows as distinct clicks at worst, so only quarter-hours and hours.
   {
     name: 'full',

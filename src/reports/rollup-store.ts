@@ -11,10 +11,7 @@ import { isConversionRow, type Row } from './rollup-cubes';
 export type Part = 'clicks' | 'conversions';
 
 export interface RollupDoc {
-  /** rollupId(), or for a cube split by campaign splitId(). */
   _id: string;
-  /** The block: rollupId() (absent in documents written before the split). */
-  blk?: string;
   cube: string;
   part: Part;
   level: number;
@@ -43,11 +40,9 @@ export interface RollupStateDoc {
   applied?: Date;
 }
 
-const rollupSchema = new Schema({ _id: String, blk: String, cube: String, part: String, level: Number, t: Date, tok: Number, rows: Schema.Types.Mixed }, { versionKey: false });
+const rollupSchema = new Schema({ _id: String, cube: String, part: String, level: Number, t: Date, tok: Number, rows: Schema.Types.Mixed }, { versionKey: false });
 // A rebuild lists the blocks it replaces by time.
 rollupSchema.index({ t: 1 });
-// The documents of a block split by campaign.
-rollupSchema.index({ blk: 1 });
 const dirtySchema = new Schema({ _id: String, level: Number, t: Date, seq: Number, leaseUntil: Date, tok: Number }, { versionKey: false });
 dirtySchema.index({ level: 1, t: 1 });
 const stateSchema = new Schema({ _id: String, frontier: Date, applied: Date }, { versionKey: false });
@@ -61,8 +56,6 @@ export const dirtyBlocks = () => RollupDirty.collection as unknown as mongo.Coll
 export const rollupState = () => RollupState.collection as unknown as mongo.Collection<RollupStateDoc>;
 
 export const rollupId = (cube: string, part: Part, level: number, t: number) => `${cube}|${part}|${level}|${t}`;
-/** One campaign's part of a block of a cube split by campaign. */
-export const splitId = (blk: string, campaign: string | null) => `${blk}|${JSON.stringify(campaign)}`;
 export const dirtyId = (level: number, t: number) => `${level}|${t}`;
 
 type Packed = [(string | null)[], boolean, boolean, number] | [(string | null)[], boolean, boolean, number, string, string, string, string, string];

@@ -19,7 +19,7 @@ import {
   type DimValues,
   type Row,
 } from './rollup-cubes';
-import { dirtyBlocks, dirtyId, packRows, rollupId, rollupState, rollups, splitId, unpackRows, type DirtyDoc, type Part, type RollupDoc } from './rollup-store';
+import { dirtyBlocks, dirtyId, packRows, rollupId, rollupState, rollups, unpackRows, type DirtyDoc, type Part, type RollupDoc } from './rollup-store';
 
 /** A block as computed, before its rows are packed for storage. */
 type BlockDoc = Omit<RollupDoc, 'rows'> & { rows: Row[] };
@@ -317,19 +317,12 @@ export class RollupWriter {
     const half = levelMs(level - 1);
     const cubes = CUBES.filter((c) => c.maxLevel >= level);
     const parts: Part[] = ['clicks', 'conversions'];
-    const blocksOf = (split: boolean) =>
-      cubes.filter((c) => (c.splitByCampaign ?? false) === split).flatMap((c) => parts.flatMap((p) => [rollupId(c.name, p, level - 1, t), rollupId(c.name, p, level - 1, t + half)]));
-    const children = new Map<string, Row[]>();
-    for (const d of await rollups().find({ $or: [{ _id: { $in: blocksOf(false) } }, { blk: { $in: blocksOf(true) } }] }).toArray()) {
-      const blk = d.blk ?? d._id;
-      const rows = children.get(blk) ?? [];
-      for (const r of unpackRows(d.rows)) rows.push(r);
-      children.set(blk, rows);
-    }
+    const ids = cubes.flatMap((c) => parts.flatMap((p) => [rollupId(c.name, p, level - 1, t), rollupId(c.name, p, level - 1, t + half)]));
+    const children = new Map((await rollups().find({ _id: { $in: ids } }).toArray()).map((d) => [d._id, d]));
     const docs: BlockDoc[] = [];
     for (const cube of cubes) {
       for (const part of parts) {
-        const rows: Row[] = [t, t + half].flatMap((h) => children.get(rollupId(cube.name, part, level - 1, h)) ?? []);
+        const rows: Row[] = [t, t + half].flatMap((h) => unpackRows(children.get(rollupId(cube.name, part, level - 1, h))?.rows));
         docs.push(this.doc(cube.name, part, level, t, tok, sumRows(cube, rows)));
       }
     }
@@ -345,43 +338,15 @@ export class RollupWriter {
    * upsert's insert hits the existing _id: that block is left alone). An empty block is deleted,
    * not stored: most quarter-hours of most cubes have nothing. `stored`: the ids that exist, when
    * the caller knows them (a rebuild), so that nothing is deleted that is not there.
-   *
-   * A block of a cube split by campaign is one document per campaign (`blk` names the block); a
-   * campaign stored before but absent now gets an empty document rather than a delete, so that the
-   * fencing holds for it too (an older claim cannot put its rows back).
    */
-  private async write(blocks: BlockDoc[], stored?: Set<string>): Promise<void> {
-    const split = blocks.filter((b) => CUBES.find((c) => c.name === b.cube)?.splitByCampaign);
-    const storedParts = new Map<string, string[]>();
-    if (split.length > 0) {
-      for (const d of await rollups().find({ blk: { $in: split.map((b) => b._id) } }, { projection: { _id: 1, blk: 1 } }).toArray()) {
-        storedParts.set(d.blk!, [...(storedParts.get(d.blk!) ?? []), d._id]); // a few campaigns a block
-      }
-    }
-    const docs: BlockDoc[] = [];
-    const gone: BlockDoc[] = [];
-    for (const b of blocks) {
-      if (!split.includes(b)) {
-        if (b.rows.length > 0) docs.push(b);
-        else if (!stored || stored.has(b._id)) gone.push(b);
-        continue;
-      }
-      const byCampaign = new Map<string, Row[]>();
-      for (const r of b.rows) {
-        const id = splitId(b._id, r.k[0] ?? null);
-        const rows = byCampaign.get(id);
-        if (rows) rows.push(r);
-        else byCampaign.set(id, [r]);
-      }
-      for (const id of storedParts.get(b._id) ?? []) if (!byCampaign.has(id)) byCampaign.set(id, []);
-      for (const [id, rows] of byCampaign) docs.push({ ...b, _id: id, rows });
-    }
-    const ops: mongo.AnyBulkWriteOperation<RollupDoc>[] = docs.map((d) => ({
-      replaceOne: { filter: { _id: d._id, tok: { $lte: d.tok } }, replacement: { ...d, blk: rollupId(d.cube, d.part, d.level, d.t.getTime()), rows: packRows(d.rows) }, upsert: true },
-    }));
+  private async write(docs: BlockDoc[], stored?: Set<string>): Promise<void> {
+    const empty = docs.filter((d) => d.rows.length === 0 && (!stored || stored.has(d._id)));
+    const ops: mongo.AnyBulkWriteOperation<RollupDoc>[] = docs
+      .filter((d) => d.rows.length > 0)
+      .map((d) => ({ replaceOne: { filter: { _id: d._id, tok: { $lte: d.tok } }, replacement: { ...d, rows: packRows(d.rows) }, upsert: true } }));
     // One delete per block: the engine walked the whole collection for a `deleteMany` with `_id: {$in}`
     // (a 90-day rebuild spent more time there than in its writes).
-    for (const d of gone) ops.push({ deleteOne: { filter: { _id: d._id, tok: { $lte: d.tok } } } });
+    for (const d of empty) ops.push({ deleteOne: { filter: { _id: d._id, tok: { $lte: d.tok } } } });
     if (ops.length === 0) return;
     try {
       await rollups().bulkWrite(ops, { ordered: false });

@@ -186,22 +186,6 @@ test('bots and duplicates in and out, every status set, scope and filters: equal
   expect(withoutDup.rollups.totals.clicks).toBeLessThan(withDup.rollups.totals.clicks);
 });
 
-test('sub-id blocks are stored one document per campaign, and a sub1 report of one or two campaigns (or of all) equals the raw recount', async () => {
-  const parts = await rollups().find({ cube: 'sub1', part: 'clicks', level: 6 }, { projection: { _id: 1, blk: 1, rows: 1 } }).toArray();
-  const perBlock = new Map<string, number>();
-  for (const d of parts) {
-    perBlock.set(d.blk!, (perBlock.get(d.blk!) ?? 0) + 1);
-    expect(new Set(unpackRows(d.rows).map((r) => r.k[0])).size).toBeLessThanOrEqual(1);
-  }
-  expect(Math.max(...perBlock.values())).toBeGreaterThan(1);
-  for (const filters of [[['campaign', [camp[1]!]]], [['campaign', [camp[0]!, camp[2]!]], ['publisher', [pubs[0]!]]], []] as FactQuery['filters'][]) {
-    for (const groupBy of [['sub1'], ['sub2', 'day']] as Dimension[][]) {
-      const { rollups: a, raw: b } = await both(query({ groupBy, filters, tz: 'Europe/Paris', includeBots: true }));
-      expect([filters, groupBy, a]).toEqual([filters, groupBy, b]);
-    }
-  }
-});
-
 test('the API reads the rollups, with include_duplicates, and refuses a bad value', async () => {
   const base = `/reports?group_by=campaign,day&from=2024-03-08&to=2024-04-01&tz=Europe/Paris&campaign=${camp[1]}`;
   const res = await op.get(base);
