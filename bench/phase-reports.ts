@@ -6,6 +6,7 @@ import { sessions, type SessionRecord } from '../src/persistence/models/session'
 import { QUARTER_MS, bucketStart } from '../src/reports/rollup-cubes';
 import { RollupWriter } from '../src/reports/rollup-writer';
 import { rollupState, rollups } from '../src/reports/rollup-store';
+import { rebuildRollups } from '../src/reports/rollup-verify';
 import type { ServerChild } from './children';
 import type { BenchContext } from './context';
 import { runLoad, summarize, type LoadResult } from './load';
@@ -45,6 +46,7 @@ export interface ReportsPhaseResult {
 const DAY_MS = 86_400_000;
 const SAMPLES = 40;
 const WARMUP = 3;
+const SEED_IN_FLIGHT = 3;
 
 function rng(seed: number) {
   let x = seed;
@@ -63,9 +65,16 @@ export async function seedReportData(n: number, conversionCount: number, now: nu
   const campaigns = Array.from({ length: 20 }, (_, i) => `rcmp${i}`);
   const publishers = Array.from({ length: 50 }, (_, i) => `rpub${i}`);
   const start = now - 90 * DAY_MS;
-  const batch = 5000;
+  const batch = 10_000;
   const convEvery = Math.max(1, Math.floor(n / conversionCount));
   let convs: ConversionRecord[] = [];
+  // A few unordered bulk inserts in flight: the engine inserts one batch per connection at a time.
+  const inFlight = new Set<Promise<unknown>>();
+  const insert = async (p: Promise<unknown>) => {
+    const tracked = p.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    if (inFlight.size >= SEED_IN_FLIGHT) await Promise.race(inFlight);
+  };
   for (let i = 0; i < n; i += batch) {
     const docs: SessionRecord[] = [];
     for (let j = i; j < Math.min(n, i + batch); j++) {
@@ -105,14 +114,15 @@ export async function seedReportData(n: number, conversionCount: number, now: nu
         });
       }
     }
-    await sessions().insertMany(docs, { ordered: false });
+    await insert(sessions().insertMany(docs, { ordered: false }));
     if (convs.length >= batch) {
-      await conversions().insertMany(convs, { ordered: false });
+      await insert(conversions().insertMany(convs, { ordered: false }));
       convs = [];
     }
     if ((i / batch) % 20 === 0) console.log(`bench: reports: seeded ${Math.min(n, i + batch)} of ${n} sessions`);
   }
-  if (convs.length) await conversions().insertMany(convs, { ordered: false });
+  if (convs.length) await insert(conversions().insertMany(convs, { ordered: false }));
+  await Promise.all(inFlight);
   return { advertisers, publishers, campaigns };
 }
 
@@ -133,7 +143,8 @@ export async function runReportsPhase(ctx: BenchContext, api: ServerChild, n: nu
   const seedSec = (Date.now() - t0) / 1000;
   console.log(`bench: reports: seeded in ${seedSec.toFixed(1)} s; rebuilding the rollups of 90 days`);
   const t1 = Date.now();
-  await new RollupWriter({ batch: 256 }).rebuild(bucketStart(now - 91 * DAY_MS, 0), now);
+  // What `npm run rollups -- rebuild` runs.
+  await rebuildRollups(new Date(now - 91 * DAY_MS), new Date(now), new RollupWriter({ batch: 256 }));
   const rebuildSec = (Date.now() - t1) / 1000;
   const rollupDocs = await rollups().estimatedDocumentCount();
   console.log(`bench: reports: rollups rebuilt in ${rebuildSec.toFixed(1)} s (${rollupDocs} documents)`);

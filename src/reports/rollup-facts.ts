@@ -1,7 +1,7 @@
 import type { FactQuery } from './raw-facts';
 import type { ClickFact, ConversionFact, Dims } from './model';
 import { QUARTER_MS, cubeFor, isConversionRow, levelMs, type Cube, type CubeDim, type Row } from './rollup-cubes';
-import { rollupId, rollupState, rollups, type RollupDoc } from './rollup-store';
+import { rollupId, rollupState, rollups, unpackRows, type RollupDoc } from './rollup-store';
 import { quarterRows } from './rollup-writer';
 import { localTime } from './time';
 
@@ -90,7 +90,7 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
   if (labelsOf.size > 0) {
     const cursor = rollups().find({ _id: { $in: [...labelsOf.keys()] } }, { projection: { rows: 1 }, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
     const docs: Pick<RollupDoc, '_id' | 'rows'>[] = q.budget ? await q.budget.toArray(cursor) : await cursor.toArray();
-    for (const doc of docs) sources.push({ labels: labelsOf.get(doc._id)!, rows: doc.rows });
+    for (const doc of docs) sources.push({ labels: labelsOf.get(doc._id)!, rows: unpackRows(doc.rows) });
   }
   // The newest quarter-hours (clicks may still be landing in them) straight from the raw data.
   const label = labeller(q);

@@ -19,7 +19,10 @@ import {
   type DimValues,
   type Row,
 } from './rollup-cubes';
-import { dirtyBlocks, dirtyId, rollupId, rollupState, rollups, type DirtyDoc, type Part, type RollupDoc } from './rollup-store';
+import { dirtyBlocks, dirtyId, packRows, rollupId, rollupState, rollups, unpackRows, type DirtyDoc, type Part, type RollupDoc } from './rollup-store';
+
+/** A block as computed, before its rows are packed for storage. */
+type BlockDoc = Omit<RollupDoc, 'rows'> & { rows: Row[] };
 
 // Keeps the rollups equal to the raw collections. A block is never incremented: it is recomputed
 // from its sources (a quarter-hour from the raw sessions and conversions created in it, a larger
@@ -194,6 +197,8 @@ export class RollupWriter {
     const chunkMs = levelMs(REBUILD_CHUNK_LEVEL);
     const horizon = this.retentionMs > 0 ? Date.now() - this.retentionMs : -Infinity;
     let written = 0;
+    // A chunk's blocks are written while the next chunk is read and computed.
+    let writing: Promise<void> = Promise.resolve();
     for (let c = bucketStart(from, REBUILD_CHUNK_LEVEL); c < to; c += chunkMs) {
       const lo = Math.max(c, from);
       const hi = Math.min(c + chunkMs, to);
@@ -207,7 +212,7 @@ export class RollupWriter {
       for (let t = lo; t < hi; t += QUARTER_MS) byQuarter.set(t, { clicks: [], convs: [] });
       for (const k of clicks) byQuarter.get(bucketStart(k.at, 0))!.clicks.push(k);
       for (const k of convs) byQuarter.get(bucketStart(k.at, 0))!.convs.push(k);
-      const docs: RollupDoc[] = [];
+      const docs: BlockDoc[] = [];
       let level = new Map<number, CubeRows>();
       for (const [t, src] of byQuarter) level.set(t, new Map(CUBES.map((cube) => [cube.name, { clicks: clickRows(cube, src.clicks), conversions: conversionRows(cube, src.convs) }])));
       for (let l = 0; ; l++) {
@@ -237,9 +242,16 @@ export class RollupWriter {
         }
         level = next;
       }
-      for (let i = 0; i < docs.length; i += 500) await this.write(docs.slice(i, i + 500));
+      await writing;
+      const stored = new Set((await rollups().find({ t: { $gte: new Date(lo), $lt: new Date(hi) } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+      writing = (async () => {
+        for (let i = 0; i < docs.length; i += 500) await this.write(docs.slice(i, i + 500), stored);
+      })();
+      // Awaited at the next chunk or after the last; until then a failure must not count as unhandled.
+      writing.catch(() => undefined);
       written += docs.length;
     }
+    await writing;
     // Blocks above the chunks, and the ones the range covers only in part.
     for (let l = 1; l <= MAX_LEVEL; l++) {
       for (let t = bucketStart(from, l); t < to; t += levelMs(l)) {
@@ -291,7 +303,7 @@ export class RollupWriter {
   private async recomputeQuarter(t: number, tok: number): Promise<void> {
     const keepClicks = this.retentionMs > 0 && t + QUARTER_MS <= Date.now() - this.retentionMs;
     const computed = await quarterRows(t, CUBES, { clicks: !keepClicks });
-    const docs: RollupDoc[] = [];
+    const docs: BlockDoc[] = [];
     for (const cube of CUBES) {
       const rows = computed.get(cube.name)!;
       if (!keepClicks) docs.push(this.doc(cube.name, 'clicks', 0, t, tok, rows.clicks));
@@ -307,31 +319,34 @@ export class RollupWriter {
     const parts: Part[] = ['clicks', 'conversions'];
     const ids = cubes.flatMap((c) => parts.flatMap((p) => [rollupId(c.name, p, level - 1, t), rollupId(c.name, p, level - 1, t + half)]));
     const children = new Map((await rollups().find({ _id: { $in: ids } }).toArray()).map((d) => [d._id, d]));
-    const docs: RollupDoc[] = [];
+    const docs: BlockDoc[] = [];
     for (const cube of cubes) {
       for (const part of parts) {
-        const rows: Row[] = [t, t + half].flatMap((h) => children.get(rollupId(cube.name, part, level - 1, h))?.rows ?? []);
+        const rows: Row[] = [t, t + half].flatMap((h) => unpackRows(children.get(rollupId(cube.name, part, level - 1, h))?.rows));
         docs.push(this.doc(cube.name, part, level, t, tok, sumRows(cube, rows)));
       }
     }
     await this.write(docs);
   }
 
-  private doc(cube: string, part: Part, level: number, t: number, tok: number, rows: Row[]): RollupDoc {
+  private doc(cube: string, part: Part, level: number, t: number, tok: number, rows: Row[]): BlockDoc {
     return { _id: rollupId(cube, part, level, t), cube, part, level, t: new Date(t), tok, rows };
   }
 
   /**
    * Replaces each block unless a later claim wrote it (its filter then matches nothing and the
    * upsert's insert hits the existing _id: that block is left alone). An empty block is deleted,
-   * not stored: most quarter-hours of most cubes have nothing.
+   * not stored: most quarter-hours of most cubes have nothing. `stored`: the ids that exist, when
+   * the caller knows them (a rebuild), so that nothing is deleted that is not there.
    */
-  private async write(docs: RollupDoc[]): Promise<void> {
-    const empty = docs.filter((d) => d.rows.length === 0);
+  private async write(docs: BlockDoc[], stored?: Set<string>): Promise<void> {
+    const empty = docs.filter((d) => d.rows.length === 0 && (!stored || stored.has(d._id)));
     const ops: mongo.AnyBulkWriteOperation<RollupDoc>[] = docs
       .filter((d) => d.rows.length > 0)
-      .map((d) => ({ replaceOne: { filter: { _id: d._id, tok: { $lte: d.tok } }, replacement: d, upsert: true } }));
-    if (empty.length > 0) ops.push({ deleteMany: { filter: { _id: { $in: empty.map((d) => d._id) }, tok: { $lte: empty[0]!.tok } } } });
+      .map((d) => ({ replaceOne: { filter: { _id: d._id, tok: { $lte: d.tok } }, replacement: { ...d, rows: packRows(d.rows) }, upsert: true } }));
+    // One delete per block: the engine walked the whole collection for a `deleteMany` with `_id: {$in}`
+    // (a 90-day rebuild spent more time there than in its writes).
+    for (const d of empty) ops.push({ deleteOne: { filter: { _id: d._id, tok: { $lte: d.tok } } } });
     if (ops.length === 0) return;
     try {
       await rollups().bulkWrite(ops, { ordered: false });

@@ -6,7 +6,7 @@ import { buildReport, type Dimension } from '../../src/reports/model';
 import { loadFacts, type FactQuery } from '../../src/reports/raw-facts';
 import { applySessionRetention } from '../../src/reports/rollup-loop';
 import { loadRollupFacts } from '../../src/reports/rollup-facts';
-import { dirtyBlocks, rollups } from '../../src/reports/rollup-store';
+import { dirtyBlocks, rollups, unpackRows } from '../../src/reports/rollup-store';
 import { rebuildRollups, verifyRollups } from '../../src/reports/rollup-verify';
 import { RollupWriter, markChanged, markRange } from '../../src/reports/rollup-writer';
 import { clientFor, type ApiClient } from '../support/api-client';
@@ -115,7 +115,7 @@ const query = (o: Partial<FactQuery>): FactQuery => ({ groupBy: [], from: FROM, 
 
 async function snapshot(): Promise<Record<string, unknown>> {
   const docs = await rollups().find({ t: { $gte: new Date(FROM.getTime() - 90 * 86_400_000), $lt: TO } }).toArray();
-  return Object.fromEntries(docs.map((d) => [d._id, [...d.rows].map((r) => JSON.stringify(r)).sort()]));
+  return Object.fromEntries(docs.map((d) => [d._id, unpackRows(d.rows).map((r) => JSON.stringify(r)).sort()]));
 }
 
 jest.setTimeout(120_000);

@@ -1,6 +1,7 @@
 import type { Dimension } from '../../src/reports/model';
 import { CUBES, OTHER, QUARTER_MS, cubeFor, levelMs, sumRows, type ConversionRow } from '../../src/reports/rollup-cubes';
 import { blocksOf } from '../../src/reports/rollup-facts';
+import { packRows, unpackRows } from '../../src/reports/rollup-store';
 import { localTime } from '../../src/reports/time';
 
 // The pure parts of the rollups: how a range becomes blocks, which cube a report reads, how rows
@@ -83,4 +84,18 @@ test('a sub-id cube keeps the top values per campaign and publisher and puts the
     ['a', 3, '30'],
     ['b', 2, '20'],
   ]);
+});
+
+test('a block is stored as one packed string and reads back the same rows; rows stored before the packing still read', () => {
+  const rows = [
+    { k: ['c1', null, 'p1'], b: true, u: false, n: 7 },
+    conv(['c1', 'a1', null], '9007199254740993'),
+    { ...conv(['c2', 'a1', 'p1'], '-5'), u: true, s: 'rejected', e: 'a"quoted\u0001event', c: 'JPY' },
+  ];
+  const packed = packRows(rows);
+  expect(typeof packed).toBe('string');
+  expect(unpackRows(packed)).toEqual(rows);
+  expect(unpackRows(rows)).toEqual(rows);
+  expect(unpackRows(undefined)).toEqual([]);
+  expect(unpackRows(packRows([]))).toEqual([]);
 });
