@@ -28,6 +28,8 @@ afterAll(async () => {
 const handle = (id: string): WorkflowHandle => app.temporal.client.workflow.getHandle(id);
 
 async function closedHistory(id: string): Promise<HistoryEvent[]> {
+  // The hand-over starts a clicked session's workflow after the click has answered.
+  await eventually(() => sessions().findOne({ _id: id, workflowStarted: true }), 30_000, 'the session handed over');
   await handle(id).result();
   return (await handle(id).fetchHistory()).events ?? [];
 }
