@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { pin } from './children';
 import { descendants } from './cpu';
@@ -30,7 +31,7 @@ export function planLayout(wanted: boolean): { layout: CoreLayout | null; note: 
   }
   return {
     layout: { serverCpu: 0, engineCpu: 1 },
-    note: 'pinned with taskset: CPU 0 runs the load generator (bench process, postback sink included) and the server under test; CPU 1 runs the engine: Temporal dev server, clicktrail worker, FerretDB and PostgreSQL (all their threads and children), and baseline (d)',
+    note: `pinned with taskset: CPU 0 runs the load generator (bench process, postback sink included) and the server under test; CPU 1 runs the engine: Temporal dev server, clicktrail worker, FerretDB and PostgreSQL (all their threads and children), and baseline (d); on it the Temporal server and the clicktrail worker run at nice ${ENGINE_NICE}, the database at 0 (the database first, as on separate machines)`,
   };
 }
 
@@ -51,5 +52,33 @@ function hasTaskset(): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The nice value of the engine's workflow side (Temporal server, clicktrail worker) on the engine core. */
+export const ENGINE_NICE = 10;
+
+/**
+ * The database first: on the engine core the Temporal server and the clicktrail worker run at a
+ * lower priority than FerretDB and PostgreSQL, so that a backlog of workflow work delays
+ * workflows, not the hot paths' one write. In production they are different machines; sharing one
+ * core at equal priority would make every insert wait behind workflow tasks, which no deployment
+ * does. Every thread of the process tree (nice is per thread on Linux; later threads inherit it).
+ */
+export function yieldToDatabase(pid: number): void {
+  for (const p of [pid, ...descendants(pid)]) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        execFileSync('renice', ['-n', String(ENGINE_NICE), '-p', tid], { stdio: 'ignore' });
+      } catch {
+        // gone meanwhile
+      }
+    }
   }
 }

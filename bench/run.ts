@@ -11,7 +11,7 @@ import { pin } from './children';
 import { engineServer, serverScript, startServer, type BenchContext } from './context';
 import { childPidsByName } from './cpu';
 import { describeEnvironment } from './environment';
-import { planLayout, pinTree } from './layout';
+import { planLayout, pinTree, yieldToDatabase } from './layout';
 import { runCeilingPhase } from './phase-ceiling';
 import { runEngineAb } from './phase-engine-ab';
 import { runClickPhase } from './phase-click';
@@ -82,6 +82,7 @@ async function main(): Promise<number> {
     const children = childPidsByName();
     // The engine's core: the dev server, FerretDB and PostgreSQL with every thread and backend.
     if (layout) for (const pid of [children.temporal, children.ferretdb, children.postgres]) if (pid) pinTree(pid, layout.engineCpu);
+    if (layout && children.temporal) yieldToDatabase(children.temporal);
 
     const mongoUri = stack.mongoUri('clicktrail_bench');
     await connectDatabase(mongoUri);
@@ -136,6 +137,7 @@ async function main(): Promise<number> {
     };
     ctx.clicktrailEnv = clicktrailEnv;
     ctx.worker = await engineServer(ctx, 'clicktrail worker', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'worker' });
+    if (layout) yieldToDatabase(ctx.worker.pid);
 
     let api = null;
     if (args.only.has('click')) {
