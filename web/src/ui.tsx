@@ -67,3 +67,12 @@ export function TableWrap({ label, children }: { label: string; children: Compon
     </div>
   );
 }
+
+/** The list's next page, when the API says there is one. */
+export function NextPage({ cursor, go }: { cursor: string | null | undefined; go: (extra: { cursor: string }) => void }) {
+  return cursor ? (
+    <button type="button" onClick={() => go({ cursor })}>
+      Next page
+    </button>
+  ) : null;
+}

@@ -3,7 +3,7 @@ import { formatMinor, isCurrency } from '../../../src/domain/money';
 import { request, type Me, type Page } from '../api';
 import { dateTime, dayEnd, dayStart } from '../format';
 import { BASE, navigate } from '../router';
-import { Empty, Show, TableWrap, useAsync } from '../ui';
+import { Empty, Show, TableWrap, useAsync, NextPage } from '../ui';
 import { Decide, type Conversion } from './session';
 
 // Conversions across sessions, with filters; a pending one can be approved or rejected here by
@@ -117,11 +117,7 @@ export function Conversions({ me, params }: { me: Me; params: URLSearchParams })
                   </tbody>
                 </table>
               </TableWrap>
-              {p.next_cursor && (
-                <button type="button" onClick={() => go({ cursor: p.next_cursor! })}>
-                  Next page
-                </button>
-              )}
+              <NextPage cursor={p.next_cursor} go={go} />
             </>
           )
         }

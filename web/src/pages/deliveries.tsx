@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type Me, type Page } from '../api';
 import { dateTime } from '../format';
 import { BASE, navigate } from '../router';
-import { Empty, ErrorMessage, Show, TableWrap, useAsync } from '../ui';
+import { Empty, ErrorMessage, Show, TableWrap, useAsync, NextPage } from '../ui';
 import { type Delivery, DeliveryAttempts } from '../delivery-attempts';
 
 const OUTCOMES = [
@@ -93,11 +93,7 @@ export function Deliveries({ params }: { me: Me; params: URLSearchParams }) {
                   </tbody>
                 </table>
               </TableWrap>
-              {p.next_cursor && (
-                <button type="button" onClick={() => go({ cursor: p.next_cursor! })}>
-                  Next page
-                </button>
-              )}
+              <NextPage cursor={p.next_cursor} go={go} />
             </>
           )
         }

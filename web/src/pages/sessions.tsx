@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type Me, type Page } from '../api';
 import { dateTime, dayEnd, dayStart } from '../format';
 import { BASE, navigate } from '../router';
-import { Empty, Show, TableWrap, useAsync } from '../ui';
+import { Empty, Show, TableWrap, useAsync, NextPage } from '../ui';
 
 export interface SessionRecord {
   id: string;
@@ -108,11 +108,7 @@ export function Sessions({ params }: { me: Me; params: URLSearchParams }) {
                   </tbody>
                 </table>
               </TableWrap>
-              {p.next_cursor && (
-                <button type="button" onClick={() => go({ cursor: p.next_cursor! })}>
-                  Next page
-                </button>
-              )}
+              <NextPage cursor={p.next_cursor} go={go} />
             </>
           )
         }

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, request, type FieldError, type KeyKind, type Me, type Page } from '../api';
 import { BASE, navigate } from '../router';
-import { Empty, ErrorMessage, Show, TableWrap, useAsync } from '../ui';
+import { Empty, ErrorMessage, Show, TableWrap, useAsync, NextPage } from '../ui';
 
 // Setup: the configuration records of the API, listed, created and changed with forms. Each form
 // field is one top-level field of the API body; an error the API names (`fields[].path`, such as
@@ -234,11 +234,7 @@ function RecordList({ me, resource, cursor }: { me: Me; resource: Resource; curs
                   </tbody>
                 </table>
               </TableWrap>
-              {p.next_cursor && (
-                <button type="button" onClick={() => navigate(`/setup?kind=${resource.key}&cursor=${encodeURIComponent(p.next_cursor!)}`)}>
-                  Next page
-                </button>
-              )}
+              <NextPage cursor={p.next_cursor} go={({ cursor }) => navigate(`/setup?kind=${resource.key}&cursor=${encodeURIComponent(cursor)}`)} />
             </>
           )
         }
