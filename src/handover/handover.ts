@@ -4,7 +4,7 @@ import type { ConversionRequest } from '../domain/attribution-rules';
 import type { Logger } from '../log';
 import type { HandoverKind, Metrics } from '../metrics';
 import { inbounds, type InboundRecord } from '../persistence/models/inbound';
-import { sessions, sessionSnapshot } from '../persistence/models/session';
+import { sessions, sessionSnapshot, type SessionRecord } from '../persistence/models/session';
 import type { SessionClient } from '../temporal/session-client';
 import { claim, holdUntil, release, type Claim } from './leases';
 import { Pace, forEachPaced } from './pace';
@@ -42,7 +42,7 @@ export interface RoundResult {
   paused: boolean;
 }
 
-type ItemOutcome = { ok: true } | { ok: false; err: unknown };
+type ItemOutcome = { ok: true; later?: true } | { ok: false; err: unknown };
 
 /**
  * Hands stored sessions and accepted conversions to Temporal, from the worker process: the click,
@@ -154,18 +154,25 @@ export class Handover {
       this.o.log.warn({ requestId: inbound._id, sessionId: inbound.sessionId, reason }, 'accepted conversion not counted');
     };
 
+    // One session's conversions go in the order they were accepted (an approval, then its
+    // rejection): each waits for the one before it in the claim, and is given back, to come again
+    // in the next claim, when that one was not handed over.
+    const previous = new Map<string, Promise<boolean>>();
     const result = await this.work(
       batch,
       'conversion',
       async (inbound) => {
-        const record = inbound.sessionId ? records.get(inbound.sessionId) : undefined;
-        if (!record || !inbound.request) return settleLate(inbound, record ? 'no conversion to hand over' : `session ${inbound.sessionId} not found`);
-        const outcome = await this.temporal.signalConversion(sessionSnapshot(record), inbound.request as ConversionRequest, { landingUrl: record.landingUrl });
-        // Accepted (202) but its session closed before it could be handed over: never dropped silently.
-        if (outcome === 'closed') return settleLate(inbound, 'the session had closed when the conversion could be handed to it (Temporal, or every worker, was away until then)');
-        if (record.workflowStarted !== true) startedSessions.add(record._id);
-        signalled.push(inbound._id);
-        this.handedOver('conversion', 'signalled', inbound.at);
+        const before = inbound.sessionId ? previous.get(inbound.sessionId) : undefined;
+        let done!: (ok: boolean) => void;
+        if (inbound.sessionId) previous.set(inbound.sessionId, new Promise<boolean>((r) => (done = r)));
+        const ok = before ? await before : true;
+        try {
+          if (!ok) return 'later';
+          await this.signalOne(inbound, records, settleLate, signalled, startedSessions);
+          done?.(true);
+        } finally {
+          done?.(false);
+        }
       },
       (inbound, err) => settleLate(inbound, `could not be handed to Temporal: ${String(err)}`),
     );
@@ -185,6 +192,24 @@ export class Handover {
     return { done, full: batch.items.length >= limit, paused: result.outage };
   }
 
+  /** Hands one accepted conversion to its session's workflow (signalWithStart), or settles it late. */
+  private async signalOne(
+    inbound: InboundRecord,
+    records: Map<string, SessionRecord>,
+    settleLate: (inbound: InboundRecord, reason: string) => void,
+    signalled: string[],
+    startedSessions: Set<string>,
+  ): Promise<void> {
+    const record = inbound.sessionId ? records.get(inbound.sessionId) : undefined;
+    if (!record || !inbound.request) return settleLate(inbound, record ? 'no conversion to hand over' : `session ${inbound.sessionId} not found`);
+    const outcome = await this.temporal.signalConversion(sessionSnapshot(record), inbound.request as ConversionRequest, { landingUrl: record.landingUrl });
+    // Accepted (202) but its session closed before it could be handed over: never dropped silently.
+    if (outcome === 'closed') return settleLate(inbound, 'the session had closed when the conversion could be handed to it (Temporal, or every worker, was away until then)');
+    if (record.workflowStarted !== true) startedSessions.add(record._id);
+    signalled.push(inbound._id);
+    this.handedOver('conversion', 'signalled', inbound.at);
+  }
+
   /**
    * Runs `handOver` over a claim at Temporal's pace. A failure is an outage when Temporal does not
    * answer (the round stops, nothing counts against the items), a push-back when it answers
@@ -196,7 +221,7 @@ export class Handover {
   private async work<T extends { _id: string }>(
     batch: Claim<T>,
     kind: HandoverKind,
-    handOver: (item: T) => Promise<void>,
+    handOver: (item: T) => Promise<void | 'later'>,
     giveUp?: (item: T, err: unknown) => void,
   ): Promise<{ release: string[]; outage: boolean }> {
     const collection = (kind === 'session' ? sessions() : inbounds()) as unknown as Parameters<typeof holdUntil>[0];
@@ -212,7 +237,8 @@ export class Handover {
       launched.add(item._id);
       const outcome = await this.call(() => handOver(item));
       if (outcome.ok) {
-        this.failures.delete(item._id);
+        if (outcome.later) giveBack.push(item._id);
+        else this.failures.delete(item._id);
         return;
       }
       if (isPushBack(outcome.err)) {
@@ -256,11 +282,11 @@ export class Handover {
   }
 
   /** One Temporal call, counted in flight and timed for the pace. */
-  private async call(fn: () => Promise<void>): Promise<ItemOutcome> {
+  private async call(fn: () => Promise<void | 'later'>): Promise<ItemOutcome> {
     const t0 = Date.now();
     this.o.metrics.handoverInFlight.inc();
     try {
-      await fn();
+      if ((await fn()) === 'later') return { ok: true, later: true };
       this.pace.answered(Date.now() - t0);
       return { ok: true };
     } catch (err) {

@@ -77,6 +77,8 @@ test('postbacks count by outcome and status code', async () => {
 });
 
 test('sessions waiting for their workflow show in a gauge until the hand-over starts them, counted with their lag', async () => {
+  // The earlier tests' clicks handed over first, so that the counts below are these three's.
+  await eventually(() => sessions().countDocuments({ workflowStarted: false }).then((n) => n === 0), 20_000, 'earlier clicks handed over');
   await app.stopWorker();
   const waiting = await insertWaitingSessions(f, 3);
   await eventually(async () => seriesValue(await metrics(), 'clicktrail_sessions_awaiting_workflow') >= 3, 20_000, 'the gauge to count the waiting sessions');

@@ -68,13 +68,13 @@ export function urlTemplateProblem(template: string, kind: 'landing' | 'postback
 }
 
 // The URLs the document promises to accept: http(s), a host name with a dot whose last label starts
-// with a letter (not an IP literal, not `localhost` nor an internal suffix, which the outbound policy
+// with a letter (no label an IDNA `xn--` one, whose punycode the server must decode; not an IP literal, not `localhost` nor an internal suffix, which the outbound policy
 // refuses by default), an optional port, then any printable ASCII but braces, and `{macro}`s that
 // do not touch a `.` or `%` (an empty value there could make a dot segment). The server accepts more
 // (IP literals, names the operator allows with OUTBOUND_ALLOW_*); what it refuses always answers 400
 // with the reason.
 const LABEL = '(?![Xx][Nn]--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
-const HOST = `(?!(?:[^/?#:]*\\.)?(?:localhost|local|localdomain|internal|intranet|lan|home\\.arpa|corp)(?:[:/?#]|$))(?:${LABEL}\\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?`;
+const HOST = `(?!(?:[^/?#:]*\\.)?(?:localhost|local|localdomain|internal|intranet|lan|home\\.arpa|corp)(?:[:/?#]|$))(?:${LABEL}\\.)+(?!xn--)[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?`;
 const PORT = '(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?';
 const PLAIN = "[A-Za-z0-9!$&'()*+,;=:@/?#._~%-]";
 const urlPattern = (macros: readonly string[]) => {
