@@ -5,6 +5,7 @@ import type { Config } from '../../config';
 import { ApiKey, hashApiKey } from '../../persistence/models/api-key';
 import { BrowserSession, csrfTokenOf, hashSessionId, openBrowserSession } from '../../persistence/models/browser-session';
 import { HttpError } from '../http-error';
+import { authFailureLimit } from '../rate-limits';
 import { SESSION_COOKIE, principalOfKey, type Principal } from './principal';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
 import { parseInput } from './validation';
@@ -61,7 +62,13 @@ export function signInRoute(registry: RouteDoc[], config: Config): RequestHandle
     res.append('Set-Cookie', stringifySetCookie(SESSION_COOKIE, session.id, { ...cookieOptions(config), expires: expiresAt }));
     res.status(201).json(whoAmI(principal, config, expiresAt, session.csrfToken));
   };
-  return [express.json({ limit: '4kb' }), handler];
+  // A key is 256 random bits, but a guesser still costs a hash and a lookup per try: cut it off per IP.
+  const guard = authFailureLimit({
+    windowMs: config.SIGN_IN_FAILURE_WINDOW_MS,
+    failures: config.SIGN_IN_FAILURES_PER_IP,
+    refusal: (seconds) => `too many failed sign-ins from this IP (SIGN_IN_FAILURES_PER_IP); retry after ${seconds} s`,
+  });
+  return [guard, express.json({ limit: '4kb' }), handler];
 }
 
 /** GET /session (who is signed in, and the CSRF token after a reload) and DELETE /session (sign out). */

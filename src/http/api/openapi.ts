@@ -39,7 +39,7 @@ function errors(r: RouteDoc): Json {
   const out: Json = { '400': error('The request does not match this document; `fields` names each offending field') };
   if (r.body) Object.assign(out, { '413': error('The body is larger than the route takes'), '415': error('The body is not JSON') });
   if (r.public) {
-    if (r.body) out['401'] = error('Unknown, revoked or expired API key');
+    if (r.body) Object.assign(out, { '401': error('Unknown, revoked or expired API key'), '429': error('Too many failed sign-ins from this IP (Retry-After says when to retry)') });
     return out;
   }
   return {
