@@ -168,6 +168,9 @@ const fields = z.object({
   /** After this many 401 answers from /postback within the window, that IP gets 429 before any work. */
   POSTBACK_AUTH_FAILURES_PER_IP: int(20, 1),
   POSTBACK_AUTH_FAILURE_WINDOW_MS: int(600_000, 1000),
+  /** The same for failed dashboard sign-ins (POST /api/v1/session with a wrong key), per IP. */
+  SIGN_IN_FAILURES_PER_IP: int(10, 1),
+  SIGN_IN_FAILURE_WINDOW_MS: int(600_000, 1000),
   /** The /demo pages (landing, thanks, postback sink): `npm start` turns them on; never in production. */
   DEMO_ROUTES: flag,
   /** Allows NODE_ENV=production with an http PUBLIC_BASE_URL (a closed deployment without TLS, knowingly). */

@@ -32,14 +32,19 @@ export function apiRateLimit(o: { windowMs: number; limits: Record<ApiKeyKind, n
   });
 }
 
+/** /postback: see authFailureLimit. */
+export function postbackAuthFailureLimit(o: { windowMs: number; failures: number }): RequestHandler {
+  return authFailureLimit({ ...o, refusal: (seconds) => `too many requests with a wrong or missing token from this IP; retry after ${seconds} s` });
+}
+
 /**
- * /postback: after `failures` answers of 401 to one IP within the window, that IP gets 429 (with
- * Retry-After) before any work until the window ends. A failure is counted once its 401 has been
+ * /postback and the dashboard's sign-in (POST /api/v1/session): after `failures` answers of 401 to
+ * one IP within the window, that IP gets 429 (with Retry-After) before any work until the window ends. A failure is counted once its 401 has been
  * answered, never while a request is in flight: counting up front (and forgiving on success) would
  * take a sender with many postbacks open at once, or whose connections drop, for a token guesser
  * (the bench's postback load locked its own IP out that way).
  */
-export function postbackAuthFailureLimit(o: { windowMs: number; failures: number }): RequestHandler {
+export function authFailureLimit(o: { windowMs: number; failures: number; refusal: (seconds: number) => string }): RequestHandler {
   const failed = new LRUCache<string, { count: number; resetAt: number }>({ max: 100_000 });
   return (req, res, next) => {
     const ip = ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? '');
@@ -49,7 +54,7 @@ export function postbackAuthFailureLimit(o: { windowMs: number; failures: number
       res
         .status(429)
         .set({ 'Retry-After': String(seconds), 'Cache-Control': 'no-store' })
-        .json({ error: `too many requests with a wrong or missing token from this IP; retry after ${seconds} s` });
+        .json({ error: o.refusal(seconds), fields: [] });
       return;
     }
     res.on('finish', () => {

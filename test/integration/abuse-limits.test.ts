@@ -4,6 +4,7 @@ import { DuplicateClicks } from '../../src/enrichment/duplicate-clicks';
 import { GeoLookup } from '../../src/enrichment/geo';
 import { readiness } from '../../src/http/readiness';
 import { createHttpApp } from '../../src/http/server';
+import { issueApiKey } from '../../src/persistence/models/api-key';
 import { inbounds } from '../../src/persistence/models/inbound';
 import { sessions } from '../../src/persistence/models/session';
 import { apiClient, clientFor } from '../support/api-client';
@@ -27,6 +28,8 @@ beforeAll(async () => {
     API_RATE_LIMIT_WINDOW_MS: '600000',
     POSTBACK_AUTH_FAILURES_PER_IP: '3',
     POSTBACK_AUTH_FAILURE_WINDOW_MS: '600000',
+    SIGN_IN_FAILURES_PER_IP: '3',
+    SIGN_IN_FAILURE_WINDOW_MS: '600000',
   });
   f = await createFixture({ sinkUrl: sink.url });
 });
@@ -97,6 +100,29 @@ describe('failed postback tokens per IP', () => {
     // More at once than the limit (3): a limiter that counts a request before its answer locks the sender out.
     const answers = await Promise.all(sessions.map(({ sessionId }) => postbackFrom(ip, { click_id: sessionId, event: 'registration', token: f.token })));
     expect(answers.map((a) => a.status)).toEqual(sessions.map(() => 202));
+  });
+});
+
+describe('failed dashboard sign-ins per IP', () => {
+  const signInFrom = async (ip: string, key: string) => {
+    const res = await fetch(app.url('/api/v1/session'), { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify({ key }) });
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), cookie: res.headers.get('set-cookie'), body: (await res.json()) as { error?: string; fields?: unknown[] } };
+  };
+
+  test('after N wrong keys an IP gets 429 with Retry-After, even with a right key; other IPs and successes are not affected', async () => {
+    const { key } = await issueApiKey({ kind: 'operator', accountId: null });
+    // Sign-ins that succeed do not count, however many.
+    for (let i = 0; i < 5; i++) expect((await signInFrom('198.51.100.20', key)).status).toBe(201);
+
+    const attacker = '198.51.100.21';
+    for (let i = 0; i < 3; i++) expect((await signInFrom(attacker, `ct_ope_guess${i}`)).status).toBe(401);
+    const blocked = await signInFrom(attacker, key);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.retryAfter)).toBeGreaterThan(0);
+    expect(blocked.body).toMatchObject({ error: expect.stringMatching(/too many failed sign-ins from this IP/), fields: [] });
+    expect(blocked.cookie).toBeNull();
+
+    expect((await signInFrom('198.51.100.20', key)).status).toBe(201);
   });
 });
 

@@ -2,8 +2,12 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../src/local-stack/local-stack';
-import { issueApiKey } from '../../src/persistence/models/api-key';
-import { createFixture } from '../support/fixtures';
+import { Advertiser } from '../../src/persistence/models/advertiser';
+import { ApiKey, issueApiKey } from '../../src/persistence/models/api-key';
+import { Campaign } from '../../src/persistence/models/campaign';
+import { conversions } from '../../src/persistence/models/conversion';
+import { deliveries } from '../../src/persistence/models/delivery';
+import { createFixture, insertWaitingSessions, type Fixture } from '../support/fixtures';
 import { startTestApp, type TestApp } from '../support/harness';
 
 // The OpenAPI document against the real server (issue #13): schemathesis (PyPI, installed into
@@ -22,6 +26,9 @@ const hasPython = spawnSync('python3', ['--version']).status === 0;
 
 let app: TestApp;
 let key: string;
+let f: Fixture;
+/** The records the id operations run on (test/contract/schemathesis.toml reads them from CT_FIX_*). */
+let ids: Record<string, string>;
 
 /** st, asynchronously: the server under test runs in this process and must keep answering. */
 function schemathesis(args: string[]): Promise<{ code: number | null; output: string }> {
@@ -41,7 +48,7 @@ function schemathesis(args: string[]): Promise<{ code: number | null; output: st
         ...(process.env.CT_SCHEMATHESIS_SEED ? ['--seed', process.env.CT_SCHEMATHESIS_SEED] : []),
         ...args,
       ],
-      { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } },
+      { cwd: REPO_ROOT, env: { ...process.env, ...ids, NO_COLOR: '1' } },
     );
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -64,9 +71,27 @@ if (!hasPython) {
     if (!existsSync(ST)) throw new Error(`${ST} is missing after scripts/install-schemathesis.sh`);
     // schemathesis sends thousands of requests a minute: the per-key limit is tested on its own.
     app = await startTestApp({ API_RATE_LIMIT_OPERATOR: '1000000' });
-    // Records for the stateful phase to find through the list operations.
-    await createFixture({ sinkUrl: 'http://127.0.0.1:9/sink' });
+    // Records for the stateful phase to find through the list operations, and for the id operations.
+    f = await createFixture({ sinkUrl: 'http://127.0.0.1:9/sink' });
     key = (await issueApiKey({ kind: 'operator', accountId: null })).key;
+    const [sessionId] = await insertWaitingSessions(f, 1);
+    const conversionId = 'conv_contract_fixture';
+    const now = new Date();
+    await conversions().insertOne({
+      _id: conversionId, sessionId: sessionId!, advertiserId: f.advertiserId, campaignId: f.campaignId, publisherId: f.publisherId, assetId: null, supportId: null,
+      country: null, deviceType: 'desktop', bot: false, event: 'registration', txid: 'contract-tx', txidKey: 'contract-tx', amountMinor: null, amountCurrency: null,
+      currency: 'EUR', payoutMinor: 250, revenueMinor: 400, status: 'pending', source: 'postback', createdAt: now, updatedAt: now,
+    });
+    const deliveryId = `${conversionId}-publisher`;
+    await deliveries().insertOne({
+      _id: `${deliveryId}-1`, deliveryId, conversionId, sessionId: sessionId!, target: 'publisher', targetId: f.publisherId, url: 'http://127.0.0.1:9/sink/publisher',
+      attempt: 1, statusCode: null, latencyMs: 3, error: 'connection refused', outcome: 'given_up', at: now,
+    });
+    ids = {
+      CT_FIX_ADVERTISER: f.advertiserId, CT_FIX_CAMPAIGN: f.campaignId, CT_FIX_ASSET: f.assetId, CT_FIX_PUBLISHER: f.publisherId, CT_FIX_SUPPORT: f.supportId,
+      CT_FIX_PROVIDER: f.campaignProviderId, CT_FIX_API_KEY: (await issueApiKey({ kind: 'operator', accountId: null, name: 'to revoke' })).record._id,
+      CT_FIX_SESSION: sessionId!, CT_FIX_CONVERSION: conversionId, CT_FIX_DELIVERY: deliveryId,
+    };
   }, 120_000);
   afterAll(async () => {
     await app?.stop();
@@ -74,10 +99,17 @@ if (!hasPython) {
 
   test('every operation but revoking a key: no failure in any check', async () => {
     // The stateful phase lists keys and would revoke the one it runs with; revoking is checked below.
+    const before = { campaign: await Campaign.findById(f.campaignId).lean(), token: f.token };
     expect(verdict(await schemathesis(['--exclude-operation-id', 'postApiKeysIdRevoke']))).toBe('passed');
+    // The id operations ran on the fixture records and got through to a change (not only 404s).
+    const campaign = await Campaign.findById(f.campaignId).lean();
+    expect(campaign!.updatedAt.getTime()).toBeGreaterThan(before.campaign!.updatedAt.getTime());
+    expect((await Advertiser.findById(f.advertiserId).lean())!.postbackToken).not.toBe(before.token);
+    expect(await app.temporal.deliveryState(`${ids.CT_FIX_DELIVERY}-resend-1`)).not.toBe('none');
   }, 300_000);
 
   test('revoking a key: no failure in any check', async () => {
     expect(verdict(await schemathesis(['--include-operation-id', 'postApiKeysIdRevoke']))).toBe('passed');
+    expect((await ApiKey.findById(ids.CT_FIX_API_KEY).lean())!.revokedAt).toBeInstanceOf(Date);
   }, 120_000);
 }

@@ -69,3 +69,31 @@ test('a documented path answers a method it does not have with 405 and the metho
   expect([options.status, options.headers.get('allow')]).toEqual([204, 'DELETE, GET, HEAD, POST']);
   expect((await op.get('/no-such-path')).status).toBe(404);
 });
+
+test('every operation declares its success body with a schema; records come from their models, pages carry their cursor', async () => {
+  type Response = { content?: Record<string, { schema?: Record<string, unknown> }> };
+  const doc = (await (await fetch(app.url('/api/v1/openapi.json'))).json()) as {
+    paths: Record<string, Record<string, { responses: Record<string, Response> }>>;
+    components: { schemas: Record<string, { properties: Record<string, unknown>; required: string[] }> };
+  };
+  const missing: string[] = [];
+  for (const [p, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const [status, success] = Object.entries(op.responses).find(([s]) => s.startsWith('2'))!;
+      if (!success.content?.['application/json']?.schema) missing.push(`${method} ${p} ${status}`);
+      for (const [s, r] of Object.entries(op.responses)) {
+        if (!s.startsWith('2') && r.content?.['application/json']?.schema?.$ref !== '#/components/schemas/Error') missing.push(`${method} ${p} ${s} (error body)`);
+      }
+    }
+  }
+  expect(missing).toEqual([]);
+  const list = doc.paths['/campaigns']!.get!.responses['200']!.content!['application/json']!.schema!;
+  expect(list).toMatchObject({ required: ['data', 'next_cursor'], properties: { data: { items: { $ref: '#/components/schemas/Campaign' } }, next_cursor: { type: ['string', 'null'] } } });
+  const campaign = doc.components.schemas.Campaign!;
+  expect(Object.keys(campaign.properties)).toEqual(expect.arrayContaining(['id', 'advertiserId', 'events', 'targeting', 'providers', 'createdAt', 'updatedAt']));
+  // What some kinds of key do not see is not required: publishers do not get the allowlist.
+  expect(campaign.required).toEqual(expect.arrayContaining(['id', 'name', 'landingUrl', 'events']));
+  expect(campaign.required).not.toContain('allowedPublisherIds');
+  expect(Object.keys(doc.components.schemas.ApiKey!.properties)).not.toContain('hash');
+  expect(doc.paths['/reports']!.get!.responses['200']!.content).toMatchObject({ 'application/json': { schema: { $ref: '#/components/schemas/Report' } }, 'text/csv': { schema: { type: 'string' } } });
+});

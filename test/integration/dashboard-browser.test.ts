@@ -5,6 +5,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../../src/local-stack/local-stack';
 import { issueApiKey, type ApiKeyKind } from '../../src/persistence/models/api-key';
+import { Campaign } from '../../src/persistence/models/campaign';
 import { conversions } from '../../src/persistence/models/conversion';
 import { deliveries } from '../../src/persistence/models/delivery';
 import { createFixture, type Fixture } from '../support/fixtures';
@@ -286,19 +287,65 @@ test('an operator creates a publisher and a campaign in Setup (errors shown on t
     await page.getByLabel('Advertiser id').fill(f.advertiserId);
     await page.getByLabel('Name').fill('Campaign made in the dashboard');
     await page.getByLabel('Landing URL').fill('https://shop.example/l?c={clickid}');
-    await page.getByLabel('Events (JSON)').fill('[{"name":"sale","currency":"EUR","payout":{"kind":"fixed","value":150},"revenue":{"kind":"fixed","value":300}}]');
+    // Two events through the structured editor: amounts typed as decimals, stored as exact minor units and basis points.
+    await page.getByRole('button', { name: 'Add an event' }).click();
+    await page.getByRole('button', { name: 'Add an event' }).click();
+    const first = page.getByRole('group', { name: 'Event 1' });
+    await first.getByLabel('Event name').fill('sale');
+    await first.getByLabel('Currency').fill('EUR');
+    await first.getByLabel('Payout', { exact: true }).fill('1.50');
+    await first.getByLabel('Revenue', { exact: true }).fill('3');
+    const second = page.getByRole('group', { name: 'Event 2' });
+    await second.getByLabel('Event name').fill('lead');
+    await second.getByLabel('Currency').fill('usd');
+    await second.getByLabel('Payout type').selectOption('percent');
+    await second.getByLabel('Payout', { exact: true }).fill('12.5');
+    await second.getByLabel('Revenue', { exact: true }).fill('0.07');
+    await second.getByLabel('Repeatable (counted more than once per click)').check();
+    await page.getByLabel('Countries').fill('FR, FRA');
+    await page.getByLabel('Device types').fill('mobile, tablet');
     await page.getByRole('button', { name: 'Create campaign' }).click();
+    // The API's errors, each on the input it names: the landing URL's macro and the second country.
     await expectText(page.getByTestId('error-landingUrl'), /unknown macro \{clickid\}/);
+    await expectText(page.getByTestId('error-targeting.countries'), /1: must be an ISO 3166 alpha-2 code/);
+    expect(await page.getByLabel('Countries').getAttribute('aria-invalid')).toBe('true');
+    expect(await accessibilityProblems(page)).toEqual([]);
+    // A payout with more decimals than its currency has is refused before sending, on its input.
+    await first.getByLabel('Payout', { exact: true }).fill('1.505');
+    await page.getByRole('button', { name: 'Create campaign' }).click();
+    await expectText(page.getByTestId('error-events.0.payout'), /more than 2 decimal places for EUR/);
+    await first.getByLabel('Payout', { exact: true }).fill('1.50');
     await page.getByLabel('Landing URL').fill('https://shop.example/l?c={click_id}');
+    await page.getByLabel('Countries').fill('fr, be');
     await page.getByRole('button', { name: 'Create campaign' }).click();
     await expectText(page.getByRole('status'), new RegExp(`Saved campaign ${cmpId}`));
     expect(await accessibilityProblems(page)).toEqual([]);
+    const stored = await Campaign.findById(cmpId).lean();
+    expect(stored!.events.map(({ name, currency, payout, revenue, repeatable }) => ({ name, currency, payout, revenue, repeatable }))).toEqual([
+      { name: 'sale', currency: 'EUR', payout: { kind: 'fixed', value: 150 }, revenue: { kind: 'fixed', value: 300 }, repeatable: false },
+      { name: 'lead', currency: 'USD', payout: { kind: 'percent', value: 1250 }, revenue: { kind: 'fixed', value: 7 }, repeatable: true },
+    ]);
+    expect(stored!.targeting).toEqual({ countries: ['FR', 'BE'], deviceTypes: ['mobile', 'tablet'] });
     // Edit: the stored values come back into the form; a bad window is refused on its field.
     await page.goto(app.url(`/app/setup?kind=campaigns&id=${cmpId}`));
     await eventually(async () => (await page.getByLabel('Landing URL').inputValue()) === 'https://shop.example/l?c={click_id}', 20_000, 'the stored landing URL');
+    // The stored events come back as typed: decimals, not minor units.
+    expect(await page.getByRole('group', { name: 'Event 2' }).getByLabel('Payout', { exact: true }).inputValue()).toBe('12.5');
+    expect(await page.getByRole('group', { name: 'Event 1' }).getByLabel('Revenue', { exact: true }).inputValue()).toBe('3.00');
     await page.getByLabel('Attribution window (seconds)').fill('5');
     await page.getByRole('button', { name: 'Save changes' }).click();
     await expectText(page.getByTestId('error-attributionWindowSec'), /60/);
+    // Targeting cleared (the test's clicks come from loopback on a desktop browser); the events go
+    // back through the form unchanged, to the minor unit.
+    const eventsBefore = (await Campaign.findById(cmpId).lean())!.events;
+    await page.getByLabel('Attribution window (seconds)').fill('3600');
+    await page.getByLabel('Countries').fill('');
+    await page.getByLabel('Device types').fill('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expectText(page.getByRole('status'), new RegExp(`Saved campaign ${cmpId}`));
+    const edited = (await Campaign.findById(cmpId).lean())!;
+    expect(edited.targeting).toEqual({ countries: [], deviceTypes: [] });
+    expect(edited.events).toEqual(eventsBefore);
 
     await page.getByRole('link', { name: 'Links' }).click();
     await page.getByLabel('Campaign').selectOption(cmpId);

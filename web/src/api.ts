@@ -1,18 +1,11 @@
-import type { paths } from './generated/api';
+import type { components, paths } from './generated/api';
 // The dashboard's client for /api/v1. It signs in with the session cookie (HttpOnly: no script
 // here can read it) and sends the session's CSRF token on every change.
 
-export type KeyKind = 'operator' | 'advertiser' | 'publisher';
-
-export interface Me {
-  key_id: string;
-  kind: KeyKind;
-  account_id: string | null;
-  expires_at: string | null;
-  csrf_token: string | null;
-  temporal_ui_url: string;
-  temporal_namespace: string;
-}
+/** What the server answers, as /api/v1/openapi.json declares it (npm run api-types generates ./generated/api). */
+export type Schemas = components['schemas'];
+export type Me = Schemas['WhoAmI'];
+export type KeyKind = Me['kind'];
 
 export interface FieldError {
   path: string;
@@ -77,7 +70,7 @@ export async function api<T>(path: string, opts: { method?: string; query?: Quer
 }
 
 export async function signIn(key: string): Promise<Me> {
-  const me = await api<Me>('/session', { method: 'POST', body: { key } });
+  const me = await request('post', '/session', { body: { key } });
   csrfToken = me.csrf_token;
   return me;
 }
@@ -85,7 +78,7 @@ export async function signIn(key: string): Promise<Me> {
 /** After a reload: the cookie may still be valid; the CSRF token comes back with it. */
 export async function currentSession(): Promise<Me | null> {
   try {
-    const me = await api<Me>('/session');
+    const me = await request('get', '/session');
     csrfToken = me.csrf_token;
     return me;
   } catch (err) {
@@ -96,7 +89,7 @@ export async function currentSession(): Promise<Me | null> {
 
 export async function signOut(): Promise<void> {
   try {
-    await api('/session', { method: 'DELETE' });
+    await request('delete', '/session');
   } finally {
     csrfToken = null;
   }
@@ -104,35 +97,11 @@ export async function signOut(): Promise<void> {
 
 // --- shapes of the answers the pages read ---
 
-export interface MoneyRow {
-  currency: string;
-  payout?: string;
-  payout_minor?: number;
-  revenue?: string;
-  revenue_minor?: number;
-  profit?: string;
-  profit_minor?: number;
-}
-
-export interface ReportMetrics {
-  clicks: number;
-  bot_clicks: number;
-  conversions: Record<string, number>;
-  conversions_total: number;
-  conversion_rate: number | null;
-  money: MoneyRow[];
-}
-
-export type ReportRow = ReportMetrics & Record<string, unknown>;
-
-export interface Report {
-  from: string;
-  to: string;
-  tz: string;
-  group_by: string[];
-  rows: ReportRow[];
-  totals: ReportMetrics;
-}
+export type MoneyRow = Schemas['ReportMoney'];
+export type ReportMetrics = Schemas['ReportTotals'];
+export type ReportRow = Schemas['ReportRow'];
+export type Report = Schemas['Report'];
+export type Dimension = Report['group_by'][number];
 
 export interface Page<T> {
   data: T[];
@@ -146,6 +115,11 @@ type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M
 export type BodyOf<P extends keyof paths, M extends Method> = Operation<P, M> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
 export type QueryOf<P extends keyof paths, M extends Method = 'get'> = Operation<P, M> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
 type PathParamsOf<P extends keyof paths, M extends Method> = Operation<P, M> extends { parameters: { path: infer T } } ? T : never;
+type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : never;
+/** The success body the document declares (200, 201 or 202). */
+export type ResponseOf<P extends keyof paths, M extends Method = 'get'> = Operation<P, M> extends { responses: infer R }
+  ? R extends { 200: infer A } ? JsonOf<A> : R extends { 201: infer A } ? JsonOf<A> : R extends { 202: infer A } ? JsonOf<A> : never
+  : never;
 
 /**
  * A request the document describes: the path is one of its templates, `{id}` filled from `params`,
@@ -155,8 +129,8 @@ export function request<P extends keyof paths, M extends Method>(
   method: M,
   path: P,
   opts: { params?: PathParamsOf<P, M>; query?: QueryOf<P, M>; body?: BodyOf<P, M> } = {},
-): Promise<unknown> {
+): Promise<ResponseOf<P, M>> {
   const params = (opts.params ?? {}) as Record<string, string>;
   const filled = String(path).replace(/\{([^}]+)\}/g, (_m, name: string) => encodeURIComponent(params[name] ?? ''));
-  return api<unknown>(filled, { method: method.toUpperCase(), query: opts.query as Query | undefined, body: opts.body });
+  return api<ResponseOf<P, M>>(filled, { method: method.toUpperCase(), query: opts.query as Query | undefined, body: opts.body });
 }

@@ -1,24 +1,9 @@
+import type { Schemas } from './api';
 import { dateTime } from './format';
 import { TableWrap } from './ui';
 
-export interface DeliveryAttempt {
-  attempt: number;
-  statusCode: number | null;
-  latencyMs: number | null;
-  error: string | null;
-  outcome: string;
-  at: string;
-}
-
-export interface Delivery {
-  deliveryId: string;
-  sessionId: string;
-  target: string;
-  targetId: string;
-  url: string;
-  outcome: string;
-  attempts: DeliveryAttempt[];
-}
+export type Delivery = Schemas['Delivery'];
+export type DeliveryAttempt = Delivery['attempts'][number];
 
 /** Every attempt of one delivery: the session page lists them, the deliveries page opens them per row. */
 export function DeliveryAttempts({ delivery }: { delivery: Delivery }) {

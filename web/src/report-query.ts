@@ -1,4 +1,4 @@
-import { api, type Report } from './api';
+import { api, type Report, type ResponseOf } from './api';
 import { addDays } from './format';
 
 /** Days and hours come back as local labels: `2026-11-30`, `2026-11-30T13:00+01:00`. Both read as instants. */
@@ -10,7 +10,7 @@ export function bucketTime(label: string): number {
 /** Reports are limited to a few at once per key (REPORT_MAX_CONCURRENT_PER_KEY): a page asks for its reports one after another. */
 export async function reportsInTurn(queries: Record<string, string | undefined>[]): Promise<Report[]> {
   const out: Report[] = [];
-  for (const q of queries) out.push(await api<Report>('/reports', { query: q }));
+  for (const q of queries) out.push(await api<ResponseOf<'/reports'>>('/reports', { query: q }));
   return out;
 }
 

@@ -6,6 +6,7 @@ import { Advertiser } from '../../persistence/models/advertiser';
 import { HttpError } from '../http-error';
 import { account, type Principal } from './principal';
 import { findVisible, resourceRouter } from './resource';
+import { recordSchemaOf } from './record-schema';
 import type { RouteDoc } from './route';
 import { documented, nameSchema } from './schemas';
 import { PIXEL_HOST_RE } from '../../domain/pixel-policy';
@@ -39,6 +40,8 @@ const pixelPolicy = z.strictObject({
   cookieOnly: z.boolean().optional(),
 });
 
+const ADVERTISER = recordSchemaOf(Advertiser);
+
 const newToken = () => randomBytes(24).toString('base64url');
 
 /** Advertisers: operators manage them; an advertiser key reads its own and sets its IP allowlist and pixel policy. */
@@ -53,6 +56,7 @@ export function advertisersRouter(registry: RouteDoc[], deps: AppDeps) {
     kinds: { read: ['operator', 'advertiser'], create: ['operator'], update: ['operator', 'advertiser'], archive: ['operator'] },
     create: z.object({ name: nameSchema, ipAllowlist: z.array(ipEntry).max(200).default([]), pixel: pixelPolicy.optional() }),
     update: z.object({ name: nameSchema.optional(), ipAllowlist: z.array(ipEntry).max(200).optional(), status: z.enum(['active', 'archived']).optional(), pixel: pixelPolicy.optional() }),
+    record: ADVERTISER,
     filters: z.object({ status: z.enum(['active', 'archived']).optional() }),
     filterQuery: (f) => (f.status ? { status: f.status } : {}),
     visible,
@@ -64,7 +68,7 @@ export function advertisersRouter(registry: RouteDoc[], deps: AppDeps) {
     changed: () => deps.cache.advertisers.clear(),
   });
 
-  api.route('post', '/advertisers/:id/rotate-token', { summary: 'Replace the postback token; the old one stops working within the config cache TTL', kinds: ['operator', 'advertiser'] }, async ({ principal, params }) => {
+  api.route('post', '/advertisers/:id/rotate-token', { summary: 'Replace the postback token; the old one stops working within the config cache TTL', kinds: ['operator', 'advertiser'], response: ADVERTISER }, async ({ principal, params }) => {
     const current = await findVisible(Advertiser, await visible(principal), 'advertiser', params.id!);
     const doc = await Advertiser.findOneAndUpdate({ _id: current._id }, { $set: { postbackToken: newToken() } }, { returnDocument: 'after' }).lean();
     deps.cache.advertisers.clear();

@@ -5,6 +5,7 @@ import { Campaign } from '../../persistence/models/campaign';
 import { visibleCampaigns } from './campaigns';
 import type { Principal } from './principal';
 import { assertExists, resourceRouter } from './resource';
+import { recordSchemaOf } from './record-schema';
 import type { RouteDoc } from './route';
 import { idSchema, nameSchema, urlTemplate } from './schemas';
 
@@ -33,6 +34,7 @@ export function assetsRouter(registry: RouteDoc[], deps: AppDeps) {
       url: urlTemplate('landing').nullable().default(null),
     }),
     update: z.object({ name: nameSchema, kind: z.enum(KINDS), url: urlTemplate('landing').nullable(), status: z.enum(['active', 'archived']) }).partial(),
+    record: recordSchemaOf(Asset),
     filters: z.object({ campaign: idSchema.optional(), status: z.enum(['active', 'archived']).optional() }),
     filterQuery: (f) => ({ ...(f.campaign ? { campaignId: f.campaign } : {}), ...(f.status ? { status: f.status } : {}) }),
     visible: visibleAssets,

@@ -8,6 +8,7 @@ import { Publisher } from '../../persistence/models/publisher';
 import { HttpError } from '../http-error';
 import { account, type Principal } from './principal';
 import { assertExists, presentDoc, resourceRouter } from './resource';
+import { recordSchemaOf } from './record-schema';
 import type { RouteDoc } from './route';
 import { ValidationError, unprocessable } from './validation';
 import { UNPROCESSABLE, countrySchema, currencySchema, idSchema, nameSchema, textSchema, urlTemplate } from './schemas';
@@ -134,6 +135,8 @@ export function campaignsRouter(registry: RouteDoc[], deps: AppDeps) {
       targeting: fields.targeting.optional(),
     }),
     update: z.object(fields).partial(),
+    // An advertiser does not see payouts, a publisher neither revenue nor the allowlist.
+    record: recordSchemaOf(Campaign, { optional: ['events.payout', 'events.revenue', 'allowedPublisherIds'] }),
     filters: z.object({ advertiser: idSchema.optional(), status: fields.status.optional() }),
     filterQuery: (f) => ({ ...(f.advertiser ? { advertiserId: f.advertiser } : {}), ...(f.status ? { status: f.status } : {}) }),
     visible: visibleCampaigns,

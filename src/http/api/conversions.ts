@@ -5,14 +5,14 @@ import type { ConversionRequest, StatusDecision } from '../../domain/attribution
 import { conversions } from '../../persistence/models/conversion';
 import { sessions, sessionSnapshot } from '../../persistence/models/session';
 import { HttpError } from '../http-error';
-import { paginate } from './pagination';
+import { pageSchema, paginate } from './pagination';
 import { listBudget } from './query-budget';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
 import { account } from './principal';
 import { dateQuery, documented, idSchema, pageQuery, textSchema } from './schemas';
 import { matchFilter, timeRange, trafficScope } from './query-filters';
-import { conversionView } from './views';
+import { CONVERSION, conversionView } from './views';
 
 const decisionBody = z.strictObject({
   status: z.enum(['approved', 'rejected']),
@@ -38,6 +38,7 @@ export function conversionsRouter(registry: RouteDoc[], deps: AppDeps) {
         from: dateQuery.optional(),
         to: dateQuery.optional(),
       }),
+      response: pageSchema(CONVERSION),
     },
     async ({ principal, query }) => {
       const filter = {
@@ -53,7 +54,7 @@ export function conversionsRouter(registry: RouteDoc[], deps: AppDeps) {
       );
     },
   );
-  api.route('get', '/conversions/:id', { summary: 'One conversion', kinds: ALL_KINDS }, async ({ principal, params }) => {
+  api.route('get', '/conversions/:id', { summary: 'One conversion', kinds: ALL_KINDS, response: CONVERSION }, async ({ principal, params }) => {
     const doc = await conversions().findOne({ _id: params.id!, ...trafficScope(principal) });
     if (!doc) throw notFound('conversion', params.id!);
     return conversionView(doc, principal);
@@ -61,7 +62,19 @@ export function conversionsRouter(registry: RouteDoc[], deps: AppDeps) {
   api.route(
     'post',
     '/conversions/:id/status',
-    { summary: 'Approve or reject a conversion (its advertiser or an operator), with a reason; the publisher is notified', kinds: ['operator', 'advertiser'], body: decisionBody, status: 202 },
+    { summary: 'Approve or reject a conversion (its advertiser or an operator), with a reason; the publisher is notified', kinds: ['operator', 'advertiser'], body: decisionBody,
+      status: 202,
+      response: z
+        .object({
+          status: z.literal('accepted'),
+          conversion_id: z.string(),
+          requested_status: z.enum(['approved', 'rejected']),
+          request_id: z.string(),
+          /** session: the running workflow applies it; closed-session: applied to the stored records. */
+          applied_by: z.enum(['session', 'closed-session']),
+        })
+        .meta({ title: 'ConversionDecision' }),
+    },
     async ({ principal, params, body }) => {
       const conv = await conversions().findOne({ _id: params.id!, ...trafficScope(principal) });
       if (!conv) throw notFound('conversion', params.id!);

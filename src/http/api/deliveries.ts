@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AppDeps } from '../../app';
 import { deliveries, type DeliveryAttemptRecord } from '../../persistence/models/delivery';
 import { HttpError } from '../http-error';
-import { paginate } from './pagination';
+import { pageSchema, paginate } from './pagination';
 import { listBudget } from './query-budget';
 import { account, type Principal } from './principal';
 import { notFound } from './resource';
@@ -18,6 +18,22 @@ const MAX_RESENDS = 50;
 function deliveryScope(p: Principal): Record<string, string> {
   return p.kind === 'publisher' ? { target: 'publisher', targetId: account(p) } : {};
 }
+
+const OUTCOME = z.enum(['delivered', 'failed', 'given_up']);
+const DELIVERY = z
+  .object({
+    deliveryId: z.string(),
+    resendOf: z.string().nullable(),
+    conversionId: z.string(),
+    sessionId: z.string(),
+    target: z.enum(['publisher', 'provider']),
+    targetId: z.string(),
+    url: z.string(),
+    /** delivered once any attempt was. */
+    outcome: OUTCOME,
+    attempts: z.array(z.object({ attempt: z.number().int(), statusCode: z.number().int().nullable(), latencyMs: z.number(), error: z.string().nullable(), outcome: OUTCOME, at: z.iso.datetime() })),
+  })
+  .meta({ title: 'Delivery' });
 
 function grouped(deliveryId: string, attempts: DeliveryAttemptRecord[]) {
   const last = attempts[attempts.length - 1]!;
@@ -49,8 +65,9 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
         session: textSchema(64).optional(),
         target: z.enum(['publisher', 'provider']).optional(),
         target_id: textSchema(64).optional(),
-        outcome: z.enum(['delivered', 'failed', 'given_up']).optional(),
+        outcome: OUTCOME.optional(),
       }),
+      response: pageSchema(DELIVERY),
     },
     async ({ principal, query }) => {
       const filter = matchFilter(query, { conversion: 'conversionId', session: 'sessionId', target: 'target', target_id: 'targetId', outcome: 'outcome' });
@@ -82,7 +99,7 @@ export function deliveriesRouter(registry: RouteDoc[], deps: AppDeps) {
   api.route(
     'post',
     '/deliveries/:deliveryId/resend',
-    { summary: 'Send a failed or given-up delivery again, as a new delivery `<id>-resend-<n>` with the full retry policy', kinds: ['operator', 'publisher'], status: 202 },
+    { summary: 'Send a failed or given-up delivery again, as a new delivery `<id>-resend-<n>` with the full retry policy', kinds: ['operator', 'publisher'], status: 202, response: z.object({ deliveryId: z.string(), resendOf: z.string(), url: z.string() }).meta({ title: 'Resend' }) },
     async ({ principal, params }) => {
       const deliveryId = params.deliveryId!;
       const attempts = DELIVERY_ID_RE.test(deliveryId)

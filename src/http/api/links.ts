@@ -22,7 +22,10 @@ export function linksRouter(registry: RouteDoc[], deps: AppDeps) {
   const base = deps.config.PUBLIC_BASE_URL.replace(/\/$/, '');
   const api = new ApiRouter(registry, 'links');
 
-  api.route('get', '/links', { summary: 'The tracked click URL for a campaign, publisher, asset and support, with sub parameters', kinds: ['operator', 'publisher'], query: linkQuery }, async ({ principal, query }) => {
+  api.route('get', '/links', { summary: 'The tracked click URL for a campaign, publisher, asset and support, with sub parameters', kinds: ['operator', 'publisher'],
+    query: linkQuery,
+    response: z.object({ url: z.string(), campaignId: z.string(), campaignStatus: z.enum(['active', 'paused']), publisherId: z.string(), assetId: z.string().nullable(), supportId: z.string().nullable() }).meta({ title: 'TrackedLink' }),
+  }, async ({ principal, query }) => {
     const publisherId = linkPublisher(principal, query.publisher);
     const campaign = await findVisible(Campaign, await visibleCampaigns(principal), 'campaign', query.campaign);
     if (campaign.status === 'archived') throw notFound('campaign', query.campaign);
@@ -54,7 +57,17 @@ export function linksRouter(registry: RouteDoc[], deps: AppDeps) {
     };
   });
 
-  api.route('get', '/advertisers/:id/tracking', { summary: "The advertiser's conversion pixel and postback URLs, ready to fill in", kinds: ['operator', 'advertiser'] }, async ({ principal, params }) => {
+  api.route('get', '/advertisers/:id/tracking', { summary: "The advertiser's conversion pixel and postback URLs, ready to fill in", kinds: ['operator', 'advertiser'],
+    response: z
+      .object({
+        advertiserId: z.string(),
+        pixel: z.object({ gif: z.string(), html: z.string() }),
+        postback: z.string(),
+        ipAllowlist: z.array(z.string()),
+        campaigns: z.array(z.object({ id: z.string(), name: z.string(), status: z.enum(['active', 'paused']), events: z.array(z.string()), pixel: z.string() })),
+      })
+      .meta({ title: 'AdvertiserTracking' }),
+  }, async ({ principal, params }) => {
     const adv = await findVisible(Advertiser, principal.kind === 'operator' ? null : { _id: account(principal) }, 'advertiser', params.id!);
     const campaigns = await Campaign.find({ advertiserId: adv._id, status: { $ne: 'archived' } }).sort({ _id: 1 }).lean();
     const id = encodeURIComponent(adv._id);

@@ -42,7 +42,7 @@ export function managementApi(deps: AppDeps): { router: Router; routes: RouteDoc
     deliveriesRouter(routes, deps),
     reportsRouter(routes, deps),
   ];
-  routes.push({ method: 'get', path: '/openapi.json', tag: 'meta', summary: 'This document', kinds: [], status: 200, public: true });
+  routes.push({ method: 'get', path: '/openapi.json', tag: 'meta', summary: 'This document', kinds: [], status: 200, public: true, response: { type: 'object', required: ['openapi', 'paths'] } });
   const document = openApiDocument(routes, `${deps.config.PUBLIC_BASE_URL.replace(/\/$/, '')}${API_PREFIX}`);
 
   const methods = new Map<string, Method[]>();

@@ -1,4 +1,4 @@
-import { jsonSchemaOf } from './schemas';
+import { jsonSchemaOf, responseJsonOf } from './schemas';
 import type { RouteDoc } from './route';
 
 type Json = Record<string, unknown>;
@@ -14,6 +14,24 @@ const errorSchema = {
 
 const jsonSchema = jsonSchemaOf;
 
+/** A route's success body as JSON Schema (a response is what the handler built: no transforms to undo). */
+function responseSchema(r: RouteDoc): Json | undefined {
+  return r.response ? responseJsonOf(r.response) : undefined;
+}
+
+/** Every object schema with a `title` becomes a named component (the dashboard's types use the names). */
+function hoist(schema: unknown, components: Record<string, Json>): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => hoist(s, components));
+  if (schema === null || typeof schema !== 'object') return schema;
+  const walked = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, hoist(v, components)]));
+  if (typeof walked.title !== 'string' || walked.type !== 'object') return walked;
+  const { title, ...rest } = walked;
+  const name = title as string;
+  if (components[name] && JSON.stringify(components[name]) !== JSON.stringify(rest)) throw new Error(`two different response schemas are both called ${name}`);
+  components[name] = rest;
+  return { $ref: `#/components/schemas/${name}` };
+}
+
 const error = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /** The error answers a route can give, each with the one error body. */
@@ -21,7 +39,7 @@ function errors(r: RouteDoc): Json {
   const out: Json = { '400': error('The request does not match this document; `fields` names each offending field') };
   if (r.body) Object.assign(out, { '413': error('The body is larger than the route takes'), '415': error('The body is not JSON') });
   if (r.public) {
-    if (r.body) out['401'] = error('Unknown, revoked or expired API key');
+    if (r.body) Object.assign(out, { '401': error('Unknown, revoked or expired API key'), '429': error('Too many failed sign-ins from this IP (Retry-After says when to retry)') });
     return out;
   }
   return {
@@ -44,6 +62,7 @@ export function openApiPath(expressPath: string): string {
 /** The OpenAPI 3.1 document, generated from the routes' own zod schemas. */
 export function openApiDocument(routes: readonly RouteDoc[], serverUrl: string): Json {
   const paths: Record<string, Json> = {};
+  const schemas: Record<string, Json> = { Error: errorSchema };
   for (const r of routes) {
     const path = openApiPath(r.path);
     const parameters: Json[] = [...r.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
@@ -53,8 +72,9 @@ export function openApiDocument(routes: readonly RouteDoc[], serverUrl: string):
         parameters.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema });
       }
     }
-    const content: Json = { 'application/json': {} };
-    for (const type of r.produces ?? []) content[type] = {};
+    const body = responseSchema(r);
+    const content: Json = { 'application/json': body ? { schema: hoist(body, schemas) } : {} };
+    for (const type of r.produces ?? []) content[type] = { schema: { type: 'string' } };
     const op: Json = {
       tags: [r.tag],
       summary: r.summary,
@@ -63,7 +83,7 @@ export function openApiDocument(routes: readonly RouteDoc[], serverUrl: string):
       parameters,
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } } : {}),
       responses: {
-        [String(r.status)]: { description: 'OK', content },
+        [String(r.status)]: { description: r.status === 202 ? 'Accepted: handed over, under way' : r.status === 201 ? 'Created' : 'OK', content },
         ...errors(r),
       },
       ...(r.public ? { security: [] } : {}),
@@ -77,7 +97,7 @@ export function openApiDocument(routes: readonly RouteDoc[], serverUrl: string):
     security: [{ apiKey: [] }],
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' } },
-      schemas: { Error: errorSchema },
+      schemas,
     },
     paths,
   };

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import { responseJsonOf } from './schemas';
 // Cursor pagination on _id: a page is "the next `limit` ids after the last one seen", which stays
 // stable while records are added or changed (offsets would shift and repeat or skip records).
 
@@ -20,4 +22,13 @@ export async function paginate<T extends { _id: unknown }, R>(
   const more = docs.length > q.limit;
   const shown = more ? docs.slice(0, q.limit) : docs;
   return { data: shown.map(present), next_cursor: more ? String(shown[shown.length - 1]!._id) : null };
+}
+
+/** The JSON Schema of a page of `items`. */
+export function pageSchema(items: z.ZodType | Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: 'object',
+    required: ['data', 'next_cursor'],
+    properties: { data: { type: 'array', items: responseJsonOf(items) }, next_cursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last page' } },
+  };
 }

@@ -7,6 +7,7 @@ import { Publisher } from '../../persistence/models/publisher';
 import { HttpError } from '../http-error';
 import { account, type Principal } from './principal';
 import { assertExists, resourceRouter } from './resource';
+import { recordSchemaOf } from './record-schema';
 import type { RouteDoc } from './route';
 import { idSchema, nameSchema, urlTemplate } from './schemas';
 
@@ -32,6 +33,7 @@ export function publishersRouter(registry: RouteDoc[], deps: AppDeps) {
     update: z
       .object({ name: nameSchema, postbackUrl: urlTemplate('postback', outbound).nullable(), postbackUrls, providerId: idSchema.nullable(), status: z.enum(['active', 'archived']) })
       .partial(),
+    record: recordSchemaOf(Publisher),
     filters: z.object({ status: z.enum(['active', 'archived']).optional(), provider: idSchema.optional() }),
     filterQuery: (f) => ({ ...(f.status ? { status: f.status } : {}), ...(f.provider ? { providerId: f.provider } : {}) }),
     visible: async (p: Principal) => (p.kind === 'operator' ? null : { _id: account(p) }),

@@ -60,6 +60,48 @@ export const reportQuery = z.strictObject({
   device_type: csvList(textSchema(32, 1)).optional(),
 });
 
+// What GET /reports answers (src/reports/model.ts builds it): the money a key may not see is left out.
+const minor = z.number().int();
+const decimal = z.string().regex(/^-?[0-9]+(?:\.[0-9]+)?$/);
+const metrics = {
+  clicks: z.number().int(),
+  bot_clicks: z.number().int(),
+  /** Per event name. */
+  conversions: z.record(z.string(), z.number().int()),
+  conversions_total: z.number().int(),
+  conversion_rate: z.number().nullable(),
+  /** One entry per currency: amounts of different currencies are never added together. */
+  money: z.array(
+    z
+      .object({
+        currency: z.string(),
+        payout_minor: minor.optional(),
+        payout: decimal.optional(),
+        revenue_minor: minor.optional(),
+        revenue: decimal.optional(),
+        profit_minor: minor.optional(),
+        profit: decimal.optional(),
+        epc: decimal.nullable().optional(),
+      })
+      .meta({ title: 'ReportMoney' }),
+  ),
+};
+const reportResponse = z
+  .object({
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    tz: z.string(),
+    group_by: z.array(z.enum(DIMENSIONS)),
+    include_bots: z.boolean(),
+    include_duplicates: z.boolean(),
+    source: z.enum(['rollups', 'raw']),
+    statuses: z.array(z.enum(['approved', 'pending', 'rejected'])),
+    /** Each row has the grouped dimensions' values (null: none) and the metrics. */
+    rows: z.array(z.object({ ...Object.fromEntries(DIMENSIONS.map((d) => [d, z.string().nullable().optional()])), ...metrics }).meta({ title: 'ReportRow' })),
+    totals: z.object(metrics).meta({ title: 'ReportTotals' }),
+  })
+  .meta({ title: 'Report' });
+
 /** A range the document allows but the server cannot serve (too long, `to` not after `from`, a skipped day) is a 422. */
 function asUnprocessable<T>(fn: () => T): T {
   try {
@@ -77,7 +119,7 @@ export function reportsRouter(registry: RouteDoc[], deps: AppDeps) {
   api.route(
     'get',
     '/reports',
-    { summary: 'Clicks, bot clicks, conversions per event, conversion rate, payout, revenue, profit and EPC by dimensions; JSON or CSV', kinds: ALL_KINDS, query: reportQuery, produces: ['text/csv'] },
+    { summary: 'Clicks, bot clicks, conversions per event, conversion rate, payout, revenue, profit and EPC by dimensions; JSON or CSV', kinds: ALL_KINDS, query: reportQuery, produces: ['text/csv'], response: reportResponse },
     async ({ principal, query, res }) => {
       const groupBy = [...new Set(query.group_by ?? [])];
       const plain = groupBy.filter((d) => d !== 'day' && d !== 'hour');

@@ -3,7 +3,7 @@ import type { Model } from 'mongoose';
 import { z } from 'zod';
 import type { ApiKeyKind } from '../../persistence/models/api-key';
 import { HttpError, ID_RE } from '../http-error';
-import { paginate } from './pagination';
+import { pageSchema, paginate } from './pagination';
 import type { Principal } from './principal';
 import { ApiRouter, type RouteDoc } from './route';
 import { idSchema, pageQuery } from './schemas';
@@ -27,6 +27,8 @@ export interface ResourceSpec<C extends z.ZodObject, U extends z.ZodObject, F ex
   create: C;
   update: U;
   filters: F;
+  /** The record as answered (JSON Schema, from the model: record-schema.ts). */
+  record: Record<string, unknown>;
   filterQuery: (f: z.output<F>) => Filter;
   /** The records this key may see (null: all). Records outside it answer 404, so ids do not leak. */
   visible: (p: Principal) => Promise<Filter | null>;
@@ -80,7 +82,7 @@ export function resourceRouter<C extends z.ZodObject, U extends z.ZodObject, F e
   const present = (doc: Doc, p: Principal) => (s.present ? s.present(doc, p) : presentDoc(doc));
   const createBody = s.create.extend({ id: idSchema.optional() }).strict();
 
-  api.route('post', s.path, { summary: `Create a ${s.noun} (give an id or get a generated one)`, kinds: s.kinds.create, body: createBody, status: 201 }, async ({ principal, body }) => {
+  api.route('post', s.path, { summary: `Create a ${s.noun} (give an id or get a generated one)`, kinds: s.kinds.create, body: createBody, status: 201, response: s.record }, async ({ principal, body }) => {
     const { id, ...input } = body as { id?: string } & Filter;
     const fields = s.prepareCreate ? await s.prepareCreate(principal, input as z.output<C>) : input;
     const doc = await s.model.create({ ...fields, _id: id ?? `${s.idPrefix}_${randomBytes(6).toString('hex')}` });
@@ -88,7 +90,7 @@ export function resourceRouter<C extends z.ZodObject, U extends z.ZodObject, F e
     return present(doc.toObject() as Doc, principal);
   });
 
-  api.route('get', s.path, { summary: `List ${s.noun}s, by id, a page at a time`, kinds: s.kinds.read, query: s.filters.extend(pageQuery).strict() }, async ({ principal, query }) => {
+  api.route('get', s.path, { summary: `List ${s.noun}s, by id, a page at a time`, kinds: s.kinds.read, query: s.filters.extend(pageQuery).strict(), response: pageSchema(s.record) }, async ({ principal, query }) => {
     const visible = await s.visible(principal);
     const { limit, cursor, ...filters } = query as { limit: number; cursor?: string } & Filter;
     const base = [s.filterQuery(filters as z.output<F>), ...(visible ? [visible] : [])];
@@ -99,11 +101,11 @@ export function resourceRouter<C extends z.ZodObject, U extends z.ZodObject, F e
     );
   });
 
-  api.route('get', `${s.path}/:id`, { summary: `Read a ${s.noun}`, kinds: s.kinds.read }, async ({ principal, params }) => {
+  api.route('get', `${s.path}/:id`, { summary: `Read a ${s.noun}`, kinds: s.kinds.read, response: s.record }, async ({ principal, params }) => {
     return present(await findVisible(s.model, await s.visible(principal), s.noun, params.id!), principal);
   });
 
-  api.route('patch', `${s.path}/:id`, { summary: `Change a ${s.noun}`, kinds: s.kinds.update, body: s.update.strict() }, async ({ principal, params, body }) => {
+  api.route('patch', `${s.path}/:id`, { summary: `Change a ${s.noun}`, kinds: s.kinds.update, body: s.update.strict(), response: s.record }, async ({ principal, params, body }) => {
     const current = await findVisible(s.model, await s.visible(principal), s.noun, params.id!);
     const fields = s.prepareUpdate ? await s.prepareUpdate(principal, current, body as z.output<U>) : (body as Filter);
     const set = toSet(fields);
@@ -114,7 +116,7 @@ export function resourceRouter<C extends z.ZodObject, U extends z.ZodObject, F e
   });
 
   // Not DELETE: the record stays readable (sessions and reports keep referring to it), so archiving is an action.
-  api.route('post', `${s.path}/:id/archive`, { summary: `Archive a ${s.noun}: it stays readable, with status archived (PATCH status restores it)`, kinds: s.kinds.archive }, async ({ principal, params }) => {
+  api.route('post', `${s.path}/:id/archive`, { summary: `Archive a ${s.noun}: it stays readable, with status archived (PATCH status restores it)`, kinds: s.kinds.archive, response: s.record }, async ({ principal, params }) => {
     const current = await findVisible(s.model, await s.visible(principal), s.noun, params.id!);
     const doc = (await s.model.findOneAndUpdate({ _id: current._id }, { $set: { status: 'archived' } }, { returnDocument: 'after' }).lean()) as Doc;
     s.changed?.();

@@ -18,6 +18,8 @@ export interface RouteDoc {
   query?: z.ZodType;
   body?: z.ZodType;
   status: number;
+  /** The success body: a zod schema, or a JSON Schema (records, from their models: record-schema.ts). */
+  response?: z.ZodType | Record<string, unknown>;
   /** Extra response media types besides JSON (reports: text/csv). */
   produces?: string[];
   /** Served without an API key. */
@@ -50,11 +52,11 @@ export class ApiRouter {
   route<Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
     method: Method,
     path: string,
-    doc: { summary: string; kinds: readonly ApiKeyKind[]; query?: Q; body?: B; status?: number; produces?: string[] },
+    doc: { summary: string; kinds: readonly ApiKeyKind[]; query?: Q; body?: B; status?: number; produces?: string[]; response?: RouteDoc['response'] },
     handler: (ctx: Ctx<Output<Q>, Output<B>>) => Promise<unknown>,
   ): void {
     const status = doc.status ?? 200;
-    this.registry.push({ method, path, tag: this.tag, summary: doc.summary, kinds: doc.kinds, query: doc.query, body: doc.body, status, produces: doc.produces });
+    this.registry.push({ method, path, tag: this.tag, summary: doc.summary, kinds: doc.kinds, query: doc.query, body: doc.body, status, produces: doc.produces, response: doc.response });
     this.router[method](path, async (req, res) => {
       const principal = principalOf(res);
       if (!doc.kinds.includes(principal.kind)) {

@@ -130,5 +130,12 @@ export function jsonSchemaOf(schema: z.ZodType): Json {
   return rest;
 }
 
+/** A response's JSON Schema: a zod schema's (an answer is what a handler built: no transform to undo), or as given. */
+export function responseJsonOf(schema: z.ZodType | Json): Json {
+  if (!('_zod' in schema)) return schema;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Json;
+  return rest;
+}
+
 export const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 export const dateQuery = z.iso.datetime({ offset: true }).transform((v) => new Date(v));

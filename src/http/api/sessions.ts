@@ -3,13 +3,45 @@ import type { AppDeps } from '../../app';
 import { SESSION_ID_RE } from '../../domain/conversion-params';
 import { conversions } from '../../persistence/models/conversion';
 import { sessions } from '../../persistence/models/session';
-import { paginate } from './pagination';
+import { pageSchema, paginate } from './pagination';
 import { matchFilter, timeRange, trafficScope } from './query-filters';
 import { listBudget } from './query-budget';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
 import { booleanQuery, dateQuery, idSchema, pageQuery } from './schemas';
-import { conversionView, sessionView } from './views';
+import { CONVERSION, SESSION, conversionView, sessionView } from './views';
+
+const sessionProps = SESSION.properties as Record<string, unknown>;
+/** One session with its conversions and its workflow's live view (workflows/session.ts SessionView). */
+const SESSION_DETAIL = {
+  ...SESSION,
+  title: 'SessionDetail',
+  properties: {
+    ...sessionProps,
+    conversions: { type: 'array', items: CONVERSION },
+    workflowState: { type: 'string', enum: ['pending', 'running', 'closed', 'unavailable'], description: 'pending: stored, its workflow not started yet' },
+    workflow: {
+      description: "The running workflow's live view; null unless workflowState is running",
+      anyOf: [
+        {
+          type: 'object',
+          required: ['status', 'conversions', 'conversionCount', 'ignored', 'queued', 'run'],
+          properties: {
+            status: { type: 'string', enum: ['open', 'converted', 'expired'] },
+            expiresAt: { type: 'string' },
+            conversions: { type: 'array', items: { type: 'object' } },
+            conversionCount: { type: 'integer' },
+            ignored: { type: 'array', items: { type: 'object', required: ['requestId', 'event', 'reason', 'atMs'], properties: { requestId: { type: 'string' }, event: { type: 'string' }, reason: { type: 'string' }, atMs: { type: 'number' } } } },
+            queued: { type: 'integer' },
+            run: { type: 'integer' },
+          },
+        },
+        { type: 'null' },
+      ],
+    },
+  },
+  required: [...(SESSION.required as string[]), 'conversions', 'workflowState', 'workflow'],
+};
 
 /** Sessions (clicks): list with filters, or one with its conversions and live workflow state. */
 export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
@@ -30,6 +62,7 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
         from: dateQuery.optional(),
         to: dateQuery.optional(),
       }),
+      response: pageSchema(SESSION),
     },
     async ({ principal, query }) => {
       const filter = {
@@ -42,7 +75,7 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
     },
   );
 
-  api.route('get', '/sessions/:id', { summary: 'One session: stored fields, its conversions, and the live state of its workflow (null once closed)', kinds: ALL_KINDS }, async ({ principal, params }) => {
+  api.route('get', '/sessions/:id', { summary: 'One session: stored fields, its conversions, and the live state of its workflow (null once closed)', kinds: ALL_KINDS, response: SESSION_DETAIL }, async ({ principal, params }) => {
     const id = params.id!;
     const doc = SESSION_ID_RE.test(id) ? await sessions().findOne({ _id: id, ...trafficScope(principal) }) : null;
     if (!doc) throw notFound('session', id);

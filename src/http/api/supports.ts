@@ -5,6 +5,7 @@ import { Support } from '../../persistence/models/support';
 import { HttpError } from '../http-error';
 import { account, type Principal } from './principal';
 import { assertExists, resourceRouter } from './resource';
+import { recordSchemaOf } from './record-schema';
 import type { RouteDoc } from './route';
 import { SITE_URL_PATTERN, documented, idSchema, nameSchema } from './schemas';
 import { unprocessable } from './validation';
@@ -23,6 +24,7 @@ export function supportsRouter(registry: RouteDoc[], deps: AppDeps) {
     kinds: { read: ['operator', 'publisher'], create: ['operator', 'publisher'], update: ['operator', 'publisher'], archive: ['operator', 'publisher'] },
     create: z.object({ publisherId: idSchema.optional(), name: nameSchema, kind: z.enum(KINDS).default('site'), url: siteUrl.nullable().default(null) }),
     update: z.object({ name: nameSchema, kind: z.enum(KINDS), url: siteUrl.nullable(), status: z.enum(['active', 'archived']) }).partial(),
+    record: recordSchemaOf(Support),
     filters: z.object({ publisher: idSchema.optional(), status: z.enum(['active', 'archived']).optional() }),
     filterQuery: (f) => ({ ...(f.publisher ? { publisherId: f.publisher } : {}), ...(f.status ? { status: f.status } : {}) }),
     visible: async (p: Principal) => (p.kind === 'operator' ? null : { publisherId: account(p) }),

@@ -1,4 +1,6 @@
-import type { ConversionRecord } from '../../persistence/models/conversion';
+import { Conversion, type ConversionRecord } from '../../persistence/models/conversion';
+import { Session } from '../../persistence/models/session';
+import { recordSchemaOf } from './record-schema';
 import type { Principal } from './principal';
 import { visibleIp } from './visitor-ip';
 
@@ -18,6 +20,22 @@ export function conversionView(c: ConversionRecord, p: Principal): Record<string
   if (p.kind === 'advertiser') delete out.payoutMinor;
   return out;
 }
+
+/** A conversion as answered; the fields a kind of key does not see are optional. */
+export const CONVERSION = recordSchemaOf(Conversion, {
+  omit: ['txidKey'],
+  required: ['id', 'sessionId', 'advertiserId', 'campaignId', 'publisherId', 'event', 'currency', 'payoutMinor', 'revenueMinor', 'status', 'source', 'createdAt'],
+  optional: ['payoutMinor', 'revenueMinor'],
+  extra: { status: { type: 'string', enum: ['approved', 'pending', 'rejected'] }, source: { type: 'string', enum: ['pixel', 'postback'] } },
+});
+
+/** A session as answered (written raw by the click path: only what every click stores is required). */
+export const SESSION = recordSchemaOf(Session, {
+  omit: ['handoverLease'],
+  required: ['id', 'advertiserId', 'campaignId', 'publisherId', 'ip', 'createdAt', 'expiresAt', 'status'],
+  nullable: ['ip'],
+  extra: { status: { type: 'string', enum: ['open', 'converted', 'expired'] } },
+});
 
 export const present = ({ _id, ...rest }: { _id: string } & Record<string, unknown>) => ({ id: _id, ...rest });
 // The hand-over's lease is its own bookkeeping, not the session's.

@@ -1,21 +1,13 @@
 import { useState } from 'preact/hooks';
 import { formatMinor, isCurrency } from '../../../src/domain/money';
-import { request, type Me, type Page } from '../api';
+import { request, type Me } from '../api';
 import { dateTime, dayEnd, dayStart } from '../format';
 import { BASE, navigate } from '../router';
 import { Empty, Show, TableWrap, useAsync, NextPage } from '../ui';
-import { Decide, type Conversion } from './session';
+import { Decide } from './session';
 
 // Conversions across sessions, with filters; a pending one can be approved or rejected here by
 // its advertiser or an operator (POST /conversions/{id}/status), as on its session's page.
-
-interface ConversionRow extends Conversion {
-  sessionId: string;
-  campaignId: string;
-  publisherId: string;
-  payoutMinor?: number;
-  revenueMinor?: number;
-}
 
 const FILTERS = ['campaign', 'publisher', 'advertiser', 'event', 'status', 'from', 'to'] as const;
 
@@ -27,7 +19,7 @@ export function Conversions({ me, params }: { me: Me; params: URLSearchParams })
   const cursor = params.get('cursor') ?? undefined;
   const [page, reload] = useAsync(() => {
     const q = Object.fromEntries(FILTERS.filter((f) => f !== 'from' && f !== 'to' && params.get(f)).map((f) => [f, params.get(f)!]));
-    return request('get', '/conversions', { query: { ...q, from: dayStart(params.get('from')), to: dayEnd(params.get('to')), cursor, limit: 50 } }) as Promise<Page<ConversionRow>>;
+    return request('get', '/conversions', { query: { ...q, from: dayStart(params.get('from')), to: dayEnd(params.get('to')), cursor, limit: 50 } }) ;
   }, params.toString());
   const [form, setForm] = useState<Record<string, string>>(Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? ''])));
   const go = (extra: Record<string, string> = {}) => {

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, type Me, type Page } from '../api';
+import { api, request, type Me, type ResponseOf } from '../api';
 import { dateTime } from '../format';
 import { BASE, navigate } from '../router';
 import { Empty, ErrorMessage, Show, TableWrap, useAsync, NextPage } from '../ui';
@@ -16,7 +16,7 @@ export function Deliveries({ params }: { me: Me; params: URLSearchParams }) {
   const outcome = params.get('outcome') ?? 'given_up';
   const session = params.get('session') ?? '';
   const cursor = params.get('cursor') ?? undefined;
-  const [page] = useAsync(() => api<Page<Delivery>>('/deliveries', { query: { outcome, session, cursor, limit: 50 } }), params.toString());
+  const [page] = useAsync(() => api<ResponseOf<'/deliveries'>>('/deliveries', { query: { outcome, session, cursor, limit: 50 } }), params.toString());
   const [form, setForm] = useState({ outcome, session });
   const go = (extra: Record<string, string> = {}) => navigate(`/deliveries?${new URLSearchParams(Object.entries({ ...form, ...extra }).filter(([, v]) => v)).toString()}`);
   return (
@@ -114,7 +114,7 @@ function Resend({ delivery }: { delivery: Delivery }) {
         onClick={async () => {
           setState({ busy: true, error: null, sentAs: null });
           try {
-            const r = await api<{ deliveryId: string }>(`/deliveries/${encodeURIComponent(delivery.deliveryId)}/resend`, { method: 'POST' });
+            const r = await request('post', '/deliveries/{deliveryId}/resend', { params: { deliveryId: delivery.deliveryId } });
             setState({ busy: false, error: null, sentAs: r.deliveryId });
           } catch (error) {
             setState({ busy: false, error, sentAs: null });

@@ -1,26 +1,15 @@
 import { useState } from 'preact/hooks';
 import { formatMinor, parseAmount, percentOf } from '../../../src/domain/money';
-import { request, type Me, type Page } from '../api';
+import { request, type Me, type Schemas } from '../api';
 import { Empty, ErrorMessage, Show, useAsync } from '../ui';
 
 // Links: a publisher's tracked link, built with the API (GET /links); an advertiser's pixel and
 // postback URLs (GET /advertisers/{id}/tracking) with token rotation, and what a test conversion
 // would send and count, worked out from the campaign's own event rules.
 
-interface Campaign {
-  id: string;
-  name: string;
-  status: string;
-  advertiserId: string;
-  events: { name: string; currency: string; payout?: Rule; revenue?: Rule }[];
-}
-type Rule = { kind: 'fixed' | 'percent'; value: number };
-interface Tracking {
-  advertiserId: string;
-  pixel: { gif: string; html: string };
-  postback: string;
-  campaigns: { id: string; name: string; status: string; events: string[]; pixel: string }[];
-}
+type Campaign = Schemas['Campaign'];
+type Tracking = Schemas['AdvertiserTracking'];
+type Rule = NonNullable<Campaign['events'][number]['payout']>;
 
 export function Links({ me }: { me: Me; params: URLSearchParams }) {
   return (
@@ -57,7 +46,7 @@ export function CopyRow({ label, value, testId }: { label: string; value: string
 }
 
 function LinkBuilder({ me }: { me: Me }) {
-  const [campaigns] = useAsync(() => request('get', '/campaigns', { query: { limit: 200, status: 'active' } }) as Promise<Page<Campaign>>, 'campaigns');
+  const [campaigns] = useAsync(() => request('get', '/campaigns', { query: { limit: 200, status: 'active' } }), 'campaigns');
   const [form, setForm] = useState<Record<string, string>>({ campaign: '', publisher: me.kind === 'publisher' ? (me.account_id ?? '') : '', asset: '', support: '', sub1: '', sub2: '', sub3: '' });
   const [result, setResult] = useState<{ url: string | null; error: unknown }>({ url: null, error: null });
   const set = (k: string) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value });
@@ -66,7 +55,7 @@ function LinkBuilder({ me }: { me: Me }) {
     setResult({ url: null, error: null });
     const query = Object.fromEntries(Object.entries(form).filter(([k, v]) => v !== '' && !(k === 'publisher' && me.kind === 'publisher'))) as { campaign: string };
     try {
-      const link = (await request('get', '/links', { query })) as { url: string };
+      const link = await request('get', '/links', { query });
       setResult({ url: link.url, error: null });
     } catch (error) {
       setResult({ url: null, error });
@@ -148,7 +137,7 @@ function AdvertiserTracking({ me }: { me: Me }) {
 }
 
 function TrackingFor({ advertiserId, me }: { advertiserId: string; me: Me }) {
-  const [tracking, reload] = useAsync(() => request('get', '/advertisers/{id}/tracking', { params: { id: advertiserId } }) as Promise<Tracking>, advertiserId);
+  const [tracking, reload] = useAsync(() => request('get', '/advertisers/{id}/tracking', { params: { id: advertiserId } }), advertiserId);
   const [rotate, setRotate] = useState<{ busy: boolean; error: unknown; done: boolean }>({ busy: false, error: null, done: false });
   return (
     <Show value={tracking} what="the tracking URLs">
@@ -193,7 +182,7 @@ function TestConversion({ tracking, me }: { tracking: Tracking; me: Me }) {
   const [amount, setAmount] = useState('');
   const [shown, setShown] = useState<{ campaignId: string; event: string; amount: string } | null>(null);
   const [campaign] = useAsync(
-    async () => (shown ? ((await request('get', '/campaigns/{id}', { params: { id: shown.campaignId } })) as Campaign) : null),
+    async () => (shown ? await request('get', '/campaigns/{id}', { params: { id: shown.campaignId } }) : null),
     JSON.stringify(shown),
   );
   if (tracking.campaigns.length === 0) return <Empty>No campaign yet: a test conversion needs one.</Empty>;

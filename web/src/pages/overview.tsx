@@ -1,4 +1,4 @@
-import type { Me, Report, ReportMetrics, ReportRow } from '../api';
+import type { Dimension, Me, Report, ReportMetrics, ReportRow } from '../api';
 import { Chart } from '../chart';
 import { addDays, browserTimeZone, change, count, money, percent, today, visibleMoney } from '../format';
 import { reportsInTurn, timeSeries } from '../report-query';
@@ -103,7 +103,7 @@ function TimeChart({ report, from, to }: { report: Report; from: string; to: str
   );
 }
 
-function Top({ title, dim, rows, me }: { title: string; dim: string; rows: ReportRow[]; me: Me }) {
+function Top({ title, dim, rows, me }: { title: string; dim: Dimension; rows: ReportRow[]; me: Me }) {
   const top = [...rows].sort((a, b) => b.clicks - a.clicks || b.conversions_total - a.conversions_total).slice(0, 5);
   const fields = visibleMoney(me.kind);
   return (

@@ -1,38 +1,14 @@
 import { useState } from 'preact/hooks';
-import { ApiError, api, type Me, type Page } from '../api';
+import { ApiError, api, request, type Me, type ResponseOf, type Schemas } from '../api';
 import { dateTime } from '../format';
-import { type Delivery, DeliveryAttempts } from '../delivery-attempts';
+import { DeliveryAttempts } from '../delivery-attempts';
 import { ErrorMessage, Empty, Show, TableWrap, useAsync } from '../ui';
-import type { SessionRecord } from './sessions';
 
-export interface Conversion {
-  id: string;
-  event: string;
-  status: 'approved' | 'pending' | 'rejected';
-  statusReason?: string | null;
-  txid?: string | null;
-  source?: string;
-  amountMinor?: number | null;
-  amountCurrency?: string | null;
-  payout?: string;
-  revenue?: string;
-  currency?: string;
-  createdAt: string;
-}
-
-interface SessionDetail extends SessionRecord {
-  ip?: string | null;
-  referrer?: string | null;
-  userAgent?: string | null;
-  publisherData?: Record<string, string>;
-  conversions: Conversion[];
-  workflowState: 'pending' | 'running' | 'closed' | 'unavailable';
-  workflow: { ignored?: { requestId: string; event: string; reason: string; atMs: number }[] } | null;
-}
+export type Conversion = Schemas['Conversion'];
 
 export function SessionPage({ me, id }: { me: Me; id: string }) {
-  const [session, reload] = useAsync(() => api<SessionDetail>(`/sessions/${encodeURIComponent(id)}`), id);
-  const [deliveries] = useAsync<Page<Delivery> | null>(async () => (me.kind === 'advertiser' ? null : api<Page<Delivery>>('/deliveries', { query: { session: id, limit: 200 } })), id);
+  const [session, reload] = useAsync(() => request('get', '/sessions/{id}', { params: { id } }), id);
+  const [deliveries] = useAsync<ResponseOf<'/deliveries'> | null>(async () => (me.kind === 'advertiser' ? null : request('get', '/deliveries', { query: { session: id, limit: 200 } })), id);
   return (
     <section aria-labelledby="session-title">
       <h1 id="session-title">Session {id}</h1>
@@ -163,7 +139,7 @@ export function Decide({ conversion, onDone }: { conversion: Conversion; onDone:
       await api(`/conversions/${encodeURIComponent(conversion.id)}/status`, { method: 'POST', body: { status, reason } });
       setState({ busy: true, error: null, sent: status });
       for (let i = 0; i < 40; i++) {
-        const c = await api<Conversion>(`/conversions/${encodeURIComponent(conversion.id)}`);
+        const c = await request('get', '/conversions/{id}', { params: { id: conversion.id } });
         if (c.status === status) break;
         await new Promise((r) => setTimeout(r, 250));
       }

@@ -1,30 +1,17 @@
 import { useState } from 'preact/hooks';
-import { api, type Me, type Page } from '../api';
+import { api, type Me, type ResponseOf, type Schemas } from '../api';
 import { dateTime, dayEnd, dayStart } from '../format';
 import { BASE, navigate } from '../router';
 import { Empty, Show, TableWrap, useAsync, NextPage } from '../ui';
 
-export interface SessionRecord {
-  id: string;
-  campaignId: string;
-  publisherId: string;
-  advertiserId: string;
-  assetId?: string | null;
-  supportId?: string | null;
-  country?: string | null;
-  device?: { type?: string; os?: string; browser?: string };
-  status: string;
-  bot?: boolean;
-  createdAt: string;
-  expiresAt: string;
-}
+export type SessionRecord = Schemas['Session'];
 
 const FILTERS = ['campaign', 'publisher', 'advertiser', 'status', 'from', 'to'] as const;
 
 export function Sessions({ params }: { me: Me; params: URLSearchParams }) {
   const query = { ...Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? undefined])), from: dayStart(params.get('from')), to: dayEnd(params.get('to')) };
   const cursor = params.get('cursor') ?? undefined;
-  const [page] = useAsync(() => api<Page<SessionRecord>>('/sessions', { query: { ...query, cursor, limit: 50 } }), params.toString());
+  const [page] = useAsync(() => api<ResponseOf<'/sessions'>>('/sessions', { query: { ...query, cursor, limit: 50 } }), params.toString());
   const [form, setForm] = useState<Record<string, string>>(Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? ''])));
   const go = (extra: Record<string, string> = {}) => {
     const next = new URLSearchParams();

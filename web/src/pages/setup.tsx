@@ -2,12 +2,14 @@ import { useState } from 'preact/hooks';
 import { ApiError, request, type FieldError, type KeyKind, type Me, type Page } from '../api';
 import { BASE, navigate } from '../router';
 import { Empty, ErrorMessage, Show, TableWrap, useAsync, NextPage } from '../ui';
+import { StructuredEditor, fromDraft, toDraft, type Draft, type StructuredType } from './setup-editors';
 
 // Setup: the configuration records of the API, listed, created and changed with forms. Each form
 // field is one top-level field of the API body; an error the API names (`fields[].path`, such as
-// `events.0.currency`) is shown on the field it starts with.
+// `events.0.currency`) is shown on the field it starts with, or on the structured editor's own input
+// for that path (setup-editors.tsx).
 
-type FieldType = 'text' | 'url' | 'number' | 'select' | 'list' | 'json' | 'datetime';
+type FieldType = 'text' | 'url' | 'number' | 'select' | 'list' | 'datetime' | StructuredType;
 
 interface Field {
   name: string;
@@ -64,12 +66,12 @@ export const RESOURCES: Resource[] = [
       { name: 'fallbackUrl', label: 'Fallback URL', type: 'url', hint: 'Where refused clicks go (paused campaign, targeting); empty: none' },
       { name: 'attributionWindowSec', label: 'Attribution window (seconds)', type: 'number', hint: '60 to 34,560,000; default 30 days' },
       { name: 'approvalMode', label: 'Approval', type: 'select', options: ['auto', 'manual'], hint: 'manual: conversions wait as pending until approved' },
-      { name: 'events', label: 'Events (JSON)', type: 'json', hint: 'e.g. [{"name":"sale","currency":"EUR","payout":{"kind":"percent","value":1000}}]; payout and revenue: operator keys only' },
+      { name: 'events', label: 'Events', type: 'events', hint: 'What a conversion can be; payout (what the publisher earns) and revenue (what the advertiser pays) are set with operator keys' },
       { name: 'defaultEvent', label: 'Default event', type: 'text', hint: 'Used when a conversion names none; empty: none' },
       { name: 'publisherAccess', label: 'Publisher access', type: 'select', options: ['all', 'allowlist'] },
       { name: 'allowedPublisherIds', label: 'Allowed publishers', type: 'list', hint: 'Publisher ids, comma-separated (with access allowlist)' },
-      { name: 'targeting', label: 'Targeting (JSON)', type: 'json', hint: 'e.g. {"countries":["FR","BE"],"deviceTypes":["mobile"]}' },
-      { name: 'providers', label: 'Providers (JSON)', type: 'json', kinds: OPERATOR, hint: 'e.g. {"campaign":"prov_1","business":null}' },
+      { name: 'targeting', label: 'Targeting', type: 'targeting' },
+      { name: 'providers', label: 'Providers', type: 'providers', kinds: OPERATOR },
       { name: 'status', label: 'Status', type: 'select', options: ['active', 'paused', 'archived'] },
     ],
   },
@@ -90,7 +92,7 @@ export const RESOURCES: Resource[] = [
       ID,
       { name: 'name', label: 'Name', type: 'text', required: true },
       { name: 'postbackUrl', label: 'Postback URL', type: 'url', hint: 'Called for each conversion; macros such as {click_id}, {payout}, {event}' },
-      { name: 'postbackUrls', label: 'Postback URLs per event (JSON)', type: 'json', hint: 'e.g. [{"event":"sale","url":"https://net.example/pb?c={click_id}"}]' },
+      { name: 'postbackUrls', label: 'Postback URLs per event', type: 'postbackUrls', hint: 'Used instead of the postback URL for that event' },
       { name: 'providerId', label: 'Provider id', type: 'text', kinds: OPERATOR },
       { ...STATUS, kinds: OPERATOR },
     ],
@@ -128,17 +130,20 @@ export const RESOURCES: Resource[] = [
 ];
 
 type Rec = { id: string; name?: string; status?: string; kind?: string; revokedAt?: string | null } & Record<string, unknown>;
-type Values = Record<string, string>;
+type Values = Record<string, string | Draft>;
 
-/** The form's text for a stored value. */
-function toText(f: Field, v: unknown): string {
+const STRUCTURED: readonly FieldType[] = ['events', 'targeting', 'providers', 'postbackUrls'];
+const isStructured = (t: FieldType): t is StructuredType => STRUCTURED.includes(t);
+
+/** The form's value for a stored one: text, or a structured editor's draft. */
+function toText(f: Field, v: unknown): string | Draft {
+  if (isStructured(f.type)) return toDraft(f.type, v);
   if (v === undefined || v === null) return '';
   if (f.type === 'list') return (v as string[]).join(', ');
-  if (f.type === 'json') return JSON.stringify(v);
   return String(v);
 }
 
-/** The API value of a form field, or undefined to leave it out; a JSON field that does not parse is a field error. */
+/** The API value of a text field, or undefined to leave it out; one that does not parse is a field error. */
 function fromText(f: Field, text: string, creating: boolean): { value?: unknown; error?: string } {
   const t = text.trim();
   if (t === '') {
@@ -153,13 +158,6 @@ function fromText(f: Field, text: string, creating: boolean): { value?: unknown;
   if (f.type === 'datetime') {
     const d = new Date(t);
     return Number.isNaN(d.getTime()) ? { error: 'must be a date and time' } : { value: d.toISOString() };
-  }
-  if (f.type === 'json') {
-    try {
-      return { value: JSON.parse(t) };
-    } catch {
-      return { error: 'is not valid JSON' };
-    }
   }
   return { value: t };
 }
@@ -286,7 +284,7 @@ function EditRecord({ me, resource, id }: { me: Me; resource: Resource; id: stri
 function RecordForm({ me, resource, record }: { me: Me; resource: Resource; record: Rec | null }) {
   const creating = record === null;
   const fields = resource.fields.filter((f) => (creating ? !f.editOnly : !f.createOnly) && (!f.kinds || f.kinds.includes(me.kind)));
-  const [values, setValues] = useState<Values>(() => Object.fromEntries(fields.map((f) => [f.name, creating ? '' : toText(f, record[f.name])])));
+  const [values, setValues] = useState<Values>(() => Object.fromEntries(fields.map((f) => [f.name, creating && !isStructured(f.type) ? '' : toText(f, record?.[f.name])])));
   const [state, setState] = useState<{ busy: boolean; error: unknown; fieldErrors: FieldError[]; saved: Rec | null }>({ busy: false, error: null, fieldErrors: [], saved: null });
 
   const submit = async (e: Event) => {
@@ -294,7 +292,13 @@ function RecordForm({ me, resource, record }: { me: Me; resource: Resource; reco
     const body: Record<string, unknown> = {};
     const local: FieldError[] = [];
     for (const f of fields) {
-      const { value, error } = fromText(f, values[f.name] ?? '', creating);
+      if (isStructured(f.type)) {
+        const { value, errors } = fromDraft(f.type, values[f.name] as Draft, f.name, me.kind === 'operator');
+        local.push(...errors);
+        body[f.name] = value;
+        continue;
+      }
+      const { value, error } = fromText(f, (values[f.name] as string | undefined) ?? '', creating);
       if (error) local.push({ path: f.name, message: error });
       else if (value !== undefined) body[f.name] = value;
     }
@@ -324,13 +328,17 @@ function RecordForm({ me, resource, record }: { me: Me; resource: Resource; reco
           const id = `field-${f.name}`;
           const errs = errorsOf(f.name);
           const describedBy = [f.hint ? `${id}-hint` : '', errs.length ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
-          const set = (v: string) => setValues({ ...values, [f.name]: v });
+          const set = (v: string | Draft) => setValues({ ...values, [f.name]: v });
+          if (isStructured(f.type)) {
+            return <StructuredEditor key={f.name} type={f.type} name={f.name} label={f.label} hint={f.hint} draft={values[f.name] as Draft} set={set} errors={state.fieldErrors} kind={me.kind} />;
+          }
+          const text = values[f.name] as string;
           const common = { id, name: f.name, 'aria-invalid': errs.length > 0 ? true : undefined, 'aria-describedby': describedBy, 'aria-required': f.required && creating ? true : undefined };
           return (
-            <div key={f.name} class={f.type === 'json' ? 'field wide' : 'field'}>
+            <div key={f.name} class="field">
               <label for={id}>{f.label}</label>
               {f.type === 'select' ? (
-                <select {...common} value={values[f.name]} onChange={(e) => set((e.target as HTMLSelectElement).value)}>
+                <select {...common} value={text} onChange={(e) => set((e.target as HTMLSelectElement).value)}>
                   {!f.required || !creating ? <option value="">{creating ? '(default)' : '(unchanged)'}</option> : <option value="">Choose…</option>}
                   {f.options!.map((o) => (
                     <option key={o} value={o}>
@@ -338,10 +346,8 @@ function RecordForm({ me, resource, record }: { me: Me; resource: Resource; reco
                     </option>
                   ))}
                 </select>
-              ) : f.type === 'json' ? (
-                <textarea {...common} rows={3} value={values[f.name]} onInput={(e) => set((e.target as HTMLTextAreaElement).value)} />
               ) : (
-                <input {...common} type={(f.type === 'number' ? 'number' : f.type === 'datetime' ? 'datetime-local' : f.type === 'url' ? 'url' : 'text') as 'text'} value={values[f.name]} onInput={(e) => set((e.target as HTMLInputElement).value)} />
+                <input {...common} type={(f.type === 'number' ? 'number' : f.type === 'datetime' ? 'datetime-local' : f.type === 'url' ? 'url' : 'text') as 'text'} value={text} onInput={(e) => set((e.target as HTMLInputElement).value)} />
               )}
               {f.hint && (
                 <p id={`${id}-hint`} class="hint">
