@@ -132,7 +132,7 @@ export class Metrics {
     // Both counts walk what the hand-over reads (sessions after its cursor by _id, {signalled, outcome, at});
     // a count past its budget keeps the gauge's last value and moves the error counter; no scrape waits.
     waiting('clicktrail_sessions_awaiting_workflow', 'Stored sessions past the hand-over\'s cursor, whose workflow it has not started yet (lazy sessions excluded)', async () =>
-      sessions().countDocuments(waitingFilter(await readState()), { maxTimeMS: WAITING_COUNT_BUDGET_MS }),
+      sessions().countDocuments(waitingFilter(await readState()), { hint: { _id: 1 }, maxTimeMS: WAITING_COUNT_BUDGET_MS }),
     );
     waiting('clicktrail_conversions_awaiting_signal', 'Accepted conversions the hand-over has not signalled to their session yet', () =>
       inbounds().countDocuments({ signalled: false, outcome: 'accepted' }, { maxTimeMS: WAITING_COUNT_BUDGET_MS }),

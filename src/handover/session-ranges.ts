@@ -41,8 +41,8 @@ export async function readState(): Promise<HandoverStateDoc> {
  * sessions have no index for it), or after the newest one when there is none.
  */
 async function createState(): Promise<HandoverStateDoc> {
-  const waiting = await sessions().find({ workflowStarted: { $ne: true }, lazy: { $ne: true } }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(1).toArray();
-  const newest = waiting.length ? [] : await sessions().find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).toArray();
+  const waiting = await sessions().find({ workflowStarted: { $ne: true }, lazy: { $ne: true } }, { projection: { _id: 1 } }).sort({ _id: 1 }).hint({ _id: 1 }).limit(1).toArray();
+  const newest = waiting.length ? [] : await sessions().find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).hint({ _id: 1 }).limit(1).toArray();
   // Just below the oldest waiting id (the 35-character prefix sorts before it and after every other id).
   const next = waiting.length ? waiting[0]!._id.slice(0, -1) : (newest[0]?._id ?? '');
   await handoverState().updateOne({ _id: STATE_ID }, { $setOnInsert: { next, claims: [], v: 0 } }, { upsert: true });
@@ -56,7 +56,8 @@ async function swap(s: HandoverStateDoc, next: Omit<HandoverStateDoc, '_id' | 'v
 }
 
 async function read(filter: mongo.Filter<SessionRecord>, limit?: number): Promise<SessionRecord[]> {
-  const q = sessions().find(filter).sort({ _id: 1 });
+  // The _id index by name: the engine's planner may otherwise walk a {field, _id} index whole.
+  const q = sessions().find(filter).sort({ _id: 1 }).hint({ _id: 1 });
   return (limit ? q.limit(limit) : q).toArray();
 }
 
@@ -75,12 +76,13 @@ export async function claimSessions(o: { by: string; leaseMs: number; limit: num
       const mine = { ...stale, by: o.by, until };
       if (!(await swap(s, { next: s.next, claims: s.claims.map((c) => (c === stale ? mine : c)) }))) continue;
       const items = stale.retry ? await read({ _id: { $in: stale.retry } }) : await read({ _id: { $gt: stale.from, $lte: stale.to } });
-      return { claim: mine, items: items.filter(startable), full: false };
+      // `full`: whatever else waits (more stale claims, new ranges) is looked at in the next round at once.
+      return { claim: mine, items: items.filter(startable), full: true };
     }
 
     const items = await read({ _id: { $gt: s.next, $lt: idFloor(now - o.settleMs) } }, o.limit);
     if (items.length === 0) {
-      const [newer] = await sessions().find({ _id: { $gt: s.next } }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(1).toArray();
+      const [newer] = await sessions().find({ _id: { $gt: s.next } }, { projection: { _id: 1 } }).sort({ _id: 1 }).hint({ _id: 1 }).limit(1).toArray();
       const madeAt = newer ? idTime(newer._id) : NaN;
       return { claim: null, wakeAt: Number.isFinite(madeAt) ? madeAt + o.settleMs : null };
     }

@@ -149,11 +149,14 @@ test('a stop ends after the calls in flight and gives back what it did not hand 
     expect(started).toBe(calls.size);
     expect(started).toBeGreaterThan(0);
     expect(started).toBeLessThan(ids.length);
-    // Its claim now holds only the rest, free for anyone at once.
-    const [claim] = (await readState()).claims;
+    // Its claim (8: two calls in flight, four each) now holds only its sessions not started, free
+    // for anyone at once; the sessions after it are past the cursor.
+    const state = await readState();
+    const [claim] = state.claims;
     rest = ids.filter((id) => !calls.has(id));
-    expect([...(claim?.retry ?? [])].sort()).toEqual([...rest].sort());
+    expect([...(claim?.retry ?? [])].sort()).toEqual(rest.filter((id) => id <= claim!.to).sort());
     expect(claim!.until.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(rest.filter((id) => id > claim!.to).every((id) => id > state.next)).toBe(true);
   } finally {
     await app.startWorker();
   }

@@ -120,7 +120,7 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
   ['conversion by id (status update)', () => explainFind(c(conversions()), { _id: 'k3' }), '_id_'],
   // src/handover/leases.ts: the hand-over's claims on the conversions' queue (free or expired leases, oldest first).
   // src/handover/session-ranges.ts: the next range of sessions after the hand-over's cursor, in id order.
-  ['sessions to start (hand-over range)', () => explainFind(c(sessions()), { _id: { $gt: 's0010', $lt: 's0050' } }, { sort: { _id: 1 }, limit: 200 }), '_id_'],
+  ['sessions to start (hand-over range)', () => explain({ find: 'sessions', filter: { _id: { $gt: 's0010', $lt: 's0050' } }, sort: { _id: 1 }, limit: 200, hint: { _id: 1 } }), '_id_'],
   ['conversions to signal (hand-over claim)', () => explainFind(c(inbounds()), { signalled: false, outcome: 'accepted', ...freeLease }, { sort: { at: 1 }, limit: 200 }), 'signalled_1_outcome_1_at_1'],
   ['the refused sessions of a claim (hand-over)', () => explainFind(c(sessions()), { _id: { $in: ['s0001', 's0050'] } }), '_id_'],
   ['the items of a claim (hand-over)', () => explainFind(c(inbounds()), { _id: { $in: ['i0', 'i10'] }, 'handoverLease.by': 'h#1' }), '_id_'],
