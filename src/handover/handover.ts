@@ -8,7 +8,7 @@ import { sessions, sessionSnapshot, type SessionRecord } from '../persistence/mo
 import type { SessionClient } from '../temporal/session-client';
 import { claim, holdUntil, release, type Claim } from './leases';
 import { Pace, forEachPaced } from './pace';
-import { claimSessions, finishClaim } from './session-ranges';
+import { claimSessions, finishClaim, handedOver, readState } from './session-ranges';
 
 /** Refusals, while Temporal answers, after which an accepted conversion is given up with the error as its reason. */
 const MAX_ITEM_FAILURES = 5;
@@ -153,6 +153,7 @@ export class Handover {
     if (batch.items.length === 0) return { done: 0, full: false, paused: false };
     const ids = [...new Set(batch.items.flatMap((i) => (i.sessionId ? [i.sessionId] : [])))];
     const records = new Map((await sessions().find({ _id: { $in: ids } }).toArray()).map((r) => [r._id, r]));
+    const state = await readState();
     const signalled: string[] = [];
     const startedSessions = new Set<string>();
     const late = new Map<string, string[]>();
@@ -176,7 +177,9 @@ export class Handover {
         const ok = before ? await before : true;
         try {
           if (!ok) return 'later';
-          await this.signalOne(inbound, records, settleLate, signalled, startedSessions);
+          await this.signalOne(inbound, records, settleLate, signalled, (record) => {
+            if (record.workflowStarted !== true && (record.lazy || !handedOver(state, record._id))) startedSessions.add(record._id);
+          });
           done?.(true);
         } finally {
           done?.(false);
@@ -193,8 +196,8 @@ export class Handover {
         { $set: { signalled: true, decision: { outcome: 'late', reason, conversionId: null, at: new Date() } }, $unset: { handoverLease: '' } },
       );
     }
-    // signalWithStart started these lazy sessions (an ordinary one not handed over yet is started
-    // too, and its range's start later finds it running: the ranges do not need a mark).
+    // signalWithStart started these (a lazy session, or one the walk has not reached): marked, so
+    // that the walk passes them over and the session API knows.
     if (startedSessions.size) await sessions().updateMany({ _id: { $in: [...startedSessions] } }, { $set: { workflowStarted: true } });
     await release(inbounds(), batch.by, result.release);
     const done = signalled.length + [...late.values()].reduce((n, l) => n + l.length, 0);
@@ -208,14 +211,14 @@ export class Handover {
     records: Map<string, SessionRecord>,
     settleLate: (inbound: InboundRecord, reason: string) => void,
     signalled: string[],
-    startedSessions: Set<string>,
+    started: (record: SessionRecord) => void,
   ): Promise<void> {
     const record = inbound.sessionId ? records.get(inbound.sessionId) : undefined;
     if (!record || !inbound.request) return settleLate(inbound, record ? 'no conversion to hand over' : `session ${inbound.sessionId} not found`);
     const outcome = await this.temporal.signalConversion(sessionSnapshot(record), inbound.request as ConversionRequest, { landingUrl: record.landingUrl });
     // Accepted (202) but its session closed before it could be handed over: never dropped silently.
     if (outcome === 'closed') return settleLate(inbound, 'the session had closed when the conversion could be handed to it (Temporal, or every worker, was away until then)');
-    if (record.lazy && record.workflowStarted !== true) startedSessions.add(record._id);
+    started(record);
     signalled.push(inbound._id);
     this.handedOver('conversion', 'signalled', inbound.at);
   }
