@@ -27,6 +27,7 @@ export function idTime(id: string): number {
 }
 
 /** A session the hand-over must start: neither lazy (it waits for a conversion) nor started some other way. */
+const STARTABLE = { lazy: { $ne: true }, workflowStarted: { $ne: true } } as const;
 const startable = (s: Pick<SessionRecord, 'lazy' | 'workflowStarted'>) => !s.lazy && s.workflowStarted !== true;
 
 export type Claimed = { claim: SessionRangeClaim; items: SessionRecord[]; full: boolean };
@@ -41,7 +42,7 @@ export async function readState(): Promise<HandoverStateDoc> {
  * sessions have no index for it), or after the newest one when there is none.
  */
 async function createState(): Promise<HandoverStateDoc> {
-  const waiting = await sessions().find({ workflowStarted: { $ne: true }, lazy: { $ne: true } }, { projection: { _id: 1 } }).sort({ _id: 1 }).hint({ _id: 1 }).limit(1).toArray();
+  const waiting = await sessions().find(STARTABLE, { projection: { _id: 1 } }).sort({ _id: 1 }).hint({ _id: 1 }).limit(1).toArray();
   const newest = waiting.length ? [] : await sessions().find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).hint({ _id: 1 }).limit(1).toArray();
   // Just below the oldest waiting id (the 35-character prefix sorts before it and after every other id).
   const next = waiting.length ? waiting[0]!._id.slice(0, -1) : (newest[0]?._id ?? '');
@@ -80,9 +81,16 @@ export async function claimSessions(o: { by: string; leaseMs: number; limit: num
       return { claim: mine, items: items.filter(startable), full: true };
     }
 
-    const items = await read({ _id: { $gt: s.next, $lt: idFloor(now - o.settleMs) } }, o.limit);
+    const bound = idFloor(now - o.settleMs);
+    const items = await read({ _id: { $gt: s.next, $lt: bound }, ...STARTABLE }, o.limit);
     if (items.length === 0) {
       const [newer] = await sessions().find({ _id: { $gt: s.next } }, { projection: { _id: 1 } }).sort({ _id: 1 }).hint({ _id: 1 }).limit(1).toArray();
+      // Only sessions with nothing to start (lazy, started some other way, imported history) lie
+      // before the bound: the cursor moves past them, so that no later round reads them again.
+      if (newer && newer._id < bound) {
+        await swap(s, { next: bound, claims: s.claims });
+        continue;
+      }
       const madeAt = newer ? idTime(newer._id) : NaN;
       return { claim: null, wakeAt: Number.isFinite(madeAt) ? madeAt + o.settleMs : null };
     }
@@ -117,7 +125,7 @@ export function handedOver(s: HandoverStateDoc, id: string): boolean {
 
 /** Sessions past the cursor that the hand-over will start (lazy and otherwise started ones excluded). */
 export function waitingFilter(s: HandoverStateDoc): mongo.Filter<SessionRecord> {
-  return { _id: { $gt: s.next }, lazy: { $ne: true }, workflowStarted: { $ne: true } };
+  return { _id: { $gt: s.next }, ...STARTABLE };
 }
 
 /** Sessions whose workflow has been started: by the hand-over (as `handedOver`), or some other way. */

@@ -163,3 +163,28 @@ test('a stop ends after the calls in flight and gives back what it did not hand 
   // The app's hand-over takes the rest.
   await eventually(allStarted(rest), 30_000, 'the rest handed over by the next hand-over');
 });
+
+test('a stretch of sessions with nothing to start (imported history, lazy ones) is passed over with one move of the cursor', async () => {
+  await app.stopWorker();
+  try {
+    const imported = await insertWaitingSessions(f, 30);
+    await sessions().updateMany({ _id: { $in: imported } }, { $set: { workflowStarted: true } });
+    const [waiting] = await insertWaitingSessions(f, 1);
+    await settled([waiting!]);
+    const calls = countStarts();
+    const reads = jest.spyOn(sessions(), 'find');
+    const a = handover({ batch: 3 });
+    a.h.start();
+    try {
+      await eventually(allStarted([waiting!]), 30_000, 'the session after the imported ones');
+    } finally {
+      await a.h.stop();
+    }
+    expect([...calls.keys()]).toEqual([waiting]);
+    expect((await readState()).next >= waiting!).toBe(true);
+    // Ten claims of three would have read the imported sessions ten times; the walk skips them in its query.
+    expect(reads.mock.calls.length).toBeLessThan(10);
+  } finally {
+    await app.startWorker();
+  }
+});
