@@ -36,6 +36,8 @@ export interface BenchArgs {
   profile: boolean;
   /** Server under test and load generator on CPU 0, the engine on CPU 1 (taskset); see layout.ts. */
   pin: boolean;
+  /** On the engine core, how the Temporal server and the clicktrail worker yield to the database (layout.ts). */
+  enginePriority: EnginePriority;
   temporalInMemory: boolean;
   outDir: string;
   /** Write results as latest.* (default) or under this name. */
@@ -48,6 +50,8 @@ export const PHASES = ['ceiling', 'click', 'postback', 'e2e', 'reports', 'engine
 export type Phase = (typeof PHASES)[number];
 export const WORKFLOW_POLICIES = ['every-click', 'skip-bots-and-duplicates'] as const;
 export type WorkflowPolicy = (typeof WORKFLOW_POLICIES)[number];
+export const ENGINE_PRIORITIES = ['idle', 'nice', 'equal'] as const;
+export type EnginePriority = (typeof ENGINE_PRIORITIES)[number];
 export const ENGINE_AB = ['search-attribute-cache', 'sqlite', 'shard-io', 'worker'] as const;
 export type EngineAbName = (typeof ENGINE_AB)[number];
 
@@ -71,6 +75,8 @@ const USAGE = `usage: npm run bench -- [options]
   --only <p[,p…]>       phases: ceiling, click, postback, e2e, reports, engine-ab (default ceiling,click,postback,e2e)
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
   --unpinned           do not pin (default: server under test and load generator on CPU 0, engine on CPU 1)
+  --engine-priority <p> on the engine core, the Temporal server and the worker run: idle (SCHED_IDLE, default: the
+                        database preempts them at once), nice (nice 10) or equal (as the database)
   --temporal-in-memory  run the Temporal dev server without its SQLite file
   --name <name>         results file name (default latest)
   --out <dir>           results directory (default bench/results)
@@ -99,6 +105,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       only: { type: 'string', default: 'ceiling,click,postback,e2e' },
       profile: { type: 'boolean', default: false },
       unpinned: { type: 'boolean', default: false },
+      'engine-priority': { type: 'string', default: 'idle' },
       'temporal-in-memory': { type: 'boolean', default: false },
       name: { type: 'string', default: 'latest' },
       out: { type: 'string', default: defaultOutDir },
@@ -138,6 +145,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
     only,
     profile: values.profile,
     pin: !values.unpinned,
+    enginePriority: oneOf(values['engine-priority'], 'engine-priority', ENGINE_PRIORITIES),
     temporalInMemory: values['temporal-in-memory'],
     outDir: values.out,
     name: values.name,

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { conversions } from '../src/persistence/models/conversion';
 import { deliveries } from '../src/persistence/models/delivery';
+import { readState, startedFilter } from '../src/handover/session-ranges';
 import { sessions } from '../src/persistence/models/session';
 import type { WorkflowPolicy } from './args';
 import type { PostbackSink } from './sink';
@@ -13,8 +14,8 @@ export interface Counts {
   sessionsStored: number;
   /** Stored sessions flagged bot or duplicate: no workflow of their own under skip-bots-and-duplicates. */
   sessionsFlagged: number;
-  /** Sessions marked `workflowStarted: true` (by whatever hands them to Temporal, or by their workflow's first step). */
-  sessionsMarkedStarted: number;
+  /** Sessions the hand-over's state (or their own `workflowStarted: true`) says are started. */
+  sessionsHandedOver: number;
   /** Session workflow executions Temporal knows for the campaign. */
   workflowsStarted: number;
   conversionsRecorded: number;
@@ -24,10 +25,11 @@ export interface Counts {
 }
 
 export async function readCounts(temporal: Client, sink: PostbackSink, campaignId: string): Promise<Counts> {
-  const [sessionsStored, sessionsFlagged, sessionsMarkedStarted, workflows, conversionIds] = await Promise.all([
+  const state = await readState();
+  const [sessionsStored, sessionsFlagged, sessionsHandedOver, workflows, conversionIds] = await Promise.all([
     sessions().countDocuments({ campaignId }),
     sessions().countDocuments({ campaignId, $or: [{ bot: true }, { duplicate: true }] }),
-    sessions().countDocuments({ campaignId, workflowStarted: true }),
+    sessions().countDocuments({ campaignId, ...startedFilter(state) }),
     temporal.workflow.count(`WorkflowType = "sessionWorkflow" AND CampaignId = "${campaignId}"`),
     conversions()
       .find({ campaignId }, { projection: { _id: 1 } })
@@ -40,7 +42,7 @@ export async function readCounts(temporal: Client, sink: PostbackSink, campaignI
   return {
     sessionsStored,
     sessionsFlagged,
-    sessionsMarkedStarted,
+    sessionsHandedOver,
     workflowsStarted: workflows.count,
     conversionsRecorded: conversionIds.length,
     deliveriesLogged,

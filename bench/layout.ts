@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { pin } from './children';
+import type { EnginePriority } from './args';
 import { descendants } from './cpu';
 
 // Production's shape on two cores: the server under test and the load generator on one core, the
@@ -15,7 +16,7 @@ export interface CoreLayout {
   engineCpu: number;
 }
 
-export function planLayout(wanted: boolean): { layout: CoreLayout | null; note: string } {
+export function planLayout(wanted: boolean, priority: EnginePriority): { layout: CoreLayout | null; note: string } {
   if (!wanted) return { layout: null, note: 'unpinned (--unpinned): the kernel spreads every process over the cores' };
   const problem =
     process.platform !== 'linux'
@@ -31,7 +32,7 @@ export function planLayout(wanted: boolean): { layout: CoreLayout | null; note: 
   }
   return {
     layout: { serverCpu: 0, engineCpu: 1 },
-    note: `pinned with taskset: CPU 0 runs the load generator (bench process, postback sink included) and the server under test; CPU 1 runs the engine: Temporal dev server, clicktrail worker, FerretDB and PostgreSQL (all their threads and children), and baseline (d); on it the Temporal server and the clicktrail worker run at nice ${ENGINE_NICE}, the database at 0 (the database first, as on separate machines)`,
+    note: `pinned with taskset: CPU 0 runs the load generator (bench process, postback sink included) and the server under test; CPU 1 runs the engine: Temporal dev server, clicktrail worker, FerretDB and PostgreSQL (all their threads and children), and baseline (d); ${PRIORITY_NOTES[priority]}`,
   };
 }
 
@@ -55,17 +56,28 @@ function hasTaskset(): boolean {
   }
 }
 
-/** The nice value of the engine's workflow side (Temporal server, clicktrail worker) on the engine core. */
+/** The nice value of the engine's workflow side (Temporal server, clicktrail worker) under `--engine-priority nice`. */
 export const ENGINE_NICE = 10;
+
+const PRIORITY_NOTES: Record<EnginePriority, string> = {
+  idle: 'on it the Temporal server and the clicktrail worker run SCHED_IDLE (the database preempts them as soon as it has work, as on separate machines)',
+  nice: `on it the Temporal server and the clicktrail worker run at nice ${ENGINE_NICE}, the database at 0`,
+  equal: 'on it every process runs at the same priority',
+};
 
 /**
  * The database first: on the engine core the Temporal server and the clicktrail worker run at a
  * lower priority than FerretDB and PostgreSQL, so that a backlog of workflow work delays
  * workflows, not the hot paths' one write. In production they are different machines; sharing one
  * core at equal priority would make every insert wait behind workflow tasks, which no deployment
- * does. Every thread of the process tree (nice is per thread on Linux; later threads inherit it).
+ * does. nice 10 was not enough: on this kernel's scheduler (EEVDF) a woken database process still
+ * waits for the running task's slice, several times per request (FerretDB, then PostgreSQL, per
+ * operation); a SCHED_IDLE task is preempted at once. Every thread of the process tree (both are
+ * per thread on Linux; later threads inherit them).
  */
-export function yieldToDatabase(pid: number): void {
+export function yieldToDatabase(pid: number, priority: EnginePriority): void {
+  if (priority === 'equal') return;
+  const command = priority === 'idle' ? (tid: string) => ['chrt', ['--idle', '-p', '0', tid]] as const : (tid: string) => ['renice', ['-n', String(ENGINE_NICE), '-p', tid]] as const;
   for (const p of [pid, ...descendants(pid)]) {
     let tids: string[];
     try {
@@ -75,7 +87,8 @@ export function yieldToDatabase(pid: number): void {
     }
     for (const tid of tids) {
       try {
-        execFileSync('renice', ['-n', String(ENGINE_NICE), '-p', tid], { stdio: 'ignore' });
+        const [file, args] = command(tid);
+        execFileSync(file, args, { stdio: 'ignore' });
       } catch {
         // gone meanwhile
       }

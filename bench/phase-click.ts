@@ -115,7 +115,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
         console.log(`  clicktrail: ${atEndOfLoad.sessionsStored} sessions stored (${atEndOfLoad.sessionsFlagged} bot or duplicate), ${atEndOfLoad.workflowsStarted} workflows started by the end of the load; waiting for the rest (${policy})…`);
         drain = await waitFor(
           () => readCounts(ctx.temporal, ctx.sink, campaignId),
-          (n) => n.workflowsStarted >= workflowsExpected(n, policy) && n.sessionsMarkedStarted >= workflowsExpected(n, policy),
+          (n) => n.workflowsStarted >= workflowsExpected(n, policy) && n.sessionsHandedOver >= workflowsExpected(n, policy),
           args.drainTimeout,
         );
       },

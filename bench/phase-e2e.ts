@@ -54,7 +54,7 @@ export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, camp
     { what: 'redirects answered (302 with a click id)', count: traffic.redirects },
     { what: 'sessions stored (MongoDB)', count: c.sessionsStored },
     { what: 'workflows started (Temporal)', count: c.workflowsStarted },
-    { what: 'sessions marked started (workflowStarted: true)', count: c.sessionsMarkedStarted },
+    { what: 'sessions handed over (per the hand-over\'s state)', count: c.sessionsHandedOver },
     { what: 'postbacks accepted (202)', count: traffic.postbacksAccepted },
     { what: 'conversions recorded (MongoDB)', count: c.conversionsRecorded },
     { what: 'deliveries logged as delivered', count: c.deliveriesLogged },

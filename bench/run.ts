@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-bench-'));
   const stops: (() => Promise<void>)[] = [];
   const failures: string[] = [];
-  const { layout, note: layoutNote } = planLayout(args.pin);
+  const { layout, note: layoutNote } = planLayout(args.pin, args.enginePriority);
   if (layout) pin(process.pid, layout.serverCpu);
   if (args.profile) mkdirSync(path.join(args.outDir, 'profiles'), { recursive: true });
   console.log(`bench: data in ${dataDir}`);
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     const children = childPidsByName();
     // The engine's core: the dev server, FerretDB and PostgreSQL with every thread and backend.
     if (layout) for (const pid of [children.temporal, children.ferretdb, children.postgres]) if (pid) pinTree(pid, layout.engineCpu);
-    if (layout && children.temporal) yieldToDatabase(children.temporal);
+    if (layout && children.temporal) yieldToDatabase(children.temporal, args.enginePriority);
 
     const mongoUri = stack.mongoUri('clicktrail_bench');
     await connectDatabase(mongoUri);
@@ -137,7 +137,7 @@ async function main(): Promise<number> {
     };
     ctx.clicktrailEnv = clicktrailEnv;
     ctx.worker = await engineServer(ctx, 'clicktrail worker', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'worker' });
-    if (layout) yieldToDatabase(ctx.worker.pid);
+    if (layout) yieldToDatabase(ctx.worker.pid, args.enginePriority);
 
     let api = null;
     if (args.only.has('click')) {

@@ -148,6 +148,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         concurrency: config.HANDOVER_CONCURRENCY,
         batch: config.HANDOVER_BATCH,
         leaseMs: config.HANDOVER_LEASE_MS,
+        // The click's insert budget, and a second for the API hosts' clocks.
+        settleMs: config.MONGO_OP_TIMEOUT_MS + 1_000,
         eager: true,
         log: log.child({ component: 'handover' }),
         metrics,

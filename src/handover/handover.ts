@@ -8,6 +8,7 @@ import { sessions, sessionSnapshot, type SessionRecord } from '../persistence/mo
 import type { SessionClient } from '../temporal/session-client';
 import { claim, holdUntil, release, type Claim } from './leases';
 import { Pace, forEachPaced } from './pace';
+import { claimSessions, finishClaim, handedOver, readState } from './session-ranges';
 
 /** Refusals, while Temporal answers, after which an accepted conversion is given up with the error as its reason. */
 const MAX_ITEM_FAILURES = 5;
@@ -27,6 +28,8 @@ export interface HandoverOptions {
   concurrency: number;
   batch: number;
   leaseMs: number;
+  /** A session is started once it is this old: a click's insert slower than that has started its workflow itself. */
+  settleMs: number;
   /** Ask for eager starts: the SessionClient shares its NativeConnection with this process's worker. */
   eager: boolean;
   log: Logger;
@@ -40,6 +43,8 @@ export interface RoundResult {
   backlog: boolean;
   /** Temporal did not answer: the next round waits longer (doubling). */
   paused: boolean;
+  /** When the newest stored sessions will have settled (ms), if they are all that waits. */
+  wakeAt: number | null;
 }
 
 type ItemOutcome = { ok: true; later?: true } | { ok: false; err: unknown };
@@ -83,7 +88,7 @@ export class Handover {
           } else {
             if (this.pauseMs > 0) this.o.log.info('hand-over resumed: Temporal answers again');
             this.pauseMs = 0;
-            next = r.backlog ? 0 : this.o.pollMs;
+            next = r.backlog ? 0 : r.wakeAt === null ? this.o.pollMs : Math.min(this.o.pollMs, Math.max(0, r.wakeAt - Date.now()));
           }
         })
         .catch((err) => this.o.log.warn({ err: String(err) }, 'hand-over round failed (MongoDB?); will retry'))
@@ -111,8 +116,10 @@ export class Handover {
     return {
       sessions: s.done,
       conversions: c.done,
-      backlog: (s.full && s.done > 0) || (c.full && c.done > 0),
+      // A full range moved the cursor, whatever it started (lazy sessions are skipped).
+      backlog: (s.full && !s.paused) || (c.full && c.done > 0),
       paused: s.paused || c.paused,
+      wakeAt: s.wakeAt,
     };
   }
 
@@ -120,23 +127,24 @@ export class Handover {
     return Math.min(this.o.batch, this.pace.limit * CLAIM_PER_CALL);
   }
 
-  private async startSessions(): Promise<{ done: number; full: boolean; paused: boolean }> {
-    const limit = this.claimSize();
-    const batch = await claim(sessions(), { queue: { workflowStarted: false }, sort: { createdAt: 1 }, limit, by: this.claimId(), leaseMs: this.o.leaseMs });
-    if (batch.items.length === 0) return { done: 0, full: false, paused: false };
-    const started: string[] = [];
-    const result = await this.work(batch, 'session', async (record) => {
+  private async startSessions(): Promise<{ done: number; full: boolean; paused: boolean; wakeAt: number | null }> {
+    const got = await claimSessions({ by: this.claimId(), leaseMs: this.o.leaseMs, limit: this.claimSize(), settleMs: this.o.settleMs });
+    if (!got.claim) return { done: 0, full: false, paused: false, wakeAt: got.wakeAt };
+    const { claim, items } = got;
+    let started = 0;
+    const result = await this.work({ until: claim.until, items }, 'session', async (record) => {
       const r = await this.temporal.startSession(sessionSnapshot(record), { sessionStored: true, landingUrl: record.landingUrl, eager: this.o.eager });
       if (r.eager) this.o.metrics.handoverEagerStarts.inc();
-      // A closed workflow (REJECT_DUPLICATE) is a session started long ago whose mark was lost: done too.
-      started.push(record._id);
+      // A closed workflow (REJECT_DUPLICATE) is a session started long ago (a range handed over twice): done too.
+      started++;
       this.handedOver('session', 'started', record.createdAt);
     });
-    // The workflow does not mark itself: this one write per batch is the bookkeeping.
-    if (started.length) await sessions().updateMany({ _id: { $in: started } }, { $set: { workflowStarted: true }, $unset: { handoverLease: '' } });
-    await release(sessions(), batch.by, result.release);
-    this.o.log.debug({ kind: 'session', claimed: batch.items.length, started: started.length, released: result.release.length, limit: this.pace.limit }, 'hand-over batch');
-    return { done: started.length, full: batch.items.length >= limit, paused: result.outage };
+    // The one write of the batch: the claim ends, or keeps only what is to be tried again.
+    const retry = [...result.release, ...result.held.map(([id]) => id)];
+    const retryAt = result.release.length || !result.held.length ? new Date() : new Date(Math.min(...result.held.map(([, until]) => until.getTime())));
+    await finishClaim(claim, retry, retryAt);
+    this.o.log.debug({ kind: 'session', claimed: items.length, started, retry: retry.length, limit: this.pace.limit }, 'hand-over batch');
+    return { done: started, full: got.full, paused: result.outage, wakeAt: null };
   }
 
   private async signalConversions(): Promise<{ done: number; full: boolean; paused: boolean }> {
@@ -145,6 +153,7 @@ export class Handover {
     if (batch.items.length === 0) return { done: 0, full: false, paused: false };
     const ids = [...new Set(batch.items.flatMap((i) => (i.sessionId ? [i.sessionId] : [])))];
     const records = new Map((await sessions().find({ _id: { $in: ids } }).toArray()).map((r) => [r._id, r]));
+    const state = await readState();
     const signalled: string[] = [];
     const startedSessions = new Set<string>();
     const late = new Map<string, string[]>();
@@ -168,7 +177,9 @@ export class Handover {
         const ok = before ? await before : true;
         try {
           if (!ok) return 'later';
-          await this.signalOne(inbound, records, settleLate, signalled, startedSessions);
+          await this.signalOne(inbound, records, settleLate, signalled, (record) => {
+            if (record.workflowStarted !== true && (record.lazy || !handedOver(state, record._id))) startedSessions.add(record._id);
+          });
           done?.(true);
         } finally {
           done?.(false);
@@ -177,6 +188,7 @@ export class Handover {
       (inbound, err) => settleLate(inbound, `could not be handed to Temporal: ${String(err)}`),
     );
 
+    for (const [id, until] of result.held) await holdUntil(inbounds(), batch.by, id, until);
     if (signalled.length) await inbounds().updateMany({ _id: { $in: signalled } }, { $set: { signalled: true }, $unset: { handoverLease: '' } });
     for (const [reason, lateIds] of late) {
       await inbounds().updateMany(
@@ -184,7 +196,8 @@ export class Handover {
         { $set: { signalled: true, decision: { outcome: 'late', reason, conversionId: null, at: new Date() } }, $unset: { handoverLease: '' } },
       );
     }
-    // signalWithStart started these (a lazy session, or one not handed over yet).
+    // signalWithStart started these (a lazy session, or one the walk has not reached): marked, so
+    // that the walk passes them over and the session API knows.
     if (startedSessions.size) await sessions().updateMany({ _id: { $in: [...startedSessions] } }, { $set: { workflowStarted: true } });
     await release(inbounds(), batch.by, result.release);
     const done = signalled.length + [...late.values()].reduce((n, l) => n + l.length, 0);
@@ -198,14 +211,14 @@ export class Handover {
     records: Map<string, SessionRecord>,
     settleLate: (inbound: InboundRecord, reason: string) => void,
     signalled: string[],
-    startedSessions: Set<string>,
+    started: (record: SessionRecord) => void,
   ): Promise<void> {
     const record = inbound.sessionId ? records.get(inbound.sessionId) : undefined;
     if (!record || !inbound.request) return settleLate(inbound, record ? 'no conversion to hand over' : `session ${inbound.sessionId} not found`);
     const outcome = await this.temporal.signalConversion(sessionSnapshot(record), inbound.request as ConversionRequest, { landingUrl: record.landingUrl });
     // Accepted (202) but its session closed before it could be handed over: never dropped silently.
     if (outcome === 'closed') return settleLate(inbound, 'the session had closed when the conversion could be handed to it (Temporal, or every worker, was away until then)');
-    if (record.workflowStarted !== true) startedSessions.add(record._id);
+    started(record);
     signalled.push(inbound._id);
     this.handedOver('conversion', 'signalled', inbound.at);
   }
@@ -216,15 +229,14 @@ export class Handover {
    * resource exhausted or a deadline (fewer in flight; the item is retried), else a refusal of that
    * item: it is held back a while, retried, and after MAX_ITEM_FAILURES given up when `giveUp` is
    * given (a conversion, settled with the error); a session is retried for as long as it takes.
-   * Returns the ids to give back (not handed over).
+   * Returns the ids to give back at once (not handed over) and the refused ones with when to retry them.
    */
   private async work<T extends { _id: string }>(
-    batch: Claim<T>,
+    batch: Pick<Claim<T>, 'until' | 'items'>,
     kind: HandoverKind,
     handOver: (item: T) => Promise<void | 'later'>,
     giveUp?: (item: T, err: unknown) => void,
-  ): Promise<{ release: string[]; outage: boolean }> {
-    const collection = (kind === 'session' ? sessions() : inbounds()) as unknown as Parameters<typeof holdUntil>[0];
+  ): Promise<{ release: string[]; held: [string, Date][]; outage: boolean }> {
     const giveBack: string[] = [];
     const held: [string, Date][] = [];
     const launched = new Set<string>();
@@ -277,8 +289,7 @@ export class Handover {
     }
     // Items not reached (stopping, an outage, the lease near its end) go back with the ones to retry now.
     const notReached = batch.items.filter((i) => !launched.has(i._id)).map((i) => i._id);
-    for (const [id, until] of held) await holdUntil(collection, batch.by, id, until);
-    return { release: [...giveBack, ...notReached], outage };
+    return { release: [...giveBack, ...notReached], held, outage };
   }
 
   /** One Temporal call, counted in flight and timed for the pace. */

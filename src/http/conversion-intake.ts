@@ -149,7 +149,8 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
   // Durable before the 202, and all this path does: the hand-over (worker processes) signals it to its session.
   const accepted: InboundRecord = { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'accepted', httpStatus: 202, reason: null, request, signalled: false, at };
   try {
-    await upsertInbound(accepted);
+    // An insert, not an upsert: the id is this request's own and nothing else knows it before the 202.
+    await withinBudget(inbounds().insertOne(accepted), 'inbound insert');
   } catch (err) {
     d.metrics.dependencyError(err, 'inbound_accept', 'mongodb');
     d.log.error({ requestId, request, err: String(err) }, 'conversion not stored');

@@ -64,7 +64,10 @@ export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
       const intake = res.locals.intake;
       if (intake) metrics.conversions.inc({ source: intake.source, outcome: intake.outcome, code: String(intake.code) });
       else if (endpoint === 'pixel' || endpoint === 'postback') metrics.conversions.inc({ source: endpoint, outcome: fallback === 'error' ? 'error' : 'rejected', code });
-      res.locals.log.debug({ method: req.method, url: redactUrl(req.originalUrl).slice(0, 512), status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      // Checked first: the redacted URL would be built for every request at any level.
+      if (res.locals.log.isLevelEnabled('debug')) {
+        res.locals.log.debug({ method: req.method, url: redactUrl(req.originalUrl).slice(0, 512), status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      }
     });
     next();
   };

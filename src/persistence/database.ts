@@ -6,6 +6,7 @@ import { Asset } from './models/asset';
 import { Campaign } from './models/campaign';
 import { Conversion } from './models/conversion';
 import { Delivery } from './models/delivery';
+import { HandoverState } from './models/handover-state';
 import { Inbound } from './models/inbound';
 import { Provider } from './models/provider';
 import { Publisher } from './models/publisher';
@@ -14,7 +15,7 @@ import { Support } from './models/support';
 import { setOperationBudget } from './operation-budget';
 import { Rollup, RollupDirty, RollupState } from '../reports/rollup-store';
 
-export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey, BrowserSession, Rollup, RollupDirty, RollupState];
+export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey, BrowserSession, Rollup, RollupDirty, RollupState, HandoverState];
 
 /**
  * Connects mongoose and creates every index before anything is served (not in the background:

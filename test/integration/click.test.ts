@@ -2,6 +2,7 @@ import { Campaign } from '../../src/persistence/models/campaign';
 import { Session } from '../../src/persistence/models/session';
 import { clickUrl, createFixture, type Fixture } from '../support/fixtures';
 import { HttpSink } from '../support/http-sink';
+import { startedSession } from '../support/handed-over';
 import { eventually, get, navigate, startTestApp, type TestApp } from '../support/harness';
 
 const CHROME_ANDROID =
@@ -81,7 +82,7 @@ test('a click is enriched, stored, started as a workflow and redirected with mac
       ['DeviceType', 'mobile'],
     ]),
   );
-  await eventually(async () => (await Session.findById(sessionId).lean())?.workflowStarted, 20_000, 'workflowStarted');
+  await eventually(() => startedSession(sessionId), 20_000, 'the session handed over');
 });
 
 test('bots are flagged, duplicates are flagged, and both are still redirected and stored', async () => {

@@ -20,7 +20,8 @@ beforeAll(async () => {
   sink = await new HttpSink().start();
   app = await startTestApp();
   f = await createFixture({ sinkUrl: sink.url });
-  short = await createFixture({ sinkUrl: sink.url, windowSec: 2 });
+  // Longer than the hand-over's settling (3 s): the session is still open when its workflow starts.
+  short = await createFixture({ sinkUrl: sink.url, windowSec: 6 });
   operator = await clientFor(app, 'operator');
   advertiser = await clientFor(app, 'advertiser', f.advertiserId);
 });

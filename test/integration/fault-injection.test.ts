@@ -1,10 +1,10 @@
 import { Delivery } from '../../src/persistence/models/delivery';
-import { Session } from '../../src/persistence/models/session';
 import { SessionClient } from '../../src/temporal/session-client';
 import { createFixture, insertWaitingSessions, type Fixture } from '../support/fixtures';
 import { eventually, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 import { click, postback } from '../support/tracking-client';
+import { startedSession, startedCount } from '../support/handed-over';
 
 // Faults the servers cannot be made to produce on demand, injected into the real app (the worker
 // runs in this process): a database write failing after a postback was delivered, and one session
@@ -60,12 +60,12 @@ test('the hand-over starts every waiting session even when Temporal refuses one 
   });
   try {
     await app.startWorker();
-    await eventually(async () => (await Session.countDocuments({ _id: { $in: ids }, workflowStarted: true })) === 4, 20_000, 'the other four');
+    await eventually(async () => (await startedCount(ids)) === 4, 20_000, 'the other four');
     // Refused again while it is refused: held back and retried, never marked started.
     await eventually(() => calls.filter((id) => id === refused).length >= 2, 20_000, 'a retry of the refused session');
-    expect((await Session.findById(refused).lean())?.workflowStarted).toBe(false);
+    expect(await startedSession(refused)).toBeNull();
     refusing = false;
-    await eventually(() => Session.findOne({ _id: refused, workflowStarted: true }), 20_000, 'the refused session, once Temporal takes it');
+    await eventually(() => startedSession(refused), 20_000, 'the refused session, once Temporal takes it');
   } finally {
     spy.mockRestore();
   }

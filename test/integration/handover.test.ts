@@ -1,21 +1,27 @@
 import { Handover } from '../../src/handover/handover';
 import { createLogger } from '../../src/log';
 import { Metrics } from '../../src/metrics';
-import { Session, sessions } from '../../src/persistence/models/session';
+import { idTime, readState } from '../../src/handover/session-ranges';
+import { handoverState } from '../../src/persistence/models/handover-state';
+import { sessions } from '../../src/persistence/models/session';
 import { SessionClient } from '../../src/temporal/session-client';
 import { createFixture, insertWaitingSessions, type Fixture } from '../support/fixtures';
 import { eventually, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 import { scrape, seriesValue } from '../support/prometheus';
+import { allStarted, startedCount } from '../support/handed-over';
 
-// The hand-over (src/handover): MongoDB is its queue. A backlog goes in back-to-back claims, two
-// hand-overs on one queue never take the same item, a lease that ran out is taken over, and a
-// stop gives back what it had not handed over. The app's own worker (and hand-over) is stopped
+// The hand-over (src/handover): stored sessions are its queue, walked in id order a claimed range
+// at a time. A backlog goes in back-to-back claims, two hand-overs never take the same range, a
+// claim whose lease ran out is taken over, and a stop gives back what it had not handed over.
+// Sessions are not written to: the claims live in one state document. The app's own worker (and hand-over) is stopped
 // where a test runs hand-overs of its own, so that only those work on the queue.
 
 let app: TestApp;
 let sink: HttpSink;
 let f: Fixture;
+/** The app's: MONGO_OP_TIMEOUT_MS (2 s by default) and a second. */
+const SETTLE_MS = 3_000;
 const silent = createLogger('silent');
 
 beforeAll(async () => {
@@ -35,7 +41,7 @@ afterAll(async () => {
 /** A hand-over of the test's own on the app's (lazy) client: no eager start, its own metrics. */
 function handover(o: Partial<{ batch: number; concurrency: number; leaseMs: number }> = {}) {
   const metrics = new Metrics({ waiting: false });
-  const h = new Handover(app.temporal, { pollMs: 100, concurrency: o.concurrency ?? 4, batch: o.batch ?? 3, leaseMs: o.leaseMs ?? 30_000, eager: false, log: silent, metrics });
+  const h = new Handover(app.temporal, { pollMs: 100, concurrency: o.concurrency ?? 4, batch: o.batch ?? 3, leaseMs: o.leaseMs ?? 30_000, settleMs: SETTLE_MS, eager: false, log: silent, metrics });
   return { h, started: async () => seriesValue(await metrics.registry.metrics(), 'clicktrail_handover_items_total', { kind: 'session', outcome: 'started' }) };
 }
 
@@ -51,11 +57,14 @@ function countStarts(around?: (id: string) => Promise<void>) {
   return calls;
 }
 
-const allStarted = (ids: string[]) => async () => (await Session.countDocuments({ _id: { $in: ids }, workflowStarted: true })) === ids.length;
+
+/** Waits until the newest of `ids` is old enough to be claimed. */
+const settled = (ids: string[]) => eventually(() => Date.now() > idTime(ids[ids.length - 1]!) + SETTLE_MS, 30_000, 'the sessions to settle');
 
 test('a backlog goes in back-to-back claims, the first as soon as the worker starts', async () => {
   await app.stopWorker();
   const ids = await insertWaitingSessions(f, 5);
+  await settled(ids);
   const rounds = jest.spyOn(Handover.prototype, 'runOnce');
   const before = await scrape(app.metricsUrl!);
   await app.startWorker();
@@ -65,8 +74,9 @@ test('a backlog goes in back-to-back claims, the first as soon as the worker sta
   for (const id of ids) expect((await app.temporal.client.workflow.getHandle(id).describe()).status.name).toBe('RUNNING');
   const after = await scrape(app.metricsUrl!);
   expect(seriesValue(after, 'clicktrail_handover_items_total', { kind: 'session', outcome: 'started' }) - seriesValue(before, 'clicktrail_handover_items_total', { kind: 'session', outcome: 'started' })).toBe(5);
-  // No lease is left behind on what was handed over.
-  expect(await sessions().countDocuments({ _id: { $in: ids }, handoverLease: { $exists: true } })).toBe(0);
+  // Nothing was written to the sessions, and no claim is left behind.
+  expect(await sessions().countDocuments({ _id: { $in: ids }, $or: [{ workflowStarted: { $exists: true } }, { handoverLease: { $exists: true } }] })).toBe(0);
+  expect((await readState()).claims).toEqual([]);
 });
 
 test('two hand-overs on one queue start every session exactly once', async () => {
@@ -93,13 +103,14 @@ test('two hand-overs on one queue start every session exactly once', async () =>
   }
 });
 
-test("a lease that has run out is taken over; one that has not is left to its holder", async () => {
+test("a claim whose lease has run out is taken over; one that has not is left to its holder", async () => {
   await app.stopWorker();
   try {
     const ids = await insertWaitingSessions(f, 3);
-    // As a hand-over killed mid-batch leaves them.
+    // As a hand-over killed mid-batch leaves them: its claim on their range, the cursor past them.
     const until = new Date(Date.now() + 2_000);
-    await sessions().updateMany({ _id: { $in: ids } }, { $set: { handoverLease: { by: 'killed-process#1', until } } });
+    const s = await readState();
+    await handoverState().replaceOne({ _id: 'sessions', v: s.v }, { next: ids[2]!, claims: [{ from: s.next, to: ids[2]!, by: 'killed-process#1', until }], v: s.v + 1 });
     const calls = countStarts();
     const a = handover();
     a.h.start();
@@ -117,10 +128,12 @@ test("a lease that has run out is taken over; one that has not is left to its ho
   }
 });
 
-test('a stop ends after the calls in flight and gives back the leases of what it did not hand over', async () => {
+test('a stop ends after the calls in flight and gives back what it did not hand over', async () => {
   await app.stopWorker();
+  let rest: string[] = [];
   try {
     const ids = await insertWaitingSessions(f, 12);
+    await settled(ids);
     let stopNow!: () => void;
     const firstCall = new Promise<void>((resolve) => (stopNow = resolve));
     // Slow calls: the stop comes while the first ones are in flight.
@@ -132,15 +145,46 @@ test('a stop ends after the calls in flight and gives back the leases of what it
     a.h.start();
     await firstCall;
     await a.h.stop();
-    const started = await Session.countDocuments({ _id: { $in: ids }, workflowStarted: true });
+    const started = await startedCount(ids);
     expect(started).toBe(calls.size);
     expect(started).toBeGreaterThan(0);
     expect(started).toBeLessThan(ids.length);
-    expect(await sessions().countDocuments({ _id: { $in: ids }, handoverLease: { $exists: true } })).toBe(0);
+    // Its claim (8: two calls in flight, four each) now holds only its sessions not started, free
+    // for anyone at once; the sessions after it are past the cursor.
+    const state = await readState();
+    const [claim] = state.claims;
+    rest = ids.filter((id) => !calls.has(id));
+    expect([...(claim?.retry ?? [])].sort()).toEqual(rest.filter((id) => id <= claim!.to).sort());
+    expect(claim!.until.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(rest.filter((id) => id > claim!.to).every((id) => id > state.next)).toBe(true);
   } finally {
     await app.startWorker();
   }
   // The app's hand-over takes the rest.
-  const ids = (await sessions().find({ workflowStarted: false }).toArray()).map((s) => s._id);
-  await eventually(allStarted(ids), 30_000, 'the rest handed over by the next hand-over');
+  await eventually(allStarted(rest), 30_000, 'the rest handed over by the next hand-over');
+});
+
+test('a stretch of sessions with nothing to start (imported history, lazy ones) is passed over with one move of the cursor', async () => {
+  await app.stopWorker();
+  try {
+    const imported = await insertWaitingSessions(f, 30);
+    await sessions().updateMany({ _id: { $in: imported } }, { $set: { workflowStarted: true } });
+    const [waiting] = await insertWaitingSessions(f, 1);
+    await settled([waiting!]);
+    const calls = countStarts();
+    const reads = jest.spyOn(sessions(), 'find');
+    const a = handover({ batch: 3 });
+    a.h.start();
+    try {
+      await eventually(allStarted([waiting!]), 30_000, 'the session after the imported ones');
+    } finally {
+      await a.h.stop();
+    }
+    expect([...calls.keys()]).toEqual([waiting]);
+    expect((await readState()).next >= waiting!).toBe(true);
+    // Ten claims of three would have read the imported sessions ten times; the walk skips them in its query.
+    expect(reads.mock.calls.length).toBeLessThan(10);
+  } finally {
+    await app.startWorker();
+  }
 });

@@ -118,10 +118,11 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
   // activities/conversions.ts: a transaction id already counted for the advertiser.
   ['conversion by advertiser and txid (recordConversion)', () => explainFind(c(conversions()), { advertiserId: 'a1', txidKey: 't1' }), 'advertiserId_1_txidKey_1'],
   ['conversion by id (status update)', () => explainFind(c(conversions()), { _id: 'k3' }), '_id_'],
-  // src/handover/leases.ts: the hand-over's claims on its two queues (free or expired leases, oldest first), and its marks by id.
-  ['sessions to start (hand-over claim)', () => explainFind(c(sessions()), { workflowStarted: false, ...freeLease }, { sort: { createdAt: 1 }, limit: 200 }), 'workflowStarted_1_createdAt_1'],
+  // src/handover/leases.ts: the hand-over's claims on the conversions' queue (free or expired leases, oldest first).
+  // src/handover/session-ranges.ts: the next range of sessions after the hand-over's cursor, in id order.
+  ['sessions to start (hand-over range)', () => explain({ find: 'sessions', filter: { _id: { $gt: 's0010', $lt: 's0050' } }, sort: { _id: 1 }, limit: 200, hint: { _id: 1 } }), '_id_'],
   ['conversions to signal (hand-over claim)', () => explainFind(c(inbounds()), { signalled: false, outcome: 'accepted', ...freeLease }, { sort: { at: 1 }, limit: 200 }), 'signalled_1_outcome_1_at_1'],
-  ['marking handed-over sessions (hand-over)', () => explainFind(c(sessions()), { _id: { $in: ['s0001', 's0050'] } }), '_id_'],
+  ['the refused sessions of a claim (hand-over)', () => explainFind(c(sessions()), { _id: { $in: ['s0001', 's0050'] } }), '_id_'],
   ['the items of a claim (hand-over)', () => explainFind(c(inbounds()), { _id: { $in: ['i0', 'i10'] }, 'handoverLease.by': 'h#1' }), '_id_'],
   // src/http/api/sessions.ts, conversions.ts: lists by campaign, advertiser (its key's scope) or publisher, sorted by id
   // (first page: later pages add `_id > cursor`, which the _id index bounds).

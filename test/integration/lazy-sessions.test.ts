@@ -5,6 +5,7 @@ import { eventually, get, startTestApp, type TestApp } from '../support/harness'
 import { HttpSink } from '../support/http-sink';
 import { scrape, seriesValue } from '../support/prometheus';
 import { click, conversionsOf, postback, settledDeliveries } from '../support/tracking-client';
+import { startedSession } from '../support/handed-over';
 
 // Issue #12 item 3: under SESSION_WORKFLOW_POLICY=skip-bots-and-duplicates a bot or duplicate
 // click is stored, counted and redirected as any other, but costs no workflow until a conversion
@@ -39,8 +40,8 @@ test('bot and duplicate clicks are stored and counted without a workflow, until 
   expect(later.status).toBe(302);
   const laterId = new URL(later.headers.get('location')!).searchParams.get('cid')!;
 
-  await eventually(() => sessions().findOne({ _id: laterId, workflowStarted: true }), 20_000, 'the later ordinary click handed over');
-  expect(await sessions().findOne({ _id: first.sessionId })).toMatchObject({ workflowStarted: true });
+  await eventually(() => startedSession(laterId), 20_000, 'the later ordinary click handed over');
+  expect(await startedSession(first.sessionId)).not.toBeNull();
   const after = await scrape(app.metricsUrl!);
   const delta = (outcome: string) => seriesValue(after, 'clicktrail_clicks_total', { outcome }) - seriesValue(before, 'clicktrail_clicks_total', { outcome });
   expect([delta('redirected'), delta('duplicate'), delta('bot')]).toEqual([2, 1, 1]);

@@ -1,12 +1,12 @@
 import { freePort } from '../../src/local-stack/local-stack';
 import { deliveries } from '../../src/persistence/models/delivery';
-import { sessions } from '../../src/persistence/models/session';
 import { createFixture, insertWaitingSessions, type Fixture } from '../support/fixtures';
 import { eventually, get, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 import { capturingLogger } from '../support/log-capture';
 import { scrape, seriesValue } from '../support/prometheus';
 import { click, postback, settledDeliveries } from '../support/tracking-client';
+import { nothingWaiting, startedCount } from '../support/handed-over';
 
 // Issue #10 item 7: what operators see. /metrics moves with the traffic, every answer and log line
 // of a request carries its id, the worker serves the SDK's own metrics, and a session is more than
@@ -78,13 +78,13 @@ test('postbacks count by outcome and status code', async () => {
 
 test('sessions waiting for their workflow show in a gauge until the hand-over starts them, counted with their lag', async () => {
   // The earlier tests' clicks handed over first, so that the counts below are these three's.
-  await eventually(() => sessions().countDocuments({ workflowStarted: false }).then((n) => n === 0), 20_000, 'earlier clicks handed over');
+  await eventually(nothingWaiting, 20_000, 'earlier clicks handed over');
   await app.stopWorker();
   const waiting = await insertWaitingSessions(f, 3);
   await eventually(async () => seriesValue(await metrics(), 'clicktrail_sessions_awaiting_workflow') >= 3, 20_000, 'the gauge to count the waiting sessions');
   const before = await metrics();
   await app.startWorker();
-  await eventually(() => sessions().countDocuments({ _id: { $in: waiting }, workflowStarted: true }).then((n) => n === 3), 20_000, 'the hand-over');
+  await eventually(() => startedCount(waiting).then((n) => n === 3), 20_000, 'the hand-over');
   await eventually(async () => seriesValue(await metrics(), 'clicktrail_sessions_awaiting_workflow') === 0, 20_000, 'the gauge to drop');
   const after = await metrics();
   const delta = (name: string, labels: Record<string, string> = {}) => seriesValue(after, name, labels) - seriesValue(before, name, labels);

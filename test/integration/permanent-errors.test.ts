@@ -7,6 +7,7 @@ import { eventually, sharedStack, startTestApp, testId, type TestApp } from '../
 import { HttpSink } from '../support/http-sink';
 import { TcpProxy } from '../support/tcp-proxy';
 import { click, postback } from '../support/tracking-client';
+import { startedSession as handedOverSession } from '../support/handed-over';
 
 // Issue #10 item 4 (design review #8): what cannot succeed is not retried forever, and a session
 // waiting out a database outage keeps each run's history small, then counts its conversion once
@@ -40,7 +41,7 @@ afterAll(async () => {
 
 async function startedSession(): Promise<string> {
   const { sessionId } = await click(app.httpUrl!, f);
-  await eventually(() => sessions().findOne({ _id: sessionId, workflowStarted: true }), 20_000, 'the session workflow to start');
+  await eventually(() => handedOverSession(sessionId), 20_000, 'the session workflow to start');
   return sessionId;
 }
 

@@ -8,6 +8,7 @@ import { capturingLogger } from '../support/log-capture';
 import { eventually, get, startTestApp, testId, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 import { click, conversionsOf } from '../support/tracking-client';
+import { startedSession, startedCount } from '../support/handed-over';
 
 // The database going away (frozen with SIGSTOP, or stopped) must cost neither a click nor an
 // accepted conversion, nor hold a request for mongoose's 10 s of buffering: the click path hands
@@ -62,7 +63,7 @@ function databasePids(): number[] {
 /** A session from before the outage, its workflow running: what a postback during it refers to. */
 async function sessionBefore(tag: string): Promise<string> {
   const { sessionId } = await click(app.httpUrl!, f, `&sub1=${tag}`);
-  await eventually(() => sessions().findOne({ _id: sessionId, workflowStarted: true }), 20_000, 'the session from before the outage');
+  await eventually(() => startedSession(sessionId), 20_000, 'the session from before the outage');
   return sessionId;
 }
 
@@ -104,7 +105,7 @@ async function postbackRefused(sessionId: string, txid: string): Promise<void> {
 /** After the outage: every session handed over is stored, marked started, and its workflow runs. */
 async function allStoredAndStarted(clicked: string[]): Promise<void> {
   await eventually(
-    async () => (await sessions().countDocuments({ _id: { $in: clicked }, workflowStarted: true })) === clicked.length,
+    async () => (await startedCount(clicked)) === clicked.length,
     60_000,
     'every session handed to Temporal during the outage to be stored',
   );

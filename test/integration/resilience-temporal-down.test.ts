@@ -8,6 +8,7 @@ import { createFixture, type Fixture } from '../support/fixtures';
 import { eventually, startTestApp, testId, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 import { click, conversionsOf, postback, settledDeliveries } from '../support/tracking-client';
+import { startedSession, startedCount } from '../support/handed-over';
 
 // Temporal going away must not cost a click or an accepted conversion: clicks keep redirecting and
 // postbacks keep answering 202 (those paths never call Temporal), sessions and conversions wait in
@@ -52,7 +53,7 @@ afterAll(async () => {
 test('clicks and a postback taken while Temporal is down are handed over, once, when it is back', async () => {
   // A session from before the outage: its workflow must still be there after the restart.
   const before = await click(app.httpUrl!, f, '&sub1=before');
-  await eventually(() => sessions().findOne({ _id: before.sessionId, workflowStarted: true }), 20_000, 'the first session workflow');
+  await eventually(() => startedSession(before.sessionId), 20_000, 'the first session workflow');
 
   await stack.stopTemporal();
   const clicked: string[] = [];
@@ -70,7 +71,8 @@ test('clicks and a postback taken while Temporal is down are handed over, once, 
       .find({ _id: { $in: clicked } })
       .toArray();
     expect(waiting).toHaveLength(CLICKS_WHILE_DOWN);
-    expect(waiting.every((s) => s.workflowStarted === false && s.status === 'open')).toBe(true);
+    expect(waiting.every((s) => s.status === 'open')).toBe(true);
+    expect(await startedCount(clicked)).toBe(0);
 
     const converted = clicked[7]!;
     const res = await postback(app.httpUrl!, { click_id: converted, event: 'registration', txid: 'tx-while-down', token: f.token });
@@ -84,7 +86,7 @@ test('clicks and a postback taken while Temporal is down are handed over, once, 
 
   // The hand-over starts every waiting workflow…
   await eventually(
-    async () => (await sessions().countDocuments({ _id: { $in: clicked }, workflowStarted: true })) === CLICKS_WHILE_DOWN,
+    async () => (await startedCount(clicked)) === CLICKS_WHILE_DOWN,
     60_000,
     'every session to be handed to Temporal',
   );

@@ -1,9 +1,9 @@
 import { inbounds } from '../../src/persistence/models/inbound';
-import { sessions } from '../../src/persistence/models/session';
 import { createFixture, type Fixture } from '../support/fixtures';
 import { eventually, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 import { click, conversionsOf, postback, settledDeliveries } from '../support/tracking-client';
+import { startedSession } from '../support/handed-over';
 
 // While no worker runs, Temporal holds accepted conversions as signals in the session's history.
 // A worker that comes back must record each of them exactly once and notify the publisher once.
@@ -28,7 +28,7 @@ afterAll(async () => {
 /** A click whose workflow is running (it has persisted its session), so only the worker is missing later. */
 async function runningSession(): Promise<string> {
   const { sessionId } = await click(app.httpUrl!, f, '&sub1=restart');
-  await eventually(() => sessions().findOne({ _id: sessionId, workflowStarted: true }), 20_000, 'the session workflow to start');
+  await eventually(() => startedSession(sessionId), 20_000, 'the session workflow to start');
   return sessionId;
 }
 

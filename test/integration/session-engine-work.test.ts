@@ -5,6 +5,7 @@ import { eventually, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 import { sessionOf, startSessionWorkflow, storeSession } from '../support/stored-session';
 import { click, postback, settledDeliveries } from '../support/tracking-client';
+import { startedSession } from '../support/handed-over';
 
 // The least Temporal work per session (issue #12): what each session's history must not contain
 // any more, each a Temporal Cloud Action or a workflow task. Each assertion fails on the workflow
@@ -29,7 +30,7 @@ const handle = (id: string): WorkflowHandle => app.temporal.client.workflow.getH
 
 async function closedHistory(id: string): Promise<HistoryEvent[]> {
   // The hand-over starts a clicked session's workflow after the click has answered.
-  await eventually(() => sessions().findOne({ _id: id, workflowStarted: true }), 30_000, 'the session handed over');
+  await eventually(() => startedSession(id), 30_000, 'the session handed over');
   await handle(id).result();
   return (await handle(id).fetchHistory()).events ?? [];
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AppDeps } from '../../app';
 import { SESSION_ID_RE } from '../../domain/conversion-params';
 import { conversions } from '../../persistence/models/conversion';
+import { handedOver, readState } from '../../handover/session-ranges';
 import { sessions } from '../../persistence/models/session';
 import { pageSchema, paginate } from './pagination';
 import { matchFilter, timeRange, trafficScope } from './query-filters';
@@ -85,7 +86,7 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
     // pending: stored, its workflow not started yet (the hand-over's queue, or a lazy session that starts with a conversion).
     let workflowState: 'pending' | 'running' | 'closed' | 'unavailable' = 'pending';
     try {
-      if (doc.workflowStarted === true) {
+      if (doc.workflowStarted === true || (!doc.lazy && handedOver(await readState(), id))) {
         workflow = await deps.temporal.querySession(id);
         workflowState = workflow ? 'running' : 'closed';
       }

@@ -11,9 +11,10 @@ export interface SessionRecord extends Omit<SessionSnapshot, 'sessionId' | 'crea
   expiresAt: Date;
   status: SessionStatus;
   /**
-   * false: stored, waiting for the hand-over to start its workflow; true once started. Absent on a
-   * lazy session (below) until a conversion starts it: so lazy sessions stay out of the hand-over's
-   * index range and of the waiting counts.
+   * true: its workflow was started by something other than the hand-over's walk through the ids
+   * (the workflow itself storing a click MongoDB missed, a conversion starting a lazy session), so
+   * the walk skips it. Absent on a click: whether the hand-over has started it is in its state
+   * (src/handover/session-ranges.ts), not written to the session.
    */
   workflowStarted?: boolean;
   /** A bot or duplicate click under SESSION_WORKFLOW_POLICY=skip-bots-and-duplicates: its workflow starts with its first conversion. */
@@ -58,8 +59,8 @@ const sessionSchema = new Schema(
   },
   { versionKey: false, minimize: false },
 );
-// The hand-over's queue, oldest first (lazy sessions have no workflowStarted, so are not in it).
-sessionSchema.index({ workflowStarted: 1, createdAt: 1 });
+// No index for the hand-over: it walks _id (UUIDv7, time-ordered). Each index costs every click's
+// insert about a fifth of the insert again on the local engine.
 sessionSchema.index({ campaignId: 1, createdAt: 1 });
 sessionSchema.index({ publisherId: 1, createdAt: 1 });
 sessionSchema.index({ advertiserId: 1, createdAt: 1 });
@@ -71,7 +72,7 @@ sessionSchema.index({ advertiserId: 1, _id: 1 });
 export const Session = model<SessionRecord>('Session', sessionSchema, 'sessions');
 export const sessions = rawCollection(Session);
 
-/** `lazy`: stored without workflowStarted, its workflow waits for a conversion. */
+/** `lazy`: its workflow waits for a conversion; false: the hand-over starts it; true: started already. */
 export function sessionRecord(s: SessionSnapshot, workflowStarted: boolean | 'lazy', landingUrl?: string): SessionRecord {
   const { sessionId, createdAtMs, expiresAtMs, ...rest } = s;
   return {
@@ -80,7 +81,7 @@ export function sessionRecord(s: SessionSnapshot, workflowStarted: boolean | 'la
     createdAt: new Date(createdAtMs),
     expiresAt: new Date(expiresAtMs),
     status: 'open',
-    ...(workflowStarted === 'lazy' ? { lazy: true as const } : { workflowStarted }),
+    ...(workflowStarted === 'lazy' ? { lazy: true as const } : workflowStarted ? { workflowStarted: true } : {}),
     ...(landingUrl ? { landingUrl } : {}),
   };
 }
