@@ -56,6 +56,11 @@ export interface Cube {
    * filtered on one (a scoped key's advertiser or publisher, a campaign) reads only its own rows.
    */
   partitions?: readonly CubeDim[];
+  /**
+   * A sub-id cube stores only rows with a value; its rows without one are this cube's rows minus
+   * its own (the same leading dimensions), so a sub-id no link uses costs nothing.
+   */
+  nullFrom?: string;
 }
 
 const SCOPE = ['campaign', 'advertiser', 'publisher'] as const;
@@ -74,7 +79,7 @@ export const CUBES: readonly Cube[] = [
   { name: 'publisher_geo', dims: ['advertiser', 'publisher', 'country', 'device_type'], maxLevel: DAY_LEVEL, partitions: ['advertiser', 'publisher'] },
   { name: 'geo', dims: [...SCOPE, 'country', 'device_type'], maxLevel: DAY_LEVEL, partitions: [...SCOPE] },
   { name: 'placement', dims: [...SCOPE, 'asset', 'support'], maxLevel: DAY_LEVEL, partitions: [...SCOPE] },
-  ...(['sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const).map((s): Cube => ({ name: s, dims: [...SCOPE, s], maxLevel: DAY_LEVEL, topN: SUB_TOP_N, partitions: [...SCOPE] })),
+  ...(['sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const).map((s): Cube => ({ name: s, dims: [...SCOPE, s], maxLevel: DAY_LEVEL, topN: SUB_TOP_N, partitions: [...SCOPE], nullFrom: 'campaign' })),
   // Every dimension: as many rows as distinct clicks at worst, so only quarter-hours and hours.
   {
     name: 'full',
@@ -194,15 +199,19 @@ function keepTop<R extends Row>(cube: Cube, rows: R[]): R[] {
   return sumRows({ ...cube, topN: undefined }, relabelled);
 }
 
+/** Whether a source has a row in the cube (not when the cube derives its rows without a value). */
+const inCube = (cube: Cube, s: ClickSource) => !cube.nullFrom || (s.dims[cube.dims[cube.dims.length - 1]!] ?? null) !== null;
+
 export function clickRows(cube: Cube, sources: Iterable<ClickSource>): ClickRow[] {
   const rows: ClickRow[] = [];
-  for (const s of sources) rows.push({ k: cube.dims.map((d) => s.dims[d] ?? null), b: s.bot, u: s.duplicate, n: 1 });
+  for (const s of sources) if (inCube(cube, s)) rows.push({ k: cube.dims.map((d) => s.dims[d] ?? null), b: s.bot, u: s.duplicate, n: 1 });
   return sumRows(cube, rows);
 }
 
 export function conversionRows(cube: Cube, sources: Iterable<ConversionSource>): ConversionRow[] {
   const rows: ConversionRow[] = [];
   for (const s of sources) {
+    if (!inCube(cube, s)) continue;
     rows.push({
       k: cube.dims.map((d) => s.dims[d] ?? null),
       b: s.bot,

@@ -1,6 +1,6 @@
 import type { FactQuery } from './raw-facts';
 import type { ClickFact, ConversionFact, Dims } from './model';
-import { DAY_LEVEL, DAY_MS, OTHER, QUARTER_MS, cubeFor, dayStart, isBlock, isConversionRow, levelMs, type Cube, type CubeDim, type Row } from './rollup-cubes';
+import { CUBES, DAY_LEVEL, DAY_MS, OTHER, QUARTER_MS, cubeFor, dayStart, isBlock, isConversionRow, levelMs, type Cube, type CubeDim, type Row } from './rollup-cubes';
 import { partitionId, rollupId, rollupState, rollups, unpackRows, type RollupDoc } from './rollup-store';
 import { quarterRows } from './rollup-writer';
 import { localTime } from './time';
@@ -141,30 +141,40 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
   if (!state?.applied) return null;
   const applied = state.applied.getTime();
   const cut = Math.min(Math.max(applied, from), to);
+  // A sub-id cube's rows without a value: its base cube's rows (campaign, advertiser, publisher)
+  // minus its own with the value dropped. Exact, whatever the top-N did: it only relabels values.
+  const base = cube.nullFrom ? CUBES.find((c) => c.name === cube.nullFrom)! : null;
+  const last = cube.dims.length - 1;
+  type Source = { labels: Dims; sign: 1 | -1; rows: Row[] };
+  const withNulls = (own: Source[], baseRows: Source[]): Source[] =>
+    base ? [...own, ...baseRows, ...own.map((x): Source => ({ ...x, sign: x.sign === 1 ? -1 : 1, rows: x.rows.map((r) => ({ ...r, k: r.k.slice(0, last) })) }))] : own;
+
   const read = async (subtract: boolean) => {
     const blocks = blocksOf({ ...q, to: new Date(cut) }, cube, applied, subtract)!;
-    const uses = documentsOf(q, cube, blocks);
-    const out: { labels: Dims; sign: 1 | -1; rows: Row[] }[] = [];
+    const uses = new Map([...documentsOf(q, cube, blocks), ...(base ? documentsOf(q, base, blocks) : [])]);
+    const own: Source[] = [];
+    const fromBase: Source[] = [];
     if (uses.size > 0) {
       const cursor = rollups().find({ _id: { $in: [...uses.keys()] } }, { projection: { rows: 1 }, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
       const docs: Pick<RollupDoc, '_id' | 'rows'>[] = q.budget ? await q.budget.toArray(cursor) : await cursor.toArray();
       for (const doc of docs) {
         const rows = unpackRows(doc.rows);
-        for (const use of uses.get(doc._id)!) out.push({ ...use, rows });
+        const into = doc._id.startsWith(`${cube.name}|`) ? own : fromBase;
+        for (const use of uses.get(doc._id)!) into.push({ ...use, rows });
       }
     }
-    return { out, subtracted: blocks.some((b) => b.sign < 0) };
+    return { own, fromBase, subtracted: blocks.some((b) => b.sign < 0) };
   };
-  const first = await read(true);
-  let sources = first.out;
+  let got = await read(true);
   // A top-N that cut values keeps different ones in a day and in its edges: added up only, then.
-  const last = cube.dims.length - 1;
-  if (first.subtracted && cube.topN && sources.some((s) => s.rows.some((r) => r.k[last] === OTHER))) sources = (await read(false)).out;
+  if (got.subtracted && cube.topN && got.own.some((x) => x.rows.some((r) => r.k[last] === OTHER))) got = await read(false);
+  const sources = withNulls(got.own, got.fromBase);
   // The newest quarter-hours (clicks may still be landing in them) straight from the raw data.
   const label = labeller(q);
   for (let t = cut; t < to; t += QUARTER_MS) {
-    const live = (await quarterRows(t, [cube], { clicks: true, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) })).get(cube.name)!;
-    sources.push({ labels: label(t), sign: 1, rows: [...live.clicks, ...live.conversions] });
+    const live = await quarterRows(t, base ? [cube, base] : [cube], { clicks: true, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
+    const rowsOf = (c: Cube): Source => ({ labels: label(t), sign: 1, rows: [...live.get(c.name)!.clicks, ...live.get(c.name)!.conversions] });
+    sources.push(...withNulls([rowsOf(cube)], base ? [rowsOf(base)] : []));
   }
 
   const filters = q.filters.map(([name, values]) => ({ at: cube.dims.indexOf(name), values: new Set<string | null>(values) }));

@@ -138,7 +138,7 @@ afterAll(async () => {
 
 const PLAIN: Dimension[] = [
   'campaign', 'advertiser', 'publisher', 'asset', 'support', 'country', 'device_type', 'os', 'browser',
-  'provider', 'campaign_provider', 'business_provider', 'sub1', 'sub2',
+  'provider', 'campaign_provider', 'business_provider', 'sub1', 'sub2', 'sub3',
 ];
 
 test('every grouping, by day in four time zones, equals the raw recount to the cent', async () => {
@@ -228,8 +228,9 @@ test('a day is stored whole and once per campaign, advertiser and publisher valu
   const whole = unpackRows(docs.find((d) => d._id === `campaign|clicks|day|${day.getTime()}`)!.rows);
   const byPublisher = docs.filter((d) => d._id.startsWith(`campaign|clicks|day|${day.getTime()}|publisher=`)).flatMap((d) => unpackRows(d.rows));
   expect(byPublisher.reduce((n, r) => n + r.n, 0)).toBe(whole.filter((r) => r.k[2] !== null).reduce((n, r) => n + r.n, 0));
-  // `full` keeps no day blocks; every other cube does.
-  expect(CUBES.filter((c) => ids.has(`${c.name}|clicks|day|${day.getTime()}`)).map((c) => c.name)).toEqual(CUBES.filter((c) => c.name !== 'full').map((c) => c.name));
+  // `full` keeps no day blocks, nor do the sub-id cubes no click has a value for (sub3-sub5 here).
+  expect(CUBES.filter((c) => ids.has(`${c.name}|clicks|day|${day.getTime()}`)).map((c) => c.name)).toEqual(CUBES.filter((c) => !['full', 'sub3', 'sub4', 'sub5'].includes(c.name)).map((c) => c.name));
+  expect(await rollups().countDocuments({ cube: { $in: ['sub3', 'sub4', 'sub5'] } })).toBe(0);
 });
 
 test('the API reads the rollups, with include_duplicates, and refuses a bad value', async () => {

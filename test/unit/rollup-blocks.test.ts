@@ -1,5 +1,5 @@
 import type { Dimension } from '../../src/reports/model';
-import { CUBES, DAY_LEVEL, OTHER, QUARTER_MS, childrenOf, cubeFor, isBlock, levelMs, parentOf, partitionRows, sumRows, type ConversionRow } from '../../src/reports/rollup-cubes';
+import { CUBES, DAY_LEVEL, OTHER, QUARTER_MS, childrenOf, clickRows, cubeFor, isBlock, levelMs, parentOf, partitionRows, sumRows, type ConversionRow } from '../../src/reports/rollup-cubes';
 import { blocksOf, documentsOf, type Block } from '../../src/reports/rollup-facts';
 import { packRows, unpackRows } from '../../src/reports/rollup-store';
 import { localTime } from '../../src/reports/time';
@@ -156,6 +156,17 @@ test('a sub-id cube keeps the top values per campaign and publisher and puts the
     ['a', 3, '30'],
     ['b', 2, '20'],
   ]);
+});
+
+test('a sub-id cube keeps only rows with a value (those without one come from its base cube)', () => {
+  const cube = CUBES.find((c) => c.name === 'sub2')!;
+  expect(cube.nullFrom).toBe('campaign');
+  const src = (sub2: string | null) => ({ dims: { campaign: 'c', advertiser: 'a', publisher: 'p', sub2 }, bot: false, duplicate: false });
+  expect(clickRows(cube, [src(null), src(''), src('x'), src('x')]).map((r) => [r.k[3], r.n])).toEqual([
+    ['', 1],
+    ['x', 2],
+  ]);
+  expect(clickRows(CUBES.find((c) => c.name === 'campaign')!, [src(null), src('x')]).map((r) => r.n)).toEqual([2]);
 });
 
 test('a block is stored as one packed string and reads back the same rows; rows stored before the packing still read', () => {
