@@ -22,6 +22,8 @@ export interface RollupDoc {
   tok: number;
   /** packRows(); an array of rows in documents written before the packing. */
   rows: string | Row[];
+  /** A whole day block's partitions as written: `dim=value` → a hash of their rows (unchanged ones are not rewritten). */
+  ph?: Record<string, string>;
 }
 
 export interface DirtyDoc {
@@ -42,7 +44,7 @@ export interface RollupStateDoc {
   applied?: Date;
 }
 
-const rollupSchema = new Schema({ _id: String, cube: String, part: String, level: Number, t: Date, tok: Number, rows: Schema.Types.Mixed }, { versionKey: false });
+const rollupSchema = new Schema({ _id: String, cube: String, part: String, level: Number, t: Date, tok: Number, rows: Schema.Types.Mixed, ph: Schema.Types.Mixed }, { versionKey: false });
 // A rebuild lists the blocks it replaces by time.
 rollupSchema.index({ t: 1 });
 const dirtySchema = new Schema({ _id: String, level: Number, t: Date, seq: Number, leaseUntil: Date, tok: Number }, { versionKey: false });

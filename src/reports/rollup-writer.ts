@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { mongo } from 'mongoose';
 import type { Logger } from '../log';
 import { conversions, type ConversionRecord } from '../persistence/models/conversion';
@@ -27,7 +28,8 @@ import {
 import { blockOfId, dirtyBlocks, dirtyId, packRows, partitionId, rollupId, rollupState, rollups, unpackRows, type DirtyDoc, type Part, type RollupDoc } from './rollup-store';
 
 /** A block as computed, before its rows are packed for storage. */
-type BlockDoc = Omit<RollupDoc, 'rows'> & { rows: Row[] };
+/** `of`: a partition's whole block; `packed`: its rows, packed once for their hash. */
+type BlockDoc = Omit<RollupDoc, 'rows'> & { rows: Row[]; packed?: string; of?: BlockDoc };
 
 // Keeps the rollups equal to the raw collections. A block is never incremented: it is recomputed
 // from its sources (a quarter-hour from the raw sessions and conversions created in it, a larger
@@ -346,13 +348,23 @@ export class RollupWriter {
       }
     }
     let stale: string[] = [];
+    let changed = docs;
     if (level === DAY_LEVEL) {
-      // The day's partitions as stored (the `t` index: every block starting at this instant).
+      // The day's blocks and partitions as stored (the `t` index: every block starting at this instant).
       const fresh = new Set(docs.map((d) => d._id));
-      const atDay = await rollups().find({ t: new Date(t), level }, { projection: { _id: 1 } }).toArray();
+      const atDay = await rollups().find({ t: new Date(t), level }, { projection: { _id: 1, ph: 1 } }).toArray();
       stale = atDay.map((d) => d._id).filter((id) => !fresh.has(id));
+      // A tick recomputes today's day block: only the partitions whose rows changed are written again.
+      const before = new Map(atDay.filter((d) => d.ph).map((d) => [d._id, d.ph!]));
+      changed = docs.filter((d) => {
+        if (!d.of) return true;
+        const key = d._id.slice(d.of._id.length + 1);
+        return before.get(d.of._id)?.[key] !== d.of.ph![key];
+      });
     }
-    await this.write(docs);
+    // Partitions before their whole block: a crash in between leaves the old hashes, so they are written again.
+    await this.write(changed.filter((d) => d.of));
+    await this.write(changed.filter((d) => !d.of));
     await this.remove(stale, tok);
   }
 
@@ -360,11 +372,16 @@ export class RollupWriter {
     return { _id: rollupId(cube, part, level, t), cube, part, level, t: new Date(t), tok, rows };
   }
 
-  /** A block, and for a day one document per value of each partition dimension. */
+  /** A block, and for a day one document per value of each partition dimension (their hashes in the whole one's `ph`). */
   private docs(cube: Cube, part: Part, level: number, t: number, tok: number, rows: Row[]): BlockDoc[] {
     const whole = this.doc(cube.name, part, level, t, tok, rows);
     if (level !== DAY_LEVEL) return [whole];
-    return [whole, ...partitionRows(cube, rows).map((p) => ({ ...whole, _id: partitionId(whole._id, p.dim, p.value), rows: p.rows }))];
+    const parts = partitionRows(cube, rows).map((p): BlockDoc => {
+      const packed = packRows(p.rows);
+      return { ...whole, _id: partitionId(whole._id, p.dim, p.value), rows: p.rows, packed, of: whole };
+    });
+    whole.ph = Object.fromEntries(parts.map((d) => [d._id.slice(whole._id.length + 1), createHash('sha1').update(d.packed!).digest('base64url')]));
+    return [whole, ...parts];
   }
 
   /**
@@ -375,7 +392,7 @@ export class RollupWriter {
   private async write(docs: BlockDoc[]): Promise<void> {
     const ops: mongo.AnyBulkWriteOperation<RollupDoc>[] = docs
       .filter((d) => d.rows.length > 0)
-      .map((d) => ({ replaceOne: { filter: { _id: d._id, tok: { $lte: d.tok } }, replacement: { ...d, rows: packRows(d.rows) }, upsert: true } }));
+      .map(({ packed, of: _of, ...d }) => ({ replaceOne: { filter: { _id: d._id, tok: { $lte: d.tok } }, replacement: { ...d, rows: packed ?? packRows(d.rows) }, upsert: true } }));
     // One delete per block: the engine walked the whole collection for a `deleteMany` with `_id: {$in}`
     // (a 90-day rebuild spent more time there than in its writes).
     for (const d of docs) if (d.rows.length === 0) ops.push({ deleteOne: { filter: { _id: d._id, tok: { $lte: d.tok } } } });
