@@ -3,16 +3,44 @@ import type { Dimension } from './model';
 // What the rollups hold, as pure functions: which cubes (dimension sets) exist, the time levels of a
 // bucket, and a session's or conversion's row key in a cube. The database side is rollup-store.ts.
 //
-// Time: level 0 is a UTC quarter-hour; level i spans 2^i quarter-hours, aligned on the epoch. Every
+// Time: every block lies inside one UTC day. Level 0 is a quarter-hour; level i ≤ 6 spans 2^i
+// quarter-hours, aligned on the day's start (so the 16-hour level has one block a day, at 00:00);
+// DAY_LEVEL is the whole UTC day, the sum of its 16-hour block and the 8-hour block at 16:00. Every
 // UTC offset in use is a multiple of 15 minutes, so a local day or hour in any zone is a union of
-// quarter-hours, and any quarter-aligned range is a handful of aligned blocks (rollup-facts.ts).
+// quarter-hours: a few blocks at its edges and whole UTC days between (rollup-facts.ts).
 
 export const QUARTER_MS = 15 * 60_000;
-/** 2^12 quarter-hours ≈ 42.7 days: the largest block. */
-export const MAX_LEVEL = 12;
+export const DAY_MS = 86_400_000;
+/** The UTC day: the largest block. */
+export const DAY_LEVEL = 7;
+export const MAX_LEVEL = DAY_LEVEL;
 
-export const levelMs = (level: number) => QUARTER_MS * 2 ** level;
-export const bucketStart = (t: number, level: number) => Math.floor(t / levelMs(level)) * levelMs(level);
+export const levelMs = (level: number) => (level === DAY_LEVEL ? DAY_MS : QUARTER_MS * 2 ** level);
+export const dayStart = (t: number) => Math.floor(t / DAY_MS) * DAY_MS;
+/** The quarter-hour (level 0) or the UTC day holding `t`. */
+export const bucketStart = (t: number, level: 0 | typeof DAY_LEVEL) => Math.floor(t / levelMs(level)) * levelMs(level);
+
+/** Whether `(level, t)` is a block: aligned on its UTC day's start, and inside that day. */
+export function isBlock(level: number, t: number): boolean {
+  if (!Number.isInteger(level) || level < 0 || level > DAY_LEVEL) return false;
+  const offset = t - dayStart(t);
+  return offset % levelMs(level) === 0 && offset + levelMs(level) <= DAY_MS;
+}
+
+/** The two blocks a block of level ≥ 1 is the sum of. */
+export function childrenOf(level: number, t: number): [{ level: number; t: number }, { level: number; t: number }] {
+  if (level === DAY_LEVEL) return [{ level: 6, t }, { level: 5, t: t + levelMs(6) }];
+  return [{ level: level - 1, t }, { level: level - 1, t: t + levelMs(level - 1) }];
+}
+
+/** The block whose sum includes this one (null for a day). */
+export function parentOf(level: number, t: number): { level: number; t: number } | null {
+  if (level >= DAY_LEVEL) return null;
+  const day = dayStart(t);
+  const up = level + 1;
+  const start = day + Math.floor((t - day) / levelMs(up)) * levelMs(up);
+  return up < DAY_LEVEL && isBlock(up, start) ? { level: up, t: start } : { level: DAY_LEVEL, t: day };
+}
 
 export type CubeDim = Exclude<Dimension, 'day' | 'hour'>;
 
@@ -23,6 +51,16 @@ export interface Cube {
   maxLevel: number;
   /** Distinct values of the last dimension kept per document and (campaign, publisher); the rest is `(other)`. */
   topN?: number;
+  /**
+   * Dimensions its day blocks are also stored split by: one document per value, so a report
+   * filtered on one (a scoped key's advertiser or publisher, a campaign) reads only its own rows.
+   */
+  partitions?: readonly CubeDim[];
+  /**
+   * A sub-id cube stores only rows with a value; its rows without one are this cube's rows minus
+   * its own (the same leading dimensions), so a sub-id no link uses costs nothing.
+   */
+  nullFrom?: string;
 }
 
 const SCOPE = ['campaign', 'advertiser', 'publisher'] as const;
@@ -36,12 +74,12 @@ const SUB_TOP_N = 200;
  * operator's and advertisers' commonest reports with a fraction of the rows.
  */
 export const CUBES: readonly Cube[] = [
-  { name: 'advertiser_campaign', dims: ['advertiser', 'campaign'], maxLevel: MAX_LEVEL },
-  { name: 'campaign', dims: [...SCOPE], maxLevel: MAX_LEVEL },
-  { name: 'publisher_geo', dims: ['advertiser', 'publisher', 'country', 'device_type'], maxLevel: MAX_LEVEL },
-  { name: 'geo', dims: [...SCOPE, 'country', 'device_type'], maxLevel: MAX_LEVEL },
-  { name: 'placement', dims: [...SCOPE, 'asset', 'support'], maxLevel: MAX_LEVEL },
-  ...(['sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const).map((s): Cube => ({ name: s, dims: [...SCOPE, s], maxLevel: 6, topN: SUB_TOP_N })),
+  { name: 'advertiser_campaign', dims: ['advertiser', 'campaign'], maxLevel: DAY_LEVEL, partitions: ['advertiser'] },
+  { name: 'campaign', dims: [...SCOPE], maxLevel: DAY_LEVEL, partitions: [...SCOPE] },
+  { name: 'publisher_geo', dims: ['advertiser', 'publisher', 'country', 'device_type'], maxLevel: DAY_LEVEL, partitions: ['advertiser', 'publisher'] },
+  { name: 'geo', dims: [...SCOPE, 'country', 'device_type'], maxLevel: DAY_LEVEL, partitions: [...SCOPE] },
+  { name: 'placement', dims: [...SCOPE, 'asset', 'support'], maxLevel: DAY_LEVEL, partitions: [...SCOPE] },
+  ...(['sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const).map((s): Cube => ({ name: s, dims: [...SCOPE, s], maxLevel: DAY_LEVEL, topN: SUB_TOP_N, partitions: [...SCOPE], nullFrom: 'campaign' })),
   // Every dimension: as many rows as distinct clicks at worst, so only quarter-hours and hours.
   {
     name: 'full',
@@ -49,6 +87,24 @@ export const CUBES: readonly Cube[] = [
     maxLevel: 2,
   },
 ];
+
+/** A day block's rows split by the values of each of the cube's partition dimensions (rows without one are in no part). */
+export function partitionRows<R extends Row>(cube: Cube, rows: readonly R[]): { dim: CubeDim; value: string; rows: R[] }[] {
+  const out: { dim: CubeDim; value: string; rows: R[] }[] = [];
+  for (const dim of cube.partitions ?? []) {
+    const at = cube.dims.indexOf(dim);
+    const byValue = new Map<string, R[]>();
+    for (const r of rows) {
+      const v = r.k[at];
+      if (v === null || v === undefined) continue;
+      const list = byValue.get(v);
+      if (list) list.push(r);
+      else byValue.set(v, [r]);
+    }
+    for (const [value, list] of byValue) out.push({ dim, value, rows: list });
+  }
+  return out;
+}
 
 /** The cube a report reads: the smallest holding every dimension it groups or filters by. */
 export function cubeFor(needed: Iterable<CubeDim>): Cube | null {
@@ -143,15 +199,19 @@ function keepTop<R extends Row>(cube: Cube, rows: R[]): R[] {
   return sumRows({ ...cube, topN: undefined }, relabelled);
 }
 
+/** Whether a source has a row in the cube (not when the cube derives its rows without a value). */
+const inCube = (cube: Cube, s: ClickSource) => !cube.nullFrom || (s.dims[cube.dims[cube.dims.length - 1]!] ?? null) !== null;
+
 export function clickRows(cube: Cube, sources: Iterable<ClickSource>): ClickRow[] {
   const rows: ClickRow[] = [];
-  for (const s of sources) rows.push({ k: cube.dims.map((d) => s.dims[d] ?? null), b: s.bot, u: s.duplicate, n: 1 });
+  for (const s of sources) if (inCube(cube, s)) rows.push({ k: cube.dims.map((d) => s.dims[d] ?? null), b: s.bot, u: s.duplicate, n: 1 });
   return sumRows(cube, rows);
 }
 
 export function conversionRows(cube: Cube, sources: Iterable<ConversionSource>): ConversionRow[] {
   const rows: ConversionRow[] = [];
   for (const s of sources) {
+    if (!inCube(cube, s)) continue;
     rows.push({
       k: cube.dims.map((d) => s.dims[d] ?? null),
       b: s.bot,

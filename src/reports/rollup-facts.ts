@@ -1,21 +1,25 @@
 import type { FactQuery } from './raw-facts';
 import type { ClickFact, ConversionFact, Dims } from './model';
-import { QUARTER_MS, cubeFor, isConversionRow, levelMs, type Cube, type CubeDim, type Row } from './rollup-cubes';
-import { rollupId, rollupState, rollups, unpackRows, type RollupDoc } from './rollup-store';
+import { CUBES, DAY_LEVEL, DAY_MS, OTHER, QUARTER_MS, cubeFor, dayStart, isBlock, isConversionRow, levelMs, type Cube, type CubeDim, type Row } from './rollup-cubes';
+import { partitionId, rollupId, rollupState, rollups, unpackRows, type RollupDoc } from './rollup-store';
 import { quarterRows } from './rollup-writer';
 import { localTime } from './time';
 
 // The read side of reports: a quarter-aligned range is cut at every local day or hour the report
-// groups by, each piece into the fewest aligned blocks, and the blocks' rows of the smallest cube
-// that holds the report's dimensions and filters are added up here. A 30-day report by day reads
-// about 6 blocks a day whatever the traffic; the rows per block are bounded by the distinct
-// dimension values, not by clicks.
+// groups by; each piece is whole UTC days plus a few blocks at its edges, and the blocks' rows of
+// the smallest cube that holds the report's dimensions and filters are added up here. An edge may
+// also be its whole UTC day minus the part outside (counts and sums subtract exactly), so a 30-day
+// report by Paris day reads about 60 blocks per part: the 30 days and the hour or two between
+// midnight UTC and midnight in Paris. A report filtered on a partition dimension of the cube (a
+// scoped key's advertiser or publisher, a campaign) reads that value's day documents only.
 
 export interface Block {
   level: number;
   t: number;
   /** The local day and hour the whole block falls in (only those the report groups by). */
   labels: Dims;
+  /** -1: subtracted (the part of a UTC day outside the local group). */
+  sign: 1 | -1;
 }
 
 function labeller(q: Pick<FactQuery, 'groupBy' | 'tz'>): (t: number) => Dims {
@@ -30,8 +34,24 @@ function labeller(q: Pick<FactQuery, 'groupBy' | 'tz'>): (t: number) => Dims {
 
 const same = (a: Dims, b: Dims) => a.day === b.day && a.hour === b.hour;
 
-/** The blocks of `[from, to)` for `cube`, each inside one local day/hour group; null when not quarter-aligned. */
-export function blocksOf(q: Pick<FactQuery, 'groupBy' | 'tz' | 'from' | 'to'>, cube: Pick<Cube, 'maxLevel'>): Block[] | null {
+/** The fewest blocks covering `[a, b)`, inside one UTC day: the largest that starts at each point and fits. */
+function cover(a: number, b: number, maxLevel: number): { level: number; t: number }[] {
+  const out: { level: number; t: number }[] = [];
+  for (let t = a; t < b; ) {
+    let level = maxLevel;
+    while (level > 0 && !(isBlock(level, t) && t + levelMs(level) <= b)) level--;
+    out.push({ level, t });
+    t += levelMs(level);
+  }
+  return out;
+}
+
+/**
+ * The blocks of `[from, to)` for `cube`, each inside one local day/hour group, with a sign; null
+ * when not quarter-aligned. Only a day that ends by `settled` (all of it written) is subtracted
+ * from, and only when `subtract` (the caller's check that a top-N did not cut the values).
+ */
+export function blocksOf(q: Pick<FactQuery, 'groupBy' | 'tz' | 'from' | 'to'>, cube: Pick<Cube, 'maxLevel'>, settled = q.to.getTime(), subtract = true): Block[] | null {
   const from = q.from.getTime();
   const to = q.to.getTime();
   if (from % QUARTER_MS !== 0 || to % QUARTER_MS !== 0) return null;
@@ -56,13 +76,54 @@ export function blocksOf(q: Pick<FactQuery, 'groupBy' | 'tz' | 'from' | 'to'>, c
     }
     const end = t + hi * QUARTER_MS;
     while (t < end) {
-      let level = cube.maxLevel;
-      while (level > 0 && (t % levelMs(level) !== 0 || t + levelMs(level) > end)) level--;
-      blocks.push({ level, t, labels });
-      t += levelMs(level);
+      const day = dayStart(t);
+      const upTo = Math.min(end, day + DAY_MS);
+      let best: Block[] = cover(t, upTo, cube.maxLevel).map((b) => ({ ...b, labels, sign: 1 }));
+      if (subtract && cube.maxLevel >= DAY_LEVEL && best.length > 1 && day + DAY_MS <= settled) {
+        const minus = [{ level: DAY_LEVEL, t: day }, ...cover(day, t, DAY_LEVEL), ...cover(upTo, day + DAY_MS, DAY_LEVEL)];
+        // On a tie, the day: its partitions are smaller, and the edges are shared with the next group.
+        if (minus.length <= best.length) best = minus.map((b, i): Block => ({ ...b, labels, sign: i === 0 ? 1 : -1 }));
+      }
+      blocks.push(...best);
+      t = upTo;
     }
   }
   return blocks;
+}
+
+/** The filter values a report's rows must have on `dim` (every list given for it), or null when unfiltered. */
+function required(q: Pick<FactQuery, 'filters'>, dim: CubeDim): Set<string> | null {
+  let values: Set<string> | null = null;
+  for (const [name, list] of q.filters) {
+    if (name !== dim) continue;
+    values = values ? new Set(list.filter((v) => values!.has(v))) : new Set(list);
+  }
+  return values;
+}
+
+/**
+ * The documents a report reads: each block's id, or for a day the ids of its partitions on the
+ * cube's most selective filtered dimension; each with the labels and signs it is added with.
+ */
+export function documentsOf(q: Pick<FactQuery, 'filters'>, cube: Cube, blocks: readonly Block[]): Map<string, { labels: Dims; sign: 1 | -1 }[]> {
+  let split: { dim: CubeDim; values: string[] } | null = null;
+  for (const dim of cube.partitions ?? []) {
+    const values = required(q, dim);
+    if (values && (!split || values.size < split.values.length)) split = { dim, values: [...values] };
+  }
+  const out = new Map<string, { labels: Dims; sign: 1 | -1 }[]>();
+  for (const b of blocks) {
+    for (const part of ['clicks', 'conversions'] as const) {
+      const id = rollupId(cube.name, part, b.level, b.t);
+      const ids = b.level === DAY_LEVEL && split ? split.values.map((v) => partitionId(id, split!.dim, v)) : [id];
+      for (const i of ids) {
+        const uses = out.get(i);
+        if (uses) uses.push({ labels: b.labels, sign: b.sign });
+        else out.set(i, [{ labels: b.labels, sign: b.sign }]);
+      }
+    }
+  }
+  return out;
 }
 
 type Acc = { dims: Dims; n: number; p: bigint; r: bigint };
@@ -78,25 +139,42 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
   // Until a writer has run, there is nothing to read.
   const state = await rollupState().findOne({ _id: 'frontier' }, q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {});
   if (!state?.applied) return null;
-  const cut = Math.min(Math.max(state.applied.getTime(), from), to);
-  const blocks = blocksOf({ ...q, to: new Date(cut) }, cube)!;
+  const applied = state.applied.getTime();
+  const cut = Math.min(Math.max(applied, from), to);
+  // A sub-id cube's rows without a value: its base cube's rows (campaign, advertiser, publisher)
+  // minus its own with the value dropped. Exact, whatever the top-N did: it only relabels values.
+  const base = cube.nullFrom ? CUBES.find((c) => c.name === cube.nullFrom)! : null;
+  const last = cube.dims.length - 1;
+  type Source = { labels: Dims; sign: 1 | -1; rows: Row[] };
+  const withNulls = (own: Source[], baseRows: Source[]): Source[] =>
+    base ? [...own, ...baseRows, ...own.map((x): Source => ({ ...x, sign: x.sign === 1 ? -1 : 1, rows: x.rows.map((r) => ({ ...r, k: r.k.slice(0, last) })) }))] : own;
 
-  const labelsOf = new Map<string, Dims>();
-  for (const b of blocks) {
-    labelsOf.set(rollupId(cube.name, 'clicks', b.level, b.t), b.labels);
-    labelsOf.set(rollupId(cube.name, 'conversions', b.level, b.t), b.labels);
-  }
-  const sources: { labels: Dims; rows: Row[] }[] = [];
-  if (labelsOf.size > 0) {
-    const cursor = rollups().find({ _id: { $in: [...labelsOf.keys()] } }, { projection: { rows: 1 }, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
-    const docs: Pick<RollupDoc, '_id' | 'rows'>[] = q.budget ? await q.budget.toArray(cursor) : await cursor.toArray();
-    for (const doc of docs) sources.push({ labels: labelsOf.get(doc._id)!, rows: unpackRows(doc.rows) });
-  }
+  const read = async (subtract: boolean) => {
+    const blocks = blocksOf({ ...q, to: new Date(cut) }, cube, applied, subtract)!;
+    const uses = new Map([...documentsOf(q, cube, blocks), ...(base ? documentsOf(q, base, blocks) : [])]);
+    const own: Source[] = [];
+    const fromBase: Source[] = [];
+    if (uses.size > 0) {
+      const cursor = rollups().find({ _id: { $in: [...uses.keys()] } }, { projection: { rows: 1 }, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
+      const docs: Pick<RollupDoc, '_id' | 'rows'>[] = q.budget ? await q.budget.toArray(cursor) : await cursor.toArray();
+      for (const doc of docs) {
+        const rows = unpackRows(doc.rows);
+        const into = doc._id.startsWith(`${cube.name}|`) ? own : fromBase;
+        for (const use of uses.get(doc._id)!) into.push({ ...use, rows });
+      }
+    }
+    return { own, fromBase, subtracted: blocks.some((b) => b.sign < 0) };
+  };
+  let got = await read(true);
+  // A top-N that cut values keeps different ones in a day and in its edges: added up only, then.
+  if (got.subtracted && cube.topN && got.own.some((x) => x.rows.some((r) => r.k[last] === OTHER))) got = await read(false);
+  const sources = withNulls(got.own, got.fromBase);
   // The newest quarter-hours (clicks may still be landing in them) straight from the raw data.
   const label = labeller(q);
   for (let t = cut; t < to; t += QUARTER_MS) {
-    const live = (await quarterRows(t, [cube], { clicks: true, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) })).get(cube.name)!;
-    sources.push({ labels: label(t), rows: [...live.clicks, ...live.conversions] });
+    const live = await quarterRows(t, base ? [cube, base] : [cube], { clicks: true, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
+    const rowsOf = (c: Cube): Source => ({ labels: label(t), sign: 1, rows: [...live.get(c.name)!.clicks, ...live.get(c.name)!.conversions] });
+    sources.push(...withNulls([rowsOf(cube)], base ? [rowsOf(base)] : []));
   }
 
   const filters = q.filters.map(([name, values]) => ({ at: cube.dims.indexOf(name), values: new Set<string | null>(values) }));
@@ -110,7 +188,6 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
     if (!a) {
       a = make();
       map.set(key, a);
-      q.rowCap?.add(JSON.stringify(q.groupBy.map((d) => a!.dims[d] ?? null)));
     }
     return a;
   };
@@ -121,7 +198,8 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
   };
 
   // The hot loop of a report (tens of thousands of rows): string keys, objects only for new groups.
-  for (const { labels, rows } of sources) {
+  for (const { labels, sign, rows } of sources) {
+    const big = BigInt(sign);
     const labelKey = `${labels.day ?? ''}|${labels.hour ?? ''}`;
     for (const row of rows) {
       if (row.u && q.includeDuplicates === false) continue;
@@ -138,17 +216,21 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
       if (isConversionRow(row)) {
         if (!statuses.has(row.s) || (row.b && !q.includeBots)) continue;
         const a = accFor(convs, `${key}\u0003${row.e}\u0003${row.c}`, () => ({ dims: dimsOf(labels, row), n: 0, p: 0n, r: 0n, event: row.e, currency: row.c }));
-        a.n += row.n;
-        a.p += BigInt(row.p);
-        a.r += BigInt(row.r);
+        a.n += sign * row.n;
+        a.p += big * BigInt(row.p);
+        a.r += big * BigInt(row.r);
       } else {
         const a = accFor(clicks, `${key}\u0003${row.b ? 1 : 0}`, () => ({ dims: dimsOf(labels, row), n: 0, p: 0n, r: 0n, bot: row.b }));
-        a.n += row.n;
+        a.n += sign * row.n;
       }
     }
   }
+  // What a subtraction cancelled is no row; the rest counts against the report's rows.
+  const clickGroups = [...clicks.values()].filter((a) => a.n !== 0);
+  const convGroups = [...convs.values()].filter((a) => a.n !== 0);
+  for (const a of [...clickGroups, ...convGroups]) q.rowCap?.add(JSON.stringify(q.groupBy.map((d) => a.dims[d] ?? null)));
   return {
-    clicks: [...clicks.values()].map((a) => ({ dims: a.dims, bot: a.bot, count: a.n })),
-    conversions: [...convs.values()].map((a) => ({ dims: a.dims, event: a.event, currency: a.currency, count: a.n, payoutMinor: a.p, revenueMinor: a.r })),
+    clicks: clickGroups.map((a) => ({ dims: a.dims, bot: a.bot, count: a.n })),
+    conversions: convGroups.map((a) => ({ dims: a.dims, event: a.event, currency: a.currency, count: a.n, payoutMinor: a.p, revenueMinor: a.r })),
   };
 }

@@ -1,7 +1,7 @@
 import { buildReport, type Dimension, type ReportRow } from './model';
 import { loadFacts, type FactQuery } from './raw-facts';
-import { CUBES, QUARTER_MS, levelMs } from './rollup-cubes';
-import { dirtyBlocks } from './rollup-store';
+import { CUBES, DAY_LEVEL, DAY_MS, QUARTER_MS, levelMs } from './rollup-cubes';
+import { dirtyBlocks, rollupId, rollups, unpackRows, type Part } from './rollup-store';
 import { loadRollupFacts } from './rollup-facts';
 import { RollupWriter } from './rollup-writer';
 
@@ -65,6 +65,31 @@ export async function verifyRollups(from: Date, to: Date): Promise<Difference[]>
           if (JSON.stringify(r) !== JSON.stringify(other)) differences.push({ cube: cube.name, statuses, includeDuplicates, key, rollups: r, raw: other });
         }
         for (const [key, r] of rawRows) differences.push({ cube: cube.name, statuses, includeDuplicates, key, rollups: null, raw: r });
+      }
+    }
+  }
+  differences.push(...(await verifyPartitions(range.from, range.to)));
+  return differences;
+}
+
+/** Every whole UTC day of the range: each partition dimension's documents hold exactly the day's rows that have a value for it. */
+async function verifyPartitions(from: Date, to: Date): Promise<Difference[]> {
+  const differences: Difference[] = [];
+  const rowsOf = (rows: ReturnType<typeof unpackRows>) => rows.map((r) => JSON.stringify(r)).sort();
+  for (let day = Math.ceil(from.getTime() / DAY_MS) * DAY_MS; day + DAY_MS <= to.getTime(); day += DAY_MS) {
+    const stored = new Map((await rollups().find({ t: new Date(day), level: DAY_LEVEL }).toArray()).map((d) => [d._id, unpackRows(d.rows)]));
+    for (const cube of CUBES) {
+      for (const part of ['clicks', 'conversions'] as Part[]) {
+        const id = rollupId(cube.name, part, DAY_LEVEL, day);
+        const whole = stored.get(id) ?? [];
+        for (const dim of cube.partitions ?? []) {
+          const at = cube.dims.indexOf(dim);
+          const expected = rowsOf(whole.filter((r) => r.k[at] !== null && r.k[at] !== undefined));
+          const found = rowsOf([...stored].filter(([key]) => key.startsWith(`${id}|${dim}=`)).flatMap(([, rows]) => rows));
+          if (JSON.stringify(found) !== JSON.stringify(expected)) {
+            differences.push({ cube: cube.name, statuses: [], includeDuplicates: true, key: `${id}|${dim}`, rollups: null, raw: null });
+          }
+        }
       }
     }
   }

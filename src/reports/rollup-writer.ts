@@ -1,15 +1,21 @@
+import { createHash } from 'node:crypto';
 import type { mongo } from 'mongoose';
 import type { Logger } from '../log';
 import { conversions, type ConversionRecord } from '../persistence/models/conversion';
 import { sessions, type SessionRecord } from '../persistence/models/session';
 import {
   CUBES,
-  MAX_LEVEL,
+  DAY_LEVEL,
+  DAY_MS,
   QUARTER_MS,
   bucketStart,
+  childrenOf,
   clickRows,
   conversionRows,
+  isBlock,
   levelMs,
+  parentOf,
+  partitionRows,
   sumRows,
   type ClickRow,
   type ClickSource,
@@ -19,10 +25,11 @@ import {
   type DimValues,
   type Row,
 } from './rollup-cubes';
-import { dirtyBlocks, dirtyId, packRows, rollupId, rollupState, rollups, unpackRows, type DirtyDoc, type Part, type RollupDoc } from './rollup-store';
+import { blockOfId, dirtyBlocks, dirtyId, packRows, partitionId, rollupId, rollupState, rollups, unpackRows, type DirtyDoc, type Part, type RollupDoc } from './rollup-store';
 
 /** A block as computed, before its rows are packed for storage. */
-type BlockDoc = Omit<RollupDoc, 'rows'> & { rows: Row[] };
+/** `of`: a partition's whole block; `packed`: its rows, packed once for their hash. */
+type BlockDoc = Omit<RollupDoc, 'rows'> & { rows: Row[]; packed?: string; of?: BlockDoc };
 
 // Keeps the rollups equal to the raw collections. A block is never incremented: it is recomputed
 // from its sources (a quarter-hour from the raw sessions and conversions created in it, a larger
@@ -82,9 +89,9 @@ function conversionSource(c: ConversionRecord, s: SessionDims | undefined): Conv
   };
 }
 
-/** Marks the block of level `level` holding `t` for recompute. Idempotent; safe from any process. */
+/** Marks the quarter-hour holding `t` (or the block `(level, t)`) for recompute. Idempotent; safe from any process. */
 export async function markDirty(t: number, level = 0): Promise<void> {
-  const start = bucketStart(t, level);
+  const start = level === 0 ? bucketStart(t, 0) : t;
   const update = { $inc: { seq: 1 }, $setOnInsert: { level, t: new Date(start), leaseUntil: new Date(0), tok: 0 } };
   try {
     await dirtyBlocks().updateOne({ _id: dirtyId(level, start) }, update, { upsert: true });
@@ -135,9 +142,6 @@ export async function quarterRows(t: number, cubes: readonly Cube[], o: { clicks
   return new Map(cubes.map((cube) => [cube.name, { clicks: clickRows(cube, clicks), conversions: conversionRows(cube, convs) }]));
 }
 
-/** A rebuild computes blocks up to this level in memory, one such block of raw data at a time. */
-const REBUILD_CHUNK_LEVEL = 7;
-
 export interface WriterOptions {
   log?: Logger;
   /** How long a claimed block is this writer's; past it another writer may take it over. */
@@ -187,21 +191,21 @@ export class RollupWriter {
   }
 
   /**
-   * Recomputes `[from, to)` (quarter-aligned) from the raw data: each 32-hour chunk read once and
-   * its blocks up to 32 hours computed in memory and written; the blocks above and those the range
-   * only partly covers are marked and drained. Writes carry one token taken before reading, so a
-   * live writer's later claim always wins over them. Returns the blocks written.
+   * Recomputes `[from, to)` (quarter-aligned) from the raw data: each UTC day read once, all its
+   * blocks computed in memory and written (what was stored for it and is no longer there is
+   * deleted); the blocks a range edge only partly covers are marked and drained. Writes carry one
+   * token taken before reading, so a live writer's later claim always wins over them. Returns the
+   * blocks written.
    */
   async rebuild(from: number, to: number): Promise<number> {
     const tok = this.token();
-    const chunkMs = levelMs(REBUILD_CHUNK_LEVEL);
     const horizon = this.retentionMs > 0 ? Date.now() - this.retentionMs : -Infinity;
     let written = 0;
-    // A chunk's blocks are written while the next chunk is read and computed.
+    // A day's blocks are written while the next day is read and computed.
     let writing: Promise<void> = Promise.resolve();
-    for (let c = bucketStart(from, REBUILD_CHUNK_LEVEL); c < to; c += chunkMs) {
-      const lo = Math.max(c, from);
-      const hi = Math.min(c + chunkMs, to);
+    for (let day = bucketStart(from, DAY_LEVEL); day < to; day += DAY_MS) {
+      const lo = Math.max(day, from);
+      const hi = Math.min(day + DAY_MS, to);
       // Clicks whose raw sessions may have expired are left as they are: the slow path keeps them.
       if (lo < horizon + QUARTER_MS) {
         for (let t = lo; t < hi; t += QUARTER_MS) await markDirty(t);
@@ -212,53 +216,64 @@ export class RollupWriter {
       for (let t = lo; t < hi; t += QUARTER_MS) byQuarter.set(t, { clicks: [], convs: [] });
       for (const k of clicks) byQuarter.get(bucketStart(k.at, 0))!.clicks.push(k);
       for (const k of convs) byQuarter.get(bucketStart(k.at, 0))!.convs.push(k);
-      const docs: BlockDoc[] = [];
-      let level = new Map<number, CubeRows>();
-      for (const [t, src] of byQuarter) level.set(t, new Map(CUBES.map((cube) => [cube.name, { clicks: clickRows(cube, src.clicks), conversions: conversionRows(cube, src.convs) }])));
-      for (let l = 0; ; l++) {
-        for (const [t, rows] of level) {
-          for (const cube of CUBES) {
-            if (cube.maxLevel < l) continue;
-            const r = rows.get(cube.name)!;
-            docs.push(this.doc(cube.name, 'clicks', l, t, tok, r.clicks), this.doc(cube.name, 'conversions', l, t, tok, r.conversions));
-          }
-        }
-        if (l === REBUILD_CHUNK_LEVEL) break;
-        const next = new Map<number, CubeRows>();
-        const half = levelMs(l);
-        for (const [t, rows] of level) {
-          if (t % levelMs(l + 1) !== 0 || !level.has(t + half)) continue;
-          const other = level.get(t + half)!;
-          next.set(
-            t,
+      // Every block of the day inside [lo, hi), from the quarter-hours up.
+      const computed = new Map<string, CubeRows>();
+      const at = (level: number, t: number) => `${level}|${t}`;
+      for (const [t, src] of byQuarter) computed.set(at(0, t), new Map(CUBES.map((cube) => [cube.name, { clicks: clickRows(cube, src.clicks), conversions: conversionRows(cube, src.convs) }])));
+      for (let l = 1; l <= DAY_LEVEL; l++) {
+        for (let t = day; t + levelMs(l) <= day + DAY_MS; t += levelMs(l)) {
+          const [a, b] = childrenOf(l, t).map((c) => computed.get(at(c.level, c.t)));
+          if (!a || !b) continue;
+          computed.set(
+            at(l, t),
             new Map(
-              CUBES.filter((cube) => cube.maxLevel > l).map((cube) => {
-                const a = rows.get(cube.name)!;
-                const b = other.get(cube.name)!;
-                return [cube.name, { clicks: sumRows(cube, [...a.clicks, ...b.clicks]), conversions: sumRows(cube, [...a.conversions, ...b.conversions]) }];
+              CUBES.filter((cube) => cube.maxLevel >= l).map((cube) => {
+                const x = a.get(cube.name)!;
+                const y = b.get(cube.name)!;
+                return [cube.name, { clicks: sumRows(cube, [...x.clicks, ...y.clicks]), conversions: sumRows(cube, [...x.conversions, ...y.conversions]) }];
               }),
             ),
           );
         }
-        level = next;
+      }
+      const docs: BlockDoc[] = [];
+      for (const [key, rows] of computed) {
+        const [l, t] = key.split('|').map(Number) as [number, number];
+        for (const cube of CUBES) {
+          const r = rows.get(cube.name);
+          if (!r) continue;
+          docs.push(...this.docs(cube, 'clicks', l, t, tok, r.clicks), ...this.docs(cube, 'conversions', l, t, tok, r.conversions));
+        }
       }
       await writing;
-      const stored = new Set((await rollups().find({ t: { $gte: new Date(lo), $lt: new Date(hi) } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+      // What is stored for the blocks recomputed here and was not recomputed: empty now, a
+      // partition whose value is gone, or a block of the older layout.
+      const full = docs.filter((d) => d.rows.length > 0);
+      const kept = new Set(full.map((d) => d._id));
+      const stale = (await rollups().find({ t: { $gte: new Date(lo), $lt: new Date(hi) } }, { projection: { _id: 1 } }).toArray())
+        .map((d) => d._id)
+        .filter((id) => {
+          if (kept.has(id)) return false;
+          const b = blockOfId(id);
+          return !b || !isBlock(b.level, b.t) || b.t + levelMs(b.level) <= hi;
+        });
       writing = (async () => {
-        for (let i = 0; i < docs.length; i += 500) await this.write(docs.slice(i, i + 500), stored);
+        for (let i = 0; i < full.length; i += 500) await this.write(full.slice(i, i + 500));
+        await this.remove(stale, tok);
       })();
-      // Awaited at the next chunk or after the last; until then a failure must not count as unhandled.
+      // Awaited at the next day or after the last; until then a failure must not count as unhandled.
       writing.catch(() => undefined);
-      written += docs.length;
-    }
-    await writing;
-    // Blocks above the chunks, and the ones the range covers only in part.
-    for (let l = 1; l <= MAX_LEVEL; l++) {
-      for (let t = bucketStart(from, l); t < to; t += levelMs(l)) {
-        const inside = t >= from && t + levelMs(l) <= to && l <= REBUILD_CHUNK_LEVEL && t >= horizon + QUARTER_MS;
-        if (!inside) await markDirty(t, l);
+      written += full.length;
+      // A block the range covers only in part: recomputed by the drain below, from its children.
+      if (lo > day || hi < day + DAY_MS) {
+        for (let l = 1; l <= DAY_LEVEL; l++) {
+          for (let t = day; t + levelMs(l) <= day + DAY_MS; t += levelMs(l)) {
+            if (t < hi && t + levelMs(l) > lo && !computed.has(at(l, t))) await markDirty(t, l);
+          }
+        }
       }
     }
+    await writing;
     return written + (await this.drain());
   }
 
@@ -278,6 +293,11 @@ export class RollupWriter {
   }
 
   private async recomputeClaimed(mark: DirtyDoc): Promise<boolean> {
+    // A mark of the older layout's levels (epoch-aligned, up to 42 days): nothing reads those.
+    if (!isBlock(mark.level, mark.t.getTime())) {
+      await dirtyBlocks().deleteOne({ _id: mark._id, seq: mark.seq, leaseUntil: { $lt: new Date() } });
+      return false;
+    }
     const tok = this.token();
     const claimed = await dirtyBlocks().findOneAndUpdate(
       { _id: mark._id, leaseUntil: { $lt: new Date() } },
@@ -289,7 +309,8 @@ export class RollupWriter {
     try {
       if (claimed.level === 0) await this.recomputeQuarter(t, tok);
       else await this.recomputeBlock(claimed.level, t, tok);
-      if (claimed.level < MAX_LEVEL) await markDirty(t, claimed.level + 1);
+      const parent = parentOf(claimed.level, t);
+      if (parent) await markDirty(parent.t, parent.level);
     } catch (err) {
       await dirtyBlocks().updateOne({ _id: claimed._id, tok }, { $set: { leaseUntil: new Date(0) } });
       throw err;
@@ -312,41 +333,78 @@ export class RollupWriter {
     await this.write(docs);
   }
 
-  /** A block of level ≥ 1 from its two halves. */
+  /** A block of level ≥ 1 from its two children; a day with its partitions (those whose value is gone deleted). */
   private async recomputeBlock(level: number, t: number, tok: number): Promise<void> {
-    const half = levelMs(level - 1);
     const cubes = CUBES.filter((c) => c.maxLevel >= level);
     const parts: Part[] = ['clicks', 'conversions'];
-    const ids = cubes.flatMap((c) => parts.flatMap((p) => [rollupId(c.name, p, level - 1, t), rollupId(c.name, p, level - 1, t + half)]));
-    const children = new Map((await rollups().find({ _id: { $in: ids } }).toArray()).map((d) => [d._id, d]));
+    const children = childrenOf(level, t);
+    const ids = cubes.flatMap((c) => parts.flatMap((p) => children.map((h) => rollupId(c.name, p, h.level, h.t))));
+    const stored = new Map((await rollups().find({ _id: { $in: ids } }).toArray()).map((d) => [d._id, d]));
     const docs: BlockDoc[] = [];
     for (const cube of cubes) {
       for (const part of parts) {
-        const rows: Row[] = [t, t + half].flatMap((h) => unpackRows(children.get(rollupId(cube.name, part, level - 1, h))?.rows));
-        docs.push(this.doc(cube.name, part, level, t, tok, sumRows(cube, rows)));
+        const rows: Row[] = children.flatMap((h) => unpackRows(stored.get(rollupId(cube.name, part, h.level, h.t))?.rows));
+        docs.push(...this.docs(cube, part, level, t, tok, sumRows(cube, rows)));
       }
     }
-    await this.write(docs);
+    let stale: string[] = [];
+    let changed = docs;
+    if (level === DAY_LEVEL) {
+      // The day's blocks and partitions as stored (the `t` index: every block starting at this instant).
+      const fresh = new Set(docs.map((d) => d._id));
+      const atDay = await rollups().find({ t: new Date(t), level }, { projection: { _id: 1, ph: 1 } }).toArray();
+      stale = atDay.map((d) => d._id).filter((id) => !fresh.has(id));
+      // A tick recomputes today's day block: only the partitions whose rows changed are written again.
+      const before = new Map(atDay.filter((d) => d.ph).map((d) => [d._id, d.ph!]));
+      changed = docs.filter((d) => {
+        if (!d.of) return true;
+        const key = d._id.slice(d.of._id.length + 1);
+        return before.get(d.of._id)?.[key] !== d.of.ph![key];
+      });
+    }
+    // Partitions before their whole block: a crash in between leaves the old hashes, so they are written again.
+    await this.write(changed.filter((d) => d.of));
+    await this.write(changed.filter((d) => !d.of));
+    await this.remove(stale, tok);
   }
 
   private doc(cube: string, part: Part, level: number, t: number, tok: number, rows: Row[]): BlockDoc {
     return { _id: rollupId(cube, part, level, t), cube, part, level, t: new Date(t), tok, rows };
   }
 
+  /** A block, and for a day one document per value of each partition dimension (their hashes in the whole one's `ph`). */
+  private docs(cube: Cube, part: Part, level: number, t: number, tok: number, rows: Row[]): BlockDoc[] {
+    const whole = this.doc(cube.name, part, level, t, tok, rows);
+    if (level !== DAY_LEVEL) return [whole];
+    const parts = partitionRows(cube, rows).map((p): BlockDoc => {
+      const packed = packRows(p.rows);
+      return { ...whole, _id: partitionId(whole._id, p.dim, p.value), rows: p.rows, packed, of: whole };
+    });
+    whole.ph = Object.fromEntries(parts.map((d) => [d._id.slice(whole._id.length + 1), createHash('sha1').update(d.packed!).digest('base64url')]));
+    return [whole, ...parts];
+  }
+
   /**
    * Replaces each block unless a later claim wrote it (its filter then matches nothing and the
    * upsert's insert hits the existing _id: that block is left alone). An empty block is deleted,
-   * not stored: most quarter-hours of most cubes have nothing. `stored`: the ids that exist, when
-   * the caller knows them (a rebuild), so that nothing is deleted that is not there.
+   * not stored: most quarter-hours of most cubes have nothing.
    */
-  private async write(docs: BlockDoc[], stored?: Set<string>): Promise<void> {
-    const empty = docs.filter((d) => d.rows.length === 0 && (!stored || stored.has(d._id)));
+  private async write(docs: BlockDoc[]): Promise<void> {
     const ops: mongo.AnyBulkWriteOperation<RollupDoc>[] = docs
       .filter((d) => d.rows.length > 0)
-      .map((d) => ({ replaceOne: { filter: { _id: d._id, tok: { $lte: d.tok } }, replacement: { ...d, rows: packRows(d.rows) }, upsert: true } }));
+      .map(({ packed, of: _of, ...d }) => ({ replaceOne: { filter: { _id: d._id, tok: { $lte: d.tok } }, replacement: { ...d, rows: packed ?? packRows(d.rows) }, upsert: true } }));
     // One delete per block: the engine walked the whole collection for a `deleteMany` with `_id: {$in}`
     // (a 90-day rebuild spent more time there than in its writes).
-    for (const d of empty) ops.push({ deleteOne: { filter: { _id: d._id, tok: { $lte: d.tok } } } });
+    for (const d of docs) if (d.rows.length === 0) ops.push({ deleteOne: { filter: { _id: d._id, tok: { $lte: d.tok } } } });
+    await this.bulk(ops);
+  }
+
+  /** Deletes stored blocks unless a later claim wrote them. */
+  private async remove(ids: string[], tok: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) await this.bulk(ids.slice(i, i + 500).map((_id) => ({ deleteOne: { filter: { _id, tok: { $lte: tok } } } })));
+  }
+
+  private async bulk(ops: mongo.AnyBulkWriteOperation<RollupDoc>[]): Promise<void> {
     if (ops.length === 0) return;
     try {
       await rollups().bulkWrite(ops, { ordered: false });

@@ -5,6 +5,7 @@ import { conversions } from '../../src/persistence/models/conversion';
 import { deliveries } from '../../src/persistence/models/delivery';
 import { inbounds } from '../../src/persistence/models/inbound';
 import { sessions } from '../../src/persistence/models/session';
+import { rollups } from '../../src/reports/rollup-store';
 import { startTestApp, type TestApp } from '../support/harness';
 
 // Every query on a hot path, in a list or in a report must be served by an index: `explain` on
@@ -163,6 +164,10 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
       [`report conversions, ${who}`, () => explainAggregate(c(conversions()), factPipelines(q).conversions), index],
     ];
   }),
+  // src/reports/rollup-facts.ts and rollup-writer.ts: a report's blocks (and day partitions) by id, a day's stored blocks, a rebuilt day's.
+  ['report rollup blocks by id (loadRollupFacts)', () => explainFind(c(rollups()), { _id: { $in: ['campaign|clicks|day|1710028800000|publisher=p1', 'campaign|clicks|2|1710025200000'] } }), '_id_'],
+  ['a day\'s blocks and partitions (rollup writer)', () => explainFind(c(rollups()), { t: new Date(Date.UTC(2024, 2, 10)), level: 7 }), 't_1'],
+  ['the blocks of a day rebuilt (rollup rebuild)', () => explainFind(c(rollups()), { t: { $gte: new Date(Date.UTC(2024, 2, 10)), $lt: new Date(Date.UTC(2024, 2, 11)) } }), 't_1'],
 ];
 
 test.each(cases)('%s is served by an index', async (_name, explainIt, expected) => {

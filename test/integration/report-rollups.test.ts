@@ -5,8 +5,9 @@ import { sessions, type SessionRecord } from '../../src/persistence/models/sessi
 import { buildReport, type Dimension } from '../../src/reports/model';
 import { loadFacts, type FactQuery } from '../../src/reports/raw-facts';
 import { applySessionRetention } from '../../src/reports/rollup-loop';
-import { loadRollupFacts } from '../../src/reports/rollup-facts';
-import { dirtyBlocks, rollups, unpackRows } from '../../src/reports/rollup-store';
+import { blocksOf, documentsOf, loadRollupFacts } from '../../src/reports/rollup-facts';
+import { CUBES, DAY_LEVEL, OTHER, cubeFor } from '../../src/reports/rollup-cubes';
+import { dirtyBlocks, dirtyId, rollups, unpackRows } from '../../src/reports/rollup-store';
 import { rebuildRollups, verifyRollups } from '../../src/reports/rollup-verify';
 import { RollupWriter, markChanged, markRange } from '../../src/reports/rollup-writer';
 import { clientFor, type ApiClient } from '../support/api-client';
@@ -137,7 +138,7 @@ afterAll(async () => {
 
 const PLAIN: Dimension[] = [
   'campaign', 'advertiser', 'publisher', 'asset', 'support', 'country', 'device_type', 'os', 'browser',
-  'provider', 'campaign_provider', 'business_provider', 'sub1', 'sub2',
+  'provider', 'campaign_provider', 'business_provider', 'sub1', 'sub2', 'sub3',
 ];
 
 test('every grouping, by day in four time zones, equals the raw recount to the cent', async () => {
@@ -186,6 +187,76 @@ test('bots and duplicates in and out, every status set, scope and filters: equal
   expect(withoutDup.rollups.totals.clicks).toBeLessThan(withDup.rollups.totals.clicks);
 });
 
+test('scoped keys, campaign filters and sub-ids read their own day documents and equal the raw recount', async () => {
+  const cases: [Dimension[], FactQuery['filters']][] = [
+    [['sub1'], [['campaign', [camp[1]!]]]],
+    [['sub1', 'day'], [['campaign', [camp[0]!, camp[2]!]], ['publisher', [pubs[2]!]]]],
+    [['sub2', 'publisher'], [['advertiser', [adv[0]!]]]],
+    [['campaign', 'day'], [['advertiser', [adv[1]!]]]],
+    [['campaign', 'day'], [['publisher', [pubs[0]!]]]],
+    [['publisher', 'country'], [['advertiser', [adv[0]!]]]],
+    [['country', 'device_type'], [['publisher', [pubs[1]!]]]],
+    [['asset', 'hour'], [['campaign', [camp[2]!]]]],
+  ];
+  let partitioned = 0;
+  for (const tz of ['UTC', 'Europe/Paris', 'Asia/Kathmandu']) {
+    for (const [groupBy, filters] of cases) {
+      for (const includeBots of [false, true]) {
+        const q = query({ groupBy, filters, tz, includeBots, ...(groupBy.includes('hour') ? { from: new Date('2024-03-30T00:00:00Z'), to: new Date('2024-04-01T00:00:00Z') } : {}) });
+        const { rollups: a, raw: b } = await both(q);
+        expect([tz, groupBy, filters, includeBots, a]).toEqual([tz, groupBy, filters, includeBots, b]);
+      }
+      // What it read: the filtered value's partition of every whole UTC day, stored.
+      const q = query({ groupBy, filters, tz });
+      const cube = cubeFor([...groupBy.filter((d) => d !== 'day' && d !== 'hour'), ...filters.map(([f]) => f)] as Parameters<typeof cubeFor>[0])!;
+      const ids = [...documentsOf(q, cube, blocksOf(q, cube, Date.now())!).keys()].filter((id) => id.includes('|day|'));
+      if (groupBy.includes('hour')) continue;
+      expect(ids.length).toBeGreaterThan(0);
+      expect(ids.every((id) => /\|day\|\d+\|(campaign|advertiser|publisher)=/.test(id))).toBe(true);
+      partitioned += await rollups().countDocuments({ _id: { $in: ids } });
+    }
+  }
+  expect(partitioned).toBeGreaterThan(100);
+});
+
+test('a day is stored whole and once per campaign, advertiser and publisher value, the parts adding up to it', async () => {
+  const day = new Date('2024-03-20T00:00:00Z');
+  const docs = await rollups().find({ t: day, level: DAY_LEVEL }).toArray();
+  const ids = new Set(docs.map((d) => d._id));
+  expect(ids.has(`sub1|clicks|day|${day.getTime()}`)).toBe(true);
+  for (const c of camp) expect(ids.has(`sub1|clicks|day|${day.getTime()}|campaign=${c}`)).toBe(true);
+  const whole = unpackRows(docs.find((d) => d._id === `campaign|clicks|day|${day.getTime()}`)!.rows);
+  const byPublisher = docs.filter((d) => d._id.startsWith(`campaign|clicks|day|${day.getTime()}|publisher=`)).flatMap((d) => unpackRows(d.rows));
+  expect(byPublisher.reduce((n, r) => n + r.n, 0)).toBe(whole.filter((r) => r.k[2] !== null).reduce((n, r) => n + r.n, 0));
+  // `full` keeps no day blocks, nor do the sub-id cubes no click has a value for (sub3-sub5 here).
+  expect(CUBES.filter((c) => ids.has(`${c.name}|clicks|day|${day.getTime()}`)).map((c) => c.name)).toEqual(CUBES.filter((c) => !['full', 'sub3', 'sub4', 'sub5'].includes(c.name)).map((c) => c.name));
+  expect(await rollups().countDocuments({ cube: { $in: ['sub3', 'sub4', 'sub5'] } })).toBe(0);
+});
+
+test('where a sub-id top-N cut values, a local-day report adds blocks up instead of subtracting (no negative row) and equals the raw recount', async () => {
+  const c3 = testId('c3');
+  const at = Date.UTC(2024, 2, 20, 22);
+  const base = fixtures().s[0]!;
+  const click = (id: string, t: number, sub1: string): SessionRecord => ({ ...base, _id: `rs-top-${id}-${camp[0]}`, campaignId: c3, publisherData: { sub1 }, createdAt: new Date(t), bot: false, duplicate: false });
+  // One campaign × publisher: 150 values twice from 22:00 UTC, then 100 once from 23:00 (the hour
+  // that belongs to the next Paris day). 250 values: the 2-hour and day blocks keep the top 200,
+  // so 51 of the later ones are (other) in the day but values of their own in its last hour.
+  await sessions().insertMany([
+    ...Array.from({ length: 300 }, (_, i) => click(`a${i}`, at + i * 12_000, `a${i >> 1}`)),
+    ...Array.from({ length: 100 }, (_, i) => click(`b${i}`, at + 3_600_000 + i * 30_000, `b${i}`)),
+  ]);
+  await rebuildRollups(new Date(Date.UTC(2024, 2, 20)), new Date(Date.UTC(2024, 2, 21)));
+  const q = query({ groupBy: ['sub1', 'day'], tz: 'Europe/Paris', filters: [['campaign', [c3]]], from: new Date('2024-03-19T23:00:00Z'), to: new Date('2024-03-21T23:00:00Z') });
+  const day = await rollups().findOne({ _id: `sub1|clicks|day|${Date.UTC(2024, 2, 20)}|campaign=${c3}` });
+  expect(unpackRows(day!.rows).some((r) => r.k[3] === OTHER)).toBe(true);
+  // No block read here cut a value: added up, the report is the raw one value by value.
+  const { rollups: a, raw: b } = await both(q);
+  expect(a.rows.every((r) => r.clicks >= 0)).toBe(true);
+  expect(a).toEqual(b);
+  await sessions().deleteMany({ campaignId: c3 });
+  await rebuildRollups(new Date(Date.UTC(2024, 2, 20)), new Date(Date.UTC(2024, 2, 21)));
+});
+
 test('the API reads the rollups, with include_duplicates, and refuses a bad value', async () => {
   const base = `/reports?group_by=campaign,day&from=2024-03-08&to=2024-04-01&tz=Europe/Paris&campaign=${camp[1]}`;
   const res = await op.get(base);
@@ -220,6 +291,17 @@ test('rebuilding twice gives the same rollups, and verify finds no difference', 
   await rebuildRollups(FROM, TO);
   expect(await snapshot()).toEqual(first);
   expect(await verifyRollups(FROM, TO)).toEqual([]);
+});
+
+test('blocks and marks of the older layout (epoch-aligned levels up to 42 days) are dropped by a rebuild and a drain', async () => {
+  const expected = await snapshot();
+  const t = Date.UTC(2024, 2, 20);
+  await rollups().insertOne({ _id: `campaign|clicks|7|${t}`, cube: 'campaign', part: 'clicks', level: 7, t: new Date(t), tok: 1, rows: '[]' });
+  await rollups().insertOne({ _id: `campaign|clicks|6|${t + 8 * 3_600_000}`, cube: 'campaign', part: 'clicks', level: 6, t: new Date(t + 8 * 3_600_000), tok: 1, rows: '[]' });
+  await dirtyBlocks().insertOne({ _id: dirtyId(9, t), level: 9, t: new Date(t), seq: 1, leaseUntil: new Date(0), tok: 0 });
+  await rebuildRollups(new Date(t), new Date(t + 86_400_000));
+  expect(await dirtyBlocks().countDocuments({ level: 9 })).toBe(0);
+  expect(await snapshot()).toEqual(expected);
 });
 
 // The marks-and-drain path (the live writer's) is slower than a rebuild: two days of it.
