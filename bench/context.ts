@@ -86,3 +86,31 @@ export function cpuLabels(ctx: BenchContext, server: ServerChild | null): Record
 export function profileFile(ctx: BenchContext, run: string, role: 'api' | 'worker'): string {
   return path.join(ctx.args.outDir, 'profiles', `${ctx.args.name}-${run}-${role}.cpuprofile`);
 }
+
+/** The engine counts as idle below this share of one core (worker and Temporal server together). */
+const QUIET_ENGINE_PCT = 10;
+
+/**
+ * Waits (at most `maxSec`) until the engine has finished what an earlier run left it (workflow
+ * tasks, timers firing, deliveries): a measured run, a baseline's above all, must not share the
+ * engine core with the previous run's backlog. Returns the seconds waited, and whether it got quiet.
+ */
+export async function engineQuiet(ctx: BenchContext, maxSec = 120): Promise<{ waitedSec: number; quiet: boolean }> {
+  const labels = { worker: ctx.worker?.pid, temporal: ctx.stackPids.temporal };
+  const t0 = Date.now();
+  for (;;) {
+    const before = snapshotCpu(labels);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const used = cpuBetween(before, snapshotCpu(labels));
+    const busy = (used.processes.worker ?? 0) + (used.processes.temporal ?? 0);
+    const waitedSec = Math.round((Date.now() - t0) / 100) / 10;
+    if (busy < QUIET_ENGINE_PCT) return { waitedSec, quiet: true };
+    if (waitedSec >= maxSec) return { waitedSec, quiet: false };
+  }
+}
+
+/** engineQuiet before a measured run, saying so when it had to wait. */
+export async function settleEngine(ctx: BenchContext, before: string): Promise<void> {
+  const q = await engineQuiet(ctx);
+  if (q.waitedSec > 1.5) console.log(`  (waited ${q.waitedSec} s for the engine to finish earlier work before ${before}${q.quiet ? '' : ': still busy, measured anyway'})`);
+}

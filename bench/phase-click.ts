@@ -1,5 +1,5 @@
 import type { ServerChild } from './children';
-import { cpuLabels, serverScript, startServer, withCpu, type BenchContext } from './context';
+import { cpuLabels, settleEngine, serverScript, startServer, withCpu, type BenchContext } from './context';
 import { cpuBetween, snapshotCpu, type CpuUsage } from './cpu';
 import { readCounts, waitFor, workflowsExpected, type Counts } from './counts';
 import { runLoad, type LoadResult } from './load';
@@ -57,6 +57,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     // Every scenario sees the same visitors: distinct IPs, some bots, some duplicates (traffic-mix.ts).
     let v = 0;
     const nextHeaders = () => visitorHeaders(visitor(v++, { bots: args.bots, duplicates: args.duplicates }, 2));
+    await settleEngine(ctx, label);
     const labels = cpuLabels(ctx, server);
     const wholeBefore = snapshotCpu(labels);
     // The fixed rate first, on a server that has seen no saturating load: a backlog left by a burst

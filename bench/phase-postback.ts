@@ -2,7 +2,7 @@ import mongoose from 'mongoose';
 import { v7 as uuidv7 } from 'uuid';
 import { runLoad, type LoadResult } from './load';
 import type { ServerChild } from './children';
-import { serverScript, startServer, withCpu, type BenchContext } from './context';
+import { serverScript, settleEngine, startServer, withCpu, type BenchContext } from './context';
 import type { CpuUsage } from './cpu';
 import { readCounts, waitFor, type Counts } from './counts';
 import { clickPath } from './seed';
@@ -49,6 +49,7 @@ const POOL = 300;
 
 export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Promise<PostbackPhaseResult> {
   const { args, fixture } = ctx;
+  await settleEngine(ctx, '(e)');
   const baseline = await runBaselineE(ctx);
   const campaignId = fixture.campaigns.postback!.campaignId;
   const read = () => readCounts(ctx.temporal, ctx.sink, campaignId);
@@ -72,6 +73,7 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
     return `/postback?click_id=${ids[i % ids.length]}&event=sale&amount=10.00&currency=EUR&txid=${txidPrefix}${i}&token=${fixture.token}`;
   };
   const url = `${api.url}/postback`;
+  await settleEngine(ctx, 'the clicktrail postback run');
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
   const { result: load, cpu } = await withCpu(ctx, api, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath }), 'postback');
   const answered202 = (warmup?.statusCodes['202'] ?? 0) + (load.statusCodes['202'] ?? 0);
