@@ -71,7 +71,7 @@ const USAGE = `usage: npm run bench -- [options]
   --engine-ab <a[,a…]>  with --only engine-ab: settings to A/B: search-attribute-cache, sqlite, shard-io, worker (default all),
                         each on baseline (d) at 2 × --ceiling-rate for --ceiling-seconds
   --ab-rounds <n>       with --only engine-ab: times each variant runs, interleaved (default 2)
-  --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 180)
+  --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 360)
   --only <p[,p…]>       phases: ceiling, click, postback, e2e, reports, engine-ab (default ceiling,click,postback,e2e)
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
   --unpinned           do not pin (default: server under test and load generator on CPU 0, engine on CPU 1)
@@ -101,7 +101,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       duplicates: { type: 'string', default: '0.05' },
       'engine-ab': { type: 'string', default: ENGINE_AB.join(',') },
       'ab-rounds': { type: 'string', default: '2' },
-      'drain-timeout': { type: 'string', default: '180' },
+      'drain-timeout': { type: 'string', default: '360' },
       only: { type: 'string', default: 'ceiling,click,postback,e2e' },
       profile: { type: 'boolean', default: false },
       unpinned: { type: 'boolean', default: false },
