@@ -1,28 +1,20 @@
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { v7 as uuidv7 } from 'uuid';
 import { freePort, startLocalStack } from '../../src/local-stack/local-stack';
+import { snapshotCpu } from '../cpu';
 
 // What each secondary index of `sessions` costs a click's insert on the local engine: the same
 // session-shaped documents inserted (10 in flight, 4 s each) into collections with 1, 3, 5 and 8
 // indexes, interleaved over three rounds, with the database's CPU per insert from /proc.
 // Run: npx tsx bench/experiments/index-cost.ts
 
-/** ms of CPU of the database processes and their direct children (PostgreSQL's backends). */
+/** ms of CPU of the database processes and everything they started (PostgreSQL's backends). */
 function databaseCpuMs(pids: number[]): number {
-  let ticks = 0;
-  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (pids.includes(Number(p)) || pids.includes(Number(f[1]))) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks * 10;
+  const ticks = snapshotCpu(Object.fromEntries(pids.map((pid) => [String(pid), pid]))).processes;
+  return Object.values(ticks).reduce((sum, t) => sum + t, 0) * 10; // USER_HZ ticks of 10 ms
 }
 
 const VARIANTS: Record<string, Record<string, 1>[]> = {

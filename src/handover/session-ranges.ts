@@ -28,7 +28,6 @@ export function idTime(id: string): number {
 
 /** A session the hand-over must start: neither lazy (it waits for a conversion) nor started some other way. */
 const STARTABLE = { lazy: { $ne: true }, workflowStarted: { $ne: true } } as const;
-const startable = (s: Pick<SessionRecord, 'lazy' | 'workflowStarted'>) => !s.lazy && s.workflowStarted !== true;
 
 export type Claimed = { claim: SessionRangeClaim; items: SessionRecord[]; full: boolean };
 export type NothingClaimed = { claim: null; /** When the oldest session waiting to settle can be claimed (ms), if any is waiting. */ wakeAt: number | null };
@@ -76,9 +75,9 @@ export async function claimSessions(o: { by: string; leaseMs: number; limit: num
     if (stale) {
       const mine = { ...stale, by: o.by, until };
       if (!(await swap(s, { next: s.next, claims: s.claims.map((c) => (c === stale ? mine : c)) }))) continue;
-      const items = stale.retry ? await read({ _id: { $in: stale.retry } }) : await read({ _id: { $gt: stale.from, $lte: stale.to } });
+      const items = await read({ _id: stale.retry ? { $in: stale.retry } : { $gt: stale.from, $lte: stale.to }, ...STARTABLE });
       // `full`: whatever else waits (more stale claims, new ranges) is looked at in the next round at once.
-      return { claim: mine, items: items.filter(startable), full: true };
+      return { claim: mine, items, full: true };
     }
 
     const bound = idFloor(now - o.settleMs);
@@ -96,7 +95,7 @@ export async function claimSessions(o: { by: string; leaseMs: number; limit: num
     }
     const claim: SessionRangeClaim = { from: s.next, to: items[items.length - 1]!._id, by: o.by, until };
     if (!(await swap(s, { next: claim.to, claims: [...s.claims, claim] }))) continue;
-    return { claim, items: items.filter(startable), full: items.length >= o.limit };
+    return { claim, items, full: items.length >= o.limit };
   }
   // Every attempt lost a race: others are claiming, this process tries at its next round.
   return { claim: null, wakeAt: null };
