@@ -201,17 +201,27 @@ export class RollupWriter {
     const tok = this.token();
     const horizon = this.retentionMs > 0 ? Date.now() - this.retentionMs : -Infinity;
     let written = 0;
-    // A day's blocks are written while the next day is read and computed.
+    // A day's blocks are written while the next day is computed, and the day after that is read
+    // meanwhile: the database and this process work at once.
     let writing: Promise<void> = Promise.resolve();
+    const bounds = (day: number) => ({ lo: Math.max(day, from), hi: Math.min(day + DAY_MS, to) });
+    // Clicks whose raw sessions may have expired are left as they are: the slow path keeps them.
+    const readable = (day: number) => day < to && bounds(day).lo >= horizon + QUARTER_MS;
+    const read = (day: number) => {
+      const p = loadSources(bounds(day).lo, bounds(day).hi, { clicks: true });
+      p.catch(() => undefined);
+      return p;
+    };
+    let next = readable(bucketStart(from, DAY_LEVEL)) ? read(bucketStart(from, DAY_LEVEL)) : null;
     for (let day = bucketStart(from, DAY_LEVEL); day < to; day += DAY_MS) {
-      const lo = Math.max(day, from);
-      const hi = Math.min(day + DAY_MS, to);
-      // Clicks whose raw sessions may have expired are left as they are: the slow path keeps them.
-      if (lo < horizon + QUARTER_MS) {
+      const { lo, hi } = bounds(day);
+      if (!readable(day)) {
         for (let t = lo; t < hi; t += QUARTER_MS) await markDirty(t);
+        next = readable(day + DAY_MS) ? read(day + DAY_MS) : null;
         continue;
       }
-      const { clicks, convs } = await loadSources(lo, hi, { clicks: true });
+      const { clicks, convs } = await next!;
+      next = readable(day + DAY_MS) ? read(day + DAY_MS) : null;
       const byQuarter = new Map<number, { clicks: ClickSource[]; convs: ConversionSource[] }>();
       for (let t = lo; t < hi; t += QUARTER_MS) byQuarter.set(t, { clicks: [], convs: [] });
       for (const k of clicks) byQuarter.get(bucketStart(k.at, 0))!.clicks.push(k);
