@@ -17,6 +17,8 @@ export interface LoadOptions {
   nextPath?: () => string;
   /** Headers of each request, on top of the others (e.g. the visitor's IP and user agent). */
   nextHeaders?: () => Record<string, string>;
+  /** Ends the run early (the result covers what was sent until then). */
+  signal?: AbortSignal;
 }
 
 export interface LoadResult {
@@ -65,6 +67,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     instance.on('response', (_client, _status, _bytes, ms) => {
       latencies.push(ms);
     });
+    if (o.signal?.aborted) instance.stop();
+    else o.signal?.addEventListener('abort', () => instance.stop(), { once: true });
   });
   const statusCodes: Record<string, number> = {};
   for (const [code, s] of Object.entries(result.statusCodeStats as Record<string, { count: number }>)) statusCodes[code] = s.count;
