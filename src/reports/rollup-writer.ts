@@ -176,14 +176,20 @@ export class RollupWriter {
     return this.lastTok;
   }
 
-  /** One round of the live writer: marks the quarter-hours clicks may still land in, then drains. */
+  /**
+   * One round of the live writer: marks the quarter-hours that have settled since the last round
+   * (no click can land in them any more), then drains. A quarter-hour still taking clicks is not
+   * recomputed, not even for a conversion marked in it: reports read it raw (after `applied`), and
+   * recomputing it each round would read its clicks again every round, a cost growing with the
+   * square of the click rate. Each settled quarter-hour is read once.
+   */
   async tick(now = Date.now()): Promise<number> {
     const state = await rollupState().findOne({ _id: 'frontier' });
     const settled = bucketStart(now - this.lateMs, 0);
     const frontier = state ? Math.min(state.frontier.getTime(), settled) : settled;
-    for (let t = frontier; t <= bucketStart(now, 0); t += QUARTER_MS) await markDirty(t);
+    for (let t = frontier; t < settled; t += QUARTER_MS) await markDirty(t);
     await rollupState().updateOne({ _id: 'frontier' }, { $max: { frontier: new Date(settled) } }, { upsert: true });
-    const done = await this.drain();
+    const done = await this.drain(settled);
     // Reports read blocks before `applied` and compute the quarter-hours after it from raw data.
     const behind = await dirtyBlocks().findOne({ level: 0, t: { $gte: new Date(frontier), $lt: new Date(settled) } });
     await rollupState().updateOne({ _id: 'frontier' }, { $max: { applied: new Date(behind ? behind.t.getTime() : settled) } });
@@ -287,12 +293,16 @@ export class RollupWriter {
     return written + (await this.drain());
   }
 
-  /** Recomputes marked blocks, lowest level first, until none is left that this writer may claim. */
-  async drain(): Promise<number> {
+  /**
+   * Recomputes marked blocks, lowest level first, until none is left that this writer may claim;
+   * quarter-hours from `settledBefore` on are left marked for a later round.
+   */
+  async drain(settledBefore = Infinity): Promise<number> {
     let done = 0;
+    const settledOnly = Number.isFinite(settledBefore) ? { $or: [{ level: { $gt: 0 } }, { t: { $lt: new Date(settledBefore) } }] } : {};
     for (;;) {
       const now = new Date();
-      const candidates = await dirtyBlocks().find({ leaseUntil: { $lt: now } }).sort({ level: 1, t: 1 }).limit(this.batch).toArray();
+      const candidates = await dirtyBlocks().find({ leaseUntil: { $lt: now }, ...settledOnly }).sort({ level: 1, t: 1 }).limit(this.batch).toArray();
       if (candidates.length === 0) return done;
       const lowest = candidates[0]!.level;
       // Parents wait for every child of theirs in this round: finish a level before the next one.

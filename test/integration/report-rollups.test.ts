@@ -7,7 +7,7 @@ import { loadFacts, type FactQuery } from '../../src/reports/raw-facts';
 import { applySessionRetention } from '../../src/reports/rollup-loop';
 import { blocksOf, documentsOf, loadRollupFacts } from '../../src/reports/rollup-facts';
 import { CUBES, DAY_LEVEL, OTHER, cubeFor } from '../../src/reports/rollup-cubes';
-import { dirtyBlocks, dirtyId, rollups, unpackRows } from '../../src/reports/rollup-store';
+import { dirtyBlocks, dirtyId, rollupId, rollupState, rollups, unpackRows } from '../../src/reports/rollup-store';
 import { rebuildRollups, verifyRollups } from '../../src/reports/rollup-verify';
 import { RollupWriter, markChanged, markRange } from '../../src/reports/rollup-writer';
 import { clientFor, type ApiClient } from '../support/api-client';
@@ -357,4 +357,33 @@ test('raw sessions can expire (a TTL index) while the rollups keep their clicks'
   expect(after.raw.totals.clicks).toBeLessThan(before.raw.totals.clicks);
   await applySessionRetention(0);
   expect((await sessions().indexes()).some((i) => i.name === 'session_retention')).toBe(false);
+});
+
+test('a tick leaves the quarter-hour still taking clicks to the raw read, and counts it once it has settled', async () => {
+  const saved = await rollupState().findOne({ _id: 'frontier' });
+  const q = Date.UTC(2025, 5, 1, 12, 0);
+  const campaign = testId('live');
+  const base = fixtures().s[0]!;
+  await sessions().insertMany([1, 2, 3].map((i) => ({ ...base, _id: `live-${i}-${campaign}`, campaignId: campaign, createdAt: new Date(q + i * 60_000) })));
+  const clicksDoc = () => rollups().findOne({ _id: rollupId('campaign', 'clicks', 0, q) });
+  try {
+    await rollupState().updateOne({ _id: 'frontier' }, { $set: { frontier: new Date(q) } });
+    const writer = new RollupWriter({ lateMs: 120_000 });
+    // Five minutes in, with a conversion marking it: nothing is read for it, the mark waits.
+    await markChanged(q + 60_000);
+    await writer.tick(q + 5 * 60_000);
+    expect(await clicksDoc()).toBeNull();
+    expect(await dirtyBlocks().countDocuments({ _id: dirtyId(0, q) })).toBe(1);
+    // Still inside the late margin after its end: still left alone.
+    await writer.tick(q + 16 * 60_000);
+    expect(await clicksDoc()).toBeNull();
+    // Settled: one tick counts its three clicks and clears the mark.
+    await writer.tick(q + 17 * 60_000 + 1);
+    const doc = await clicksDoc();
+    expect(unpackRows(doc!.rows).filter((r) => r.k[0] === campaign).reduce((n, r) => n + r.n, 0)).toBe(3);
+    expect(await dirtyBlocks().countDocuments({ _id: dirtyId(0, q) })).toBe(0);
+  } finally {
+    await rollupState().replaceOne({ _id: 'frontier' }, saved!);
+    await sessions().deleteMany({ campaignId: campaign });
+  }
 });
