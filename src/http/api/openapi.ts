@@ -1,3 +1,4 @@
+import { withPortablePatterns } from './portable-pattern';
 import { jsonSchemaOf, responseJsonOf } from './schemas';
 import type { RouteDoc } from './route';
 
@@ -90,7 +91,7 @@ export function openApiDocument(routes: readonly RouteDoc[], serverUrl: string):
     };
     paths[path] = { ...(paths[path] ?? {}), [r.method]: op };
   }
-  return {
+  return withPortablePatterns({
     openapi: '3.1.0',
     info: { title: 'clicktrail management and reporting API', version: '1' },
     servers: [{ url: serverUrl }],
@@ -100,5 +101,5 @@ export function openApiDocument(routes: readonly RouteDoc[], serverUrl: string):
       schemas,
     },
     paths,
-  };
+  });
 }
