@@ -50,7 +50,7 @@ export const PHASES = ['ceiling', 'click', 'postback', 'e2e', 'reports', 'engine
 export type Phase = (typeof PHASES)[number];
 export const WORKFLOW_POLICIES = ['every-click', 'skip-bots-and-duplicates'] as const;
 export type WorkflowPolicy = (typeof WORKFLOW_POLICIES)[number];
-export const ENGINE_PRIORITIES = ['idle', 'nice', 'equal'] as const;
+export const ENGINE_PRIORITIES = ['idle', 'nice', 'equal', 'stopped'] as const;
 export type EnginePriority = (typeof ENGINE_PRIORITIES)[number];
 export const ENGINE_AB = ['search-attribute-cache', 'sqlite', 'shard-io', 'worker'] as const;
 export type EngineAbName = (typeof ENGINE_AB)[number];
@@ -76,7 +76,9 @@ const USAGE = `usage: npm run bench -- [options]
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
   --unpinned           do not pin (default: server under test and load generator on CPU 0, engine on CPU 1)
   --engine-priority <p> on the engine core, the Temporal server and the worker run: idle (SCHED_IDLE, default: the
-                        database preempts them at once), nice (nice 10) or equal (as the database)
+                        database preempts them at once), nice (nice 10) or equal (as the database); stopped, an
+                        experiment: as idle, and both frozen (SIGSTOP) during each measured run, so that the hot paths
+                        have the engine core's database to themselves (what deferring all engine work would give)
   --temporal-in-memory  run the Temporal dev server without its SQLite file
   --name <name>         results file name (default latest)
   --out <dir>           results directory (default bench/results)

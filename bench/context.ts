@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { BenchArgs } from './args';
-import type { CoreLayout } from './layout';
+import { freeze, type CoreLayout } from './layout';
 import { startChild, type ServerChild } from './children';
 import { cpuBetween, snapshotCpu, type CpuUsage } from './cpu';
 import type { BenchFixture } from './seed';
@@ -69,6 +69,20 @@ export async function withCpu<T>(
   const cpu = cpuBetween(before, snapshotCpu(labels));
   await Promise.all(profiled.map((c) => c.profile('stop', profileFile(ctx, profileAs!, c === ctx.worker ? 'worker' : 'api'))));
   return { result, cpu };
+}
+
+/**
+ * A hot path's measured load; under the experiment `--engine-priority stopped` the Temporal server
+ * and the worker are frozen meanwhile (no engine work at all), and resume after it.
+ */
+export async function hotPathLoad<T>(ctx: BenchContext, fn: () => Promise<T>): Promise<T> {
+  const engine = ctx.args.enginePriority === 'stopped' ? [ctx.worker?.pid, ctx.stackPids.temporal] : [];
+  for (const pid of engine) freeze(pid, true);
+  try {
+    return await fn();
+  } finally {
+    for (const pid of engine) freeze(pid, false);
+  }
 }
 
 /** The processes whose CPU a run reports, by name. */

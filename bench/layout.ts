@@ -63,6 +63,7 @@ const PRIORITY_NOTES: Record<EnginePriority, string> = {
   idle: 'on it the Temporal server and the clicktrail worker run SCHED_IDLE (the database preempts them as soon as it has work, as on separate machines)',
   nice: `on it the Temporal server and the clicktrail worker run at nice ${ENGINE_NICE}, the database at 0`,
   equal: 'on it every process runs at the same priority',
+  stopped: 'on it the Temporal server and the clicktrail worker run SCHED_IDLE and are frozen (SIGSTOP) during each measured run (an experiment: the engine does no work while the hot paths are measured)',
 };
 
 /**
@@ -77,7 +78,7 @@ const PRIORITY_NOTES: Record<EnginePriority, string> = {
  */
 export function yieldToDatabase(pid: number, priority: EnginePriority): void {
   if (priority === 'equal') return;
-  const command = priority === 'idle' ? (tid: string) => ['chrt', ['--idle', '-p', '0', tid]] as const : (tid: string) => ['renice', ['-n', String(ENGINE_NICE), '-p', tid]] as const;
+  const command = priority !== 'nice' ? (tid: string) => ['chrt', ['--idle', '-p', '0', tid]] as const : (tid: string) => ['renice', ['-n', String(ENGINE_NICE), '-p', tid]] as const;
   for (const p of [pid, ...descendants(pid)]) {
     let tids: string[];
     try {
@@ -92,6 +93,18 @@ export function yieldToDatabase(pid: number, priority: EnginePriority): void {
       } catch {
         // gone meanwhile
       }
+    }
+  }
+}
+
+/** SIGSTOP (or SIGCONT) to a process and all its descendants: `--engine-priority stopped`. */
+export function freeze(pid: number | undefined, frozen: boolean): void {
+  if (!pid) return;
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      process.kill(p, frozen ? 'SIGSTOP' : 'SIGCONT');
+    } catch {
+      // gone meanwhile
     }
   }
 }

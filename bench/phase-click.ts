@@ -1,5 +1,5 @@
 import type { ServerChild } from './children';
-import { cpuLabels, settleEngine, serverScript, startServer, withCpu, type BenchContext } from './context';
+import { cpuLabels, hotPathLoad, settleEngine, serverScript, startServer, withCpu, type BenchContext } from './context';
 import { cpuBetween, snapshotCpu, type CpuUsage } from './cpu';
 import { readCounts, waitFor, workflowsExpected, type Counts } from './counts';
 import { runLoad, type LoadResult } from './load';
@@ -70,7 +70,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     const { result: load, cpu } = await withCpu(
       ctx,
       server,
-      () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextHeaders }),
+      () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextHeaders })),
       profileAs,
     );
     await hooks.afterLoad?.();

@@ -2,7 +2,7 @@ import mongoose from 'mongoose';
 import { v7 as uuidv7 } from 'uuid';
 import { runLoad, type LoadResult } from './load';
 import type { ServerChild } from './children';
-import { serverScript, settleEngine, startServer, withCpu, type BenchContext } from './context';
+import { hotPathLoad, serverScript, settleEngine, startServer, withCpu, type BenchContext } from './context';
 import type { CpuUsage } from './cpu';
 import { readCounts, waitFor, type Counts } from './counts';
 import { clickPath } from './seed';
@@ -75,7 +75,7 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   const url = `${api.url}/postback`;
   await settleEngine(ctx, 'the clicktrail postback run');
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
-  const { result: load, cpu } = await withCpu(ctx, api, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath }), 'postback');
+  const { result: load, cpu } = await withCpu(ctx, api, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback');
   const answered202 = (warmup?.statusCodes['202'] ?? 0) + (load.statusCodes['202'] ?? 0);
   const bad = load.responses - (load.statusCodes['202'] ?? 0) + load.errors + load.timeouts;
   // Requests still in flight when the load generator stopped are accepted (or not) afterwards,
@@ -129,7 +129,7 @@ async function runBaselineE(ctx: BenchContext): Promise<PostbackBaselineResult> 
     };
     const url = `${server.url}/postback`;
     if (args.warmup > 0) await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath });
-    const { result: load, cpu } = await withCpu(ctx, server, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath }));
+    const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })));
     const bad = load.responses - (load.statusCodes['202'] ?? 0) + load.errors + load.timeouts;
     console.log(`  (e) MongoDB-only postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors`);
     return { load, cpu, bad };
