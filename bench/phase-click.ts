@@ -3,6 +3,7 @@ import { cpuLabels, hotPathLoad, settleEngine, serverScript, startServer, withCp
 import { cpuBetween, snapshotCpu, type CpuUsage } from './cpu';
 import { readCounts, waitFor, workflowsExpected, type Counts } from './counts';
 import { runLoad, type LoadResult } from './load';
+import { rollupCostPerClick } from './rollup-cost';
 import { clickPath } from './seed';
 import { visitor, visitorHeaders } from './traffic-mix';
 
@@ -40,6 +41,8 @@ export interface ClickPhaseResult {
     drainSec: number;
     startedPerSecDuringLoad: number;
   };
+  /** The rollup writer's work per click (rollup-cost.ts), on the quarter-hours this phase's clicks are in. */
+  rollupWriter: { msPerClick: number | null; clicks: number };
 }
 
 export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickPhaseResult; api: ServerChild }> {
@@ -135,6 +138,10 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     ctx.failures.push(`click path: ${workflowsExpected(drain.counts, policy) - drain.counts.workflowsStarted} session workflows still not started ${args.drainTimeout} s after the load`);
   }
 
+  // After the workflows: the writer's recompute then has the engine core's database to itself.
+  const rollupWriter = await rollupCostPerClick();
+  console.log(`  rollup writer: ${rollupWriter.msPerClick ?? 'n/a'} ms per click (${rollupWriter.clicks} clicks recomputed)`);
+
   const [a, b] = scenarios as [ScenarioResult, ScenarioResult, ScenarioResult];
   const ratio = (x: number, y: number) => Math.round((x / y) * 1000) / 1000;
   return {
@@ -155,6 +162,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
         drainSec: drain.waitedSec,
         startedPerSecDuringLoad: Math.round((atEndOfLoad.workflowsStarted - (before.counts?.workflowsStarted ?? 0)) / c.load.durationSec),
       },
+      rollupWriter,
     },
   };
 }

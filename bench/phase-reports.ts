@@ -3,13 +3,14 @@ import { conversions, type ConversionRecord } from '../src/persistence/models/co
 import { Publisher } from '../src/persistence/models/publisher';
 import { issueApiKey } from '../src/persistence/models/api-key';
 import { sessions, type SessionRecord } from '../src/persistence/models/session';
-import { QUARTER_MS, bucketStart } from '../src/reports/rollup-cubes';
+import { bucketStart } from '../src/reports/rollup-cubes';
 import { RollupWriter } from '../src/reports/rollup-writer';
 import { rollupState, rollups } from '../src/reports/rollup-store';
 import { rebuildRollups } from '../src/reports/rollup-verify';
 import type { ServerChild } from './children';
 import type { BenchContext } from './context';
 import { runLoad, summarize, type LoadResult } from './load';
+import { rollupCostPerClick } from './rollup-cost';
 import { clickPath } from './seed';
 
 // Reports at volume: sessions and conversions seeded straight into the collections over 90 days
@@ -226,13 +227,7 @@ export async function runReportsPhase(ctx: BenchContext, api: ServerChild, n: nu
   timed.abort();
   const clicks = await clicking;
 
-  // The writer's cost for clicks: one quarter-hour of them recomputed (what each tick does).
-  const quarter = bucketStart(Date.now(), 0) - QUARTER_MS;
-  const writerQuarterClicks = await sessions().countDocuments({ createdAt: { $gte: new Date(quarter), $lt: new Date(quarter + 2 * QUARTER_MS) } });
-  const writer = new RollupWriter();
-  const t2 = performance.now();
-  await writer.rebuild(quarter, quarter + 2 * QUARTER_MS);
-  const writerMs = performance.now() - t2;
+  const writer = await rollupCostPerClick();
   return {
     sessions: n,
     conversions: conversionCount,
@@ -242,7 +237,7 @@ export async function runReportsPhase(ctx: BenchContext, api: ServerChild, n: nu
     rollupDocs,
     timings,
     clicks,
-    writerMsPerClick: writerQuarterClicks > 0 ? Math.round((writerMs / writerQuarterClicks) * 1000) / 1000 : null,
-    writerQuarterClicks,
+    writerMsPerClick: writer.msPerClick,
+    writerQuarterClicks: writer.clicks,
   };
 }

@@ -92,6 +92,12 @@ export function renderMarkdown(r: BenchResults): string {
             `${Math.round((w.afterDrain.workflowsStarted - w.atEndOfLoad.workflowsStarted) / Math.max(w.drainSec, 0.1))} workflows/s after the load).`
           : `**${w.afterDrain.sessionsStored - w.afterDrain.workflowsStarted} still not started ${w.drainSec} s after the load**.`),
       '',
+      ...(c.rollupWriter
+        ? [
+            `Report rollups: ${c.rollupWriter.msPerClick ?? 'n/a'} ms of rollup writer work per click (the two latest quarter-hours, holding ${c.rollupWriter.clicks} clicks, recomputed with every block above them, as the writer does once each has settled; wall time, database included); the click path itself writes nothing more.`,
+            '',
+          ]
+        : []),
     );
   }
 
