@@ -1,8 +1,8 @@
-import { useState } from 'preact/hooks';
 import { formatMinor, isCurrency } from '../../../src/domain/money';
 import { request, type Me } from '../api';
-import { dateTime, dayEnd, dayStart } from '../format';
-import { BASE, navigate } from '../router';
+import { Filters, SelectFilter, TextFilter, useFilterForm } from '../filter-form';
+import { dateTime } from '../format';
+import { BASE } from '../router';
 import { Empty, Show, TableWrap, useAsync, NextPage } from '../ui';
 import { Decide } from './session';
 
@@ -10,59 +10,32 @@ import { Decide } from './session';
 // its advertiser or an operator (POST /conversions/{id}/status), as on its session's page.
 
 const FILTERS = ['campaign', 'publisher', 'advertiser', 'event', 'status', 'from', 'to'] as const;
-
+const STATUSES = [
+  ['', 'Any'],
+  ['pending', 'Pending'],
+  ['approved', 'Approved'],
+  ['rejected', 'Rejected'],
+] as const;
 
 const amount = (minor: number | null | undefined, currency: string | null | undefined) =>
   minor === undefined || minor === null || !currency || !isCurrency(currency) ? '—' : `${formatMinor(minor, currency)} ${currency}`;
 
 export function Conversions({ me, params }: { me: Me; params: URLSearchParams }) {
-  const cursor = params.get('cursor') ?? undefined;
-  const [page, reload] = useAsync(() => {
-    const q = Object.fromEntries(FILTERS.filter((f) => f !== 'from' && f !== 'to' && params.get(f)).map((f) => [f, params.get(f)!]));
-    return request('get', '/conversions', { query: { ...q, from: dayStart(params.get('from')), to: dayEnd(params.get('to')), cursor, limit: 50 } }) ;
-  }, params.toString());
-  const [form, setForm] = useState<Record<string, string>>(Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? ''])));
-  const go = (extra: Record<string, string> = {}) => {
-    const next = new URLSearchParams();
-    for (const [k, v] of Object.entries({ ...form, ...extra })) if (v) next.set(k, v);
-    navigate(`/conversions?${next.toString()}`);
-  };
-  const input = (f: (typeof FILTERS)[number], label: string, type: 'text' | 'date' = 'text') => (
-    <label key={f}>
-      {label}
-      <input type={type as 'text'} value={form[f]} onInput={(e) => setForm({ ...form, [f]: (e.target as HTMLInputElement).value })} />
-    </label>
-  );
+  const form = useFilterForm('/conversions', params, FILTERS);
+  const [page, reload] = useAsync(() => request('get', '/conversions', { query: { ...form.query, limit: 50 } }), params.toString());
   const decides = me.kind !== 'publisher';
   return (
     <section aria-labelledby="conversions-title">
       <h1 id="conversions-title">Conversions</h1>
-      <form
-        class="card filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          go();
-        }}
-      >
-        <div class="fields">
-          {input('campaign', 'Campaign id')}
-          {me.kind !== 'publisher' && input('publisher', 'Publisher id')}
-          {me.kind === 'operator' && input('advertiser', 'Advertiser id')}
-          {input('event', 'Event')}
-          <label>
-            Status
-            <select value={form.status} onChange={(e) => setForm({ ...form, status: (e.target as HTMLSelectElement).value })}>
-              <option value="">Any</option>
-              <option value="pending">Pending</option>
-              <option value="approved">Approved</option>
-              <option value="rejected">Rejected</option>
-            </select>
-          </label>
-          {input('from', 'Recorded from', 'date')}
-          {input('to', 'Recorded before', 'date')}
-        </div>
-        <button type="submit">Filter</button>
-      </form>
+      <Filters form={form}>
+        <TextFilter form={form} name="campaign" label="Campaign id" />
+        {me.kind !== 'publisher' && <TextFilter form={form} name="publisher" label="Publisher id" />}
+        {me.kind === 'operator' && <TextFilter form={form} name="advertiser" label="Advertiser id" />}
+        <TextFilter form={form} name="event" label="Event" />
+        <SelectFilter form={form} name="status" label="Status" options={STATUSES} />
+        <TextFilter form={form} name="from" label="Recorded from" type="date" />
+        <TextFilter form={form} name="to" label="Recorded before" type="date" />
+      </Filters>
       <Show value={page} what="conversions">
         {(p) =>
           p.data.length === 0 ? (
@@ -109,7 +82,7 @@ export function Conversions({ me, params }: { me: Me; params: URLSearchParams })
                   </tbody>
                 </table>
               </TableWrap>
-              <NextPage cursor={p.next_cursor} go={go} />
+              <NextPage cursor={p.next_cursor} go={form.go} />
             </>
           )
         }

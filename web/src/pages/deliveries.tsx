@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api, request, type Me, type ResponseOf } from '../api';
 import { dateTime } from '../format';
-import { BASE, navigate } from '../router';
+import { Filters, SelectFilter, TextFilter, useFilterForm } from '../filter-form';
+import { BASE } from '../router';
 import { Empty, ErrorMessage, Show, TableWrap, useAsync, NextPage } from '../ui';
 import { type Delivery, DeliveryAttempts } from '../delivery-attempts';
 
@@ -13,40 +14,15 @@ const OUTCOMES = [
 
 /** Outbound postbacks that failed or were given up, with a re-send for each. */
 export function Deliveries({ params }: { me: Me; params: URLSearchParams }) {
-  const outcome = params.get('outcome') ?? 'given_up';
-  const session = params.get('session') ?? '';
-  const cursor = params.get('cursor') ?? undefined;
-  const [page] = useAsync(() => api<ResponseOf<'/deliveries'>>('/deliveries', { query: { outcome, session, cursor, limit: 50 } }), params.toString());
-  const [form, setForm] = useState({ outcome, session });
-  const go = (extra: Record<string, string> = {}) => navigate(`/deliveries?${new URLSearchParams(Object.entries({ ...form, ...extra }).filter(([, v]) => v)).toString()}`);
+  const form = useFilterForm('/deliveries', params, ['outcome', 'session'], { outcome: 'given_up' });
+  const [page] = useAsync(() => api<ResponseOf<'/deliveries'>>('/deliveries', { query: { ...form.query, limit: 50 } }), params.toString());
   return (
     <section aria-labelledby="deliveries-page-title">
       <h1 id="deliveries-page-title">Deliveries</h1>
-      <form
-        class="card filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          go();
-        }}
-      >
-        <div class="fields">
-          <label>
-            Outcome
-            <select value={form.outcome} onChange={(e) => setForm({ ...form, outcome: (e.target as HTMLSelectElement).value })}>
-              {OUTCOMES.map(([v, l]) => (
-                <option key={v} value={v}>
-                  {l}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Session id
-            <input type="text" value={form.session} onInput={(e) => setForm({ ...form, session: (e.target as HTMLInputElement).value })} />
-          </label>
-        </div>
-        <button type="submit">Filter</button>
-      </form>
+      <Filters form={form}>
+        <SelectFilter form={form} name="outcome" label="Outcome" options={OUTCOMES} />
+        <TextFilter form={form} name="session" label="Session id" />
+      </Filters>
       <Show value={page} what="deliveries">
         {(p) =>
           p.data.length === 0 ? (
@@ -93,7 +69,7 @@ export function Deliveries({ params }: { me: Me; params: URLSearchParams }) {
                   </tbody>
                 </table>
               </TableWrap>
-              <NextPage cursor={p.next_cursor} go={go} />
+              <NextPage cursor={p.next_cursor} go={form.go} />
             </>
           )
         }
