@@ -2,8 +2,8 @@ import { useState } from 'preact/hooks';
 import { api, request, type Me, type ResponseOf } from '../api';
 import { dateTime } from '../format';
 import { Filters, SelectFilter, TextFilter, useFilterForm } from '../filter-form';
-import { BASE } from '../router';
-import { Empty, ErrorMessage, Show, TableWrap, useAsync, NextPage } from '../ui';
+import { PagedTable } from '../data-table';
+import { ErrorMessage, SessionLink, useAsync } from '../ui';
 import { type Delivery, DeliveryAttempts } from '../delivery-attempts';
 
 const OUTCOMES = [
@@ -23,58 +23,36 @@ export function Deliveries({ params }: { me: Me; params: URLSearchParams }) {
         <SelectFilter form={form} name="outcome" label="Outcome" options={OUTCOMES} />
         <TextFilter form={form} name="session" label="Session id" />
       </Filters>
-      <Show value={page} what="deliveries">
-        {(p) =>
-          p.data.length === 0 ? (
-            <Empty>No delivery matches.</Empty>
-          ) : (
-            <>
-              <TableWrap label="Deliveries table">
-                <table data-testid="deliveries-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Delivery</th>
-                      <th scope="col">To</th>
-                      <th scope="col">Outcome</th>
-                      <th scope="col">Attempts</th>
-                      <th scope="col">Last attempt</th>
-                      <th scope="col">Session</th>
-                      <th scope="col">Re-send</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {p.data.map((d) => {
-                      const last = d.attempts[d.attempts.length - 1];
-                      return (
-                        <tr key={d.deliveryId}>
-                          <td>{d.deliveryId}</td>
-                          <td>
-                            {d.target} {d.targetId}
-                          </td>
-                          <td>{d.outcome}</td>
-                          <td class="num">{d.attempts.length}</td>
-                          <td>
-                            <details>
-                              <summary>{last ? `${dateTime(last.at)}: ${last.statusCode ?? ''} ${last.error ?? ''}` : '—'}</summary>
-                              <DeliveryAttempts delivery={d} />
-                            </details>
-                          </td>
-                          <td>
-                            <a href={`${BASE}/sessions/${encodeURIComponent(d.sessionId)}`}>{d.sessionId}</a>
-                          </td>
-                          <td>{d.outcome === 'delivered' ? '—' : <Resend delivery={d} />}</td>
-                        </tr>
-                      );
-                    })}
-                  </tbody>
-                </table>
-              </TableWrap>
-              <NextPage cursor={p.next_cursor} go={form.go} />
-            </>
-          )
-        }
-      </Show>
+      <PagedTable
+        page={page}
+        what="deliveries"
+        empty="No delivery matches."
+        go={form.go}
+        label="Deliveries table"
+        testId="deliveries-table"
+        rowKey={(d) => d.deliveryId}
+        columns={[
+          { head: 'Delivery', cell: (d) => d.deliveryId },
+          { head: 'To', cell: (d) => `${d.target} ${d.targetId}` },
+          { head: 'Outcome', cell: (d) => d.outcome },
+          { head: 'Attempts', num: true, cell: (d) => d.attempts.length },
+          { head: 'Last attempt', cell: (d) => <LastAttempt delivery={d} /> },
+          { head: 'Session', cell: (d) => <SessionLink id={d.sessionId} /> },
+          { head: 'Re-send', cell: (d) => (d.outcome === 'delivered' ? '—' : <Resend delivery={d} />) },
+        ]}
+      />
     </section>
+  );
+}
+
+/** The last attempt in a line; opened, every attempt. */
+function LastAttempt({ delivery }: { delivery: Delivery }) {
+  const last = delivery.attempts[delivery.attempts.length - 1];
+  return (
+    <details>
+      <summary>{last ? `${dateTime(last.at)}: ${last.statusCode ?? ''} ${last.error ?? ''}` : '—'}</summary>
+      <DeliveryAttempts delivery={delivery} />
+    </details>
   );
 }
 

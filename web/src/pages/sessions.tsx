@@ -1,8 +1,8 @@
 import { api, type Me, type ResponseOf } from '../api';
 import { Filters, SelectFilter, TextFilter, useFilterForm } from '../filter-form';
-import { dateTime } from '../format';
-import { BASE } from '../router';
-import { Empty, Show, TableWrap, useAsync, NextPage } from '../ui';
+import { dateTime, sessionStatus } from '../format';
+import { PagedTable } from '../data-table';
+import { SessionLink, useAsync } from '../ui';
 
 const FILTERS = ['campaign', 'publisher', 'advertiser', 'status', 'from', 'to'] as const;
 const STATUSES = [
@@ -26,51 +26,25 @@ export function Sessions({ params }: { me: Me; params: URLSearchParams }) {
         <TextFilter form={form} name="from" label="Clicked from" type="date" />
         <TextFilter form={form} name="to" label="Clicked before" type="date" />
       </Filters>
-      <Show value={page} what="sessions">
-        {(p) =>
-          p.data.length === 0 ? (
-            <Empty>No sessions match. A click on a tracked link makes one.</Empty>
-          ) : (
-            <>
-              <TableWrap label={'Sessions table'}>
-                <table data-testid="sessions-table">
-                  <caption>Sessions, oldest first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Session</th>
-                      <th scope="col">Clicked</th>
-                      <th scope="col">Campaign</th>
-                      <th scope="col">Publisher</th>
-                      <th scope="col">Country</th>
-                      <th scope="col">Device</th>
-                      <th scope="col">Status</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {p.data.map((s) => (
-                      <tr key={s.id}>
-                        <td>
-                          <a href={`${BASE}/sessions/${encodeURIComponent(s.id)}`}>{s.id}</a>
-                        </td>
-                        <td>{dateTime(s.createdAt)}</td>
-                        <td>{s.campaignId}</td>
-                        <td>{s.publisherId}</td>
-                        <td>{s.country ?? '—'}</td>
-                        <td>{s.device?.type ?? '—'}</td>
-                        <td>
-                          {s.status}
-                          {s.bot ? ' (bot)' : ''}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </TableWrap>
-              <NextPage cursor={p.next_cursor} go={form.go} />
-            </>
-          )
-        }
-      </Show>
+      <PagedTable
+        page={page}
+        what="sessions"
+        empty="No sessions match. A click on a tracked link makes one."
+        go={form.go}
+        label="Sessions table"
+        testId="sessions-table"
+        caption="Sessions, oldest first"
+        rowKey={(s) => s.id}
+        columns={[
+          { head: 'Session', cell: (s) => <SessionLink id={s.id} /> },
+          { head: 'Clicked', cell: (s) => dateTime(s.createdAt) },
+          { head: 'Campaign', cell: (s) => s.campaignId },
+          { head: 'Publisher', cell: (s) => s.publisherId },
+          { head: 'Country', cell: (s) => s.country ?? '—' },
+          { head: 'Device', cell: (s) => s.device?.type ?? '—' },
+          { head: 'Status', cell: sessionStatus },
+        ]}
+      />
     </section>
   );
 }
