@@ -16,6 +16,20 @@ export function visibleMoney(kind: string): MoneyField[] {
   return ['payout', 'revenue', 'profit'];
 }
 
+export function capitalized(word: string): string {
+  return word[0]!.toUpperCase() + word.slice(1);
+}
+
+/** A session's status, and whether its click was a bot's. */
+export function sessionStatus(s: { status: string; bot?: boolean | null }): string {
+  return s.status + (s.bot ? ' (bot)' : '');
+}
+
+/** A conversion's status, and the reason given for it. */
+export function conversionStatus(c: { status: string; statusReason?: string | null }): string {
+  return c.status + (c.statusReason ? ` (${c.statusReason})` : '');
+}
+
 export function percent(rate: number | null | undefined): string {
   return rate === null || rate === undefined ? '—' : `${(rate * 100).toFixed(2)} %`;
 }

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api';
+import { BASE } from './router';
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -75,4 +76,8 @@ export function NextPage({ cursor, go }: { cursor: string | null | undefined; go
       Next page
     </button>
   ) : null;
+}
+
+export function SessionLink({ id }: { id: string }) {
+  return <a href={`${BASE}/sessions/${encodeURIComponent(id)}`}>{id}</a>;
 }

@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import { api, request, type Me, type ResponseOf } from '../api';
 import { dateTime } from '../format';
-import { BASE, navigate } from '../router';
-import { Empty, ErrorMessage, Show, TableWrap, useAsync, NextPage } from '../ui';
+import { Filters, SelectFilter, TextFilter, useFilterForm } from '../filter-form';
+import { PagedTable } from '../data-table';
+import { ErrorMessage, SessionLink, useAsync } from '../ui';
 import { type Delivery, DeliveryAttempts } from '../delivery-attempts';
 
 const OUTCOMES = [
@@ -13,92 +14,45 @@ const OUTCOMES = [
 
 /** Outbound postbacks that failed or were given up, with a re-send for each. */
 export function Deliveries({ params }: { me: Me; params: URLSearchParams }) {
-  const outcome = params.get('outcome') ?? 'given_up';
-  const session = params.get('session') ?? '';
-  const cursor = params.get('cursor') ?? undefined;
-  const [page] = useAsync(() => api<ResponseOf<'/deliveries'>>('/deliveries', { query: { outcome, session, cursor, limit: 50 } }), params.toString());
-  const [form, setForm] = useState({ outcome, session });
-  const go = (extra: Record<string, string> = {}) => navigate(`/deliveries?${new URLSearchParams(Object.entries({ ...form, ...extra }).filter(([, v]) => v)).toString()}`);
+  const form = useFilterForm('/deliveries', params, ['outcome', 'session'], { outcome: 'given_up' });
+  const [page] = useAsync(() => api<ResponseOf<'/deliveries'>>('/deliveries', { query: { ...form.query, limit: 50 } }), params.toString());
   return (
     <section aria-labelledby="deliveries-page-title">
       <h1 id="deliveries-page-title">Deliveries</h1>
-      <form
-        class="card filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          go();
-        }}
-      >
-        <div class="fields">
-          <label>
-            Outcome
-            <select value={form.outcome} onChange={(e) => setForm({ ...form, outcome: (e.target as HTMLSelectElement).value })}>
-              {OUTCOMES.map(([v, l]) => (
-                <option key={v} value={v}>
-                  {l}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Session id
-            <input type="text" value={form.session} onInput={(e) => setForm({ ...form, session: (e.target as HTMLInputElement).value })} />
-          </label>
-        </div>
-        <button type="submit">Filter</button>
-      </form>
-      <Show value={page} what="deliveries">
-        {(p) =>
-          p.data.length === 0 ? (
-            <Empty>No delivery matches.</Empty>
-          ) : (
-            <>
-              <TableWrap label="Deliveries table">
-                <table data-testid="deliveries-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Delivery</th>
-                      <th scope="col">To</th>
-                      <th scope="col">Outcome</th>
-                      <th scope="col">Attempts</th>
-                      <th scope="col">Last attempt</th>
-                      <th scope="col">Session</th>
-                      <th scope="col">Re-send</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {p.data.map((d) => {
-                      const last = d.attempts[d.attempts.length - 1];
-                      return (
-                        <tr key={d.deliveryId}>
-                          <td>{d.deliveryId}</td>
-                          <td>
-                            {d.target} {d.targetId}
-                          </td>
-                          <td>{d.outcome}</td>
-                          <td class="num">{d.attempts.length}</td>
-                          <td>
-                            <details>
-                              <summary>{last ? `${dateTime(last.at)}: ${last.statusCode ?? ''} ${last.error ?? ''}` : '—'}</summary>
-                              <DeliveryAttempts delivery={d} />
-                            </details>
-                          </td>
-                          <td>
-                            <a href={`${BASE}/sessions/${encodeURIComponent(d.sessionId)}`}>{d.sessionId}</a>
-                          </td>
-                          <td>{d.outcome === 'delivered' ? '—' : <Resend delivery={d} />}</td>
-                        </tr>
-                      );
-                    })}
-                  </tbody>
-                </table>
-              </TableWrap>
-              <NextPage cursor={p.next_cursor} go={go} />
-            </>
-          )
-        }
-      </Show>
+      <Filters form={form}>
+        <SelectFilter form={form} name="outcome" label="Outcome" options={OUTCOMES} />
+        <TextFilter form={form} name="session" label="Session id" />
+      </Filters>
+      <PagedTable
+        page={page}
+        what="deliveries"
+        empty="No delivery matches."
+        go={form.go}
+        label="Deliveries table"
+        testId="deliveries-table"
+        rowKey={(d) => d.deliveryId}
+        columns={[
+          { head: 'Delivery', cell: (d) => d.deliveryId },
+          { head: 'To', cell: (d) => `${d.target} ${d.targetId}` },
+          { head: 'Outcome', cell: (d) => d.outcome },
+          { head: 'Attempts', num: true, cell: (d) => d.attempts.length },
+          { head: 'Last attempt', cell: (d) => <LastAttempt delivery={d} /> },
+          { head: 'Session', cell: (d) => <SessionLink id={d.sessionId} /> },
+          { head: 'Re-send', cell: (d) => (d.outcome === 'delivered' ? '—' : <Resend delivery={d} />) },
+        ]}
+      />
     </section>
+  );
+}
+
+/** The last attempt in a line; opened, every attempt. */
+function LastAttempt({ delivery }: { delivery: Delivery }) {
+  const last = delivery.attempts[delivery.attempts.length - 1];
+  return (
+    <details>
+      <summary>{last ? `${dateTime(last.at)}: ${last.statusCode ?? ''} ${last.error ?? ''}` : '—'}</summary>
+      <DeliveryAttempts delivery={delivery} />
+    </details>
   );
 }
 

@@ -1,9 +1,10 @@
 import type { Dimension, Me, Report, ReportMetrics, ReportRow } from '../api';
 import { Chart } from '../chart';
-import { addDays, browserTimeZone, change, count, money, percent, today, visibleMoney } from '../format';
+import { addDays, browserTimeZone, capitalized, change, count, money, percent, today, visibleMoney } from '../format';
 import { reportsInTurn, timeSeries } from '../report-query';
 import { BASE } from '../router';
-import { Empty, Show, TableWrap, useAsync } from '../ui';
+import { DataTable } from '../data-table';
+import { Empty, Show, useAsync } from '../ui';
 
 const PERIODS = { today: { days: 1, label: 'Today' }, '7d': { days: 7, label: 'Last 7 days' }, '30d': { days: 30, label: 'Last 30 days' } } as const;
 type Period = keyof typeof PERIODS;
@@ -69,7 +70,7 @@ function Tiles({ me, now, before }: { me: Me; now: ReportMetrics; before: Report
     ['Clicks', count(now.clicks), change(now.clicks, before.clicks)],
     ['Conversions', count(now.conversions_total), change(now.conversions_total, before.conversions_total)],
     ['Conversion rate', percent(now.conversion_rate), `was ${percent(before.conversion_rate)}`],
-    ...visibleMoney(me.kind).map((f): [string, string, string] => [f[0]!.toUpperCase() + f.slice(1), money(now.money, f), `was ${money(before.money, f)}`]),
+    ...visibleMoney(me.kind).map((f): [string, string, string] => [capitalized(f), money(now.money, f), `was ${money(before.money, f)}`]),
   ];
   return (
     <dl class="tiles">
@@ -112,36 +113,17 @@ function Top({ title, dim, rows, me }: { title: string; dim: Dimension; rows: Re
       {top.length === 0 ? (
         <Empty>Nothing in this period.</Empty>
       ) : (
-        <TableWrap label={`${title} table`}>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{dim[0]!.toUpperCase() + dim.slice(1)}</th>
-                <th scope="col" class="num">Clicks</th>
-                <th scope="col" class="num">Conversions</th>
-                {fields.map((f) => (
-                  <th scope="col" class="num" key={f}>
-                    {f[0]!.toUpperCase() + f.slice(1)}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {top.map((r) => (
-                <tr key={String(r[dim])}>
-                  <td>{String(r[dim] ?? '(none)')}</td>
-                  <td class="num">{count(r.clicks)}</td>
-                  <td class="num">{count(r.conversions_total)}</td>
-                  {fields.map((f) => (
-                    <td class="num" key={f}>
-                      {money(r.money, f)}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable
+          label={`${title} table`}
+          rows={top}
+          rowKey={(r) => String(r[dim])}
+          columns={[
+            { head: capitalized(dim), cell: (r) => String(r[dim] ?? '(none)') },
+            { head: 'Clicks', num: true, cell: (r) => count(r.clicks) },
+            { head: 'Conversions', num: true, cell: (r) => count(r.conversions_total) },
+            ...fields.map((f) => ({ head: capitalized(f), num: true, cell: (r: ReportRow) => money(r.money, f) })),
+          ]}
+        />
       )}
     </section>
   );

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, apiUrl, type Me, type Report, type ReportRow } from '../api';
 import { Chart } from '../chart';
-import { addDays, browserTimeZone, count, money, percent, today, visibleMoney, type MoneyField } from '../format';
+import { addDays, browserTimeZone, capitalized, count, money, percent, today, visibleMoney, type MoneyField } from '../format';
 import { timeSeries } from '../report-query';
 import { navigate } from '../router';
 import { Empty, Show, TableWrap, useAsync } from '../ui';
@@ -11,7 +11,7 @@ const FILTERS = ['campaign', 'advertiser', 'publisher', 'asset', 'support', 'cou
 const STATUSES = ['approved', 'pending', 'rejected'] as const;
 type Metric = 'clicks' | 'conversions' | 'conversion_rate' | MoneyField;
 
-const label = (s: string) => (s[0]!.toUpperCase() + s.slice(1)).replace(/_/g, ' ');
+const label = (s: string) => capitalized(s).replace(/_/g, ' ');
 
 /** The report the URL describes, with defaults filled in. The URL is the report: share it, reload it. */
 function readParams(params: URLSearchParams, me: Me) {

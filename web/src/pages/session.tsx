@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api, request, type Me, type ResponseOf, type Schemas } from '../api';
-import { dateTime } from '../format';
+import { DataTable } from '../data-table';
 import { DeliveryAttempts } from '../delivery-attempts';
-import { ErrorMessage, Empty, Show, TableWrap, useAsync } from '../ui';
+import { conversionStatus, dateTime, sessionStatus } from '../format';
+import { ErrorMessage, Empty, Show, useAsync } from '../ui';
 
 export type Conversion = Schemas['Conversion'];
 
@@ -28,7 +29,7 @@ export function SessionPage({ me, id }: { me: Me; id: string }) {
               <dl class="fields-list">
                 {(
                   [
-                    ['Status', s.status + (s.bot ? ' (bot)' : '')],
+                    ['Status', sessionStatus(s)],
                     ['Clicked', dateTime(s.createdAt)],
                     ['Window closes', dateTime(s.expiresAt)],
                     ['Campaign', s.campaignId],
@@ -55,35 +56,20 @@ export function SessionPage({ me, id }: { me: Me; id: string }) {
               {s.conversions.length === 0 ? (
                 <Empty>No conversion on this session yet.</Empty>
               ) : (
-                <TableWrap label={'Conversions table'}>
-                  <table data-testid="conversions-table">
-                    <thead>
-                      <tr>
-                        <th scope="col">Conversion</th>
-                        <th scope="col">Event</th>
-                        <th scope="col">Status</th>
-                        <th scope="col">Transaction</th>
-                        <th scope="col">When</th>
-                        {me.kind !== 'publisher' && <th scope="col">Decision</th>}
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {s.conversions.map((c) => (
-                        <tr key={c.id}>
-                          <td>{c.id}</td>
-                          <td>{c.event}</td>
-                          <td data-testid={`status-${c.id}`}>
-                            {c.status}
-                            {c.statusReason ? ` (${c.statusReason})` : ''}
-                          </td>
-                          <td>{c.txid ?? '—'}</td>
-                          <td>{dateTime(c.createdAt)}</td>
-                          {me.kind !== 'publisher' && <td>{c.status === 'pending' ? <Decide conversion={c} onDone={reload} /> : '—'}</td>}
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </TableWrap>
+                <DataTable
+                  label="Conversions table"
+                  testId="conversions-table"
+                  rows={s.conversions}
+                  rowKey={(c) => c.id}
+                  columns={[
+                    { head: 'Conversion', cell: (c) => c.id },
+                    { head: 'Event', cell: (c) => c.event },
+                    { head: 'Status', cell: conversionStatus, testId: (c) => `status-${c.id}` },
+                    { head: 'Transaction', cell: (c) => c.txid ?? '—' },
+                    { head: 'When', cell: (c) => dateTime(c.createdAt) },
+                    me.kind !== 'publisher' && { head: 'Decision', cell: (c) => (c.status === 'pending' ? <Decide conversion={c} onDone={reload} /> : '—') },
+                  ]}
+                />
               )}
               {(s.workflow?.ignored?.length ?? 0) > 0 && (
                 <>

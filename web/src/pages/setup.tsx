@@ -1,7 +1,9 @@
 import { useState } from 'preact/hooks';
 import { ApiError, request, type FieldError, type KeyKind, type Me, type Page } from '../api';
+import { capitalized } from '../format';
 import { BASE, navigate } from '../router';
-import { Empty, ErrorMessage, Show, TableWrap, useAsync, NextPage } from '../ui';
+import { PagedTable } from '../data-table';
+import { ErrorMessage, Show, useAsync } from '../ui';
 import { StructuredEditor, fromDraft, toDraft, type Draft, type StructuredType } from './setup-editors';
 
 // Setup: the configuration records of the API, listed, created and changed with forms. Each form
@@ -200,43 +202,21 @@ function RecordList({ me, resource, cursor }: { me: Me; resource: Resource; curs
           </a>
         )}
       </div>
-      <Show value={page} what={resource.label.toLowerCase()}>
-        {(p) =>
-          p.data.length === 0 ? (
-            <Empty>No {resource.noun} yet.</Empty>
-          ) : (
-            <>
-              <TableWrap label={`${resource.label} table`}>
-                <table data-testid={`${resource.key}-table`}>
-                  <thead>
-                    <tr>
-                      <th scope="col">Id</th>
-                      <th scope="col">Name</th>
-                      <th scope="col">{resource.key === 'api-keys' ? 'Kind' : 'Status'}</th>
-                      <th scope="col">Actions</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {p.data.map((r) => (
-                      <tr key={r.id}>
-                        <td>
-                          {resource.update.includes(me.kind) ? <a href={`${BASE}/setup?kind=${resource.key}&id=${encodeURIComponent(r.id)}`}>{r.id}</a> : r.id}
-                        </td>
-                        <td>{r.name ?? '—'}</td>
-                        <td>{resource.key === 'api-keys' ? `${r.kind}${r.revokedAt ? ' (revoked)' : ''}` : r.status}</td>
-                        <td>
-                          <RowAction me={me} resource={resource} record={r} onDone={reload} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </TableWrap>
-              <NextPage cursor={p.next_cursor} go={({ cursor }) => navigate(`/setup?kind=${resource.key}&cursor=${encodeURIComponent(cursor)}`)} />
-            </>
-          )
-        }
-      </Show>
+      <PagedTable
+        page={page}
+        what={resource.label.toLowerCase()}
+        empty={`No ${resource.noun} yet.`}
+        go={({ cursor }) => navigate(`/setup?kind=${resource.key}&cursor=${encodeURIComponent(cursor)}`)}
+        label={`${resource.label} table`}
+        testId={`${resource.key}-table`}
+        rowKey={(r) => r.id}
+        columns={[
+          { head: 'Id', cell: (r) => (resource.update.includes(me.kind) ? <a href={`${BASE}/setup?kind=${resource.key}&id=${encodeURIComponent(r.id)}`}>{r.id}</a> : r.id) },
+          { head: 'Name', cell: (r) => r.name ?? '—' },
+          resource.key === 'api-keys' ? { head: 'Kind', cell: (r) => `${r.kind}${r.revokedAt ? ' (revoked)' : ''}` } : { head: 'Status', cell: (r) => r.status },
+          { head: 'Actions', cell: (r) => <RowAction me={me} resource={resource} record={r} onDone={reload} /> },
+        ]}
+      />
     </div>
   );
 }
@@ -319,7 +299,7 @@ function RecordForm({ me, resource, record }: { me: Me; resource: Resource; reco
   };
 
   const errorsOf = (name: string) => state.fieldErrors.filter((f) => topField(f.path) === name);
-  const title = creating ? `New ${resource.noun}` : `${resource.noun[0]!.toUpperCase()}${resource.noun.slice(1)} ${record.id}`;
+  const title = creating ? `New ${resource.noun}` : `${capitalized(resource.noun)} ${record.id}`;
   return (
     <form class="card" onSubmit={submit} aria-labelledby="record-form-title" noValidate>
       <h2 id="record-form-title">{title}</h2>
