@@ -7,16 +7,20 @@ import { REPO_ROOT } from '../../src/local-stack/local-stack';
 import { issueApiKey, type ApiKeyKind } from '../../src/persistence/models/api-key';
 import { Campaign } from '../../src/persistence/models/campaign';
 import { conversions } from '../../src/persistence/models/conversion';
+import { sessions } from '../../src/persistence/models/session';
 import { deliveries } from '../../src/persistence/models/delivery';
 import { createFixture, type Fixture } from '../support/fixtures';
-import { eventually, navigate, startTestApp, type TestApp } from '../support/harness';
+import { eventually, navigate, startTestApp, testId, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
+import { sessionOf, storeSession } from '../support/stored-session';
 import { click, postback } from '../support/tracking-client';
 
 // The dashboard (issue #13) in Debian's Chromium against the real stack: sign in with each kind of
 // key, a click and a postback that show in the sessions list, the report table and the chart, a
 // pending conversion approved from the session page, and one publisher kept out of another's
-// session. Every page built is checked with axe-core (no serious or critical violation). The
+// session; the list pages' filters (Status, Outcome, dates, a campaign id sent with Enter), each
+// with the URL it navigates to and the rows it shows, and Next page and Back keeping them. Every
+// page built is checked with axe-core (no serious or critical violation). The
 // overview and reports screenshots in docs/screenshots/ come from here (with CT_UPDATE_SCREENSHOTS=1;
 // otherwise into test-results/, so a test run leaves the work tree as it was); a failing test leaves
 // its screenshot in test-results/.
@@ -400,4 +404,182 @@ async function exactGetFollow(url: string): Promise<string> {
   const res = await navigate(url, visitor);
   expect(res.status).toBe(302);
   return res.headers.get('location')!;
+}
+
+describe("the list pages' filters", () => {
+  // An advertiser whose sessions are open (A, R), converted (B, P) and expired (E: a 3-second window),
+  // with a pending (B), a rejected (R) and an approved (P) conversion; 55 stored sessions on another
+  // campaign, more than a page; a publisher with a delivered, a retried-then-delivered and a
+  // given-up postback.
+  let fa: Fixture;
+  let shortCampaignId: string;
+  let bulk: Fixture;
+  let bulkIds: string[];
+  let fd: Fixture;
+  const s = {} as Record<'A' | 'R' | 'B' | 'P' | 'E', string>;
+  const d = {} as Record<'delivered' | 'retried' | 'givenUp', string>;
+  const filterKeys = {} as Record<'advertiser' | 'publisher', string>;
+
+  beforeAll(async () => {
+    fa = await createFixture({ sinkUrl: sink.url, approvalMode: 'manual' });
+    shortCampaignId = testId('cmp-short');
+    const campaign = (await Campaign.findById(fa.campaignId).lean())!;
+    await Campaign.create({ ...campaign, _id: shortCampaignId, attributionWindowSec: 3 });
+    filterKeys.advertiser = (await issueApiKey({ kind: 'advertiser', accountId: fa.advertiserId })).key;
+    ({ sessionId: s.E } = await click(app.httpUrl!, { ...fa, campaignId: shortCampaignId }, '', visitor));
+    for (const name of ['A', 'R', 'B', 'P'] as const) ({ sessionId: s[name] } = await click(app.httpUrl!, fa, '', visitor));
+    const convert = async (sessionId: string, txid: string, status?: string) =>
+      expect((await postback(app.httpUrl!, { click_id: sessionId, event: 'registration', txid, token: fa.token, ...(status ? { status } : {}) })).status).toBe(202);
+    await convert(s.B, 'FILTER-B');
+    await convert(s.R, 'FILTER-R', 'rejected');
+    await convert(s.P, 'FILTER-P', 'approved');
+
+    bulk = await createFixture({ sinkUrl: sink.url });
+    bulkIds = [];
+    for (let i = 0; i < 55; i++) {
+      const session = sessionOf(bulk, 3_600_000);
+      await storeSession(session);
+      bulkIds.push(session.sessionId);
+    }
+    bulkIds.sort();
+
+    fd = await createFixture({ sinkUrl: sink.url });
+    filterKeys.publisher = (await issueApiKey({ kind: 'publisher', accountId: fd.publisherId })).key;
+    // One at a time: the sink's failures are counted per publisher, whichever delivery asks.
+    for (const [name, failures, outcome] of [['delivered', 0, 'delivered'], ['retried', 2, 'delivered'], ['givenUp', 5, 'given_up']] as const) {
+      sink.failFirst.set(`/publisher/${fd.publisherId}`, failures);
+      const { sessionId } = await click(app.httpUrl!, fd, '', visitor);
+      expect((await postback(app.httpUrl!, { click_id: sessionId, event: 'registration', txid: `FILTER-D-${name}`, token: fd.token })).status).toBe(202);
+      d[name] = (await eventually(() => deliveries().findOne({ sessionId, target: 'publisher', outcome }), 30_000, `the ${name} delivery`)).deliveryId;
+    }
+
+    const status = async (id: string) => (await sessions().findOne({ _id: id }))?.status;
+    await eventually(async () => (await status(s.E)) === 'expired', 60_000, 'the expired session');
+    await eventually(async () => (await status(s.B)) === 'converted' && (await status(s.P)) === 'converted', 30_000, 'the converted sessions');
+    await eventually(async () => (await conversions().countDocuments({ sessionId: { $in: [s.B, s.R, s.P] } })) === 3, 30_000, 'the three conversions');
+  }, 180_000);
+
+  test('Status filters Sessions: the URL says what is shown; Back and the Sessions link show their own filters in the form', async () => {
+    await inBrowser('filter-sessions-status', async (page) => {
+      await signIn(page, filterKeys.advertiser, new RegExp(`^advertiser ${fa.advertiserId}$`));
+      await page.getByRole('link', { name: 'Sessions' }).click();
+      await expectRows(page, 'sessions-table', 1, Object.values(s));
+      for (const [status, shown] of [['expired', [s.E]], ['open', [s.A, s.R]], ['converted', [s.B, s.P]]] as const) {
+        await page.getByLabel('Status').selectOption(status);
+        await page.getByRole('button', { name: 'Filter' }).click();
+        await expectUrl(page, `/app/sessions?status=${status}`);
+        await expectRows(page, 'sessions-table', 1, shown);
+        expect(await page.getByTestId('sessions-table').locator('tbody tr td:nth-child(7)').allInnerTexts()).toEqual(shown.map(() => status));
+      }
+      // Back to the open ones: the form says what the list shows, so Filter does not bring back another filter.
+      await page.goBack();
+      await expectUrl(page, '/app/sessions?status=open');
+      await expectRows(page, 'sessions-table', 1, [s.A, s.R]);
+      expect(await page.getByLabel('Status').inputValue()).toBe('open');
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sessions' }).click();
+      await expectUrl(page, '/app/sessions');
+      await expectRows(page, 'sessions-table', 1, Object.values(s));
+      expect(await page.getByLabel('Status').inputValue()).toBe('');
+    });
+  });
+
+  test('Status and dates filter Conversions, with the URL of the filter', async () => {
+    await inBrowser('filter-conversions-status', async (page) => {
+      await signIn(page, filterKeys.advertiser, new RegExp(`^advertiser ${fa.advertiserId}$`));
+      await page.getByRole('link', { name: 'Conversions' }).click();
+      await expectRows(page, 'conversions-table', 5, [s.B, s.R, s.P]);
+      await page.getByLabel('Status').selectOption('pending');
+      await page.getByLabel('Recorded from').fill('2020-01-02');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await expectUrl(page, '/app/conversions?status=pending&from=2020-01-02');
+      await expectRows(page, 'conversions-table', 5, [s.B]);
+      expect(await page.getByTestId('conversions-table').locator('tbody tr td:nth-child(3)').allInnerTexts()).toEqual(['pending']);
+      await page.getByLabel('Status').selectOption('rejected');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await expectUrl(page, '/app/conversions?status=rejected&from=2020-01-02');
+      await expectRows(page, 'conversions-table', 5, [s.R]);
+      await page.getByLabel('Status').selectOption('approved');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await expectUrl(page, '/app/conversions?status=approved&from=2020-01-02');
+      await expectRows(page, 'conversions-table', 5, [s.P]);
+      // Recorded on or before 2 January 2020: none of them.
+      await page.getByLabel('Recorded before').fill('2020-01-02');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await expectUrl(page, '/app/conversions?status=approved&from=2020-01-02&to=2020-01-02');
+      await expectText(page.locator('main'), /No conversion matches/);
+      expect(await page.getByTestId('conversions-table').count()).toBe(0);
+    });
+  });
+
+  test('a campaign id typed and Enter pressed filters Sessions; Next page keeps the filters in the URL, not an edit left unsent', async () => {
+    await inBrowser('filter-sessions-keyboard', async (page) => {
+      await signIn(page, keys.operator, /^operator$/);
+      await page.goto(app.url('/app/sessions'));
+      await page.getByLabel('Campaign id').focus();
+      await page.keyboard.type(fa.campaignId);
+      await page.keyboard.press('Enter');
+      await expectUrl(page, `/app/sessions?campaign=${fa.campaignId}`);
+      // E is on another campaign.
+      await expectRows(page, 'sessions-table', 1, [s.A, s.R, s.B, s.P]);
+
+      await page.getByLabel('Campaign id').fill(bulk.campaignId);
+      await page.getByLabel('Status').selectOption('open');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await expectUrl(page, `/app/sessions?campaign=${bulk.campaignId}&status=open`);
+      // Oldest first, 50 to a page.
+      await expectRows(page, 'sessions-table', 1, bulkIds.slice(0, 50));
+      // Typed, not sent: the next page is the next page of the list shown.
+      await page.getByLabel('Campaign id').fill(fa.campaignId);
+      await page.getByRole('button', { name: 'Next page' }).click();
+      await eventually(() => page.url().includes('cursor='), 10_000, 'a cursor in the URL');
+      const next = new URL(page.url());
+      expect([next.pathname, [...next.searchParams.keys()]]).toEqual(['/app/sessions', ['campaign', 'status', 'cursor']]);
+      expect([next.searchParams.get('campaign'), next.searchParams.get('status')]).toEqual([bulk.campaignId, 'open']);
+      await expectRows(page, 'sessions-table', 1, bulkIds.slice(50));
+      expect(await page.getByLabel('Campaign id').inputValue()).toBe(bulk.campaignId);
+      expect(await page.getByRole('button', { name: 'Next page' }).count()).toBe(0);
+    });
+  });
+
+  test('Outcome filters Deliveries: given up by default, delivered, with a failed attempt', async () => {
+    await inBrowser('filter-deliveries-outcome', async (page) => {
+      await signIn(page, filterKeys.publisher, new RegExp(`^publisher ${fd.publisherId}$`));
+      await page.getByRole('link', { name: 'Deliveries' }).click();
+      await expectUrl(page, '/app/deliveries');
+      expect(await page.getByLabel('Outcome').inputValue()).toBe('given_up');
+      await expectRows(page, 'deliveries-table', 1, [d.givenUp]);
+      for (const [outcome, shown, cells] of [
+        ['delivered', [d.delivered, d.retried], ['delivered', 'delivered']],
+        ['failed', [d.retried, d.givenUp], ['delivered', 'given_up']],
+        ['given_up', [d.givenUp], ['given_up']],
+      ] as const) {
+        await page.getByLabel('Outcome').selectOption(outcome);
+        await page.getByRole('button', { name: 'Filter' }).click();
+        await expectUrl(page, `/app/deliveries?outcome=${outcome}`);
+        await expectRows(page, 'deliveries-table', 1, shown);
+        // The Outcome column is the delivery's: a retried one that got through is delivered.
+        const rows = page.getByTestId('deliveries-table').locator(':scope > tbody > tr');
+        const byId = Object.fromEntries(await Promise.all((await rows.all()).map(async (r) => [await r.locator(':scope > td').nth(0).innerText(), await r.locator(':scope > td').nth(2).innerText()])));
+        expect(shown.map((id) => byId[id])).toEqual(cells);
+      }
+    });
+  });
+});
+
+/** Waits for the page's path and query to be exactly `expected`. */
+async function expectUrl(page: Page, expected: string): Promise<void> {
+  const current = () => {
+    const u = new URL(page.url());
+    return `${u.pathname}${u.search}`;
+  };
+  await eventually(() => current() === expected, 10_000, `the URL ${expected}`).catch(() => undefined);
+  expect(current()).toBe(expected);
+}
+
+/** Waits for the table's rows to be exactly `expected` (by the text of a column, in any order). */
+async function expectRows(page: Page, table: string, column: number, expected: readonly string[]): Promise<void> {
+  const shown = async () => (await page.getByTestId(table).locator(`:scope > tbody > tr > td:nth-child(${column})`).allInnerTexts()).sort();
+  const want = [...expected].sort();
+  await eventually(async () => JSON.stringify(await shown()) === JSON.stringify(want), 20_000, `the rows of ${table}`).catch(() => undefined);
+  expect(await shown()).toEqual(want);
 }

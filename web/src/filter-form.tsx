@@ -1,15 +1,18 @@
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { dayEnd, dayStart } from './format';
 import { navigate } from './router';
 
 // A list page's filters are in its URL, so a filtered list can be shared as a link: the form starts
-// from the URL, and Filter (or Next page) navigates to the URL of what the form holds.
+// from the URL, and Filter navigates to the URL of what the form holds. Next page keeps the URL's
+// filters (a cursor belongs to the list it came from), and a new URL (Back, a link) shows its own.
 
 export interface FilterForm<F extends string> {
   values: Record<F, string>;
   set: (name: F, value: string) => void;
-  /** To the page's URL with the form's filters (empty ones left out) and `extra`, such as a cursor. */
+  /** To the page's URL with the form's filters (empty ones left out). */
+  submit: () => void;
+  /** To the page's URL with the filters of the list shown (the URL's) and `extra`, such as a cursor. */
   go: (extra?: Record<string, string>) => void;
   /** The filters in the URL as the API takes them: `from` and `to` are local days, sent as the instants that start and end them. */
   query: Record<string, string | undefined>;
@@ -17,19 +20,29 @@ export interface FilterForm<F extends string> {
 
 export function useFilterForm<F extends string>(path: string, params: URLSearchParams, names: readonly F[], defaults: Partial<Record<F, string>> = {}): FilterForm<F> {
   const fromUrl = (name: F) => params.get(name) ?? defaults[name];
-  const [values, setValues] = useState(() => Object.fromEntries(names.map((name) => [name, fromUrl(name) ?? ''])) as Record<F, string>);
+  const inUrl = Object.fromEntries(names.map((name) => [name, fromUrl(name) ?? ''])) as Record<F, string>;
+  // Edits belong to the visit of the URL they were typed on: a new URL drops them, and coming back
+  // to an earlier one (Back) does not bring them back.
+  const url = params.toString();
+  const visit = useRef({ url, n: 0 });
+  if (visit.current.url !== url) visit.current = { url, n: visit.current.n + 1 };
+  const n = visit.current.n;
+  const [edits, setEdits] = useState<{ n: number; values: Partial<Record<F, string>> }>({ n, values: {} });
+  const values = { ...inUrl, ...(edits.n === n ? edits.values : {}) };
   const query: Record<string, string | undefined> = Object.fromEntries(names.map((name) => [name, fromUrl(name)]));
   if ('from' in query) query.from = dayStart(query.from);
   if ('to' in query) query.to = dayEnd(query.to);
   query.cursor = params.get('cursor') ?? undefined;
+  const goTo = (filters: Record<string, string>) => {
+    const next = new URLSearchParams();
+    for (const [k, v] of Object.entries(filters)) if (v) next.set(k, v);
+    navigate(`${path}?${next.toString()}`);
+  };
   return {
     values,
-    set: (name, value) => setValues((v) => ({ ...v, [name]: value })),
-    go: (extra = {}) => {
-      const next = new URLSearchParams();
-      for (const [k, v] of Object.entries({ ...values, ...extra })) if (v) next.set(k, v);
-      navigate(`${path}?${next.toString()}`);
-    },
+    set: (name, value) => setEdits((e) => ({ n, values: { ...(e.n === n ? e.values : {}), [name]: value } })),
+    submit: () => goTo(values),
+    go: (extra = {}) => goTo({ ...inUrl, ...extra }),
     query,
   };
 }
@@ -40,7 +53,7 @@ export function Filters<F extends string>({ form, children }: { form: FilterForm
       class="card filters"
       onSubmit={(e) => {
         e.preventDefault();
-        form.go();
+        form.submit();
       }}
     >
       <div class="fields">{children}</div>
