@@ -21,88 +21,42 @@ const WAITING_COUNT_BUDGET_MS = 1_000;
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly clicks = new Counter({
-    name: 'clicktrail_clicks_total',
-    help: 'Answered clicks on /c/{campaignId} by outcome (redirected, bot, duplicate: redirected and stored; fallback, not_found, bad_request: refused; error: 500)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly clicks = this.counter('clicktrail_clicks_total', 'Answered clicks on /c/{campaignId} by outcome (redirected, bot, duplicate: redirected and stored; fallback, not_found, bad_request: refused; error: 500)', ['outcome']);
 
-  readonly clickStoreFallbacks = new Counter({
-    name: 'clicktrail_click_store_fallbacks_total',
-    help: 'Clicks MongoDB did not take: handed to Temporal in the workflow start (to=temporal) or only logged at fatal level (to=log)',
-    labelNames: ['to'] as const,
-    registers: [this.registry],
-  });
+  readonly clickStoreFallbacks = this.counter('clicktrail_click_store_fallbacks_total', 'Clicks MongoDB did not take: handed to Temporal in the workflow start (to=temporal) or only logged at fatal level (to=log)', ['to']);
 
-  readonly conversions = new Counter({
-    name: 'clicktrail_conversions_total',
-    help: 'Pixel and postback requests by source, outcome (accepted: stored for the hand-over, duplicate, rejected, error) and the status code of the outcome',
-    labelNames: ['source', 'outcome', 'code'] as const,
-    registers: [this.registry],
-  });
+  readonly conversions = this.counter('clicktrail_conversions_total', 'Pixel and postback requests by source, outcome (accepted: stored for the hand-over, duplicate, rejected, error) and the status code of the outcome', ['source', 'outcome', 'code']);
 
-  readonly httpDuration = new Histogram({
-    name: 'clicktrail_http_request_duration_seconds',
-    help: 'Time to answer, by endpoint (click, pixel, postback, api, other) and status code',
-    labelNames: ['endpoint', 'code'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly httpDuration = this.histogram('clicktrail_http_request_duration_seconds', 'Time to answer, by endpoint (click, pixel, postback, api, other) and status code', ['endpoint', 'code'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
-  readonly deliveryAttempts = new Counter({
-    name: 'clicktrail_delivery_attempts_total',
-    help: 'Outbound postback and provider notification attempts by target and outcome (delivered, failed: retried, given_up)',
-    labelNames: ['target', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly deliveryAttempts = this.counter('clicktrail_delivery_attempts_total', 'Outbound postback and provider notification attempts by target and outcome (delivered, failed: retried, given_up)', ['target', 'outcome']);
 
-  readonly dependencyErrors = new Counter({
-    name: 'clicktrail_dependency_errors_total',
-    help: 'Failed calls to MongoDB or Temporal by operation (expected answers such as "already started" are not errors)',
-    labelNames: ['dependency', 'operation'] as const,
-    registers: [this.registry],
-  });
+  readonly dependencyErrors = this.counter('clicktrail_dependency_errors_total', 'Failed calls to MongoDB or Temporal by operation (expected answers such as "already started" are not errors)', ['dependency', 'operation']);
 
-  readonly handoverItems = new Counter({
-    name: 'clicktrail_handover_items_total',
-    help: 'Items the hand-over took to Temporal, by kind (session, conversion) and outcome (started, signalled, late: session closed, given_up: refused too often, failed: refused this time, retried)',
-    labelNames: ['kind', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly handoverItems = this.counter('clicktrail_handover_items_total', 'Items the hand-over took to Temporal, by kind (session, conversion) and outcome (started, signalled, late: session closed, given_up: refused too often, failed: refused this time, retried)', ['kind', 'outcome']);
 
-  readonly handoverEagerStarts = new Counter({
-    name: 'clicktrail_handover_eager_starts_total',
-    help: 'Session starts whose first workflow task came back with the start (eager workflow start) for this worker',
-    registers: [this.registry],
-  });
+  readonly handoverEagerStarts = this.counter('clicktrail_handover_eager_starts_total', 'Session starts whose first workflow task came back with the start (eager workflow start) for this worker');
 
-  readonly handoverLag = new Histogram({
-    name: 'clicktrail_handover_lag_seconds',
-    help: 'Age of an item (since its click or its conversion request) when the hand-over gave it to Temporal, by kind',
-    labelNames: ['kind'] as const,
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
-    registers: [this.registry],
-  });
+  readonly handoverLag = this.histogram('clicktrail_handover_lag_seconds', 'Age of an item (since its click or its conversion request) when the hand-over gave it to Temporal, by kind', ['kind'], [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800]);
 
-  readonly handoverInFlight = new Gauge({
-    name: 'clicktrail_handover_in_flight',
-    help: 'Temporal calls the hand-over has in flight now',
-    registers: [this.registry],
-  });
+  readonly handoverInFlight = this.gauge('clicktrail_handover_in_flight', 'Temporal calls the hand-over has in flight now');
 
-  readonly handoverLimit = new Gauge({
-    name: 'clicktrail_handover_concurrency_limit',
-    help: 'Calls the hand-over allows itself in flight now: HANDOVER_CONCURRENCY, lowered while Temporal pushes back',
-    registers: [this.registry],
-  });
+  readonly handoverLimit = this.gauge('clicktrail_handover_concurrency_limit', 'Calls the hand-over allows itself in flight now: HANDOVER_CONCURRENCY, lowered while Temporal pushes back');
 
-  readonly handoverPauses = new Counter({
-    name: 'clicktrail_handover_pauses_total',
-    help: 'Times the hand-over paused, by reason (unreachable: Temporal did not answer; overloaded: it answered resource exhausted or too slowly)',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
-  });
+  readonly handoverPauses = this.counter('clicktrail_handover_pauses_total', 'Times the hand-over paused, by reason (unreachable: Temporal did not answer; overloaded: it answered resource exhausted or too slowly)', ['reason']);
+
+  // Field initializers run in order: the registry above is there when these are called.
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []) {
+    return new Counter<L>({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge(name: string, help: string) {
+    return new Gauge({ name, help, registers: [this.registry] });
+  }
+
+  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) {
+    return new Histogram<L>({ name, help, labelNames, buckets, registers: [this.registry] });
+  }
 
   constructor(opts: { waiting: boolean }) {
     collectDefaultMetrics({ register: this.registry });

@@ -1,8 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import mongoose from 'mongoose';
 import { v7 as uuidv7 } from 'uuid';
-import { announceReady, stopOnSignal } from './ready';
+import { baselineApp, serve } from './baseline-http';
 
 // Baseline (e): what a postback costs a tracker without a workflow engine. Find the session by
 // its id, insert the conversion (acknowledged write), answer 202 JSON. No token check, no rules,
@@ -16,9 +14,7 @@ async function main(): Promise<void> {
   const sessions = db.collection<{ _id: string; campaignId: string; publisherId: string }>('sessions');
   const conversions = db.collection<{ _id: string; [field: string]: unknown }>('conversions');
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
+  const app = baselineApp();
   app.get('/postback', async (req, res) => {
     const q = req.query as Record<string, string | undefined>;
     const session = q.click_id ? await sessions.findOne({ _id: q.click_id }, { projection: { campaignId: 1, publisherId: 1 } }) : null;
@@ -40,14 +36,7 @@ async function main(): Promise<void> {
     res.status(202).json({ status: 'accepted', session_id: session._id });
   });
 
-  const server = app.listen(0, '127.0.0.1', () => {
-    announceReady(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  });
-  server.keepAliveTimeout = 65_000;
-  stopOnSignal(async () => {
-    await new Promise<void>((r) => server.close(() => r()));
-    await client.close();
-  });
+  serve(app, () => client.close());
 }
 
 main().catch((err) => {

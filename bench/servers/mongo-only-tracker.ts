@@ -1,8 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import mongoose from 'mongoose';
 import { v7 as uuidv7 } from 'uuid';
-import { announceReady, stopOnSignal } from './ready';
+import { baselineApp, serve } from './baseline-http';
 
 // Baseline (b): what a typical tracker does on a click. Insert the session document (same
 // driver, same kind of document, acknowledged write), then 302 with the click id in the URL.
@@ -14,9 +12,7 @@ async function main(): Promise<void> {
   const client = await new mongoose.mongo.MongoClient(uri).connect();
   const sessions = client.db().collection<{ _id: string; [field: string]: unknown }>('sessions');
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
+  const app = baselineApp();
   app.get('/c/:campaignId', async (req, res) => {
     const now = Date.now();
     const query = req.query as Record<string, string>;
@@ -39,14 +35,7 @@ async function main(): Promise<void> {
     res.end();
   });
 
-  const server = app.listen(0, '127.0.0.1', () => {
-    announceReady(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  });
-  server.keepAliveTimeout = 65_000;
-  stopOnSignal(async () => {
-    await new Promise<void>((r) => server.close(() => r()));
-    await client.close();
-  });
+  serve(app, () => client.close());
 }
 
 main().catch((err) => {

@@ -60,7 +60,7 @@ export class SessionClient {
    * `sessionStored`: the session is in MongoDB already (the hand-over), so the workflow skips its
    * first database write; false when only the workflow can store it (MongoDB down at the click).
    */
-  private startOptions(session: SessionSnapshot, sessionStored: boolean, landingUrl?: string) {
+  startOptions(session: SessionSnapshot, sessionStored: boolean, landingUrl?: string) {
     return {
       // What the Temporal UI shows for the session besides its id.
       ...sessionMetadata(session, landingUrl),

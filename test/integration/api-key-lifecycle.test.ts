@@ -1,8 +1,9 @@
 import { ApiKey } from '../../src/persistence/models/api-key';
 import { apiClient, clientFor, type ApiClient } from '../support/api-client';
-import { createFixture, type Fixture } from '../support/fixtures';
-import { eventually, startTestApp, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
+import type { Fixture } from '../support/fixtures';
+import { eventually, stopAll, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startWithFixture } from '../support/app-with-sink';
 import { click } from '../support/tracking-client';
 
 // API keys (audit L4): keys of archived accounts stop working, keys may expire, last use is
@@ -13,15 +14,10 @@ let sink: HttpSink;
 let f: Fixture;
 let op: ApiClient;
 beforeAll(async () => {
-  sink = await new HttpSink().start();
-  app = await startTestApp({ TRUSTED_PROXIES: 'loopback' });
-  f = await createFixture({ sinkUrl: sink.url });
+  ({ app, sink, f } = await startWithFixture({ TRUSTED_PROXIES: 'loopback' }));
   op = await clientFor(app, 'operator');
 });
-afterAll(async () => {
-  await app?.stop();
-  await sink?.stop();
-});
+afterAll(() => stopAll(app, sink));
 
 describe('key lifecycle', () => {
   test("an archived publisher's and an archived advertiser's keys answer 401 with a clear message", async () => {

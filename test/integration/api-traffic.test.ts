@@ -1,6 +1,7 @@
 import { createFixture, type Fixture } from '../support/fixtures';
-import { HttpSink } from '../support/http-sink';
-import { eventually, get, startTestApp, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startWithFixture } from '../support/app-with-sink';
+import { eventually, get, stopAll, type TestApp } from '../support/harness';
 import { clientFor, type ApiClient } from '../support/api-client';
 import { sessionRecord, sessions } from '../../src/persistence/models/session';
 import { sessionOf } from '../support/stored-session';
@@ -21,19 +22,14 @@ let sessionId: string;
 let conversionId: string;
 
 beforeAll(async () => {
-  sink = await new HttpSink().start();
-  app = await startTestApp({ PUBLIC_BASE_URL: 'https://track.example' });
-  f = await createFixture({ sinkUrl: sink.url });
+  ({ app, sink, f } = await startWithFixture({ PUBLIC_BASE_URL: 'https://track.example' }));
   allowlisted = await createFixture({ sinkUrl: sink.url, publisherAccess: 'allowlist' });
   op = await clientFor(app, 'operator');
   pub = await clientFor(app, 'publisher', f.publisherId);
   otherPub = await clientFor(app, 'publisher', f.otherPublisherId);
   adv = await clientFor(app, 'advertiser', f.advertiserId);
 });
-afterAll(async () => {
-  await app?.stop();
-  await sink?.stop();
-});
+afterAll(() => stopAll(app, sink));
 
 describe('tracked links', () => {
   test('a publisher gets its ready click URL, with asset, support and sub parameters', async () => {

@@ -7,8 +7,9 @@ import { UNAUTHENTICATED } from '../../src/http/conversion-intake';
 import { clientFor, type ApiClient } from '../support/api-client';
 import { clickUrl, createFixture, type Fixture } from '../support/fixtures';
 import { Worker } from '@temporalio/worker';
-import { eventually, navigate, sharedStack, startTestApp, testId, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
+import { eventually, navigate, sharedStack, stopAll, testId, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startWithFixture } from '../support/app-with-sink';
 
 // Conversions only from who may report them (issue #9 item 1; audit C1, H1, L1, L2, I1): each test
 // sends the audit's own request where it gives one, and fails on 9eaf8f8.
@@ -21,17 +22,12 @@ let adv: ApiClient;
 let pub: ApiClient;
 
 beforeAll(async () => {
-  sink = await new HttpSink().start();
-  app = await startTestApp();
-  f = await createFixture({ sinkUrl: sink.url });
+  ({ app, sink, f } = await startWithFixture());
   op = await clientFor(app, 'operator');
   adv = await clientFor(app, 'advertiser', f.advertiserId);
   pub = await clientFor(app, 'publisher', f.publisherId);
 });
-afterAll(async () => {
-  await app?.stop();
-  await sink?.stop();
-});
+afterAll(() => stopAll(app, sink));
 
 async function click(fx: Fixture = f) {
   const res = await navigate(clickUrl(app.httpUrl!, fx));

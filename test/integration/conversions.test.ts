@@ -3,22 +3,16 @@ import { Delivery } from '../../src/persistence/models/delivery';
 import { Inbound } from '../../src/persistence/models/inbound';
 import { Session } from '../../src/persistence/models/session';
 import { clickUrl, createFixture, type Fixture } from '../support/fixtures';
-import { HttpSink } from '../support/http-sink';
-import { eventually, navigate, startTestApp, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startWithFixture } from '../support/app-with-sink';
+import { eventually, navigate, stopAll, type TestApp } from '../support/harness';
 import { UNAUTHENTICATED } from '../../src/http/conversion-intake';
 
 let app: TestApp;
 let sink: HttpSink;
 let f: Fixture;
-beforeAll(async () => {
-  sink = await new HttpSink().start();
-  app = await startTestApp();
-  f = await createFixture({ sinkUrl: sink.url });
-});
-afterAll(async () => {
-  await app?.stop();
-  await sink?.stop();
-});
+beforeAll(async () => ({ app, sink, f } = await startWithFixture()));
+afterAll(() => stopAll(app, sink));
 
 async function click(fx: Fixture = f, extra = '', headers: Record<string, string> = {}) {
   const res = await navigate(clickUrl(app.httpUrl!, fx, extra), headers);

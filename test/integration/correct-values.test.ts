@@ -1,8 +1,9 @@
 import { sessions } from '../../src/persistence/models/session';
 import { clientFor, type ApiClient } from '../support/api-client';
 import { createFixture, type Fixture } from '../support/fixtures';
-import { eventually, startTestApp, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
+import { eventually, stopAll, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startWithFixture } from '../support/app-with-sink';
 import { click, conversionsOf, postback, settledDeliveries } from '../support/tracking-client';
 
 // Issue #10 item 5: {amount} in the currency it was reported in, a session that starts counting on
@@ -17,18 +18,13 @@ let operator: ApiClient;
 let advertiser: ApiClient;
 
 beforeAll(async () => {
-  sink = await new HttpSink().start();
-  app = await startTestApp();
-  f = await createFixture({ sinkUrl: sink.url });
+  ({ app, sink, f } = await startWithFixture());
   // Longer than the hand-over's settling (3 s): the session is still open when its workflow starts.
   short = await createFixture({ sinkUrl: sink.url, windowSec: 6 });
   operator = await clientFor(app, 'operator');
   advertiser = await clientFor(app, 'advertiser', f.advertiserId);
 });
-afterAll(async () => {
-  await app?.stop();
-  await sink?.stop();
-});
+afterAll(() => stopAll(app, sink));
 
 const searchStatus = async (sessionId: string) =>
   (await app.temporal.client.workflow.getHandle(sessionId).describe()).typedSearchAttributes.getAll().find((p) => p.key.name === 'SessionStatus')?.value;

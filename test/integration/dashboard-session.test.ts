@@ -1,9 +1,10 @@
 import { issueApiKey } from '../../src/persistence/models/api-key';
 import { BrowserSession, hashSessionId } from '../../src/persistence/models/browser-session';
 import { clientFor, type ApiClient } from '../support/api-client';
-import { createFixture, type Fixture } from '../support/fixtures';
-import { startTestApp, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
+import type { Fixture } from '../support/fixtures';
+import { stopAll, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startWithFixture } from '../support/app-with-sink';
 
 // The dashboard's sign-in (issue #13): an API key exchanged for an HttpOnly, SameSite=Strict session
 // cookie that the API accepts, with a CSRF token required on changes, sign-out and expiry.
@@ -13,15 +14,10 @@ let sink: HttpSink;
 let f: Fixture;
 let op: ApiClient;
 beforeAll(async () => {
-  sink = await new HttpSink().start();
-  app = await startTestApp();
-  f = await createFixture({ sinkUrl: sink.url });
+  ({ app, sink, f } = await startWithFixture());
   op = await clientFor(app, 'operator');
 });
-afterAll(async () => {
-  await app?.stop();
-  await sink?.stop();
-});
+afterAll(() => stopAll(app, sink));
 
 interface Signed {
   cookie: string;

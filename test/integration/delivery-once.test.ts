@@ -1,10 +1,12 @@
-import { MongoClient, type Collection } from 'mongodb';
+import type { Collection } from 'mongodb';
 import type { DeliveryAttemptRecord } from '../../src/persistence/models/delivery';
 import { deliveryWorkflow } from '../../workflows/delivery';
 import { clientFor, type ApiClient } from '../support/api-client';
-import { eventually, sharedStack, startTestApp, testId, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
-import { TcpProxy } from '../support/tcp-proxy';
+import { startBehindRelay, type RelayedApp } from '../support/database-relay';
+import { DELIVERY_TIMEOUT_MS, QUICK_DELIVERIES, sentFor, startDelivery } from '../support/delivery-run';
+import { eventually, testId, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import type { TcpProxy } from '../support/tcp-proxy';
 
 // Deliveries are sent once (issue #10 item 2, design review #3, #7): a database that is slow
 // rather than down cannot make a delivered postback go out again, a last attempt that cannot log
@@ -12,84 +14,52 @@ import { TcpProxy } from '../support/tcp-proxy';
 // re-send requests cannot both send. The app reaches FerretDB through a relay this file freezes
 // and cuts; the test reads the database directly.
 
-const TIMEOUT_MS = 1_000;
+let relay: RelayedApp;
 let app: TestApp;
 let sink: HttpSink;
 let proxy: TcpProxy;
-let direct: MongoClient;
 let attempts: Collection<DeliveryAttemptRecord>;
 let operator: ApiClient;
 
 beforeAll(async () => {
-  const shared = sharedStack();
-  const mongo = new URL(shared.mongoPrefix);
-  const dbName = testId('ct').replace('-', '_');
-  proxy = await new TcpProxy(mongo.hostname, Number(mongo.port)).start();
-  sink = await new HttpSink().start();
-  app = await startTestApp(
-    { DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS), DELIVERY_MAX_ATTEMPTS: '3', DELIVERY_RETRY_INITIAL_MS: '100', DELIVERY_RETRY_MAX_MS: '200' },
-    { mongoUri: `mongodb://127.0.0.1:${proxy.port}/${dbName}` },
-  );
-  direct = await new MongoClient(`${shared.mongoPrefix}${dbName}`).connect();
-  attempts = direct.db().collection<DeliveryAttemptRecord>('deliveries');
+  relay = await startBehindRelay(QUICK_DELIVERIES);
+  ({ app, sink, proxy } = relay);
+  attempts = relay.direct.db().collection<DeliveryAttemptRecord>('deliveries');
   operator = await clientFor(app, 'operator');
 });
-afterAll(async () => {
-  proxy?.thaw();
-  await proxy?.start().catch(() => undefined);
-  await app?.stop();
-  await direct?.close();
-  await sink?.stop();
-  await proxy?.stop();
-});
+afterAll(() => relay?.stop());
 afterEach(() => {
   proxy.thaw();
   sink.onRequest = null;
 });
-
-function startDelivery(path: string, maximumAttempts = 3) {
-  const deliveryId = testId('dlv');
-  return app.temporal.client.workflow.start(deliveryWorkflow, {
-    workflowId: deliveryId,
-    taskQueue: app.config.TEMPORAL_TASK_QUEUE,
-    args: [
-      {
-        deliveryId, conversionId: testId('conv'), sessionId: testId('sess'), target: 'publisher', targetId: 'pub-x', url: `${sink.url}${path}?d=${deliveryId}`,
-        policy: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts, timeoutMs: TIMEOUT_MS },
-      },
-    ],
-  });
-}
-
-const sentFor = (id: string) => sink.requests.filter((r) => r.query.d === id);
 
 test('a delivered postback is not sent again while the database is slow', async () => {
   // The database freezes the moment the publisher receives the postback: logging the attempt hangs.
   sink.onRequest = (path) => {
     if (path === '/slow') proxy.freeze();
   };
-  const handle = await startDelivery('/slow');
+  const handle = await startDelivery(app, sink, '/slow');
   expect(await handle.result()).toBe('delivered');
-  expect(sentFor(handle.workflowId)).toHaveLength(1);
+  expect(sentFor(sink, handle.workflowId)).toHaveLength(1);
   proxy.thaw();
   // The attempt's own write lands once the database answers again, keyed by delivery and attempt.
   const logged = await eventually(() => attempts.find({ deliveryId: handle.workflowId }).toArray().then((a) => a.length > 0 && a), 30_000, 'the attempt to be logged');
   expect(logged.map((a) => [a.attempt, a.outcome])).toEqual([[1, 'delivered']]);
-  expect(sentFor(handle.workflowId)).toHaveLength(1);
+  expect(sentFor(sink, handle.workflowId)).toHaveLength(1);
 }, 150_000);
 
 test('a 4xx answer other than 408/429 stops the retries; 408 and 429 are retried', async () => {
   sink.statuses.set('/gone', [410]);
-  const gone = await startDelivery('/gone');
+  const gone = await startDelivery(app, sink, '/gone');
   expect(await gone.result()).toBe('given_up');
-  expect(sentFor(gone.workflowId)).toHaveLength(1);
+  expect(sentFor(sink, gone.workflowId)).toHaveLength(1);
   const [only] = await eventually(() => attempts.find({ deliveryId: gone.workflowId }).toArray().then((a) => a.length > 0 && a), 10_000, 'the attempt');
   expect(only).toMatchObject({ attempt: 1, statusCode: 410, outcome: 'given_up', error: expect.stringMatching(/HTTP 410 \(not retried/) });
 
   sink.statuses.set('/later', [429, 408]);
-  const later = await startDelivery('/later');
+  const later = await startDelivery(app, sink, '/later');
   expect(await later.result()).toBe('delivered');
-  expect(sentFor(later.workflowId)).toHaveLength(3);
+  expect(sentFor(sink, later.workflowId)).toHaveLength(3);
   const logged = await eventually(() => attempts.find({ deliveryId: later.workflowId }).sort({ attempt: 1 }).toArray().then((a) => a.length === 3 && a), 10_000, 'three attempts');
   expect(logged.map((a) => [a.statusCode, a.outcome])).toEqual([[429, 'failed'], [408, 'failed'], [200, 'delivered']]);
 });
@@ -99,7 +69,7 @@ test('an unusable URL fails at once, not retried', async () => {
   const handle = await app.temporal.client.workflow.start(deliveryWorkflow, {
     workflowId: deliveryId,
     taskQueue: app.config.TEMPORAL_TASK_QUEUE,
-    args: [{ deliveryId, conversionId: 'c', sessionId: 's', target: 'publisher', targetId: 'p', url: 'not a url', policy: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 3, timeoutMs: TIMEOUT_MS } }],
+    args: [{ deliveryId, conversionId: 'c', sessionId: 's', target: 'publisher', targetId: 'p', url: 'not a url', policy: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 3, timeoutMs: DELIVERY_TIMEOUT_MS } }],
   });
   expect(await handle.result()).toBe('given_up');
   const logged = await eventually(() => attempts.find({ deliveryId }).toArray().then((a) => a.length > 0 && a), 10_000, 'the attempt');
@@ -108,7 +78,7 @@ test('an unusable URL fails at once, not retried', async () => {
 
 test('two concurrent re-sends of one delivery: one is started, the other answers 409', async () => {
   sink.statuses.set('/resend', [404]);
-  const original = await startDelivery('/resend');
+  const original = await startDelivery(app, sink, '/resend');
   expect(await original.result()).toBe('given_up');
   await eventually(() => attempts.findOne({ deliveryId: original.workflowId, outcome: 'given_up' }), 10_000, 'the given_up attempt');
   // The re-send keeps failing for a while, so it is still running when the second request comes.

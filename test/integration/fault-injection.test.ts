@@ -1,8 +1,9 @@
 import { Delivery } from '../../src/persistence/models/delivery';
 import { SessionClient } from '../../src/temporal/session-client';
-import { createFixture, insertWaitingSessions, type Fixture } from '../support/fixtures';
-import { eventually, startTestApp, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
+import { insertWaitingSessions, type Fixture } from '../support/fixtures';
+import { eventually, stopAll, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startWithFixture } from '../support/app-with-sink';
 import { click, postback } from '../support/tracking-client';
 import { startedSession, startedCount } from '../support/handed-over';
 
@@ -13,15 +14,10 @@ import { startedSession, startedCount } from '../support/handed-over';
 let app: TestApp;
 let sink: HttpSink;
 let f: Fixture;
-beforeAll(async () => {
-  sink = await new HttpSink().start();
-  app = await startTestApp();
-  f = await createFixture({ sinkUrl: sink.url });
-});
+beforeAll(async () => ({ app, sink, f } = await startWithFixture()));
 afterAll(async () => {
   jest.restoreAllMocks();
-  await app?.stop();
-  await sink?.stop();
+  await stopAll(app, sink);
 });
 
 test('a delivered postback is not sent again when logging its attempt fails', async () => {

@@ -7,7 +7,7 @@ import { inbounds } from '../../src/persistence/models/inbound';
 import { sessions } from '../../src/persistence/models/session';
 import { startApiProcess, type ApiProcess } from '../support/api-process';
 import { createFixture, type Fixture } from '../support/fixtures';
-import { eventually, sharedStack, testId } from '../support/harness';
+import { eventually, sharedStack, testAppEnv } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 import { scrape, seriesValue } from '../support/prometheus';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -43,24 +43,14 @@ const handedOver = async (w: { metricsUrl: string }, kind: string, outcome: stri
 
 beforeAll(async () => {
   const shared = sharedStack();
-  const uri = `${shared.mongoPrefix}${testId('ct').replace('-', '_')}`;
   env = {
-    MONGODB_URI: uri,
-    TEMPORAL_ADDRESS: shared.temporalAddress,
-    TEMPORAL_TASK_QUEUE: testId('tq'),
-    CONFIG_CACHE_TTL_MS: '200',
-    DELIVERY_RETRY_INITIAL_MS: '100',
-    DELIVERY_RETRY_MAX_MS: '400',
-    DELIVERY_MAX_ATTEMPTS: '5',
-    DELIVERY_TIMEOUT_MS: '2000',
-    SESSION_CLOSE_GRACE_MS: '1000',
-    OUTBOUND_ALLOW_NETWORKS: '127.0.0.0/8,::1',
+    ...testAppEnv(undefined, shared),
     // Small claims, so that the two workers' claims interleave on one queue.
     HANDOVER_BATCH: '3',
     HANDOVER_LEASE_MS: '3000',
     DUPLICATE_CLICK_WINDOW_MS: '0',
   };
-  await connectDatabase(uri);
+  await connectDatabase(env.MONGODB_URI!);
   sink = await new HttpSink().start();
   f = await createFixture({ sinkUrl: sink.url });
   temporal = new Client({ connection: await Connection.connect({ address: shared.temporalAddress }) });

@@ -1,11 +1,11 @@
-import { MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
 import { v7 as uuidv7 } from 'uuid';
 import type { InboundRecord } from '../../src/persistence/models/inbound';
 import { sessions, sessionSnapshot } from '../../src/persistence/models/session';
 import { createFixture, type Fixture } from '../support/fixtures';
-import { eventually, sharedStack, startTestApp, testId, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
-import { TcpProxy } from '../support/tcp-proxy';
+import { startBehindRelay, type RelayedApp } from '../support/database-relay';
+import { eventually, type TestApp } from '../support/harness';
+import type { TcpProxy } from '../support/tcp-proxy';
 import { click, postback } from '../support/tracking-client';
 import { startedSession as handedOverSession } from '../support/handed-over';
 
@@ -15,29 +15,18 @@ import { startedSession as handedOverSession } from '../support/handed-over';
 // the database directly.
 
 const STEP_LIFE_MS = 2_000;
+let relay: RelayedApp;
 let app: TestApp;
-let sink: HttpSink;
 let proxy: TcpProxy;
 let direct: MongoClient;
 let f: Fixture;
 
 beforeAll(async () => {
-  const shared = sharedStack();
-  const mongo = new URL(shared.mongoPrefix);
-  const dbName = testId('ct').replace('-', '_');
-  proxy = await new TcpProxy(mongo.hostname, Number(mongo.port)).start();
-  sink = await new HttpSink().start();
-  app = await startTestApp({ SESSION_STEP_LIFE_MS: String(STEP_LIFE_MS) }, { mongoUri: `mongodb://127.0.0.1:${proxy.port}/${dbName}` });
-  direct = await new MongoClient(`${shared.mongoPrefix}${dbName}`).connect();
-  f = await createFixture({ sinkUrl: sink.url });
+  relay = await startBehindRelay({ SESSION_STEP_LIFE_MS: String(STEP_LIFE_MS) });
+  ({ app, proxy, direct } = relay);
+  f = await createFixture({ sinkUrl: relay.sink.url });
 });
-afterAll(async () => {
-  await proxy?.start().catch(() => undefined);
-  await app?.stop();
-  await direct?.close();
-  await sink?.stop();
-  await proxy?.stop();
-});
+afterAll(() => relay?.stop());
 
 async function startedSession(): Promise<string> {
   const { sessionId } = await click(app.httpUrl!, f);

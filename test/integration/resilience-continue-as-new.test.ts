@@ -1,6 +1,7 @@
-import { createFixture, type Fixture } from '../support/fixtures';
-import { eventually, startTestApp, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
+import type { Fixture } from '../support/fixtures';
+import { eventually, stopAll, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startWithFixture } from '../support/app-with-sink';
 import { click, conversionsOf, postback, settledDeliveries } from '../support/tracking-client';
 
 // A busy session continues as new to keep its history bounded. What it has counted must survive
@@ -14,15 +15,8 @@ let app: TestApp;
 let sink: HttpSink;
 let f: Fixture;
 
-beforeAll(async () => {
-  sink = await new HttpSink().start();
-  app = await startTestApp({ SESSION_MAX_CONVERSIONS_PER_RUN: String(PER_RUN) });
-  f = await createFixture({ sinkUrl: sink.url });
-});
-afterAll(async () => {
-  await app?.stop();
-  await sink?.stop();
-});
+beforeAll(async () => ({ app, sink, f } = await startWithFixture({ SESSION_MAX_CONVERSIONS_PER_RUN: String(PER_RUN) })));
+afterAll(() => stopAll(app, sink));
 
 test('a session continues as new after the configured number of conversions and keeps its state', async () => {
   expect(app.config.SESSION_MAX_CONVERSIONS_PER_RUN).toBe(PER_RUN);

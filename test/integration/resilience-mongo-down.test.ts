@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { freePort, startLocalStack, type LocalStack } from '../../src/local-stack/local-stack';
 import { sessions } from '../../src/persistence/models/session';
-import { createFixture, type Fixture } from '../support/fixtures';
+import type { Fixture } from '../support/fixtures';
 import { capturingLogger } from '../support/log-capture';
-import { eventually, get, startTestApp, testId, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
+import { startWithFixture } from '../support/app-with-sink';
+import { eventually, get, stopAll, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startOwnStack, type OwnStack } from '../support/own-stack';
 import { click, conversionsOf } from '../support/tracking-client';
 import { startedSession, startedCount } from '../support/handed-over';
 
@@ -21,37 +19,20 @@ import { startedSession, startedCount } from '../support/handed-over';
 const CLICKS = 12;
 const HANDED_TO_TEMPORAL = 'session insert failed; handing it to Temporal';
 
-let dir: string;
-let stack: LocalStack;
+let stack: OwnStack;
 let app: TestApp;
 let sink: HttpSink;
 let f: Fixture;
 const capture = capturingLogger('warn');
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'ct-mongo-down-'));
-  stack = await startLocalStack({
-    temporalPort: await freePort(),
-    temporalUiPort: null,
-    mongoPort: await freePort(),
-    dataDir: dir,
-    temporalInMemory: false,
-    log: (line) => process.env.CT_TEST_LOG && console.log(line),
-  });
-  sink = await new HttpSink().start();
-  app = await startTestApp(
-    { MONGO_OP_TIMEOUT_MS: '1000' },
-    { temporalAddress: stack.temporalAddress, mongoUri: stack.mongoUri(testId('ct').replace('-', '_')), log: capture.log },
-  );
-  f = await createFixture({ sinkUrl: sink.url });
+  stack = await startOwnStack();
+  ({ app, sink, f } = await startWithFixture({ MONGO_OP_TIMEOUT_MS: '1000' }, { ...stack.appServers, log: capture.log }));
 }, 120_000);
 
 afterAll(async () => {
   for (const p of stack?.processes() ?? []) process.kill(p.pid, 'SIGCONT');
-  await app?.stop();
-  await stack?.stop();
-  await sink?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await stopAll(app, stack, sink);
 }, 60_000);
 
 function databasePids(): number[] {

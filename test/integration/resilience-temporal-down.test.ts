@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { freePort, startLocalStack, type LocalStack } from '../../src/local-stack/local-stack';
 import { inbounds } from '../../src/persistence/models/inbound';
 import { sessions } from '../../src/persistence/models/session';
-import { createFixture, type Fixture } from '../support/fixtures';
-import { eventually, startTestApp, testId, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
+import type { Fixture } from '../support/fixtures';
+import { startWithFixture } from '../support/app-with-sink';
+import { eventually, stopAll, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startOwnStack, type OwnStack } from '../support/own-stack';
 import { click, conversionsOf, postback, settledDeliveries } from '../support/tracking-client';
 import { startedSession, startedCount } from '../support/handed-over';
 
@@ -19,36 +17,17 @@ import { startedSession, startedCount } from '../support/handed-over';
 const CLICKS_WHILE_DOWN = 30;
 const NOTIFICATIONS_PER_CONVERSION = 4;
 
-let dir: string;
-let stack: LocalStack;
+let stack: OwnStack;
 let app: TestApp;
 let sink: HttpSink;
 let f: Fixture;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-temporal-down-'));
-  stack = await startLocalStack({
-    temporalPort: await freePort(),
-    temporalUiPort: null,
-    mongoPort: await freePort(),
-    dataDir: dir,
-    temporalInMemory: false,
-    log: (line) => process.env.CT_TEST_LOG && console.log(line),
-  });
-  sink = await new HttpSink().start();
-  app = await startTestApp(
-    {},
-    { temporalAddress: stack.temporalAddress, mongoUri: stack.mongoUri(testId('ct').replace('-', '_')) },
-  );
-  f = await createFixture({ sinkUrl: sink.url });
+  stack = await startOwnStack();
+  ({ app, sink, f } = await startWithFixture({}, stack.appServers));
 }, 120_000);
 
-afterAll(async () => {
-  await app?.stop();
-  await stack?.stop();
-  await sink?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => stopAll(app, stack, sink), 60_000);
 
 test('clicks and a postback taken while Temporal is down are handed over, once, when it is back', async () => {
   // A session from before the outage: its workflow must still be there after the restart.

@@ -1,7 +1,8 @@
 import { inbounds } from '../../src/persistence/models/inbound';
-import { createFixture, type Fixture } from '../support/fixtures';
-import { eventually, startTestApp, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
+import type { Fixture } from '../support/fixtures';
+import { eventually, stopAll, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startWithFixture } from '../support/app-with-sink';
 import { click, conversionsOf, postback, settledDeliveries } from '../support/tracking-client';
 import { startedSession } from '../support/handed-over';
 
@@ -15,15 +16,8 @@ let app: TestApp;
 let sink: HttpSink;
 let f: Fixture;
 
-beforeAll(async () => {
-  sink = await new HttpSink().start();
-  app = await startTestApp();
-  f = await createFixture({ sinkUrl: sink.url });
-});
-afterAll(async () => {
-  await app?.stop();
-  await sink?.stop();
-});
+beforeAll(async () => ({ app, sink, f } = await startWithFixture()));
+afterAll(() => stopAll(app, sink));
 
 /** A click whose workflow is running (it has persisted its session), so only the worker is missing later. */
 async function runningSession(): Promise<string> {

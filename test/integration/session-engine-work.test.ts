@@ -1,30 +1,24 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { sessions } from '../../src/persistence/models/session';
 import { createFixture } from '../support/fixtures';
-import { eventually, startTestApp, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
+import { eventually, stopAll, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startWithSink } from '../support/app-with-sink';
 import { sessionOf, startSessionWorkflow, storeSession } from '../support/stored-session';
 import { click, postback, settledDeliveries } from '../support/tracking-client';
 import { startedSession } from '../support/handed-over';
+import type { HistoryEvent } from '../support/session-life';
 
 // The least Temporal work per session (issue #12): what each session's history must not contain
 // any more, each a Temporal Cloud Action or a workflow task. Each assertion fails on the workflow
 // as it was before (b5c0bb2): a timer per conversion, an upsert at every close, a child workflow
 // per delivery, a database step at every start.
 
-type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
-
 let app: TestApp;
 let sink: HttpSink;
 
-beforeAll(async () => {
-  sink = await new HttpSink().start();
-  app = await startTestApp();
-});
-afterAll(async () => {
-  await app?.stop();
-  await sink?.stop();
-});
+beforeAll(async () => ({ app, sink } = await startWithSink()));
+afterAll(() => stopAll(app, sink));
 
 const handle = (id: string): WorkflowHandle => app.temporal.client.workflow.getHandle(id);
 

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { createFixture } from '../support/fixtures';
-import { sharedStack, startTestApp, type TestApp } from '../support/harness';
-import { HttpSink } from '../support/http-sink';
+import { sharedStack, stopAll, type TestApp } from '../support/harness';
+import type { HttpSink } from '../support/http-sink';
+import { startWithSink } from '../support/app-with-sink';
 import { SESSION_LIFE_WINDOW_SEC, runSessionLife, runStoredSessionLife } from '../support/session-life';
 
 // Sessions live for weeks, so a worker running new workflow code must replay histories that older
@@ -20,14 +21,8 @@ const FIXTURES = path.join(__dirname, '..', 'fixtures', 'histories');
 let app: TestApp;
 let sink: HttpSink;
 
-beforeAll(async () => {
-  sink = await new HttpSink().start();
-  app = await startTestApp();
-});
-afterAll(async () => {
-  await app?.stop();
-  await sink?.stop();
-});
+beforeAll(async () => ({ app, sink } = await startWithSink()));
+afterAll(() => stopAll(app, sink));
 
 test('a session history recorded before the local activities replays on the current workflow code', async () => {
   const history = historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, 'session-regular-activities.json'), 'utf8')));

@@ -26,18 +26,19 @@ export function sharedStack() {
   return { temporalAddress, mongoPrefix, workflowBundle: { code: readFileSync(bundlePath, 'utf8') } };
 }
 
-export async function startTestApp(
-  env: Record<string, string> = {},
-  opts: Partial<AppOptions> & { temporalAddress?: string; mongoUri?: string } = {},
-): Promise<TestApp> {
-  const shared = sharedStack();
-  const dbName = testId('ct').replace('-', '_');
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: process.env.CT_TEST_LOG ?? 'silent',
-    HTTP_PORT: '0',
-    MONGODB_URI: opts.mongoUri ?? `${shared.mongoPrefix}${dbName}`,
-    TEMPORAL_ADDRESS: opts.temporalAddress ?? shared.temporalAddress,
+/** A database name of its own, on the shared FerretDB or another. */
+export function testDbName(): string {
+  return testId('ct').replace('-', '_');
+}
+
+/**
+ * The environment of a clicktrail under test, in this process or as a child process: the shared
+ * servers, a database and task queue of its own, short delays, and the loopback sinks allowed.
+ */
+export function testAppEnv(dbName = testDbName(), shared: { mongoPrefix: string; temporalAddress: string } = sharedStack()) {
+  return {
+    MONGODB_URI: `${shared.mongoPrefix}${dbName}`,
+    TEMPORAL_ADDRESS: shared.temporalAddress,
     TEMPORAL_TASK_QUEUE: testId('tq'),
     CONFIG_CACHE_TTL_MS: '200',
     DELIVERY_RETRY_INITIAL_MS: '100',
@@ -48,6 +49,23 @@ export async function startTestApp(
     SESSION_CLOSE_GRACE_MS: '1000',
     // The HTTP sinks standing in for publishers and providers are on loopback.
     OUTBOUND_ALLOW_NETWORKS: '127.0.0.0/8,::1',
+  };
+}
+
+export async function startTestApp(
+  env: Record<string, string> = {},
+  opts: Partial<AppOptions> & { temporalAddress?: string; mongoUri?: string } = {},
+): Promise<TestApp> {
+  const shared = sharedStack();
+  const dbName = testDbName();
+  const defaults = testAppEnv(dbName, shared);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.CT_TEST_LOG ?? 'silent',
+    HTTP_PORT: '0',
+    ...defaults,
+    MONGODB_URI: opts.mongoUri ?? defaults.MONGODB_URI,
+    TEMPORAL_ADDRESS: opts.temporalAddress ?? defaults.TEMPORAL_ADDRESS,
     ...env,
   });
   const app = await startApp(config, {
@@ -57,6 +75,11 @@ export async function startTestApp(
     ...opts,
   });
   return { ...app, dbName, url: (path) => `${app.httpUrl}${path}` };
+}
+
+/** Stops each thing in turn; those a failed start left undefined are skipped. */
+export async function stopAll(...running: ({ stop(): Promise<unknown> } | undefined)[]): Promise<void> {
+  for (const r of running) await r?.stop();
 }
 
 type Falsy = false | null | undefined | 0 | '';

@@ -78,54 +78,15 @@ describe('parseConversionParams', () => {
   });
 
   describe('platforms from TRACKING.md', () => {
-    it('Everflow: transaction_id carries the click id', () => {
-      expect(ok({ transaction_id: CLICK, amount: '20.00', event_id: '3', order_id: 'EF-1', verification_token: 'v' })).toEqual({
-        clickId: CLICK,
-        amount: '20.00',
-        event: '3',
-        txid: 'EF-1',
-        token: 'v',
-      });
-    });
-    it('TUNE: transaction_id carries the click id', () => {
-      expect(ok({ transaction_id: CLICK, amount: '5', goal_id: '12', security_token: 't', status: 'pending' })).toEqual({
-        clickId: CLICK,
-        amount: '5',
-        event: '12',
-        token: 't',
-        status: 'pending',
-      });
-    });
-    it('Affise', () => {
-      expect(ok({ clickid: CLICK, action_id: 'AF-77', goal: '1', sum: '0.75', status: 'declined', secure: 'x' })).toEqual({
-        clickId: CLICK,
-        txid: 'AF-77',
-        event: '1',
-        amount: '0.75',
-        status: 'rejected',
-        token: 'x',
-      });
-    });
-    it('Voluum', () => {
-      expect(ok({ cid: CLICK, payout: '1.20', txid: 'V1', currency: 'usd', et: 'deposit' })).toEqual({
-        clickId: CLICK,
-        revenue: '1.20',
-        txid: 'V1',
-        currency: 'USD',
-        event: 'deposit',
-      });
-    });
-    it('Keitaro', () => {
-      expect(ok({ subid: CLICK, status: 'hold', payout: '2', tid: 'K-5', currency: 'RUB' })).toEqual({
-        clickId: CLICK,
-        status: 'pending',
-        revenue: '2',
-        txid: 'K-5',
-        currency: 'RUB',
-      });
-    });
-    it('Prosper202', () => {
-      expect(ok({ subid: CLICK, amount: '9.99', txid: 'P-1' })).toEqual({ clickId: CLICK, amount: '9.99', txid: 'P-1' });
+    it.each([
+      ['Everflow: transaction_id carries the click id', { transaction_id: CLICK, amount: '20.00', event_id: '3', order_id: 'EF-1', verification_token: 'v' }, { clickId: CLICK, amount: '20.00', event: '3', txid: 'EF-1', token: 'v' }],
+      ['TUNE: transaction_id carries the click id', { transaction_id: CLICK, amount: '5', goal_id: '12', security_token: 't', status: 'pending' }, { clickId: CLICK, amount: '5', event: '12', token: 't', status: 'pending' }],
+      ['Affise', { clickid: CLICK, action_id: 'AF-77', goal: '1', sum: '0.75', status: 'declined', secure: 'x' }, { clickId: CLICK, txid: 'AF-77', event: '1', amount: '0.75', status: 'rejected', token: 'x' }],
+      ['Voluum', { cid: CLICK, payout: '1.20', txid: 'V1', currency: 'usd', et: 'deposit' }, { clickId: CLICK, revenue: '1.20', txid: 'V1', currency: 'USD', event: 'deposit' }],
+      ['Keitaro', { subid: CLICK, status: 'hold', payout: '2', tid: 'K-5', currency: 'RUB' }, { clickId: CLICK, status: 'pending', revenue: '2', txid: 'K-5', currency: 'RUB' }],
+      ['Prosper202', { subid: CLICK, amount: '9.99', txid: 'P-1' }, { clickId: CLICK, amount: '9.99', txid: 'P-1' }],
+    ])('%s', (_platform, query, parsed) => {
+      expect(ok(query)).toEqual(parsed);
     });
   });
 
