@@ -1,8 +1,8 @@
 import type { FactQuery } from './raw-facts';
 import type { ClickFact, ConversionFact, Dims } from './model';
-import { CUBES, DAY_LEVEL, DAY_MS, OTHER, QUARTER_MS, cubeFor, dayStart, isBlock, isConversionRow, levelMs, type Cube, type CubeDim, type Row } from './rollup-cubes';
+import { CUBES, DAY_LEVEL, DAY_MS, OTHER, QUARTER_MS, clickRows, conversionRows, cubeFor, dayStart, isBlock, isConversionRow, levelMs, type Cube, type CubeDim, type Row } from './rollup-cubes';
 import { partitionId, rollupId, rollupState, rollups, unpackRows, type RollupDoc } from './rollup-store';
-import { quarterRows } from './rollup-writer';
+import { MINUTE_MS, loadSources, minuteId } from './rollup-writer';
 import { localTime } from './time';
 
 // The read side of reports: a quarter-aligned range is cut at every local day or hour the report
@@ -127,6 +127,57 @@ export function documentsOf(q: Pick<FactQuery, 'filters'>, cube: Cube, blocks: r
 }
 
 type Acc = { dims: Dims; n: number; p: bigint; r: bigint };
+type Source = { labels: Dims; sign: 1 | -1; rows: Row[] };
+
+/** Sessions' and conversions' fields for the filters a scoped or filtered report always has. */
+const MATCHED: Partial<Record<string, string>> = { campaign: 'campaignId', advertiser: 'advertiserId', publisher: 'publisherId' };
+
+/**
+ * The quarter-hours after `applied` (clicks may still land in them), per quarter-hour: clicks from
+ * the writer's minute documents where it has written them, from the raw sessions for the newest
+ * minutes; conversions (a few percent of clicks, and their statuses still change) from the raw
+ * collection. Raw reads keep only the report's campaign, advertiser and publisher filters.
+ */
+async function tailSources(q: FactQuery, cut: number, to: number, cubes: Cube[], withNulls: (own: Source[], base: Source[]) => Source[]): Promise<Source[]> {
+  const opts = q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {};
+  const match: Record<string, { $in: string[] }> = {};
+  for (const [name, values] of q.filters) {
+    const field = MATCHED[name];
+    if (field) match[field] = { $in: match[field] ? match[field].$in.filter((v) => values.includes(v)) : values };
+  }
+  const ids: string[] = [];
+  for (let m = cut; m < to; m += MINUTE_MS) for (const c of cubes) ids.push(minuteId(c.name, m));
+  const cursor = rollups().find({ _id: { $in: ids } }, { projection: { rows: 1 }, ...opts });
+  const minutes = new Map((q.budget ? await q.budget.toArray(cursor) : await cursor.toArray()).map((d) => [d._id, unpackRows(d.rows)]));
+  const written = (m: number) => cubes.every((c) => minutes.has(minuteId(c.name, m)));
+  // Raw clicks for each run of minutes without documents (the newest, at least).
+  const rawClicks: Awaited<ReturnType<typeof loadSources>>['clicks'] = [];
+  for (let m = cut; m < to; ) {
+    if (written(m)) {
+      m += MINUTE_MS;
+      continue;
+    }
+    let end = m;
+    while (end < to && !written(end)) end += MINUTE_MS;
+    rawClicks.push(...(await loadSources(m, end, { clicks: true, conversions: false, match, ...opts })).clicks);
+    m = end;
+  }
+  const { convs } = await loadSources(cut, to, { clicks: false, match, ...opts });
+  const label = labeller(q);
+  const out: Source[] = [];
+  for (let t = cut; t < to; t += QUARTER_MS) {
+    const inQuarter = <T extends { at: number }>(xs: T[]) => xs.filter((x) => x.at >= t && x.at < t + QUARTER_MS);
+    const clicks = inQuarter(rawClicks);
+    const conversions = inQuarter(convs);
+    const rowsOf = (c: Cube): Source => {
+      const rows: Row[] = [...clickRows(c, clicks), ...conversionRows(c, conversions)];
+      for (let m = t; m < t + QUARTER_MS && m < to; m += MINUTE_MS) if (written(m)) rows.push(...minutes.get(minuteId(c.name, m))!);
+      return { labels: label(t), sign: 1, rows };
+    };
+    out.push(...withNulls([rowsOf(cubes[0]!)], cubes[1] ? [rowsOf(cubes[1])] : []));
+  }
+  return out;
+}
 
 /** The report's facts from the rollups, or null when they cannot answer it (the caller reads raw). */
 export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conversions: ConversionFact[] } | null> {
@@ -145,7 +196,6 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
   // minus its own with the value dropped. Exact, whatever the top-N did: it only relabels values.
   const base = cube.nullFrom ? CUBES.find((c) => c.name === cube.nullFrom)! : null;
   const last = cube.dims.length - 1;
-  type Source = { labels: Dims; sign: 1 | -1; rows: Row[] };
   const withNulls = (own: Source[], baseRows: Source[]): Source[] =>
     base ? [...own, ...baseRows, ...own.map((x): Source => ({ ...x, sign: x.sign === 1 ? -1 : 1, rows: x.rows.map((r) => ({ ...r, k: r.k.slice(0, last) })) }))] : own;
 
@@ -169,13 +219,7 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
   // A top-N that cut values keeps different ones in a day and in its edges: added up only, then.
   if (got.subtracted && cube.topN && got.own.some((x) => x.rows.some((r) => r.k[last] === OTHER))) got = await read(false);
   const sources = withNulls(got.own, got.fromBase);
-  // The newest quarter-hours (clicks may still be landing in them) straight from the raw data.
-  const label = labeller(q);
-  for (let t = cut; t < to; t += QUARTER_MS) {
-    const live = await quarterRows(t, base ? [cube, base] : [cube], { clicks: true, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
-    const rowsOf = (c: Cube): Source => ({ labels: label(t), sign: 1, rows: [...live.get(c.name)!.clicks, ...live.get(c.name)!.conversions] });
-    sources.push(...withNulls([rowsOf(cube)], base ? [rowsOf(base)] : []));
-  }
+  if (cut < to) sources.push(...(await tailSources(q, cut, to, base ? [cube, base] : [cube], withNulls)));
 
   const filters = q.filters.map(([name, values]) => ({ at: cube.dims.indexOf(name), values: new Set<string | null>(values) }));
   const dimAt = plain.map((d) => [d, cube.dims.indexOf(d)] as const);

@@ -9,6 +9,8 @@ export function startRollups(config: Config, log: Logger): RollupLoop {
     log,
     leaseMs: config.ROLLUP_LEASE_MS,
     lateMs: config.ROLLUP_LATE_MS,
+    // As the hand-over's walk: a click's insert lands within its budget, or the click path gave up on it.
+    minuteSettleMs: config.MONGO_OP_TIMEOUT_MS + 1_000,
     retentionMs: config.SESSION_RETENTION_DAYS * 86_400_000,
   });
   const loop = new RollupLoop(writer, config.ROLLUP_INTERVAL_MS, log);

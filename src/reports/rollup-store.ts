@@ -42,6 +42,8 @@ export interface RollupStateDoc {
   frontier: Date;
   /** Every quarter-hour before this has been recomputed after it settled. */
   applied?: Date;
+  /** Minute documents have been written for the minutes from `applied` up to this (rollup-writer.ts). */
+  minutes?: Date;
 }
 
 const rollupSchema = new Schema({ _id: String, cube: String, part: String, level: Number, t: Date, tok: Number, rows: Schema.Types.Mixed, ph: Schema.Types.Mixed }, { versionKey: false });
@@ -49,7 +51,7 @@ const rollupSchema = new Schema({ _id: String, cube: String, part: String, level
 rollupSchema.index({ t: 1 });
 const dirtySchema = new Schema({ _id: String, level: Number, t: Date, seq: Number, leaseUntil: Date, tok: Number }, { versionKey: false });
 dirtySchema.index({ level: 1, t: 1 });
-const stateSchema = new Schema({ _id: String, frontier: Date, applied: Date }, { versionKey: false });
+const stateSchema = new Schema({ _id: String, frontier: Date, applied: Date, minutes: Date }, { versionKey: false });
 
 export const Rollup = model<RollupDoc>('Rollup', rollupSchema, 'report_rollups');
 export const RollupDirty = model<DirtyDoc>('RollupDirty', dirtySchema, 'rollup_dirty');

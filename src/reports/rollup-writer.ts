@@ -37,9 +37,9 @@ type BlockDoc = Omit<RollupDoc, 'rows'> & { rows: Row[]; packed?: string; of?: B
 // count anything twice: a block is a function of the raw data, whoever computes it and how often.
 //
 // What to recompute is a `rollup_dirty` mark per block, bumped by every change:
-// - clicks: the writer marks every quarter-hour from its frontier to now on each tick (the click
-//   path pays nothing); sessions stored late (MongoDB down at the click) are marked by
-//   persistSession, as are conversions and every status change by their activities;
+// - clicks: the writer marks each quarter-hour once it has settled (the click path pays nothing);
+//   sessions stored late (MongoDB down at the click) are marked by persistSession, as are
+//   conversions and every status change by their activities;
 // - a recompute claims the mark (a lease), writes, marks the parent block, and clears the mark only
 //   if no change bumped it meanwhile; a write carries its claim's token and never replaces a block
 //   written by a later claim (a writer that outlived its lease cannot put older numbers back).
@@ -115,13 +115,22 @@ export async function markRange(from: Date, to: Date): Promise<number> {
   return n;
 }
 
+export interface SourceOptions {
+  clicks: boolean;
+  /** Default true. */
+  conversions?: boolean;
+  /** On fields sessions and conversions both have (campaignId, advertiserId, publisherId): a scoped report's tail. */
+  match?: Record<string, { $in: string[] }>;
+  maxTimeMS?: number;
+}
+
 /** The clicks and conversions created in `[from, to)`, with their dimensions. */
-async function loadSources(from: number, to: number, o: { clicks: boolean; maxTimeMS?: number }): Promise<{ clicks: (ClickSource & { at: number })[]; convs: (ConversionSource & { at: number })[] }> {
-  const range = { $gte: new Date(from), $lt: new Date(to) };
+export async function loadSources(from: number, to: number, o: SourceOptions): Promise<{ clicks: (ClickSource & { at: number })[]; convs: (ConversionSource & { at: number })[] }> {
+  const filter = { createdAt: { $gte: new Date(from), $lt: new Date(to) }, ...o.match };
   const opts = o.maxTimeMS ? { maxTimeMS: o.maxTimeMS } : {};
   const [clickDocs, convDocs] = await Promise.all([
-    o.clicks ? sessions().find({ createdAt: range }, { projection: { ...SESSION_FIELDS, createdAt: 1 }, ...opts }).toArray() : Promise.resolve([] as (SessionDims & { createdAt: Date })[]),
-    conversions().find({ createdAt: range }, opts).toArray(),
+    o.clicks ? sessions().find(filter, { projection: { ...SESSION_FIELDS, createdAt: 1 }, ...opts }).toArray() : Promise.resolve([] as (SessionDims & { createdAt: Date })[]),
+    o.conversions === false ? Promise.resolve([] as ConversionRecord[]) : conversions().find(filter, opts).toArray(),
   ]);
   const known = new Map<string, SessionDims>(clickDocs.map((s) => [s._id, s]));
   const missing = [...new Set(convDocs.map((c) => c.sessionId).filter((id) => !known.has(id)))];
@@ -142,8 +151,21 @@ export async function quarterRows(t: number, cubes: readonly Cube[], o: { clicks
   return new Map(cubes.map((cube) => [cube.name, { clicks: clickRows(cube, clicks), conversions: conversionRows(cube, convs) }]));
 }
 
+/**
+ * Minute documents: each cube's clicks of one minute, written once the minute has settled, so that
+ * a report reads the open quarter-hours from them instead of every raw session in them. They are
+ * not blocks: nothing adds them up, and they are deleted once their quarter-hour is applied.
+ */
+export const MINUTE_MS = 60_000;
+export const MINUTE_LEVEL = -1;
+export const minuteId = (cube: string, t: number) => `${cube}|clicks|m|${t}`;
+/** The most minutes one tick writes (a writer back after a long stop starts from the newest). */
+const MAX_MINUTES = 40;
+
 export interface WriterOptions {
   log?: Logger;
+  /** How long after its click a session is stored by the click path at the latest (its insert's budget and clock skew). */
+  minuteSettleMs?: number;
   /** How long a claimed block is this writer's; past it another writer may take it over. */
   leaseMs?: number;
   /** Raw sessions older than this are (or may be) expired: their click rollups are kept as they are. */
@@ -161,6 +183,7 @@ export class RollupWriter {
   private readonly retentionMs: number;
   private readonly lateMs: number;
   private readonly batch: number;
+  private readonly minuteSettleMs: number;
   private lastTok = 0;
 
   constructor(private readonly o: WriterOptions = {}) {
@@ -168,6 +191,7 @@ export class RollupWriter {
     this.retentionMs = o.retentionMs ?? 0;
     this.lateMs = o.lateMs ?? 120_000;
     this.batch = o.batch ?? 64;
+    this.minuteSettleMs = o.minuteSettleMs ?? 3_000;
   }
 
   /** A claim token that grows in this process even within one millisecond. */
@@ -193,7 +217,38 @@ export class RollupWriter {
     // Reports read blocks before `applied` and compute the quarter-hours after it from raw data.
     const behind = await dirtyBlocks().findOne({ level: 0, t: { $gte: new Date(frontier), $lt: new Date(settled) } });
     await rollupState().updateOne({ _id: 'frontier' }, { $max: { applied: new Date(behind ? behind.t.getTime() : settled) } });
+    await this.writeMinutes(now);
     return done;
+  }
+
+  /**
+   * The minute documents of the minutes settled since the last tick, after `applied` (what reports
+   * read raw otherwise). A minute is recomputed whole and replaced, so two writers write the same;
+   * a session stored later than `minuteSettleMs` after its click (MongoDB down at the click) is
+   * missing from its minute until its quarter-hour is applied. Those of applied quarter-hours go.
+   */
+  private async writeMinutes(now: number): Promise<void> {
+    const state = await rollupState().findOne({ _id: 'frontier' });
+    const applied = state?.applied?.getTime();
+    if (applied === undefined) return;
+    const end = Math.floor((now - this.minuteSettleMs) / MINUTE_MS) * MINUTE_MS;
+    const start = Math.max(applied, state?.minutes?.getTime() ?? 0, end - MAX_MINUTES * MINUTE_MS);
+    if (start < end) {
+      const { clicks } = await loadSources(start, end, { clicks: true, conversions: false });
+      const byMinute = new Map<number, ClickSource[]>();
+      for (let t = start; t < end; t += MINUTE_MS) byMinute.set(t, []);
+      for (const k of clicks) byMinute.get(Math.floor(k.at / MINUTE_MS) * MINUTE_MS)?.push(k);
+      const ops: mongo.AnyBulkWriteOperation<RollupDoc>[] = [];
+      for (const [t, src] of byMinute) {
+        for (const cube of CUBES) {
+          const doc: Omit<RollupDoc, '_id'> = { cube: cube.name, part: 'clicks', level: MINUTE_LEVEL, t: new Date(t), tok: 0, rows: packRows(clickRows(cube, src)) };
+          ops.push({ replaceOne: { filter: { _id: minuteId(cube.name, t) }, replacement: doc as RollupDoc, upsert: true } });
+        }
+      }
+      for (let i = 0; i < ops.length; i += 500) await this.bulk(ops.slice(i, i + 500));
+      await rollupState().updateOne({ _id: 'frontier' }, { $max: { minutes: new Date(end) } });
+    }
+    await rollups().deleteMany({ level: MINUTE_LEVEL, t: { $lt: new Date(applied) } });
   }
 
   /**

@@ -167,6 +167,9 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
   // src/reports/rollup-facts.ts and rollup-writer.ts: a report's blocks (and day partitions) by id, a day's stored blocks, a rebuilt day's.
   ['report rollup blocks by id (loadRollupFacts)', () => explainFind(c(rollups()), { _id: { $in: ['campaign|clicks|day|1710028800000|publisher=p1', 'campaign|clicks|2|1710025200000'] } }), '_id_'],
   ['a day\'s blocks and partitions (rollup writer)', () => explainFind(c(rollups()), { t: new Date(Date.UTC(2024, 2, 10)), level: 7 }), 't_1'],
+  ['minute documents of applied quarter-hours (rollup writer)', () => explainFind(c(rollups()), { level: -1, t: { $lt: new Date(Date.UTC(2024, 2, 10)) } }), 't_1'],
+  // src/reports/rollup-facts.ts: a report's newest minutes from the raw sessions, scoped.
+  ['a report\'s newest minutes, raw, for a publisher key', () => explainFind(c(sessions()), { createdAt: range, publisherId: { $in: ['p1'] } }), ['createdAt_1', 'publisherId_1_createdAt_1']],
   ['the blocks of a day rebuilt (rollup rebuild)', () => explainFind(c(rollups()), { t: { $gte: new Date(Date.UTC(2024, 2, 10)), $lt: new Date(Date.UTC(2024, 2, 11)) } }), 't_1'],
 ];
 
