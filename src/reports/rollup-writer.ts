@@ -159,8 +159,10 @@ export async function quarterRows(t: number, cubes: readonly Cube[], o: { clicks
 export const MINUTE_MS = 60_000;
 export const MINUTE_LEVEL = -1;
 export const minuteId = (cube: string, t: number) => `${cube}|clicks|m|${t}`;
-/** The most minutes one tick writes (a writer back after a long stop starts from the newest). */
+/** How far back minute documents are written (a writer back after a long stop skips older minutes: reports read them raw). */
 const MAX_MINUTES = 40;
+/** Minutes read per tick: one read's sessions stay few even at high click rates; the next ticks catch up. */
+const MINUTES_PER_TICK = 5;
 
 export interface WriterOptions {
   log?: Logger;
@@ -231,8 +233,9 @@ export class RollupWriter {
     const state = await rollupState().findOne({ _id: 'frontier' });
     const applied = state?.applied?.getTime();
     if (applied === undefined) return;
-    const end = Math.floor((now - this.minuteSettleMs) / MINUTE_MS) * MINUTE_MS;
-    const start = Math.max(applied, state?.minutes?.getTime() ?? 0, end - MAX_MINUTES * MINUTE_MS);
+    const settled = Math.floor((now - this.minuteSettleMs) / MINUTE_MS) * MINUTE_MS;
+    const start = Math.max(applied, state?.minutes?.getTime() ?? 0, settled - MAX_MINUTES * MINUTE_MS);
+    const end = Math.min(settled, start + MINUTES_PER_TICK * MINUTE_MS);
     if (start < end) {
       const { clicks } = await loadSources(start, end, { clicks: true, conversions: false });
       const byMinute = new Map<number, ClickSource[]>();
