@@ -145,7 +145,7 @@ export async function loadSources(from: number, to: number, o: SourceOptions): P
 
 type CubeRows = Map<string, { clicks: ClickRow[]; conversions: ConversionRow[] }>;
 
-/** The rows of one quarter-hour per cube, from the raw collections (the writer's, and reports' for the newest). */
+/** The rows of one quarter-hour per cube, from the raw collections (what the writer stores for it). */
 export async function quarterRows(t: number, cubes: readonly Cube[], o: { clicks: boolean; maxTimeMS?: number }): Promise<CubeRows> {
   const { clicks, convs } = await loadSources(t, t + QUARTER_MS, o);
   return new Map(cubes.map((cube) => [cube.name, { clicks: clickRows(cube, clicks), conversions: conversionRows(cube, convs) }]));
