@@ -61,6 +61,12 @@ export interface Cube {
    * its own (the same leading dimensions), so a sub-id no link uses costs nothing.
    */
   nullFrom?: string;
+  /**
+   * Added after rollups were first released: it has no blocks from before the upgrade, so a report
+   * reads it only from the first UTC day summed with it whole (`rollup_state` `cubes`, set by
+   * rollup-writer.ts; a rebuild extends it back) and a larger cube for ranges starting earlier.
+   */
+  addedLater?: true;
 }
 
 const SCOPE = ['campaign', 'advertiser', 'publisher'] as const;
@@ -76,6 +82,8 @@ const SUB_TOP_N = 200;
 export const CUBES: readonly Cube[] = [
   { name: 'advertiser_campaign', dims: ['advertiser', 'campaign'], maxLevel: DAY_LEVEL, partitions: ['advertiser'] },
   { name: 'campaign', dims: [...SCOPE], maxLevel: DAY_LEVEL, partitions: [...SCOPE] },
+  // Publisher × country without the device type: a third of publisher_geo's rows (the operator's commonest report).
+  { name: 'publisher_country', dims: ['advertiser', 'publisher', 'country'], maxLevel: DAY_LEVEL, partitions: ['advertiser', 'publisher'], addedLater: true },
   { name: 'publisher_geo', dims: ['advertiser', 'publisher', 'country', 'device_type'], maxLevel: DAY_LEVEL, partitions: ['advertiser', 'publisher'] },
   { name: 'geo', dims: [...SCOPE, 'country', 'device_type'], maxLevel: DAY_LEVEL, partitions: [...SCOPE] },
   { name: 'placement', dims: [...SCOPE, 'asset', 'support'], maxLevel: DAY_LEVEL, partitions: [...SCOPE] },
@@ -106,10 +114,21 @@ export function partitionRows<R extends Row>(cube: Cube, rows: readonly R[]): { 
   return out;
 }
 
-/** The cube a report reads: the smallest holding every dimension it groups or filters by. */
-export function cubeFor(needed: Iterable<CubeDim>): Cube | null {
+/** The cube a report reads: the smallest `usable` one holding every dimension it groups or filters by. */
+export function cubeFor(needed: Iterable<CubeDim>, usable: (cube: Cube) => boolean = () => true): Cube | null {
   const need = [...new Set(needed)];
-  return CUBES.find((c) => need.every((d) => c.dims.includes(d))) ?? null;
+  return CUBES.find((c) => need.every((d) => c.dims.includes(d)) && usable(c)) ?? null;
+}
+
+/**
+ * Whether a report from `from` may read `cube`: the blocks it reads lie in the UTC days from
+ * `from`'s on, so a cube added later must have been summed into every quarter-hour of them
+ * (`summedFrom`: rollup_state's `cubes`).
+ */
+export function cubeUsable(cube: Cube, from: number, summedFrom: Record<string, Date> | undefined): boolean {
+  if (!cube.addedLater) return true;
+  const since = summedFrom?.[cube.name];
+  return since !== undefined && since.getTime() <= dayStart(from);
 }
 
 /** The dimension values of one click, as the rollups see them (null when absent). */

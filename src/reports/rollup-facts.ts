@@ -1,6 +1,6 @@
 import type { FactQuery } from './raw-facts';
 import type { ClickFact, ConversionFact, Dims } from './model';
-import { CUBES, DAY_LEVEL, DAY_MS, OTHER, QUARTER_MS, clickRows, conversionRows, cubeFor, dayStart, isBlock, isConversionRow, levelMs, type Cube, type CubeDim, type Row } from './rollup-cubes';
+import { CUBES, DAY_LEVEL, DAY_MS, OTHER, QUARTER_MS, clickRows, conversionRows, cubeFor, cubeUsable, dayStart, isBlock, isConversionRow, levelMs, type Cube, type CubeDim, type Row } from './rollup-cubes';
 import { partitionId, rollupId, rollupState, rollups, unpackRows, type RollupDoc } from './rollup-store';
 import { MINUTE_MS, loadSources, minuteId } from './rollup-writer';
 import { localTime } from './time';
@@ -182,14 +182,14 @@ async function tailSources(q: FactQuery, cut: number, to: number, cubes: Cube[],
 /** The report's facts from the rollups, or null when they cannot answer it (the caller reads raw). */
 export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conversions: ConversionFact[] } | null> {
   const plain = q.groupBy.filter((d): d is CubeDim => d !== 'day' && d !== 'hour');
-  const cube = cubeFor([...plain, ...q.filters.map(([name]) => name)]);
-  if (!cube) return null;
   const from = q.from.getTime();
   const to = q.to.getTime();
   if (from % QUARTER_MS !== 0 || to % QUARTER_MS !== 0) return null;
   // Until a writer has run, there is nothing to read.
   const state = await rollupState().findOne({ _id: 'frontier' }, q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {});
   if (!state?.applied) return null;
+  const cube = cubeFor([...plain, ...q.filters.map(([name]) => name)], (c) => cubeUsable(c, from, state.cubes));
+  if (!cube) return null;
   const applied = state.applied.getTime();
   const cut = Math.min(Math.max(applied, from), to);
   // A sub-id cube's rows without a value: its base cube's rows (campaign, advertiser, publisher)

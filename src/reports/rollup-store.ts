@@ -44,6 +44,8 @@ export interface RollupStateDoc {
   applied?: Date;
   /** Minute documents have been written for the minutes from `applied` up to this (rollup-writer.ts). */
   minutes?: Date;
+  /** Per cube added later (rollup-cubes.ts `addedLater`): every quarter-hour from this on is summed with it. */
+  cubes?: Record<string, Date>;
 }
 
 const rollupSchema = new Schema({ _id: String, cube: String, part: String, level: Number, t: Date, tok: Number, rows: Schema.Types.Mixed, ph: Schema.Types.Mixed }, { versionKey: false });
@@ -51,7 +53,7 @@ const rollupSchema = new Schema({ _id: String, cube: String, part: String, level
 rollupSchema.index({ t: 1 });
 const dirtySchema = new Schema({ _id: String, level: Number, t: Date, seq: Number, leaseUntil: Date, tok: Number }, { versionKey: false });
 dirtySchema.index({ level: 1, t: 1 });
-const stateSchema = new Schema({ _id: String, frontier: Date, applied: Date, minutes: Date }, { versionKey: false });
+const stateSchema = new Schema({ _id: String, frontier: Date, applied: Date, minutes: Date, cubes: Schema.Types.Mixed }, { versionKey: false });
 
 export const Rollup = model<RollupDoc>('Rollup', rollupSchema, 'report_rollups');
 export const RollupDirty = model<DirtyDoc>('RollupDirty', dirtySchema, 'rollup_dirty');

@@ -25,7 +25,7 @@ import {
   type DimValues,
   type Row,
 } from './rollup-cubes';
-import { blockOfId, dirtyBlocks, dirtyId, packRows, partitionId, rollupId, rollupState, rollups, unpackRows, type DirtyDoc, type Part, type RollupDoc } from './rollup-store';
+import { blockOfId, dirtyBlocks, dirtyId, packRows, partitionId, rollupId, rollupState, rollups, unpackRows, type DirtyDoc, type Part, type RollupDoc, type RollupStateDoc } from './rollup-store';
 
 /** A block as computed, before its rows are packed for storage. */
 /** `of`: a partition's whole block; `packed`: its rows, packed once for their hash. */
@@ -180,6 +180,29 @@ export interface WriterOptions {
 
 const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
+const ADDED_LATER = CUBES.filter((c) => c.addedLater);
+
+/**
+ * Records, for each cube added later that has no entry yet, the time from which every quarter-hour
+ * is summed with it: the frontier this writer found (what lies before was summed without it), or
+ * the beginning of time on a database no writer had run on.
+ */
+async function registerCubes(found: RollupStateDoc | null): Promise<void> {
+  for (const cube of ADDED_LATER) {
+    if (found?.cubes?.[cube.name]) continue;
+    const field = `cubes.${cube.name}`;
+    await rollupState().updateOne({ _id: 'frontier', [field]: { $exists: false } }, { $set: { [field]: found ? found.frontier : new Date(0) } });
+  }
+}
+
+/** After a rebuild of `[from, to)`: a cube added later that was summed from `to` or earlier now is from `from`. */
+async function extendCubes(from: number, to: number): Promise<void> {
+  for (const cube of ADDED_LATER) {
+    const field = `cubes.${cube.name}`;
+    await rollupState().updateOne({ _id: 'frontier', [field]: { $lte: new Date(to) } }, { $min: { [field]: new Date(from) } });
+  }
+}
+
 export class RollupWriter {
   private readonly leaseMs: number;
   private readonly retentionMs: number;
@@ -215,6 +238,7 @@ export class RollupWriter {
     const frontier = state ? Math.min(state.frontier.getTime(), settled) : settled;
     for (let t = frontier; t < settled; t += QUARTER_MS) await markDirty(t);
     await rollupState().updateOne({ _id: 'frontier' }, { $max: { frontier: new Date(settled) } }, { upsert: true });
+    await registerCubes(state);
     const done = await this.drain(settled);
     // Reports read blocks before `applied` and compute the quarter-hours after it from raw data.
     const behind = await dirtyBlocks().findOne({ level: 0, t: { $gte: new Date(frontier), $lt: new Date(settled) } });
@@ -265,6 +289,8 @@ export class RollupWriter {
     const tok = this.token();
     const horizon = this.retentionMs > 0 ? Date.now() - this.retentionMs : -Infinity;
     let written = 0;
+    // Where the rebuild read raw data: from the first day whose sessions have not expired on.
+    let summedFrom = Infinity;
     // A day's blocks are written while the next day is computed, and the day after that is read
     // meanwhile: the database and this process work at once.
     let writing: Promise<void> = Promise.resolve();
@@ -284,6 +310,7 @@ export class RollupWriter {
         next = readable(day + DAY_MS) ? read(day + DAY_MS) : null;
         continue;
       }
+      summedFrom = Math.min(summedFrom, lo);
       const { clicks, convs } = await next!;
       next = readable(day + DAY_MS) ? read(day + DAY_MS) : null;
       const byQuarter = new Map<number, { clicks: ClickSource[]; convs: ConversionSource[] }>();
@@ -348,7 +375,9 @@ export class RollupWriter {
       }
     }
     await writing;
-    return written + (await this.drain());
+    const blocks = written + (await this.drain());
+    if (summedFrom < to) await extendCubes(summedFrom, to);
+    return blocks;
   }
 
   /**

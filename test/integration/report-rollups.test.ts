@@ -428,3 +428,36 @@ test('the open quarter-hours are read from the minute documents the writer has w
     await conversions().deleteMany({ campaignId: campaign });
   }
 });
+
+test('a cube added by an upgrade serves reports only from the first day summed with it whole, and a rebuild extends it back', async () => {
+  const saved = (await rollupState().findOne({ _id: 'frontier' }))!;
+  // The first writer on this database found no state: every quarter-hour is summed with the cube.
+  expect(saved.cubes).toEqual({ publisher_country: new Date(0) });
+  const upgrade = Date.UTC(2024, 2, 20, 10, 0);
+  const report = (from: Date) => both(query({ groupBy: ['publisher', 'country'], from, filters: [] }));
+  try {
+    // As if the worker was upgraded at 10:00 on 20 March: nothing of the new cube before it.
+    await rollups().deleteMany({ cube: 'publisher_country' });
+    await rollupState().updateOne({ _id: 'frontier' }, { $set: { frontier: new Date(upgrade) }, $unset: { cubes: '' } });
+    await new RollupWriter({ lateMs: 120_000 }).tick(upgrade + 6 * 3_600_000 + 120_001);
+    expect((await rollupState().findOne({ _id: 'frontier' }))!.cubes).toEqual({ publisher_country: new Date(upgrade) });
+    // Its day block of the 20th holds only the six hours since 10:00: a report falls back to publisher_geo.
+    expect(await rollups().countDocuments({ cube: 'publisher_country', t: new Date(Date.UTC(2024, 2, 20)) })).toBeGreaterThan(0);
+    const before = await report(FROM);
+    expect(before.rollups).toEqual(before.raw);
+    expect(before.raw.totals.clicks).toBeGreaterThan(400);
+
+    // A rebuild reaching past the upgrade makes it complete from the rebuild's start.
+    await rebuildRollups(FROM, TO);
+    expect((await rollupState().findOne({ _id: 'frontier' }))!.cubes).toEqual({ publisher_country: FROM });
+    // Read from the new cube now: without publisher_geo's blocks the report still equals the raw recount.
+    await rollups().deleteMany({ cube: 'publisher_geo' });
+    const after = await report(FROM);
+    expect(after.rollups).toEqual(after.raw);
+    expect(after.rollups).toEqual(before.rollups);
+  } finally {
+    await rollupState().replaceOne({ _id: 'frontier' }, saved);
+    await rebuildRollups(FROM, TO);
+  }
+  expect(await verifyRollups(FROM, TO)).toEqual([]);
+});

@@ -1,5 +1,5 @@
 import type { Dimension } from '../../src/reports/model';
-import { CUBES, DAY_LEVEL, OTHER, QUARTER_MS, childrenOf, clickRows, cubeFor, isBlock, levelMs, parentOf, partitionRows, sumRows, type ConversionRow } from '../../src/reports/rollup-cubes';
+import { CUBES, DAY_LEVEL, OTHER, QUARTER_MS, childrenOf, clickRows, cubeFor, cubeUsable, isBlock, levelMs, parentOf, partitionRows, sumRows, type ConversionRow } from '../../src/reports/rollup-cubes';
 import { blocksOf, documentsOf, type Block } from '../../src/reports/rollup-facts';
 import { packRows, unpackRows } from '../../src/reports/rollup-store';
 import { localTime } from '../../src/reports/time';
@@ -126,11 +126,28 @@ test('a day block splits into one part per value of each partition dimension, ro
 test('a report reads the smallest cube holding its dimensions and filters, or none', () => {
   expect(cubeFor(['campaign'])!.name).toBe('advertiser_campaign');
   expect(cubeFor(['campaign', 'publisher'])!.name).toBe('campaign');
-  expect(cubeFor(['publisher', 'country'])!.name).toBe('publisher_geo');
+  expect(cubeFor(['publisher', 'country'])!.name).toBe('publisher_country');
+  expect(cubeFor(['publisher', 'country', 'device_type'])!.name).toBe('publisher_geo');
   expect(cubeFor(['campaign', 'country'])!.name).toBe('geo');
   expect(cubeFor(['sub1', 'campaign'])!.name).toBe('sub1');
   expect(cubeFor(['os', 'country'])!.name).toBe('full');
   expect(cubeFor(['sub1', 'country'])).toBeNull();
+});
+
+test('a cube added later serves a report only from the first UTC day summed with it whole', () => {
+  const day = Date.UTC(2026, 10, 30);
+  const since = (t: number) => ({ publisher_country: new Date(t) });
+  const pick = (from: number, summedFrom?: Record<string, Date>) => cubeFor(['publisher', 'country'], (c) => cubeUsable(c, from, summedFrom))!.name;
+  // Registered mid-day: that day's blocks lack the hours before, so reports from that day fall back.
+  expect(pick(day + 3_600_000, since(day + 600_000))).toBe('publisher_geo');
+  expect(pick(day + 86_400_000, since(day + 600_000))).toBe('publisher_country');
+  expect(pick(day, since(day))).toBe('publisher_country');
+  expect(pick(day - 900_000, since(day))).toBe('publisher_geo');
+  // Never registered (no writer has run with it): not read at all.
+  expect(pick(day + 86_400_000 * 10)).toBe('publisher_geo');
+  expect(pick(day + 86_400_000 * 10, {})).toBe('publisher_geo');
+  // Cubes released with the rollups are always complete.
+  expect(cubeUsable(CUBES.find((c) => c.name === 'geo')!, 0, undefined)).toBe(true);
 });
 
 const conv = (k: (string | null)[], p: string): ConversionRow => ({ k, b: false, u: false, n: 1, e: 'sale', c: 'EUR', s: 'approved', p, r: p });
