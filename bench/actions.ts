@@ -247,7 +247,7 @@ async function runSessions(client: Client, f: BenchFixture, mode: Mode, n: numbe
     Array.from({ length: n }, async () => {
       const now = Date.now();
       const session: SessionSnapshot = {
-        sessionId: uuidv7(), advertiserId: f.advertiserId, campaignId, assetId: null, publisherId: f.publisherId, supportId: f.supportId,
+        sessionId: uuidv7({ msecs: now }), advertiserId: f.advertiserId, campaignId, assetId: null, publisherId: f.publisherId, supportId: f.supportId,
         ip: '203.0.113.9', country: 'FR', device: { type: 'desktop', os: null, browser: null, vendor: null, model: null }, userAgent: null,
         publisherData: {}, referrer: null, providers: { campaign: null, publisher: null, business: null }, bot: false, duplicate: false,
         createdAtMs: now, expiresAtMs: now + windowMs,

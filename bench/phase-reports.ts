@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from 'uuid';
 import { Advertiser } from '../src/persistence/models/advertiser';
 import { conversions, type ConversionRecord } from '../src/persistence/models/conversion';
 import { Publisher } from '../src/persistence/models/publisher';
@@ -69,7 +70,7 @@ type Collection = ReturnType<typeof sessions> | ReturnType<typeof conversions>;
 /**
  * Drops a collection's secondary indexes for a bulk load and gives back what puts them back: the
  * engine then maintains one index per insert instead of nine, and builds each once at the end. `_id`,
- * unique indexes and `createdAt` (what the running writer's ticks read by) stay.
+ * unique indexes and conversions' `createdAt` (what the running writer's ticks read by, with sessions' `_id`) stay.
  */
 async function withoutSecondaryIndexes(c: Collection): Promise<() => Promise<void>> {
   const dropped = (await c.indexes()).filter((i) => i.name !== '_id_' && !i.unique && JSON.stringify(i.key) !== '{"createdAt":1}');
@@ -105,7 +106,7 @@ export async function seedReportData(n: number, conversionCount: number, now: nu
       const c = (p + r(4) * 5) % 20;
       const at = new Date(start + Math.floor((j / n) * 90 * DAY_MS) + r(60_000));
       const s: SessionRecord = {
-        _id: `rs${j}`,
+        _id: uuidv7({ msecs: at.getTime() }),
         advertiserId: advertisers[c % 5]!,
         campaignId: campaigns[c]!,
         assetId: `asset${c}-${r(3)}`,

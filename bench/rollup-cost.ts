@@ -1,3 +1,4 @@
+import { idRange } from '../src/handover/session-ranges';
 import { sessions } from '../src/persistence/models/session';
 import { QUARTER_MS, bucketStart } from '../src/reports/rollup-cubes';
 import { RollupWriter } from '../src/reports/rollup-writer';
@@ -10,8 +11,7 @@ import { RollupWriter } from '../src/reports/rollup-writer';
  */
 export async function rollupCostPerClick(): Promise<{ msPerClick: number | null; clicks: number }> {
   const quarter = bucketStart(Date.now(), 0) - QUARTER_MS;
-  const range = { $gte: new Date(quarter), $lt: new Date(quarter + 2 * QUARTER_MS) };
-  const clicks = await sessions().countDocuments({ createdAt: range });
+  const clicks = await sessions().countDocuments({ _id: idRange(quarter, quarter + 2 * QUARTER_MS) });
   const t0 = performance.now();
   await new RollupWriter().rebuild(quarter, quarter + 2 * QUARTER_MS);
   const ms = performance.now() - t0;

@@ -7,7 +7,7 @@ import { freePort, startLocalStack } from '../../src/local-stack/local-stack';
 import { snapshotCpu } from '../cpu';
 
 // What each secondary index of `sessions` costs a click's insert on the local engine: the same
-// session-shaped documents inserted (10 in flight, 4 s each) into collections with 1, 3, 5 and 8
+// session-shaped documents inserted (10 in flight, 4 s each) into collections with 1, 3, 4, 5, 7 and 8
 // indexes, interleaved over three rounds, with the database's CPU per insert from /proc.
 // Run: npx tsx bench/experiments/index-cost.ts
 
@@ -21,6 +21,10 @@ const VARIANTS: Record<string, Record<string, 1>[]> = {
   '1 (_id)': [],
   '3': [{ workflowStarted: 1, createdAt: 1 }, { publisherId: 1, _id: 1 }],
   '5': [{ workflowStarted: 1, createdAt: 1 }, { publisherId: 1, _id: 1 }, { advertiserId: 1, _id: 1 }, { campaignId: 1, _id: 1 }],
+  '4 (sessions since the id ranges)': [{ campaignId: 1, _id: 1 }, { publisherId: 1, _id: 1 }, { advertiserId: 1, _id: 1 }],
+  '7 (sessions before the id ranges)': [
+    { campaignId: 1, createdAt: 1 }, { publisherId: 1, createdAt: 1 }, { advertiserId: 1, createdAt: 1 }, { createdAt: 1 }, { publisherId: 1, _id: 1 }, { advertiserId: 1, _id: 1 },
+  ],
   '8 (last round\'s sessions)': [
     { workflowStarted: 1, createdAt: 1 }, { campaignId: 1, createdAt: 1 }, { publisherId: 1, createdAt: 1 }, { advertiserId: 1, createdAt: 1 },
     { createdAt: 1 }, { publisherId: 1, _id: 1 }, { advertiserId: 1, _id: 1 },
@@ -30,7 +34,7 @@ const VARIANTS: Record<string, Record<string, 1>[]> = {
 function session(i: number) {
   const now = Date.now();
   return {
-    _id: uuidv7(), advertiserId: 'adv1', campaignId: `c${i % 20}`, assetId: null, publisherId: `p${i % 50}`, supportId: null,
+    _id: uuidv7({ msecs: now }), advertiserId: 'adv1', campaignId: `c${i % 20}`, assetId: null, publisherId: `p${i % 50}`, supportId: null,
     ip: `10.0.${(i >> 8) & 255}.${i & 255}`, country: 'FR', device: { type: 'mobile', os: 'Android', browser: 'Chrome', vendor: 'Samsung', model: 'SM-G' },
     userAgent: 'Mozilla/5.0 (Linux; Android 14; SM-G991B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
     publisherData: { sub1: 'abc', sub2: 'def' }, referrer: 'https://pub.example/page', providers: { campaign: null, publisher: null, business: null },

@@ -26,6 +26,27 @@ export function idTime(id: string): number {
   return Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 }
 
+/**
+ * The ids of the sessions created in `[from, to)` (either end open when not given): a session's id is
+ * made from the same clock reading as its createdAt (click.ts), so a time range of sessions is read
+ * on the primary key or a `{field, _id}` index instead of an index of its own on createdAt.
+ */
+export function idRange(from: Date | number | undefined, to: Date | number | undefined): { $gte?: string; $lt?: string } {
+  return { ...(from !== undefined ? { $gte: idFloor(+from) } : {}), ...(to !== undefined ? { $lt: idFloor(+to) } : {}) };
+}
+
+const SCOPE_FIELDS = new Set(['campaignId', 'advertiserId', 'publisherId']);
+
+/**
+ * Options for a query on sessions by id range filtered on `fields`: with none of the scopes that
+ * have a `{field, _id}` index, the primary key by name, since the engine's planner may otherwise
+ * walk a `{field, _id}` index whole for the `_id` bound on its second key.
+ */
+export function idRangeHint(fields: Iterable<string>): { hint?: { _id: 1 } } {
+  for (const f of fields) if (SCOPE_FIELDS.has(f)) return {};
+  return { hint: { _id: 1 } };
+}
+
 /** A session the hand-over must start: neither lazy (it waits for a conversion) nor started some other way. */
 const STARTABLE = { lazy: { $ne: true }, workflowStarted: { $ne: true } } as const;
 

@@ -10,9 +10,10 @@ import { HandoverState } from './models/handover-state';
 import { Inbound } from './models/inbound';
 import { Provider } from './models/provider';
 import { Publisher } from './models/publisher';
-import { Session } from './models/session';
+import { RETIRED_SESSION_INDEXES, Session, sessions } from './models/session';
 import { Support } from './models/support';
 import { setOperationBudget } from './operation-budget';
+import { dropRetiredIndexes } from './retired-indexes';
 import { Rollup, RollupDirty, RollupState } from '../reports/rollup-store';
 
 export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey, BrowserSession, Rollup, RollupDirty, RollupState, HandoverState];
@@ -31,4 +32,6 @@ export async function connectDatabase(uri: string, operationBudgetMs = 2_000): P
   // database was back. A polled hello cannot hang that way: each check ends or times out.
   await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000, serverMonitoringMode: 'poll' });
   for (const model of MODELS) await model.createIndexes();
+  // After the new ones exist: a process of the earlier version still running keeps an index to read by.
+  await dropRetiredIndexes(sessions(), RETIRED_SESSION_INDEXES);
 }

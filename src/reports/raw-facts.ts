@@ -1,12 +1,14 @@
 import type { mongo } from 'mongoose';
 import { conversions } from '../persistence/models/conversion';
+import { idRange, idRangeHint } from '../handover/session-ranges';
 import { sessions } from '../persistence/models/session';
 import type { TimeBudget } from '../http/api/query-budget';
 import type { RowCap } from './limits';
 import type { ClickFact, ConversionFact, Dimension, Dims } from './model';
 
 // The database side of reports: clicks come from sessions, conversions from conversions, one
-// $match (an index on the filter field + createdAt, or on createdAt) and one $group each; the two
+// $match (sessions: an index on the filter field + _id, or _id; conversions: the filter field +
+// createdAt, or createdAt) and one $group each; the two
 // are merged in code (model.ts). Local days and hours are $dateToString in the caller's
 // time zone. Dimensions only sessions carry (os, browser, providers) reach conversions by $lookup.
 
@@ -55,7 +57,8 @@ type Doc = Record<string, unknown>;
 type Plain = Exclude<Dimension, 'day' | 'hour'>;
 
 function match(q: FactQuery, on: 'session' | 'conversion'): Doc {
-  const and: Doc[] = [{ createdAt: { $gte: q.from, $lt: q.to } }];
+  // Sessions by id: made from the click's createdAt (idRange), and served by the {field, _id} indexes.
+  const and: Doc[] = [on === 'session' ? { _id: idRange(q.from, q.to) } : { createdAt: { $gte: q.from, $lt: q.to } }];
   for (const [name, values] of q.filters) and.push({ [FIELDS[name][on]!]: { $in: values } });
   if (on === 'session' && q.includeDuplicates === false) and.push({ duplicate: { $ne: true } });
   if (on === 'conversion') {
@@ -117,6 +120,9 @@ export function factPipelines(q: FactQuery): { sessions: Doc[]; conversions: Doc
 }
 
 const queryOptions = (q: FactQuery) => (q.budget?.maxTimeMS ? { maxTimeMS: q.budget.maxTimeMS } : {});
+
+/** The index hint of the clicks pipeline (idRangeHint): none when a filter has a `{field, _id}` index. */
+export const clicksHint = (q: FactQuery) => idRangeHint(q.filters.map(([name]) => FIELDS[name].session));
 const all = <T>(q: FactQuery, cursor: mongo.AbstractCursor<T>): Promise<T[]> => (q.budget ? q.budget.toArray(cursor) : cursor.toArray());
 
 /** A group seen for the first time: counted against the report's rows. */
@@ -128,7 +134,7 @@ function newGroup<T>(q: FactQuery, dims: Dims, group: T): T {
 export async function loadFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conversions: ConversionFact[] }> {
   const pipelines = factPipelines(q);
   const [clickGroups, conversionGroups] = await Promise.all([
-    all(q, sessions().aggregate<{ _id: Doc; n: number }>(pipelines.sessions, queryOptions(q))),
+    all(q, sessions().aggregate<{ _id: Doc; n: number }>(pipelines.sessions, { ...queryOptions(q), ...clicksHint(q) })),
     all(q, conversions().aggregate<{ _id: Doc; n: number; payout: number; revenue: number }>(pipelines.conversions, queryOptions(q))),
   ]);
   return {

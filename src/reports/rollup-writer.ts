@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { mongo } from 'mongoose';
 import type { Logger } from '../log';
 import { conversions, type ConversionRecord } from '../persistence/models/conversion';
+import { idRange, idRangeHint } from '../handover/session-ranges';
 import { sessions, type SessionRecord } from '../persistence/models/session';
 import {
   CUBES,
@@ -126,11 +127,12 @@ export interface SourceOptions {
 
 /** The clicks and conversions created in `[from, to)`, with their dimensions. */
 export async function loadSources(from: number, to: number, o: SourceOptions): Promise<{ clicks: (ClickSource & { at: number })[]; convs: (ConversionSource & { at: number })[] }> {
-  const filter = { createdAt: { $gte: new Date(from), $lt: new Date(to) }, ...o.match };
   const opts = o.maxTimeMS ? { maxTimeMS: o.maxTimeMS } : {};
   const [clickDocs, convDocs] = await Promise.all([
-    o.clicks ? sessions().find(filter, { projection: { ...SESSION_FIELDS, createdAt: 1 }, ...opts }).toArray() : Promise.resolve([] as (SessionDims & { createdAt: Date })[]),
-    o.conversions === false ? Promise.resolve([] as ConversionRecord[]) : conversions().find(filter, opts).toArray(),
+    o.clicks
+      ? sessions().find({ _id: idRange(from, to), ...o.match }, { projection: { ...SESSION_FIELDS, createdAt: 1 }, ...opts, ...idRangeHint(Object.keys(o.match ?? {})) }).toArray()
+      : Promise.resolve([] as (SessionDims & { createdAt: Date })[]),
+    o.conversions === false ? Promise.resolve([] as ConversionRecord[]) : conversions().find({ createdAt: { $gte: new Date(from), $lt: new Date(to) }, ...o.match }, opts).toArray(),
   ]);
   const known = new Map<string, SessionDims>(clickDocs.map((s) => [s._id, s]));
   const missing = [...new Set(convDocs.map((c) => c.sessionId).filter((id) => !known.has(id)))];

@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from 'uuid';
 import { conversions } from '../../src/persistence/models/conversion';
 import { Publisher } from '../../src/persistence/models/publisher';
 import { deliveries } from '../../src/persistence/models/delivery';
@@ -23,7 +24,7 @@ const ids = { adv: testId('adv'), pub: testId('pub'), campaigns: [testId('c1'), 
 function session(n: number, campaign: string): SessionRecord {
   const at = new Date(Date.UTC(2025, 0, 1) + n * 3_600_000);
   return {
-    _id: `s-${n}-${ids.adv}`, advertiserId: ids.adv, campaignId: campaign, assetId: null, publisherId: ids.pub, supportId: null, ip: '203.0.113.9',
+    _id: uuidv7({ msecs: at.getTime() }), advertiserId: ids.adv, campaignId: campaign, assetId: null, publisherId: ids.pub, supportId: null, ip: '203.0.113.9',
     country: 'FR', device: { type: 'desktop', os: 'Linux', browser: 'Firefox', vendor: null, model: null }, userAgent: 'test', publisherData: {},
     referrer: null, providers: { campaign: null, publisher: null, business: null }, bot: false, duplicate: false, createdAt: at,
     expiresAt: new Date(at.getTime() + 86_400_000), status: 'open', workflowStarted: true,

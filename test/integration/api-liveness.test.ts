@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from 'uuid';
 import mongoose from 'mongoose';
 import { issueApiKey } from '../../src/persistence/models/api-key';
 import { conversions, type ConversionRecord } from '../../src/persistence/models/conversion';
@@ -29,7 +30,7 @@ const keys: Record<'operator' | 'advertiser' | 'publisher', string> = { operator
 function session(n: number): SessionRecord {
   const at = new Date(Date.UTC(2025, 0, 1) + Math.floor((n * 365 * 86_400_000) / SESSIONS));
   return {
-    _id: `heavy-${n}-${f.campaignId}`, advertiserId: f.advertiserId, campaignId: f.campaignId, assetId: f.assetId, publisherId: f.publisherId,
+    _id: uuidv7({ msecs: at.getTime() }), advertiserId: f.advertiserId, campaignId: f.campaignId, assetId: f.assetId, publisherId: f.publisherId,
     supportId: f.supportId, ip: '203.0.113.9', country: COUNTRIES[n % COUNTRIES.length]!,
     device: { type: 'mobile', os: OSES[n % OSES.length]!, browser: n % 2 ? 'Safari' : 'Chrome', vendor: null, model: null }, userAgent: 'test',
     publisherData: {}, referrer: null, providers: { campaign: f.campaignProviderId, publisher: f.publisherProviderId, business: f.businessProviderId },

@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from 'uuid';
 import { conversions, type ConversionRecord } from '../../src/persistence/models/conversion';
 import { sessions, type SessionRecord } from '../../src/persistence/models/session';
 import { rebuildRollups } from '../../src/reports/rollup-verify';
@@ -22,7 +23,7 @@ const id = {
 
 function session(n: string, o: { campaign: string; advertiser: string; publisher: string; at: string; os: string; bot?: boolean; country?: string }): SessionRecord {
   return {
-    _id: `s-${n}-${id.cX1}`,
+    _id: uuidv7({ msecs: Date.parse(o.at) }),
     advertiserId: o.advertiser,
     campaignId: o.campaign,
     assetId: null,

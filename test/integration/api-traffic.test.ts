@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from 'uuid';
 import { createFixture, type Fixture } from '../support/fixtures';
 import type { HttpSink } from '../support/http-sink';
 import { startWithFixture } from '../support/app-with-sink';
@@ -150,6 +151,29 @@ describe('sessions, conversions and deliveries', () => {
     const providers = (await op.get(`/deliveries?conversion=${conversionId}&target=provider`)).body.data;
     expect(providers).toHaveLength(3);
     expect((await pub.get(`/deliveries?conversion=${conversionId}&target=provider`)).body.data).toEqual([]);
+  });
+
+  test('from/to select sessions by the time their id was made, from included and to excluded, for every key and across pages', async () => {
+    const t = Date.UTC(2021, 5, 1, 12);
+    const made = [t - 1, t, t + 1, t + 59_999, t + 60_000].map((ms) => ({ ...sessionOf(f, 3_600_000), sessionId: uuidv7({ msecs: ms }), createdAtMs: ms, expiresAtMs: ms + 3_600_000 }));
+    await sessions().insertMany(made.map((s) => sessionRecord(s, true)));
+    const inside = made.slice(1, 4);
+    const range = `from=${new Date(t).toISOString()}&to=${new Date(t + 60_000).toISOString()}`;
+    const list = async (c: ApiClient, q: string) => (await c.get(`/sessions?${q}`)).body as { data: { id: string; createdAt: string }[]; next_cursor: string | null };
+    const ids = async (c: ApiClient, q: string) => (await list(c, q)).data.map((x) => x.id);
+    expect((await list(op, range)).data.map((x) => [x.id, x.createdAt])).toEqual(inside.map((x) => [x.sessionId, new Date(x.createdAtMs).toISOString()]));
+    for (const [c, q] of [[op, `&campaign=${f.campaignId}`], [op, `&publisher=${f.publisherId}`], [pub, ''], [adv, '']] as const) expect(await ids(c, range + q)).toEqual(inside.map((x) => x.sessionId));
+    expect(await ids(otherPub, range)).toEqual([]);
+    expect(await ids(op, `from=${new Date(t + 60_000).toISOString()}&to=${new Date(t + 60_001).toISOString()}`)).toEqual([made[4]!.sessionId]);
+    // One a page: the cursor and the range bound the same id together.
+    const paged: string[] = [];
+    for (let cursor: string | null = ''; cursor !== null; ) {
+      const page = await list(pub, `${range}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      paged.push(...page.data.map((x) => x.id));
+      cursor = page.next_cursor;
+    }
+    expect(paged).toEqual(inside.map((x) => x.sessionId));
+    await sessions().deleteMany({ _id: { $in: made.map((x) => x.sessionId) } });
   });
 
   test('a stored session whose workflow has not started (a lazy one) says pending, without asking Temporal', async () => {

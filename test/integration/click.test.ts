@@ -1,3 +1,4 @@
+import { idTime } from '../../src/handover/session-ranges';
 import { Campaign } from '../../src/persistence/models/campaign';
 import { Session } from '../../src/persistence/models/session';
 import { clickUrl, createFixture, type Fixture } from '../support/fixtures';
@@ -68,6 +69,8 @@ test('a click is enriched, stored, started as a workflow and redirected with mac
     status: 'open',
   });
   expect(doc.expiresAt.getTime() - doc.createdAt.getTime()).toBe(3600 * 1000);
+  // One clock reading for the id and createdAt: time ranges of sessions are read as id ranges.
+  expect(idTime(sessionId)).toBe(doc.createdAt.getTime());
 
   const view = await eventually(() => app.temporal.querySession(sessionId), 20_000, 'the session workflow');
   expect(view.status).toBe('open');

@@ -14,8 +14,8 @@ afterAll(async () => {
 });
 
 test('a session workflow persists its session through an activity into FerretDB', async () => {
-  const sessionId = uuidv7();
   const now = Date.now();
+  const sessionId = uuidv7({ msecs: now });
   const started = await app.temporal.startSession({
     sessionId,
     advertiserId: 'adv-1',

@@ -1,6 +1,8 @@
 import type { Collection, Document } from 'mongodb';
 import mongoose from 'mongoose';
-import { factPipelines, type FactQuery } from '../../src/reports/raw-facts';
+import { v7 as uuidv7 } from 'uuid';
+import { idRange, idRangeHint } from '../../src/handover/session-ranges';
+import { clicksHint, factPipelines, type FactQuery } from '../../src/reports/raw-facts';
 import { conversions } from '../../src/persistence/models/conversion';
 import { deliveries } from '../../src/persistence/models/delivery';
 import { inbounds } from '../../src/persistence/models/inbound';
@@ -13,14 +15,16 @@ import { startTestApp, type TestApp } from '../support/harness';
 // case. Works on MongoDB (winning plan stages) and on FerretDB/DocumentDB (PostgreSQL plan nodes).
 
 let app: TestApp;
+const at = (i: number) => new Date(Date.UTC(2024, 2, 10) + i * 60_000);
+// Session ids made from their createdAt, as a click makes them.
+const sid = Array.from({ length: 300 }, (_, i) => uuidv7({ msecs: at(i).getTime() }));
 beforeAll(async () => {
   app = await startTestApp();
   // Some documents, so that a plan reads something; DocumentDB prefers an applicable index
   // whatever the size (documentdb.forceUseIndexIfAvailable), MongoDB plans by shape.
-  const at = (i: number) => new Date(Date.UTC(2024, 2, 10) + i * 60_000);
   await sessions().insertMany(
     Array.from({ length: 300 }, (_, i) => ({
-      _id: `s${String(i).padStart(4, '0')}`,
+      _id: sid[i]!,
       advertiserId: `a${i % 3}`,
       campaignId: `c${i % 10}`,
       publisherId: `p${i % 7}`,
@@ -33,7 +37,7 @@ beforeAll(async () => {
   await conversions().insertMany(
     Array.from({ length: 100 }, (_, i) => ({
       _id: `k${i}`,
-      sessionId: `s${String(i * 3).padStart(4, '0')}`,
+      sessionId: sid[i * 3]!,
       advertiserId: `a${i % 3}`,
       campaignId: `c${i % 10}`,
       publisherId: `p${i % 7}`,
@@ -100,42 +104,49 @@ function readPlan(node: unknown, plan: Plan = { collectionScans: 0, indexes: new
 
 const explain = async (command: Document) => readPlan(await mongoose.connection.db!.command({ explain: command, verbosity: 'queryPlanner' }));
 
-function explainFind(c: Collection<never>, filter: Document, opts: { sort?: Document; limit?: number } = {}): Promise<Plan> {
+function explainFind(c: Collection<never>, filter: Document, opts: { sort?: Document; limit?: number; hint?: Document } = {}): Promise<Plan> {
   return explain({ find: c.collectionName, filter, ...opts });
 }
 
-function explainAggregate(c: Collection<never>, pipeline: Document[]): Promise<Plan> {
-  return explain({ aggregate: c.collectionName, pipeline, cursor: {} });
+function explainAggregate(c: Collection<never>, pipeline: Document[], opts: { hint?: Document } = {}): Promise<Plan> {
+  return explain({ aggregate: c.collectionName, pipeline, cursor: {}, ...opts });
 }
 
 const c = <T extends Document>(coll: Collection<T>) => coll as unknown as Collection<never>;
 const freeLease = { $or: [{ handoverLease: { $exists: false } }, { 'handoverLease.until': { $lte: new Date('2024-03-11') } }] };
 const range = { $gte: new Date('2024-03-10T00:00:00Z'), $lt: new Date('2024-03-10T02:00:00Z') };
+const reportQuery: FactQuery = { groupBy: ['campaign', 'day'], from: range.$gte, to: range.$lt, tz: 'UTC', includeBots: false, statuses: ['approved'], filters: [] };
 
 /** [what, explain it, the indexes that may serve it] */
 const cases: [string, () => Promise<Plan>, string | string[]][] = [
   // src/http/conversion-intake.ts: the pixel's and the postback's session lookup.
-  ['session by click id (pixel, postback)', () => explainFind(c(sessions()), { _id: 's0007' }), '_id_'],
+  ['session by click id (pixel, postback)', () => explainFind(c(sessions()), { _id: sid[7]! }), '_id_'],
   // activities/conversions.ts: a transaction id already counted for the advertiser.
   ['conversion by advertiser and txid (recordConversion)', () => explainFind(c(conversions()), { advertiserId: 'a1', txidKey: 't1' }), 'advertiserId_1_txidKey_1'],
   ['conversion by id (status update)', () => explainFind(c(conversions()), { _id: 'k3' }), '_id_'],
   // src/handover/leases.ts: the hand-over's claims on the conversions' queue (free or expired leases, oldest first).
   // src/handover/session-ranges.ts: the next range of sessions after the hand-over's cursor, in id order.
-  ['sessions to start (hand-over range)', () => explain({ find: 'sessions', filter: { _id: { $gt: 's0010', $lt: 's0050' } }, sort: { _id: 1 }, limit: 200, hint: { _id: 1 } }), '_id_'],
+  ['sessions to start (hand-over range)', () => explain({ find: 'sessions', filter: { _id: { $gt: sid[10]!, $lt: sid[50]! } }, sort: { _id: 1 }, limit: 200, hint: { _id: 1 } }), '_id_'],
   ['conversions to signal (hand-over claim)', () => explainFind(c(inbounds()), { signalled: false, outcome: 'accepted', ...freeLease }, { sort: { at: 1 }, limit: 200 }), 'signalled_1_outcome_1_at_1'],
-  ['the refused sessions of a claim (hand-over)', () => explainFind(c(sessions()), { _id: { $in: ['s0001', 's0050'] } }), '_id_'],
+  ['the refused sessions of a claim (hand-over)', () => explainFind(c(sessions()), { _id: { $in: [sid[1]!, sid[50]!] } }), '_id_'],
   ['the items of a claim (hand-over)', () => explainFind(c(inbounds()), { _id: { $in: ['i0', 'i10'] }, 'handoverLease.by': 'h#1' }), '_id_'],
   // src/http/api/sessions.ts, conversions.ts: lists by campaign, advertiser (its key's scope) or publisher, sorted by id
   // (first page: later pages add `_id > cursor`, which the _id index bounds).
-  // A key's scope (advertiser, publisher) also has an index in list order: `{field: 1, _id: 1}`.
+  // Sessions: one `{field: 1, _id: 1}` index per field serves the list in its order, and with from/to
+  // (an id range, idRange) bounds both. Conversions keep their `{field, createdAt}` indexes.
   ...(['campaignId', 'advertiserId', 'publisherId'] as const).flatMap((field): [string, () => Promise<Plan>, string[]][] => {
     const value = { campaignId: 'c3', advertiserId: 'a1', publisherId: 'p2' }[field];
-    const indexes = [`${field}_1_createdAt_1`, ...(field === 'campaignId' ? [] : [`${field}_1__id_1`])];
+    const conversionIndexes = [`${field}_1_createdAt_1`, ...(field === 'campaignId' ? [] : [`${field}_1__id_1`])];
     return [
-      [`sessions list by ${field}`, () => explainFind(c(sessions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), indexes],
-      [`conversions list by ${field}`, () => explainFind(c(conversions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), indexes],
+      [`sessions list by ${field}`, () => explainFind(c(sessions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), [`${field}_1__id_1`]],
+      [`sessions list by ${field}, from/to`, () => explainFind(c(sessions()), { $and: [{ [field]: value, _id: idRange(range.$gte, range.$lt) }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), [`${field}_1__id_1`, '_id_']],
+      [`sessions list by ${field}, from/to, a later page`, () => explainFind(c(sessions()), { $and: [{ [field]: value, _id: idRange(range.$gte, range.$lt) }, {}, { _id: { $gt: sid[20]! } }] }, { sort: { _id: 1 }, limit: 51 }), [`${field}_1__id_1`, '_id_']],
+      [`conversions list by ${field}`, () => explainFind(c(conversions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), conversionIndexes],
     ];
   }),
+  // Unscoped: the primary key by name (idRangeHint), else the planner may walk a {field, _id} index whole.
+  ['sessions list from/to, operator', () => explainFind(c(sessions()), { $and: [{ _id: idRange(range.$gte, range.$lt) }, {}, {}] }, { sort: { _id: 1 }, limit: 51, ...idRangeHint(['_id']) }), '_id_'],
+  ['sessions list by campaign, advertiser key', () => explainFind(c(sessions()), { $and: [{ campaignId: 'c3' }, { advertiserId: 'a1' }, {}] }, { sort: { _id: 1 }, limit: 51 }), ['campaignId_1__id_1', 'advertiserId_1__id_1']],
   ['conversions of a session (session detail)', () => explainFind(c(conversions()), { sessionId: 's0003' }, { sort: { createdAt: 1 } }), 'sessionId_1'],
   // src/http/api/deliveries.ts: deliveries by conversion, session, outcome, and a publisher key's own.
   ...([
@@ -150,26 +161,30 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
   ]),
   ['attempts of listed deliveries', () => explainFind(c(deliveries()), { deliveryId: { $in: ['d1', 'd2'] } }, { sort: { deliveryId: 1, attempt: 1 } }), ['deliveryId_1_attempt_1', 'target_1_targetId_1_deliveryId_1']],
   // src/reports/raw-facts.ts: the report pipelines themselves, for an operator and for scoped keys.
+  // Clicks are read by id range (on _id, or a {field, _id} index); conversions by createdAt.
   ...([
-    ['operator', [], ['createdAt_1', 'advertiserId_1_createdAt_1', 'campaignId_1_createdAt_1', 'publisherId_1_createdAt_1']],
-    ['advertiser key', [['advertiser', ['a1']]], 'advertiserId_1_createdAt_1'],
-    ['publisher key', [['publisher', ['p1']]], 'publisherId_1_createdAt_1'],
-    ['campaign filter', [['campaign', ['c1', 'c2']]], 'campaignId_1_createdAt_1'],
-  ] as [string, FactQuery['filters'], string | string[]][]).flatMap(([who, filters, index]): [string, () => Promise<Plan>, string | string[]][] => {
+    ['operator', [], '_id_', ['createdAt_1', 'advertiserId_1_createdAt_1', 'campaignId_1_createdAt_1', 'publisherId_1_createdAt_1']],
+    ['advertiser key', [['advertiser', ['a1']]], ['advertiserId_1__id_1', '_id_'], 'advertiserId_1_createdAt_1'],
+    ['publisher key', [['publisher', ['p1']]], ['publisherId_1__id_1', '_id_'], 'publisherId_1_createdAt_1'],
+    ['campaign filter', [['campaign', ['c1', 'c2']]], ['campaignId_1__id_1', '_id_'], 'campaignId_1_createdAt_1'],
+  ] as [string, FactQuery['filters'], string | string[], string | string[]][]).flatMap(([who, filters, sessionIndex, conversionIndex]): [string, () => Promise<Plan>, string | string[]][] => {
     // os needs the $lookup of sessions; day the time zone.
     const q: FactQuery = { groupBy: ['campaign', 'os', 'day'], from: range.$gte, to: range.$lt, tz: 'Europe/Paris', includeBots: false, statuses: ['approved', 'pending'], filters };
     return [
-      [`report clicks, ${who}`, () => explainAggregate(c(sessions()), factPipelines(q).sessions), index],
+      [`report clicks, ${who}`, () => explainAggregate(c(sessions()), factPipelines(q).sessions, clicksHint(q)), sessionIndex],
       // DocumentDB may read a createdAt range from a compound index's second key: still bounded by it.
-      [`report conversions, ${who}`, () => explainAggregate(c(conversions()), factPipelines(q).conversions), index],
+      [`report conversions, ${who}`, () => explainAggregate(c(conversions()), factPipelines(q).conversions), conversionIndex],
     ];
   }),
   // src/reports/rollup-facts.ts and rollup-writer.ts: a report's blocks (and day partitions) by id, a day's stored blocks, a rebuilt day's.
   ['report rollup blocks by id (loadRollupFacts)', () => explainFind(c(rollups()), { _id: { $in: ['campaign|clicks|day|1710028800000|publisher=p1', 'campaign|clicks|2|1710025200000'] } }), '_id_'],
   ['a day\'s blocks and partitions (rollup writer)', () => explainFind(c(rollups()), { t: new Date(Date.UTC(2024, 2, 10)), level: 7 }), 't_1'],
   ['minute documents of applied quarter-hours (rollup writer)', () => explainFind(c(rollups()), { level: -1, t: { $lt: new Date(Date.UTC(2024, 2, 10)) } }), 't_1'],
-  // src/reports/rollup-facts.ts: a report's newest minutes from the raw sessions, scoped.
-  ['a report\'s newest minutes, raw, for a publisher key', () => explainFind(c(sessions()), { createdAt: range, publisherId: { $in: ['p1'] } }), ['createdAt_1', 'publisherId_1_createdAt_1']],
+  // src/reports/rollup-writer.ts loadSources: a quarter-hour's clicks (writer, rebuild), and a report's newest minutes from the raw sessions, scoped.
+  ['a quarter-hour\'s clicks (rollup writer, rebuild)', () => explainFind(c(sessions()), { _id: idRange(range.$gte, range.$lt) }, idRangeHint([])), '_id_'],
+  ['report clicks, a country filter only (raw-facts.ts)', () => explainAggregate(c(sessions()), factPipelines({ ...reportQuery, filters: [['country', ['FR']]] }).sessions, clicksHint({ ...reportQuery, filters: [['country', ['FR']]] })), '_id_'],
+  ['a report\'s newest minutes, raw, for a publisher key', () => explainFind(c(sessions()), { _id: idRange(range.$gte, range.$lt), publisherId: { $in: ['p1'] } }), ['_id_', 'publisherId_1__id_1']],
+  ['a report\'s newest minutes, raw, for campaigns', () => explainFind(c(sessions()), { _id: idRange(range.$gte, range.$lt), campaignId: { $in: ['c1', 'c2'] } }), ['_id_', 'campaignId_1__id_1']],
   ['the blocks of a day rebuilt (rollup rebuild)', () => explainFind(c(rollups()), { t: { $gte: new Date(Date.UTC(2024, 2, 10)), $lt: new Date(Date.UTC(2024, 2, 11)) } }), 't_1'],
 ];
 
@@ -184,7 +199,12 @@ test('the click insert relies on the unique _id index, and a conversion counts o
   const unique = async (coll: Collection<never>) => (await coll.indexes()).filter((i) => i.unique || i.name === '_id_').map((i) => i.name);
   expect(await unique(c(sessions()))).toContain('_id_');
   expect(await unique(c(conversions()))).toEqual(expect.arrayContaining(['_id_', 'advertiserId_1_txidKey_1']));
-  await expect(sessions().insertOne({ _id: 's0001' } as never)).rejects.toMatchObject({ code: 11000 });
+  await expect(sessions().insertOne({ _id: sid[1]! } as never)).rejects.toMatchObject({ code: 11000 });
+});
+
+test('sessions have three secondary indexes, one per scope with _id (retention adds its own TTL index when set)', async () => {
+  const keys = (await sessions().indexes()).map((i) => i.key);
+  expect(keys).toEqual([{ _id: 1 }, { campaignId: 1, _id: 1 }, { publisherId: 1, _id: 1 }, { advertiserId: 1, _id: 1 }]);
 });
 
 test('a query on a field without an index is reported as a collection scan (the check can fail)', async () => {

@@ -1,5 +1,6 @@
 import { freePort } from '../../src/local-stack/local-stack';
 import { deliveries } from '../../src/persistence/models/delivery';
+import { sessions } from '../../src/persistence/models/session';
 import { createFixture, insertWaitingSessions, type Fixture } from '../support/fixtures';
 import { eventually, get, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
@@ -81,6 +82,8 @@ test('sessions waiting for their workflow show in a gauge until the hand-over st
   await eventually(nothingWaiting, 20_000, 'earlier clicks handed over');
   await app.stopWorker();
   const waiting = await insertWaitingSessions(f, 3);
+  // The lag is counted from createdAt: a minute back, while the ids stay ahead of the hand-over's cursor.
+  await sessions().updateMany({ _id: { $in: waiting } }, { $set: { createdAt: new Date(Date.now() - 60_000) } });
   await eventually(async () => seriesValue(await metrics(), 'clicktrail_sessions_awaiting_workflow') >= 3, 20_000, 'the gauge to count the waiting sessions');
   const before = await metrics();
   await app.startWorker();

@@ -194,7 +194,7 @@ describe('postback answers: every status on the page', () => {
   const errorBody = { error: expect.any(String), fields: expect.any(Array), request_id: expect.any(String) };
   const expired = async () => {
     const now = Date.now();
-    const sessionId = uuidv7();
+    const sessionId = uuidv7({ msecs: now - 120_000 });
     await sessions().insertOne(sessionRecord({
       sessionId, advertiserId: f.advertiserId, campaignId: f.campaignId, assetId: null, publisherId: f.publisherId, supportId: null,
       ip: '203.0.113.9', country: null, device: { type: 'desktop', os: null, browser: null, vendor: null, model: null }, userAgent: null,

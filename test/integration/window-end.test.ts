@@ -117,8 +117,9 @@ test('sessions and conversions Temporal always refuses do not block the newer on
       false,
     );
   await sessions().insertMany(poison.map((id, i) => base(id, old + i)));
-  const good = uuidv7();
-  await sessions().insertOne(base(good, Date.now() - 60_000));
+  const goodAt = Date.now();
+  const good = uuidv7({ msecs: goodAt });
+  await sessions().insertOne(base(good, goodAt));
   await eventually(() => handedOverSession(good), 30_000, 'the newer session to be started past the refused ones');
 
   const refused = conversion(Date.now() - 60_000, 'tx-refused');

@@ -83,11 +83,12 @@ export function clickUrl(baseUrl: string, f: Fixture, extra = ''): string {
 
 /**
  * Sessions stored by a click whose workflow has not been started (no worker ran, or Temporal was
- * away), created a minute ago: what the hand-over is there for. Returns their ids.
+ * away), created now (ids and createdAt from one clock reading, as a click makes them; an older id
+ * would lie behind the hand-over's cursor): what the hand-over is there for. Returns their ids.
  */
 export async function insertWaitingSessions(f: Fixture, count: number): Promise<string[]> {
   const now = Date.now();
-  const ids = Array.from({ length: count }, () => uuidv7());
+  const ids = Array.from({ length: count }, () => uuidv7({ msecs: now }));
   await sessions().insertMany(
     ids.map((sessionId) =>
       sessionRecord(
@@ -95,7 +96,7 @@ export async function insertWaitingSessions(f: Fixture, count: number): Promise<
           sessionId, advertiserId: f.advertiserId, campaignId: f.campaignId, assetId: null, publisherId: f.publisherId,
           supportId: null, ip: '203.0.113.9', country: null, device: { type: 'desktop', os: null, browser: null, vendor: null, model: null },
           userAgent: null, publisherData: {}, referrer: null, providers: { campaign: null, publisher: null, business: null },
-          bot: false, duplicate: false, createdAtMs: now - 60_000, expiresAtMs: now + 3_600_000,
+          bot: false, duplicate: false, createdAtMs: now, expiresAtMs: now + 3_600_000,
         },
         false,
       ),

@@ -11,7 +11,7 @@ import type { TestApp } from './harness';
 export function sessionOf(f: Fixture, windowMs: number): SessionSnapshot {
   const now = Date.now();
   return {
-    sessionId: uuidv7(), advertiserId: f.advertiserId, campaignId: f.campaignId, assetId: null, publisherId: f.publisherId,
+    sessionId: uuidv7({ msecs: now }), advertiserId: f.advertiserId, campaignId: f.campaignId, assetId: null, publisherId: f.publisherId,
     supportId: null, ip: '203.0.113.9', country: null, device: { type: 'desktop', os: null, browser: null, vendor: null, model: null },
     userAgent: null, publisherData: {}, referrer: null, providers: { campaign: f.campaignProviderId, publisher: f.publisherProviderId, business: f.businessProviderId },
     bot: false, duplicate: false, createdAtMs: now, expiresAtMs: now + windowMs,

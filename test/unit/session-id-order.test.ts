@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { v7 as uuidv7 } from 'uuid';
-import { handedOver, idFloor, idTime } from '../../src/handover/session-ranges';
+import { handedOver, idFloor, idRange, idRangeHint, idTime } from '../../src/handover/session-ranges';
 
 // The hand-over walks sessions by id: that is only sound if a UUIDv7's string order is its time
 // order, and if the bound it computes from a time sorts between that millisecond's ids and the
@@ -35,4 +35,26 @@ test('a session is handed over once the cursor is past it and no open claim stil
   const retrying = { ...state, claims: [{ from: a, to: c, by: 'w#1', until, retry: [c] }] };
   expect([a, b, c, d].map((id) => handedOver(retrying, id))).toEqual([true, true, false, false]);
   expect([a, b, c, d].map((id) => handedOver({ ...state, claims: [] }, id))).toEqual([true, true, true, false]);
+});
+
+test('a time range [from, to) of sessions is the id range of the ids made in it, either end open', () => {
+  const inRange = (id: string, r: { $gte?: string; $lt?: string }) => (r.$gte === undefined || id >= r.$gte) && (r.$lt === undefined || id < r.$lt);
+  fc.assert(
+    fc.property(ms, fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 0, max: 10_000 }), (from, span, offset) => {
+      const to = from + span;
+      const made = from - 5_000 + offset;
+      const id = uuidv7({ msecs: made });
+      expect(inRange(id, idRange(new Date(from), new Date(to)))).toBe(made >= from && made < to);
+      expect(inRange(id, idRange(from, undefined))).toBe(made >= from);
+      expect(inRange(id, idRange(undefined, to))).toBe(made < to);
+    }),
+  );
+  // Before 1970 (the API takes any 4-digit year): no id is made there.
+  expect(idRange(new Date('0001-01-01T00:00:00Z'), new Date('1969-12-31T00:00:00Z'))).toEqual({ $gte: idFloor(0), $lt: idFloor(0) });
+});
+
+test('an id range is read on the primary key unless a scope with a {field, _id} index filters it', () => {
+  expect(idRangeHint([])).toEqual({ hint: { _id: 1 } });
+  expect(idRangeHint(['_id', 'status', 'country'])).toEqual({ hint: { _id: 1 } });
+  for (const f of ['campaignId', 'advertiserId', 'publisherId']) expect(idRangeHint(['_id', f])).toEqual({});
 });

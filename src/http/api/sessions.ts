@@ -2,10 +2,10 @@ import { z } from 'zod';
 import type { AppDeps } from '../../app';
 import { SESSION_ID_RE } from '../../domain/conversion-params';
 import { conversions } from '../../persistence/models/conversion';
-import { handedOver, readState } from '../../handover/session-ranges';
+import { handedOver, idRange, idRangeHint, readState } from '../../handover/session-ranges';
 import { sessions } from '../../persistence/models/session';
 import { pageSchema, paginate } from './pagination';
-import { matchFilter, timeRange, trafficScope } from './query-filters';
+import { matchFilter, trafficScope } from './query-filters';
 import { listBudget } from './query-budget';
 import { notFound } from './resource';
 import { ALL_KINDS, ApiRouter, type RouteDoc } from './route';
@@ -68,11 +68,13 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
     async ({ principal, query }) => {
       const filter = {
         ...matchFilter(query, { campaign: 'campaignId', publisher: 'publisherId', advertiser: 'advertiserId', status: 'status', bot: 'bot' }),
-        ...timeRange(query.from, query.to, 'createdAt'),
+        ...(query.from || query.to ? { _id: idRange(query.from, query.to) } : {}),
       };
-      const and = [filter, trafficScope(principal)];
+      const scope = trafficScope(principal);
+      const and = [filter, scope];
+      const hint = idRangeHint([...Object.keys(filter), ...Object.keys(scope)]);
       const budget = listBudget(deps.config, 'sessions');
-      return paginate(query, (after, n) => budget.toArray(sessions().find({ $and: [...and, after] } as never, { maxTimeMS: budget.maxTimeMS }).sort({ _id: 1 }).limit(n)), (doc) => sessionView(doc as never, principal));
+      return paginate(query, (after, n) => budget.toArray(sessions().find({ $and: [...and, after] } as never, { maxTimeMS: budget.maxTimeMS, ...hint }).sort({ _id: 1 }).limit(n)), (doc) => sessionView(doc as never, principal));
     },
   );
 

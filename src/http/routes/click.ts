@@ -72,7 +72,8 @@ export function clickRoute(d: ClickDeps): RequestHandler {
 
     const now = Date.now();
     const session: SessionSnapshot = {
-      sessionId: uuidv7(),
+      // One clock reading for both: time ranges of sessions are read as ranges of ids (session-ranges.ts).
+      sessionId: uuidv7({ msecs: now }),
       advertiserId: campaign.advertiserId,
       campaignId: campaign._id,
       assetId: validAsset?._id ?? null,
