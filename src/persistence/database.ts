@@ -7,7 +7,7 @@ import { Campaign } from './models/campaign';
 import { Conversion } from './models/conversion';
 import { Delivery } from './models/delivery';
 import { HandoverState } from './models/handover-state';
-import { Inbound } from './models/inbound';
+import { Inbound, RETIRED_INBOUND_INDEXES, inbounds } from './models/inbound';
 import { Provider } from './models/provider';
 import { Publisher } from './models/publisher';
 import { RETIRED_SESSION_INDEXES, Session, sessions } from './models/session';
@@ -34,4 +34,5 @@ export async function connectDatabase(uri: string, operationBudgetMs = 2_000): P
   for (const model of MODELS) await model.createIndexes();
   // After the new ones exist: a process of the earlier version still running keeps an index to read by.
   await dropRetiredIndexes(sessions(), RETIRED_SESSION_INDEXES);
+  await dropRetiredIndexes(inbounds(), RETIRED_INBOUND_INDEXES);
 }

@@ -1,4 +1,5 @@
 import mongoose from 'mongoose';
+import { RETIRED_INBOUND_INDEXES, inbounds } from '../../src/persistence/models/inbound';
 import { RETIRED_SESSION_INDEXES, sessions } from '../../src/persistence/models/session';
 import { dropRetiredIndexes } from '../../src/persistence/retired-indexes';
 import { sharedStack, startTestApp, testAppEnv, type TestApp } from '../support/harness';
@@ -12,20 +13,25 @@ afterAll(async () => {
 });
 
 const keys = async () => (await sessions().indexes()).map((i) => JSON.stringify(i.key));
+const inboundKeys = async () => (await inbounds().indexes()).map((i) => JSON.stringify(i.key));
+const INBOUND = [{ _id: 1 }, { signalled: 1, outcome: 1, at: 1 }].map((k) => JSON.stringify(k));
 const CURRENT = [{ _id: 1 }, { campaignId: 1, _id: 1 }, { publisherId: 1, _id: 1 }, { advertiserId: 1, _id: 1 }].map((k) => JSON.stringify(k));
 
-test('a start on an upgraded database drops the retired session indexes and keeps the current ones', async () => {
+test('a start on an upgraded database drops the retired session and inbound indexes and keeps the current ones', async () => {
   app = await startTestApp();
   const uri = testAppEnv(app.dbName, sharedStack()).MONGODB_URI;
   // As the earlier version left them: mongoose's default names, and one made by hand under another name.
   for (const key of RETIRED_SESSION_INDEXES.slice(1)) await sessions().createIndex(key);
   await sessions().createIndex(RETIRED_SESSION_INDEXES[0]!, { name: 'by_campaign_and_time' });
   expect(await keys()).toEqual([...CURRENT, ...[...RETIRED_SESSION_INDEXES.slice(1), RETIRED_SESSION_INDEXES[0]].map((k) => JSON.stringify(k))]);
+  for (const key of RETIRED_INBOUND_INDEXES) await inbounds().createIndex(key);
+  expect(await inboundKeys()).toEqual([...INBOUND, ...RETIRED_INBOUND_INDEXES.map((k) => JSON.stringify(k))]);
   await app.stop();
   app = undefined;
 
   app = await startTestApp({}, { mongoUri: uri });
   expect(await keys()).toEqual(CURRENT);
+  expect(await inboundKeys()).toEqual(INBOUND);
 });
 
 test('two processes dropping at once both succeed; a TTL index on a retired key and other indexes stay', async () => {
