@@ -436,7 +436,8 @@ test('a cube added by an upgrade serves reports only from the first day summed w
   // The first writer on this database found no state: every quarter-hour is summed with the cube.
   expect(saved.cubes).toEqual({ publisher_country: new Date(0) });
   const upgrade = Date.UTC(2024, 2, 20, 10, 0);
-  const report = (from: Date) => both(query({ groupBy: ['publisher', 'country'], from, filters: [] }));
+  // From the 13th: the retention test before this one left the 12th's clicks in the rollups only.
+  const report = () => both(query({ groupBy: ['publisher', 'country'], from: new Date('2024-03-13T00:00:00Z'), filters: [] }));
   try {
     // As if the worker was upgraded at 10:00 on 20 March: nothing of the new cube before it.
     await rollups().deleteMany({ cube: 'publisher_country' });
@@ -445,16 +446,16 @@ test('a cube added by an upgrade serves reports only from the first day summed w
     expect((await rollupState().findOne({ _id: 'frontier' }))!.cubes).toEqual({ publisher_country: new Date(upgrade) });
     // Its day block of the 20th holds only the six hours since 10:00: a report falls back to publisher_geo.
     expect(await rollups().countDocuments({ cube: 'publisher_country', t: new Date(Date.UTC(2024, 2, 20)) })).toBeGreaterThan(0);
-    const before = await report(FROM);
+    const before = await report();
     expect(before.rollups).toEqual(before.raw);
-    expect(before.raw.totals.clicks).toBeGreaterThan(400);
+    expect(before.raw.totals.clicks).toBeGreaterThan(300);
 
     // A rebuild reaching past the upgrade makes it complete from the rebuild's start.
     await rebuildRollups(FROM, TO);
     expect((await rollupState().findOne({ _id: 'frontier' }))!.cubes).toEqual({ publisher_country: FROM });
     // Read from the new cube now: without publisher_geo's blocks the report still equals the raw recount.
     await rollups().deleteMany({ cube: 'publisher_geo' });
-    const after = await report(FROM);
+    const after = await report();
     expect(after.rollups).toEqual(after.raw);
     expect(after.rollups).toEqual(before.rollups);
   } finally {
