@@ -159,8 +159,9 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
   return { status: 202, body: { outcome: 'accepted', status: 'accepted', session_id: sessionId, request_id: requestId } };
 }
 
+/** What intake needs of a session: not its visitor fields (user agent, link parameters…), which the engine reads itself. */
 function findSession(clickId: string) {
-  return withinBudget(sessions().findOne({ _id: clickId }), 'session lookup');
+  return withinBudget(sessions().findOne<{ _id: string; advertiserId: string; campaignId: string; expiresAt: Date }>({ _id: clickId }, { projection: { advertiserId: 1, campaignId: 1, expiresAt: 1 } }), 'session lookup');
 }
 
 type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnType<typeof findSession>> } | { ok: false; why: string };
