@@ -389,19 +389,27 @@ export class RollupWriter {
   async drain(settledBefore = Infinity): Promise<number> {
     let done = 0;
     const settledOnly = Number.isFinite(settledBefore) ? { $or: [{ level: { $gt: 0 } }, { t: { $lt: new Date(settledBefore) } }] } : {};
+    // Marks whose claim ran out before their write, left to a later round (or another writer).
+    const late = new Set<string>();
     for (;;) {
       const now = new Date();
-      const candidates = await dirtyBlocks().find({ leaseUntil: { $lt: now }, ...settledOnly }).sort({ level: 1, t: 1 }).limit(this.batch).toArray();
+      const candidates = await dirtyBlocks()
+        .find({ leaseUntil: { $lt: now }, ...settledOnly, ...(late.size ? { _id: { $nin: [...late] } } : {}) })
+        .sort({ level: 1, t: 1 })
+        .limit(this.batch)
+        .toArray();
       if (candidates.length === 0) return done;
       const lowest = candidates[0]!.level;
       // Parents wait for every child of theirs in this round: finish a level before the next one.
       for (const c of candidates.filter((d) => d.level === lowest)) {
-        if (await this.recomputeClaimed(c)) done++;
+        const outcome = await this.recomputeClaimed(c);
+        if (outcome === 'late') late.add(c._id);
+        else if (outcome) done++;
       }
     }
   }
 
-  private async recomputeClaimed(mark: DirtyDoc): Promise<boolean> {
+  private async recomputeClaimed(mark: DirtyDoc): Promise<boolean | 'late'> {
     // A mark of the older layout's levels (epoch-aligned, up to 42 days): nothing reads those.
     if (!isBlock(mark.level, mark.t.getTime())) {
       await dirtyBlocks().deleteOne({ _id: mark._id, seq: mark.seq, leaseUntil: { $lt: new Date() } });
@@ -415,9 +423,14 @@ export class RollupWriter {
     );
     if (!claimed) return false;
     const t = claimed.t.getTime();
+    // Past this, another writer may hold the mark: nothing written that a token cannot fence.
+    const writeBy = claimed.leaseUntil.getTime() - this.leaseMs / 3;
     try {
       if (claimed.level === 0) await this.recomputeQuarter(t, tok);
-      else await this.recomputeBlock(claimed.level, t, tok);
+      else if (!(await this.recomputeBlock(claimed.level, t, tok, writeBy))) {
+        this.o.log?.warn({ level: claimed.level, t: claimed.t, leaseMs: this.leaseMs }, 'rollup block not written: its claim was about to run out (raise ROLLUP_LEASE_MS if this repeats)');
+        return 'late';
+      }
       const parent = parentOf(claimed.level, t);
       if (parent) await markDirty(parent.t, parent.level);
     } catch (err) {
@@ -442,8 +455,13 @@ export class RollupWriter {
     await this.write(docs);
   }
 
-  /** A block of level ≥ 1 from its two children; a day with its partitions (those whose value is gone deleted). */
-  private async recomputeBlock(level: number, t: number, tok: number): Promise<void> {
+  /**
+   * A block of level ≥ 1 from its two children; a day with its partitions (those whose value is gone
+   * deleted). False, with nothing written, when the claim is about to run out before the partitions
+   * are written: a later claim may have skipped some as unchanged, keeping their older token, which
+   * this one's would then overwrite with what it read before.
+   */
+  private async recomputeBlock(level: number, t: number, tok: number, writeBy = Infinity): Promise<boolean> {
     const cubes = CUBES.filter((c) => c.maxLevel >= level);
     const parts: Part[] = ['clicks', 'conversions'];
     const children = childrenOf(level, t);
@@ -471,10 +489,12 @@ export class RollupWriter {
         return before.get(d.of._id)?.[key] !== d.of.ph![key];
       });
     }
+    if (level === DAY_LEVEL && Date.now() >= writeBy) return false;
     // Partitions before their whole block: a crash in between leaves the old hashes, so they are written again.
     await this.write(changed.filter((d) => d.of));
     await this.write(changed.filter((d) => !d.of));
     await this.remove(stale, tok);
+    return true;
   }
 
   private doc(cube: string, part: Part, level: number, t: number, tok: number, rows: Row[]): BlockDoc {

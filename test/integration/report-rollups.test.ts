@@ -11,7 +11,7 @@ import { blocksOf, documentsOf, loadRollupFacts } from '../../src/reports/rollup
 import { CUBES, DAY_LEVEL, OTHER, cubeFor } from '../../src/reports/rollup-cubes';
 import { dirtyBlocks, dirtyId, rollupId, rollupState, rollups, unpackRows } from '../../src/reports/rollup-store';
 import { rebuildRollups, verifyRollups } from '../../src/reports/rollup-verify';
-import { RollupWriter, markChanged, markRange, minuteId } from '../../src/reports/rollup-writer';
+import { RollupWriter, markChanged, markDirty, markRange, minuteId } from '../../src/reports/rollup-writer';
 import { clientFor, type ApiClient } from '../support/api-client';
 import { eventually, sharedStack, startTestApp, testId, type TestApp } from '../support/harness';
 
@@ -463,4 +463,22 @@ test('a cube added by an upgrade serves reports only from the first day summed w
     await rebuildRollups(FROM, TO);
   }
   expect(await verifyRollups(FROM, TO)).toEqual([]);
+});
+
+test('a writer whose claim is about to run out writes no partition of a day (a later claim may have skipped them as unchanged), and leaves the mark', async () => {
+  const day = Date.UTC(2024, 2, 15);
+  const toks = async () => Object.fromEntries((await rollups().find({ t: new Date(day), level: DAY_LEVEL }, { projection: { tok: 1 } }).toArray()).map((d) => [d._id, d.tok]));
+  const before = await toks();
+  expect(Object.keys(before).filter((id) => id.includes('=')).length).toBeGreaterThan(10);
+  // Every partition looks changed to it: a writer that wrote anyway would put its token on each.
+  await rollups().updateMany({ t: new Date(day), level: DAY_LEVEL, ph: { $exists: true } }, { $set: { ph: {} } });
+  await markDirty(day, DAY_LEVEL);
+  await new RollupWriter({ leaseMs: 0 }).drain();
+  expect(await toks()).toEqual(before);
+  expect(await dirtyBlocks().countDocuments({ _id: dirtyId(DAY_LEVEL, day) })).toBe(1);
+  // A writer with time enough writes the day and clears the mark.
+  await new RollupWriter().drain();
+  expect(await dirtyBlocks().countDocuments({ _id: dirtyId(DAY_LEVEL, day) })).toBe(0);
+  expect(Object.values(await toks()).some((tok) => !Object.values(before).includes(tok))).toBe(true);
+  expect(await verifyRollups(new Date(day), new Date(day + 86_400_000))).toEqual([]);
 });
