@@ -135,8 +135,9 @@ const MATCHED: Partial<Record<string, string>> = { campaign: 'campaignId', adver
 /**
  * The quarter-hours after `applied` (clicks may still land in them), per quarter-hour: clicks from
  * the writer's minute documents where it has written them (reports of every account), from the raw
- * sessions for the newest minutes and for reports scoped to a campaign, advertiser or publisher; conversions (a few percent of clicks, and their statuses still change) from the raw
- * collection. Raw reads keep only the report's campaign, advertiser and publisher filters.
+ * sessions for the newest minutes and for reports scoped to a campaign, advertiser or publisher;
+ * conversions (a few percent of clicks, and their statuses still change) from the raw collection.
+ * Raw reads keep only the report's campaign, advertiser and publisher filters.
  */
 async function tailSources(q: FactQuery, cut: number, to: number, cubes: Cube[], withNulls: (own: Source[], base: Source[]) => Source[]): Promise<Source[]> {
   const opts = q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {};
@@ -148,11 +149,13 @@ async function tailSources(q: FactQuery, cut: number, to: number, cubes: Cube[],
   // A minute document holds every account's rows: what reading it costs grows with all the clicks
   // of the tail. A scoped or campaign-filtered report reads only its own clicks, raw, through the
   // {field, _id} index: a cost that grows with its own traffic.
-  const scoped = Object.keys(match).length > 0;
   const ids: string[] = [];
-  if (!scoped) for (let m = cut; m < to; m += MINUTE_MS) for (const c of cubes) ids.push(minuteId(c.name, m));
-  const cursor = ids.length > 0 ? rollups().find({ _id: { $in: ids } }, { projection: { rows: 1 }, ...opts }) : null;
-  const minutes = new Map((cursor ? (q.budget ? await q.budget.toArray(cursor) : await cursor.toArray()) : []).map((d) => [d._id, unpackRows(d.rows)]));
+  if (Object.keys(match).length === 0) for (let m = cut; m < to; m += MINUTE_MS) for (const c of cubes) ids.push(minuteId(c.name, m));
+  const read = async () => {
+    const cursor = rollups().find({ _id: { $in: ids } }, { projection: { rows: 1 }, ...opts });
+    return q.budget ? q.budget.toArray(cursor) : cursor.toArray();
+  };
+  const minutes = new Map((ids.length > 0 ? await read() : []).map((d) => [d._id, unpackRows(d.rows)]));
   const written = (m: number) => cubes.every((c) => minutes.has(minuteId(c.name, m)));
   // Raw clicks for each run of minutes without documents (the newest, at least).
   const rawClicks: Awaited<ReturnType<typeof loadSources>>['clicks'] = [];

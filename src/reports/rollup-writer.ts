@@ -461,7 +461,7 @@ export class RollupWriter {
    * are written: a later claim may have skipped some as unchanged, keeping their older token, which
    * this one's would then overwrite with what it read before.
    */
-  private async recomputeBlock(level: number, t: number, tok: number, writeBy = Infinity): Promise<boolean> {
+  private async recomputeBlock(level: number, t: number, tok: number, writeBy: number): Promise<boolean> {
     const cubes = CUBES.filter((c) => c.maxLevel >= level);
     const parts: Part[] = ['clicks', 'conversions'];
     const children = childrenOf(level, t);
