@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { Advertiser } from '../src/persistence/models/advertiser';
 import { conversions, type ConversionRecord } from '../src/persistence/models/conversion';
@@ -9,6 +10,7 @@ import { RollupWriter } from '../src/reports/rollup-writer';
 import { rollupState, rollups } from '../src/reports/rollup-store';
 import { rebuildRollups } from '../src/reports/rollup-verify';
 import type { ServerChild } from './children';
+import { watchAutovacuum, type AutovacuumWindow } from './autovacuum';
 import type { BenchContext } from './context';
 import { runLoad, summarize, type LoadResult } from './load';
 import { rollupCostPerClick } from './rollup-cost';
@@ -29,6 +31,12 @@ export interface ReportTiming {
   max: number;
   rows: number;
   source: string;
+  /** The server's own account (its Server-Timing header), p50 of each part: database, summing, building rows. */
+  server: { authP50: number; dbP50: number; factsP50: number; buildP50: number; documents: string };
+  /** The slowest answer, split the same way: where a tail came from. */
+  slowest: { ms: number; auth: number; db: number; facts: number; build: number };
+  /** Autovacuum while this report was timed. */
+  autovacuum: AutovacuumWindow;
 }
 
 export interface ReportsPhaseResult {
@@ -151,14 +159,31 @@ export async function seedReportData(n: number, conversionCount: number, now: nu
   return { advertisers, publishers, campaigns, indexSec: (Date.now() - t0) / 1000 };
 }
 
-async function timeReport(url: string, key: string): Promise<{ ms: number; rows: number; source: string }> {
+interface Timed {
+  ms: number;
+  rows: number;
+  source: string;
+  /** Server-Timing: db, facts and build in ms, and the db's description. */
+  server: Record<string, { ms: number; desc: string }>;
+}
+
+async function timeReport(url: string, key: string): Promise<Timed> {
   const t0 = performance.now();
   const res = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
   const body = (await res.json()) as { rows?: unknown[]; source?: string; message?: string };
   const ms = performance.now() - t0;
   if (res.status !== 200) throw new Error(`report ${url} answered ${res.status}: ${body.message ?? ''}`);
-  return { ms, rows: body.rows?.length ?? 0, source: body.source ?? '?' };
+  const server = Object.fromEntries(
+    (res.headers.get('server-timing') ?? '').split(', ').map((m) => {
+      const [name = '', dur = '', desc = ''] = m.split(';');
+      return [name, { ms: Number(dur.replace('dur=', '')), desc: desc.replace(/^desc="|"$/g, '') }];
+    }),
+  );
+  return { ms, rows: body.rows?.length ?? 0, source: body.source ?? '?', server };
 }
+
+const round = (x: number) => Math.round(x * 100) / 100;
+const median = (xs: number[]) => round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0);
 
 export async function runReportsPhase(ctx: BenchContext, api: ServerChild, n: number): Promise<ReportsPhaseResult> {
   const now = bucketStart(Date.now(), 0);
@@ -209,22 +234,36 @@ export async function runReportsPhase(ctx: BenchContext, api: ServerChild, n: nu
   // Clicks flowing before the first timed report.
   await new Promise((r) => setTimeout(r, 2000));
   const timings: ReportTiming[] = [];
+  const autovacuum = watchAutovacuum(path.join(ctx.dataDir, 'postgresql'));
   for (const report of reports) {
     for (const key of ['operator', 'advertiser', 'publisher'] as const) {
       const url = `${api.url}/api/v1/reports?${report.query}`;
       for (let i = 0; i < WARMUP; i++) await timeReport(url, keys[key]);
-      const ms: number[] = [];
-      let last = { rows: 0, source: '?' };
-      for (let i = 0; i < SAMPLES; i++) {
-        const t = await timeReport(url, keys[key]);
-        ms.push(t.ms);
-        last = t;
-      }
-      const s = summarize(ms);
-      timings.push({ name: report.name, key, query: report.query, samples: SAMPLES, p50: s.p50, p99: s.p99, max: s.max, rows: last.rows, source: last.source });
-      console.log(`bench: reports: ${report.name} as ${key}: p50 ${s.p50} ms, p99 ${s.p99} ms (${last.rows} rows, ${last.source})`);
+      const started = Date.now();
+      const all: Timed[] = [];
+      for (let i = 0; i < SAMPLES; i++) all.push(await timeReport(url, keys[key]));
+      const s = summarize(all.map((t) => t.ms));
+      const last = all[all.length - 1]!;
+      const part = (t: Timed, name: string) => t.server[name]?.ms ?? NaN;
+      const slowest = all.reduce((a, b) => (b.ms > a.ms ? b : a));
+      timings.push({
+        name: report.name,
+        key,
+        query: report.query,
+        samples: SAMPLES,
+        p50: s.p50,
+        p99: s.p99,
+        max: s.max,
+        rows: last.rows,
+        source: last.source,
+        server: { authP50: median(all.map((t) => part(t, 'auth'))), dbP50: median(all.map((t) => part(t, 'db'))), factsP50: median(all.map((t) => part(t, 'facts'))), buildP50: median(all.map((t) => part(t, 'build'))), documents: last.server.db?.desc ?? '?' },
+        slowest: { ms: round(slowest.ms), auth: part(slowest, 'auth'), db: part(slowest, 'db'), facts: part(slowest, 'facts'), build: part(slowest, 'build') },
+        autovacuum: autovacuum.window(started, Date.now()),
+      });
+      console.log(`bench: reports: ${report.name} as ${key}: p50 ${s.p50} ms, p99 ${s.p99} ms (${last.rows} rows, ${last.source}; ${last.server.db?.desc ?? '?'})`);
     }
   }
+  autovacuum.stop();
   timed.abort();
   const clicks = await clicking;
 

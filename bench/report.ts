@@ -39,6 +39,15 @@ function renderReports(x: ReportsPhaseResult): string[] {
     '|---|---|---:|---:|---:|---:|---|',
     ...x.timings.map((t) => `| ${t.name} | ${t.key} | ${t.p50} | ${t.p99} | ${t.max} | ${t.rows} | ${t.source} |`),
     '',
+    'Where the time went, by the server\'s own account (`Server-Timing`): p50 of the API key\'s lookup, of the report\'s database reads, of the whole fact loading (reads and summing), of building the rows; the slowest answer split the same way (total as the client saw it); autovacuum\'s share of the seconds the report was timed, and what it worked on.',
+    '',
+    '| report | key | reads (last answer) | auth p50 | db p50 | facts p50 | build p50 | slowest: total / auth / db / facts / build | autovacuum |',
+    '|---|---|---|---:|---:|---:|---:|---|---|',
+    ...x.timings.map(
+      (t) =>
+        `| ${t.name} | ${t.key} | ${t.server?.documents ?? '?'} | ${t.server?.authP50 ?? '?'} | ${t.server?.dbP50 ?? '?'} | ${t.server?.factsP50 ?? '?'} | ${t.server?.buildP50 ?? '?'} | ${t.slowest ? `${t.slowest.ms} / ${t.slowest.auth} / ${t.slowest.db} / ${t.slowest.facts} / ${t.slowest.build}` : '?'} | ${t.autovacuum ? `${Math.round(t.autovacuum.busyShare * 100)}%${t.autovacuum.work.length ? `: ${t.autovacuum.work.join('; ')}` : ''}` : '?'} |`,
+    ),
+    '',
     `Rollup writer: ${x.writerMsPerClick ?? 'n/a'} ms of writer work per click (two quarter-hours holding ${x.writerQuarterClicks} clicks recomputed with every block above them, as a tick does); the click path itself writes nothing more.`,
     '',
   ];

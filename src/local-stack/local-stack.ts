@@ -14,7 +14,7 @@ import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/definitions';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '');
 
 /** The PostgreSQL major the extensions are built for (scripts/install-engine.sh). */
-const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
+export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
 
 export interface LocalStackOptions {
   host?: string;

@@ -141,6 +141,7 @@ const MATCHED: Partial<Record<string, string>> = { campaign: 'campaignId', adver
  */
 async function tailSources(q: FactQuery, cut: number, to: number, cubes: Cube[], withNulls: (own: Source[], base: Source[]) => Source[]): Promise<Source[]> {
   const opts = q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {};
+  const held = <T>(p: Promise<T>) => (q.budget ? q.budget.race(p) : p);
   const match: Record<string, { $in: string[] }> = {};
   for (const [name, values] of q.filters) {
     const field = MATCHED[name];
@@ -166,10 +167,10 @@ async function tailSources(q: FactQuery, cut: number, to: number, cubes: Cube[],
     }
     let end = m;
     while (end < to && !written(end)) end += MINUTE_MS;
-    rawClicks.push(...(await loadSources(m, end, { clicks: true, conversions: false, match, ...opts })).clicks);
+    rawClicks.push(...(await held(loadSources(m, end, { clicks: true, conversions: false, match, ...opts }))).clicks);
     m = end;
   }
-  const { convs } = await loadSources(cut, to, { clicks: false, match, ...opts });
+  const { convs } = await held(loadSources(cut, to, { clicks: false, match, ...opts }));
   const label = labeller(q);
   const out: Source[] = [];
   for (let t = cut; t < to; t += QUARTER_MS) {
@@ -193,7 +194,8 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
   const to = q.to.getTime();
   if (from % QUARTER_MS !== 0 || to % QUARTER_MS !== 0) return null;
   // Until a writer has run, there is nothing to read.
-  const state = await rollupState().findOne({ _id: 'frontier' }, q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {});
+  const stateRead = rollupState().findOne({ _id: 'frontier' }, q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {});
+  const state = await (q.budget ? q.budget.race(stateRead) : stateRead);
   if (!state?.applied) return null;
   const cube = cubeFor([...plain, ...q.filters.map(([name]) => name)], (c) => cubeUsable(c, from, state.cubes));
   if (!cube) return null;

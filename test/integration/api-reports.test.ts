@@ -142,6 +142,28 @@ test('by campaign and Paris day: conversions either side of local midnight land 
   ]);
 });
 
+test('Server-Timing says where a report spent its time: the key lookup, the database reads and documents, the summing and the rows built', async () => {
+  const timing = (res: { headers: Headers }) =>
+    Object.fromEntries(
+      (res.headers.get('server-timing') ?? '').split(', ').map((m) => {
+        const [name, dur, desc] = m.split(';');
+        return [name, { ms: Number(dur?.replace('dur=', '')), desc: desc?.replace(/^desc="|"$/g, '') }];
+      }),
+    );
+  const fromRollups = timing(await op.get(`/reports?group_by=campaign,day&${PARIS}`));
+  expect(Object.keys(fromRollups)).toEqual(['auth', 'db', 'facts', 'build']);
+  expect(fromRollups.auth!.ms).toBeGreaterThan(0);
+  // The frontier, then the blocks of the two Paris days (each day's edges and whole UTC days).
+  expect(fromRollups.db!.desc).toMatch(/^([2-9]|\d\d+) reads of [1-9]\d* documents$/);
+  expect(fromRollups.facts!.desc).toBe('rollups');
+  expect(fromRollups.build!.desc).toBe('3 rows');
+  expect(fromRollups.facts!.ms).toBeGreaterThanOrEqual(fromRollups.db!.ms - 1);
+  // Not on quarter-hours: the raw collections, whose answers are grouped rows, not blocks.
+  const raw = timing(await op.get(`/reports?group_by=campaign&from=2024-03-10T00:05:00Z&to=2024-03-12T00:00:00Z`));
+  expect(raw.facts!.desc).toBe('raw');
+  expect(raw.db!.desc).toMatch(/^2 reads of \d+ documents$/);
+});
+
 test('the same data by UTC day puts the 23:10Z conversion on the 10th', async () => {
   const res = await op.get(`/reports?group_by=day&from=2024-03-10T00:00:00Z&to=2024-03-12T00:00:00Z&campaign=${id.cX1}`);
   expect(res.body.rows.map((r: { day: string; clicks: number; money: { payout_minor: number }[] }) => [r.day, r.clicks, r.money[0]?.payout_minor])).toEqual([

@@ -16,6 +16,8 @@ const closeQuietly = (cursor: mongo.AbstractCursor<unknown>) => void cursor.clos
 
 export class TimeBudget {
   private readonly deadline: number;
+  /** What the request waited on the database: summed per query (parallel ones each count), for Server-Timing. */
+  readonly spent = { ms: 0, queries: 0, documents: 0 };
 
   /** `exceeded` is the 503's message: what took too long and how to narrow it. */
   constructor(
@@ -38,6 +40,8 @@ export class TimeBudget {
 
   /** `p`, or a 503 at the deadline (then `onExpire` runs); the server's own MaxTimeMSExpired is the same 503. */
   race<T>(p: Promise<T>, onExpire?: () => void): Promise<T> {
+    const t0 = performance.now();
+    this.spent.queries++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         onExpire?.();
@@ -46,6 +50,7 @@ export class TimeBudget {
       p.then(
         (v) => {
           clearTimeout(timer);
+          this.spent.ms += performance.now() - t0;
           resolve(v);
         },
         (err: unknown) => {
@@ -56,8 +61,10 @@ export class TimeBudget {
     });
   }
 
-  toArray<T>(cursor: mongo.AbstractCursor<T>): Promise<T[]> {
-    return this.race(cursor.toArray(), () => closeQuietly(cursor));
+  async toArray<T>(cursor: mongo.AbstractCursor<T>): Promise<T[]> {
+    const docs = await this.race(cursor.toArray(), () => closeQuietly(cursor));
+    this.spent.documents += docs.length;
+    return docs;
   }
 }
 

@@ -1,0 +1,7 @@
+/**
+ * A `Server-Timing` header (W3C Server Timing): where a response's time went, shown by browsers'
+ * developer tools and read by the reports bench. Descriptions are the server's own words, never input, with no comma or semicolon (the separators).
+ */
+export function serverTiming(metrics: readonly { name: string; ms: number; desc?: string }[]): string {
+  return metrics.map((m) => `${m.name};dur=${m.ms.toFixed(1)}${m.desc ? `;desc="${m.desc}"` : ''}`).join(', ');
+}
