@@ -1,4 +1,4 @@
-import { idRange } from '../src/handover/session-ranges';
+import { idRange } from '../src/persistence/session-ids';
 import { sessions } from '../src/persistence/models/session';
 import { QUARTER_MS, bucketStart } from '../src/reports/rollup-cubes';
 import { RollupWriter } from '../src/reports/rollup-writer';

@@ -1,6 +1,7 @@
 import type { mongo } from 'mongoose';
 import { handoverState, type HandoverStateDoc, type SessionRangeClaim } from '../persistence/models/handover-state';
 import { sessions, type SessionRecord } from '../persistence/models/session';
+import { idFloor, idTime } from '../persistence/session-ids';
 
 // Which stored sessions the hand-over has started, without writing to them. Session ids are
 // UUIDv7, so their order is the clicks' order: the hand-over claims the next range of ids after a
@@ -14,38 +15,6 @@ import { sessions, type SessionRecord } from '../persistence/models/session';
 
 const STATE_ID = 'sessions';
 const CAS_ATTEMPTS = 8;
-
-/** The smallest UUIDv7 of millisecond `ms`: every id made before `ms` sorts below it. */
-export function idFloor(ms: number): string {
-  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
-}
-
-/** When a UUIDv7 was made (ms), from its first 48 bits. */
-export function idTime(id: string): number {
-  return Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
-}
-
-/**
- * The ids of the sessions created in `[from, to)` (either end open when not given): a session's id is
- * made from the same clock reading as its createdAt (click.ts), so a time range of sessions is read
- * on the primary key or a `{field, _id}` index instead of an index of its own on createdAt.
- */
-export function idRange(from: Date | number | undefined, to: Date | number | undefined): { $gte?: string; $lt?: string } {
-  return { ...(from !== undefined ? { $gte: idFloor(+from) } : {}), ...(to !== undefined ? { $lt: idFloor(+to) } : {}) };
-}
-
-const SCOPE_FIELDS = new Set(['campaignId', 'advertiserId', 'publisherId']);
-
-/**
- * Options for a query on sessions by id range filtered on `fields`: with none of the scopes that
- * have a `{field, _id}` index, the primary key by name, since the engine's planner may otherwise
- * walk a `{field, _id}` index whole for the `_id` bound on its second key.
- */
-export function idRangeHint(fields: Iterable<string>): { hint?: { _id: 1 } } {
-  for (const f of fields) if (SCOPE_FIELDS.has(f)) return {};
-  return { hint: { _id: 1 } };
-}
 
 /** A session the hand-over must start: neither lazy (it waits for a conversion) nor started some other way. */
 const STARTABLE = { lazy: { $ne: true }, workflowStarted: { $ne: true } } as const;

@@ -1,6 +1,6 @@
 import type { mongo } from 'mongoose';
 import { conversions } from '../persistence/models/conversion';
-import { idRange, idRangeHint } from '../handover/session-ranges';
+import { idRange, idRangeHint } from '../persistence/session-ids';
 import { sessions } from '../persistence/models/session';
 import type { TimeBudget } from '../http/api/query-budget';
 import type { RowCap } from './limits';

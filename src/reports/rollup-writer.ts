@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { mongo } from 'mongoose';
 import type { Logger } from '../log';
 import { conversions, type ConversionRecord } from '../persistence/models/conversion';
-import { idRange, idRangeHint } from '../handover/session-ranges';
+import { idRange, idRangeHint } from '../persistence/session-ids';
 import { sessions, type SessionRecord } from '../persistence/models/session';
 import {
   CUBES,

@@ -1,4 +1,4 @@
-import { idTime } from '../../src/handover/session-ranges';
+import { idTime } from '../../src/persistence/session-ids';
 import { Campaign } from '../../src/persistence/models/campaign';
 import { Session } from '../../src/persistence/models/session';
 import { clickUrl, createFixture, type Fixture } from '../support/fixtures';

@@ -1,7 +1,8 @@
 import { Handover } from '../../src/handover/handover';
 import { createLogger } from '../../src/log';
 import { Metrics } from '../../src/metrics';
-import { idTime, readState } from '../../src/handover/session-ranges';
+import { readState } from '../../src/handover/session-ranges';
+import { idTime } from '../../src/persistence/session-ids';
 import { handoverState } from '../../src/persistence/models/handover-state';
 import { sessions } from '../../src/persistence/models/session';
 import { SessionClient } from '../../src/temporal/session-client';

@@ -1,7 +1,7 @@
 import type { Collection, Document } from 'mongodb';
 import mongoose from 'mongoose';
 import { v7 as uuidv7 } from 'uuid';
-import { idRange, idRangeHint } from '../../src/handover/session-ranges';
+import { idRange, idRangeHint } from '../../src/persistence/session-ids';
 import { clicksHint, factPipelines, type FactQuery } from '../../src/reports/raw-facts';
 import { conversions } from '../../src/persistence/models/conversion';
 import { deliveries } from '../../src/persistence/models/delivery';

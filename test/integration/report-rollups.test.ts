@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import { idRange } from '../../src/handover/session-ranges';
+import { idRange } from '../../src/persistence/session-ids';
 import { conversions, type ConversionRecord } from '../../src/persistence/models/conversion';
 import { sessions, type SessionRecord } from '../../src/persistence/models/session';
 import { buildReport, type Dimension } from '../../src/reports/model';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { v7 as uuidv7 } from 'uuid';
-import { handedOver, idFloor, idRange, idRangeHint, idTime } from '../../src/handover/session-ranges';
+import { handedOver } from '../../src/handover/session-ranges';
+import { idFloor, idRange, idRangeHint, idTime } from '../../src/persistence/session-ids';
 
 // The hand-over walks sessions by id: that is only sound if a UUIDv7's string order is its time
 // order, and if the bound it computes from a time sorts between that millisecond's ids and the

@@ -1,5 +1,4 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { v7 as uuidv7 } from 'uuid';
 import { clickMacroValues, fillUrl } from '../../domain/macros';
 import { collectPublisherData } from '../../domain/publisher-data';
 import type { SessionSnapshot } from '../../domain/session';
@@ -15,6 +14,7 @@ import { withinBudget } from '../../persistence/operation-budget';
 import type { SessionClient } from '../../temporal/session-client';
 import { ID_RE, firstString } from '../http-error';
 import { clickCookies } from '../tracking-cookies';
+import { newSessionId } from '../../persistence/session-ids';
 
 export interface ClickDeps {
   cache: ConfigCache;
@@ -72,8 +72,8 @@ export function clickRoute(d: ClickDeps): RequestHandler {
 
     const now = Date.now();
     const session: SessionSnapshot = {
-      // One clock reading for both: time ranges of sessions are read as ranges of ids (session-ranges.ts).
-      sessionId: uuidv7({ msecs: now }),
+      // One clock reading for both: time ranges of sessions are read as ranges of ids (session-ids.ts).
+      sessionId: newSessionId(now),
       advertiserId: campaign.advertiserId,
       campaignId: campaign._id,
       assetId: validAsset?._id ?? null,

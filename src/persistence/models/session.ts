@@ -61,7 +61,7 @@ const sessionSchema = new Schema(
 );
 // No index for the hand-over: it walks _id (UUIDv7, time-ordered). Each index costs every click's
 // insert about a fifth of the insert again on the local engine, so time ranges are read as id
-// ranges (idRange in src/handover/session-ranges.ts: an id is made from its session's createdAt)
+// ranges (idRange in src/persistence/session-ids.ts: an id is made from its session's createdAt)
 // and one {field, _id} index per scope serves both a scoped time range and a list paged by id.
 // The retention TTL index (on expiresAt) is applySessionRetention's, made only when retention is set.
 sessionSchema.index({ campaignId: 1, _id: 1 });
