@@ -12,6 +12,7 @@ import { Provider } from './models/provider';
 import { Publisher } from './models/publisher';
 import { RETIRED_SESSION_INDEXES, Session, sessions } from './models/session';
 import { Support } from './models/support';
+import { patchMongoDriver } from './driver-patch';
 import { setOperationBudget } from './operation-budget';
 import { dropRetiredIndexes } from './retired-indexes';
 import { Rollup, RollupDirty, RollupState } from '../reports/rollup-store';
@@ -24,6 +25,7 @@ export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider
  */
 export async function connectDatabase(uri: string, operationBudgetMs = 2_000): Promise<void> {
   setOperationBudget(operationBudgetMs);
+  patchMongoDriver();
   mongoose.set('autoIndex', false);
   mongoose.set('strictQuery', true);
   // Polling, not the streaming hello: under `npm run chaos` (database frozen, thawed, then

@@ -1,4 +1,5 @@
 import type { Collection } from 'mongodb';
+import mongoose from 'mongoose';
 import type { DeliveryAttemptRecord } from '../../src/persistence/models/delivery';
 import { startBehindRelay, type RelayedApp } from '../support/database-relay';
 import { QUICK_DELIVERIES, sentFor, startDelivery } from '../support/delivery-run';
@@ -7,10 +8,10 @@ import type { HttpSink } from '../support/http-sink';
 import type { TcpProxy } from '../support/tcp-proxy';
 
 // A last delivery attempt that cannot log itself (the database went down as the publisher
-// answered) still ends as given_up on record. Each attempt gets its own relay and app: in full
-// suite runs this test has sometimes hung after the relay came back (the app's database calls
-// never recovered; not seen when the file runs alone, cause not found yet), and a fresh app per
-// attempt keeps that from spreading. It is retried once, with the first failure logged.
+// answered) still ends as given_up on record. In full suite runs this test used to hang after the
+// relay came back: the driver's server monitor was left checking on a closed connection forever
+// (src/persistence/driver-patch.ts). If it waits again, the failure says on what. Each attempt
+// gets its own relay and app, and it is retried once, with the first failure logged.
 jest.retryTimes(1, { logErrorsBeforeRetry: true });
 
 let relay: RelayedApp;
@@ -42,7 +43,35 @@ test('the last attempt cannot log itself (database down): given_up is still reco
     // Whatever happened, the next tests need the database.
     await proxy.start();
   }
-  expect(await handle.result()).toBe('given_up');
+  // Bounded, and saying what the workflow and the app's database client wait on.
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(async () => {
+      const d = await handle.describe().catch(() => null);
+      const pending = (d?.raw.pendingActivities ?? []).map((a) => ({ type: a.activityType?.name, state: a.state, attempt: a.attempt, lastFailure: a.lastFailure?.message }));
+      // The app runs in this process: is its own connection usable now?
+      const t0 = Date.now();
+      const ping = await Promise.race([
+        mongoose.connection.db!.command({ ping: 1 }).then(() => `ok in ${Date.now() - t0} ms`, (err: unknown) => `failed: ${String(err)}`),
+        new Promise((r) => setTimeout(() => r('no answer in 5 s'), 5000)),
+      ]);
+      const topology = (mongoose.connection.getClient() as unknown as { topology?: { description?: { servers: Map<string, { type: string; error?: { message?: string } | null; lastUpdateTime: number }> } } }).topology;
+      const servers = [...(topology?.description?.servers.values() ?? [])].map((x) => ({ type: x.type, error: x.error?.message, updatedMsAgo: Math.round(performance.now() - x.lastUpdateTime) }));
+      const monitors = [...((topology as unknown as { s?: { servers?: Map<string, { monitor?: { s: { state: string }; connection: unknown; monitorId?: { toJSON(): object } } }> } })?.s?.servers?.values() ?? [])].map((x) => ({
+        state: x.monitor?.s.state,
+        connection: Boolean(x.monitor?.connection),
+        connectionClosed: (x.monitor?.connection as { closed?: boolean } | null)?.closed,
+        interval: x.monitor?.monitorId?.toJSON(),
+      }));
+      reject(
+        new Error(
+          `the workflow did not end within 60 s of the database coming back: ${d?.status.name ?? 'not described'}, pending ${JSON.stringify(pending)}; app's connection: readyState ${mongoose.connection.readyState}, ping ${String(ping)}, servers ${JSON.stringify(servers)}, relay connections ${proxy.connections}, monitors ${JSON.stringify(monitors)}`,
+        ),
+      );
+    }, 60_000);
+  });
+  const outcome = await Promise.race([handle.result(), stuck]).finally(() => clearTimeout(timer));
+  expect(outcome).toBe('given_up');
   const logged = await eventually(() => attempts.findOne({ deliveryId: handle.workflowId, outcome: 'given_up' }), 30_000, 'a given_up record');
   expect(logged).toMatchObject({ attempt: 1, outcome: 'given_up' });
   expect(sentFor(sink, handle.workflowId)).toHaveLength(1);

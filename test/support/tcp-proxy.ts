@@ -39,6 +39,11 @@ export class TcpProxy {
     return this;
   }
 
+  /** Sockets open now, both sides of each relayed connection. */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
   /**
    * A server that is slow rather than down (as a frozen process): connections stay open, but
    * nothing passes either way until thaw().
