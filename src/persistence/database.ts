@@ -31,7 +31,8 @@ export async function connectDatabase(uri: string, operationBudgetMs = 2_000): P
   // Polling, not the streaming hello: under `npm run chaos` (database frozen, thawed, then
   // restarted under load) the streaming monitor of the 7.x driver was left "monitoring" on a
   // closed connection forever, and every operation failed server selection long after the
-  // database was back. A polled hello cannot hang that way: each check ends or times out.
+  // database was back. A polled check could still hang the same way, on a command sent as its
+  // connection closed: driver-patch.ts makes such a command fail.
   await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000, serverMonitoringMode: 'poll' });
   for (const model of MODELS) await model.createIndexes();
   // After the new ones exist: a process of the earlier version still running keeps an index to read by.
