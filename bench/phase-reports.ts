@@ -5,6 +5,7 @@ import { conversions, type ConversionRecord } from '../src/persistence/models/co
 import { Publisher } from '../src/persistence/models/publisher';
 import { issueApiKey } from '../src/persistence/models/api-key';
 import { sessions, type SessionRecord } from '../src/persistence/models/session';
+import { parseServerTiming } from '../src/http/server-timing';
 import { bucketStart } from '../src/reports/rollup-cubes';
 import { RollupWriter } from '../src/reports/rollup-writer';
 import { rollupState, rollups } from '../src/reports/rollup-store';
@@ -173,17 +174,10 @@ async function timeReport(url: string, key: string): Promise<Timed> {
   const body = (await res.json()) as { rows?: unknown[]; source?: string; message?: string };
   const ms = performance.now() - t0;
   if (res.status !== 200) throw new Error(`report ${url} answered ${res.status}: ${body.message ?? ''}`);
-  const server = Object.fromEntries(
-    (res.headers.get('server-timing') ?? '').split(', ').map((m) => {
-      const [name = '', dur = '', desc = ''] = m.split(';');
-      return [name, { ms: Number(dur.replace('dur=', '')), desc: desc.replace(/^desc="|"$/g, '') }];
-    }),
-  );
-  return { ms, rows: body.rows?.length ?? 0, source: body.source ?? '?', server };
+  return { ms, rows: body.rows?.length ?? 0, source: body.source ?? '?', server: parseServerTiming(res.headers.get('server-timing')) };
 }
 
-const round = (x: number) => Math.round(x * 100) / 100;
-const median = (xs: number[]) => round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0);
+const median = (xs: number[]) => summarize(xs).p50;
 
 export async function runReportsPhase(ctx: BenchContext, api: ServerChild, n: number): Promise<ReportsPhaseResult> {
   const now = bucketStart(Date.now(), 0);
@@ -257,7 +251,7 @@ export async function runReportsPhase(ctx: BenchContext, api: ServerChild, n: nu
         rows: last.rows,
         source: last.source,
         server: { authP50: median(all.map((t) => part(t, 'auth'))), dbP50: median(all.map((t) => part(t, 'db'))), factsP50: median(all.map((t) => part(t, 'facts'))), buildP50: median(all.map((t) => part(t, 'build'))), documents: last.server.db?.desc ?? '?' },
-        slowest: { ms: round(slowest.ms), auth: part(slowest, 'auth'), db: part(slowest, 'db'), facts: part(slowest, 'facts'), build: part(slowest, 'build') },
+        slowest: { ms: Math.round(slowest.ms * 100) / 100, auth: part(slowest, 'auth'), db: part(slowest, 'db'), facts: part(slowest, 'facts'), build: part(slowest, 'build') },
         autovacuum: autovacuum.window(started, Date.now()),
       });
       console.log(`bench: reports: ${report.name} as ${key}: p50 ${s.p50} ms, p99 ${s.p99} ms (${last.rows} rows, ${last.source}; ${last.server.db?.desc ?? '?'})`);

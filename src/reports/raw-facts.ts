@@ -119,11 +119,13 @@ export function factPipelines(q: FactQuery): { sessions: Doc[]; conversions: Doc
   };
 }
 
-const queryOptions = (q: FactQuery) => (q.budget?.maxTimeMS ? { maxTimeMS: q.budget.maxTimeMS } : {});
+export const queryOptions = (q: FactQuery) => (q.budget?.maxTimeMS ? { maxTimeMS: q.budget.maxTimeMS } : {});
 
 /** The index hint of the clicks pipeline (idRangeHint): none when a filter has a `{field, _id}` index. */
 export const clicksHint = (q: FactQuery) => idRangeHint(q.filters.map(([name]) => FIELDS[name].session));
-const all = <T>(q: FactQuery, cursor: mongo.AbstractCursor<T>): Promise<T[]> => (q.budget ? q.budget.toArray(cursor) : cursor.toArray());
+/** A query's documents, or any promised read, held to the report's time budget when it has one (the API always gives one; rebuild and verify do not). */
+export const all = <T>(q: FactQuery, cursor: mongo.AbstractCursor<T>): Promise<T[]> => (q.budget ? q.budget.toArray(cursor) : cursor.toArray());
+export const within = <T>(q: FactQuery, p: Promise<T>): Promise<T> => (q.budget ? q.budget.race(p) : p);
 
 /** A group seen for the first time: counted against the report's rows. */
 function newGroup<T>(q: FactQuery, dims: Dims, group: T): T {

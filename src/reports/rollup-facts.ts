@@ -1,4 +1,4 @@
-import type { FactQuery } from './raw-facts';
+import { all, queryOptions, within, type FactQuery } from './raw-facts';
 import type { ClickFact, ConversionFact, Dims } from './model';
 import { CUBES, DAY_LEVEL, DAY_MS, OTHER, QUARTER_MS, clickRows, conversionRows, cubeFor, cubeUsable, dayStart, isBlock, isConversionRow, levelMs, type Cube, type CubeDim, type Row } from './rollup-cubes';
 import { partitionId, rollupId, rollupState, rollups, unpackRows, type RollupDoc } from './rollup-store';
@@ -140,8 +140,7 @@ const MATCHED: Partial<Record<string, string>> = { campaign: 'campaignId', adver
  * Raw reads keep only the report's campaign, advertiser and publisher filters.
  */
 async function tailSources(q: FactQuery, cut: number, to: number, cubes: Cube[], withNulls: (own: Source[], base: Source[]) => Source[]): Promise<Source[]> {
-  const opts = q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {};
-  const held = <T>(p: Promise<T>) => (q.budget ? q.budget.race(p) : p);
+  const opts = queryOptions(q);
   const match: Record<string, { $in: string[] }> = {};
   for (const [name, values] of q.filters) {
     const field = MATCHED[name];
@@ -152,11 +151,7 @@ async function tailSources(q: FactQuery, cut: number, to: number, cubes: Cube[],
   // {field, _id} index: a cost that grows with its own traffic.
   const ids: string[] = [];
   if (Object.keys(match).length === 0) for (let m = cut; m < to; m += MINUTE_MS) for (const c of cubes) ids.push(minuteId(c.name, m));
-  const read = async () => {
-    const cursor = rollups().find({ _id: { $in: ids } }, { projection: { rows: 1 }, ...opts });
-    return q.budget ? q.budget.toArray(cursor) : cursor.toArray();
-  };
-  const minutes = new Map((ids.length > 0 ? await read() : []).map((d) => [d._id, unpackRows(d.rows)]));
+  const minutes = new Map((ids.length > 0 ? await all(q, rollups().find({ _id: { $in: ids } }, { projection: { rows: 1 }, ...opts })) : []).map((d) => [d._id, unpackRows(d.rows)]));
   const written = (m: number) => cubes.every((c) => minutes.has(minuteId(c.name, m)));
   // Raw clicks for each run of minutes without documents (the newest, at least).
   const rawClicks: Awaited<ReturnType<typeof loadSources>>['clicks'] = [];
@@ -167,10 +162,10 @@ async function tailSources(q: FactQuery, cut: number, to: number, cubes: Cube[],
     }
     let end = m;
     while (end < to && !written(end)) end += MINUTE_MS;
-    rawClicks.push(...(await held(loadSources(m, end, { clicks: true, conversions: false, match, ...opts }))).clicks);
+    rawClicks.push(...(await within(q, loadSources(m, end, { clicks: true, conversions: false, match, ...opts }))).clicks);
     m = end;
   }
-  const { convs } = await held(loadSources(cut, to, { clicks: false, match, ...opts }));
+  const { convs } = await within(q, loadSources(cut, to, { clicks: false, match, ...opts }));
   const label = labeller(q);
   const out: Source[] = [];
   for (let t = cut; t < to; t += QUARTER_MS) {
@@ -194,8 +189,7 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
   const to = q.to.getTime();
   if (from % QUARTER_MS !== 0 || to % QUARTER_MS !== 0) return null;
   // Until a writer has run, there is nothing to read.
-  const stateRead = rollupState().findOne({ _id: 'frontier' }, q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {});
-  const state = await (q.budget ? q.budget.race(stateRead) : stateRead);
+  const state = await within(q, rollupState().findOne({ _id: 'frontier' }, queryOptions(q)));
   if (!state?.applied) return null;
   const cube = cubeFor([...plain, ...q.filters.map(([name]) => name)], (c) => cubeUsable(c, from, state.cubes));
   if (!cube) return null;
@@ -214,8 +208,7 @@ export async function loadRollupFacts(q: FactQuery): Promise<{ clicks: ClickFact
     const own: Source[] = [];
     const fromBase: Source[] = [];
     if (uses.size > 0) {
-      const cursor = rollups().find({ _id: { $in: [...uses.keys()] } }, { projection: { rows: 1 }, ...(q.budget ? { maxTimeMS: q.budget.maxTimeMS } : {}) });
-      const docs: Pick<RollupDoc, '_id' | 'rows'>[] = q.budget ? await q.budget.toArray(cursor) : await cursor.toArray();
+      const docs: Pick<RollupDoc, '_id' | 'rows'>[] = await all(q, rollups().find({ _id: { $in: [...uses.keys()] } }, { projection: { rows: 1 }, ...queryOptions(q) }));
       for (const doc of docs) {
         const rows = unpackRows(doc.rows);
         const into = doc._id.startsWith(`${cube.name}|`) ? own : fromBase;

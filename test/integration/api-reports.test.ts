@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { conversions, type ConversionRecord } from '../../src/persistence/models/conversion';
 import { sessions, type SessionRecord } from '../../src/persistence/models/session';
 import { rebuildRollups } from '../../src/reports/rollup-verify';
+import { parseServerTiming } from '../../src/http/server-timing';
 import { rollupState } from '../../src/reports/rollup-store';
 import { clientFor, type ApiClient } from '../support/api-client';
 import { eventually, startTestApp, testId, type TestApp } from '../support/harness';
@@ -143,13 +144,7 @@ test('by campaign and Paris day: conversions either side of local midnight land 
 });
 
 test('Server-Timing says where a report spent its time: the key lookup, the database reads and documents, the summing and the rows built', async () => {
-  const timing = (res: { headers: Headers }) =>
-    Object.fromEntries(
-      (res.headers.get('server-timing') ?? '').split(', ').map((m) => {
-        const [name, dur, desc] = m.split(';');
-        return [name, { ms: Number(dur?.replace('dur=', '')), desc: desc?.replace(/^desc="|"$/g, '') }];
-      }),
-    );
+  const timing = (res: { headers: Headers }) => parseServerTiming(res.headers.get('server-timing'));
   const fromRollups = timing(await op.get(`/reports?group_by=campaign,day&${PARIS}`));
   expect(Object.keys(fromRollups)).toEqual(['auth', 'db', 'facts', 'build']);
   expect(fromRollups.auth!.ms).toBeGreaterThan(0);
