@@ -31,7 +31,7 @@ test('a command on a connection closed while it is sent fails with the connectio
       () => 'answered',
       (err: Error) => err.message,
     ),
-    new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000)),
+    new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000).unref()),
   ]);
   expect(outcome).toBe(`connection ${connection.id} to ${new URL(sharedStack().mongoPrefix).host} closed`);
   expect(await client.db().command({ ping: 1 })).toMatchObject({ ok: 1 });
