@@ -15,6 +15,7 @@ import { Support } from './models/support';
 import { patchMongoDriver } from './driver-patch';
 import { setOperationBudget } from './operation-budget';
 import { dropRetiredIndexes } from './retired-indexes';
+import { retryingDeadlocks } from './index-ddl';
 import { Rollup, RollupDirty, RollupState } from '../reports/rollup-store';
 
 export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey, BrowserSession, Rollup, RollupDirty, RollupState, HandoverState];
@@ -34,7 +35,7 @@ export async function connectDatabase(uri: string, operationBudgetMs = 2_000): P
   // database was back. A polled check could still hang the same way, on a command sent as its
   // connection closed: driver-patch.ts makes such a command fail.
   await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000, serverMonitoringMode: 'poll' });
-  for (const model of MODELS) await model.createIndexes();
+  for (const model of MODELS) await retryingDeadlocks(() => model.createIndexes());
   // After the new ones exist: a process of the earlier version still running keeps an index to read by.
   await dropRetiredIndexes(sessions(), RETIRED_SESSION_INDEXES);
   await dropRetiredIndexes(inbounds(), RETIRED_INBOUND_INDEXES);

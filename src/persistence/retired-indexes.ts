@@ -1,4 +1,5 @@
 import type { mongo } from 'mongoose';
+import { dropIndexIfPresent } from './index-ddl';
 
 /**
  * Drops the indexes of `c` keyed like one of `keys`, so that a database upgraded from an earlier
@@ -11,13 +12,7 @@ export async function dropRetiredIndexes<T extends mongo.Document>(c: mongo.Coll
   const dropped: string[] = [];
   for (const i of await c.indexes()) {
     if (!i.name || i.expireAfterSeconds !== undefined || !retired.has(JSON.stringify(i.key))) continue;
-    try {
-      await c.dropIndex(i.name);
-      dropped.push(i.name);
-    } catch (err) {
-      const e = err as { code?: number; message?: string };
-      if (e.code !== 27 && !/index not found/i.test(String(e.message))) throw err;
-    }
+    if (await dropIndexIfPresent(c, i.name)) dropped.push(i.name);
   }
   return dropped;
 }

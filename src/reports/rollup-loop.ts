@@ -1,4 +1,5 @@
 import type { Logger } from '../log';
+import { dropIndexIfPresent, retryingDeadlocks } from '../persistence/index-ddl';
 import { sessions } from '../persistence/models/session';
 import { RollupWriter } from './rollup-writer';
 
@@ -54,6 +55,6 @@ export async function applySessionRetention(days: number): Promise<void> {
   const seconds = days * 86_400;
   const existing = (await sessions().indexes()).find((i) => i.name === RETENTION_INDEX);
   if (existing && existing.expireAfterSeconds === seconds) return;
-  if (existing) await sessions().dropIndex(RETENTION_INDEX);
-  if (seconds > 0) await sessions().createIndex({ expiresAt: 1 }, { name: RETENTION_INDEX, expireAfterSeconds: seconds });
+  if (existing) await dropIndexIfPresent(sessions(), RETENTION_INDEX);
+  if (seconds > 0) await retryingDeadlocks(() => sessions().createIndex({ expiresAt: 1 }, { name: RETENTION_INDEX, expireAfterSeconds: seconds }));
 }
