@@ -11,7 +11,8 @@ import type { Cached, ConfigCache } from '../persistence/config-cache';
 import type { CampaignDoc, CampaignEvent } from '../persistence/models/campaign';
 import { conversions } from '../persistence/models/conversion';
 import { inbounds, type InboundRecord } from '../persistence/models/inbound';
-import { sessions } from '../persistence/models/session';
+import { sessions, type SessionRecord } from '../persistence/models/session';
+import { groupedFindById, groupedInsert } from '../persistence/grouped-operations';
 import { DatabaseUnavailable, withinBudget } from '../persistence/operation-budget';
 import { errorBody } from './http-error';
 import { ipAllowed } from './ip-allowlist';
@@ -150,7 +151,7 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
   const accepted: InboundRecord = { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'accepted', httpStatus: 202, reason: null, request, signalled: false, at };
   try {
     // An insert, not an upsert: the id is this request's own and nothing else knows it before the 202.
-    await withinBudget(inbounds().insertOne(accepted), 'inbound insert');
+    await withinBudget(insertInbound(accepted), 'inbound insert');
   } catch (err) {
     d.metrics.dependencyError(err, 'inbound_accept', 'mongodb');
     d.log.error({ requestId, request, err: String(err) }, 'conversion not stored');
@@ -161,8 +162,11 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
 
 /** What intake needs of a session: not its visitor fields (user agent, link parameters…), which the engine reads itself. */
 function findSession(clickId: string) {
-  return withinBudget(sessions().findOne<{ _id: string; advertiserId: string; campaignId: string; expiresAt: Date }>({ _id: clickId }, { projection: { advertiserId: 1, campaignId: 1, expiresAt: 1 } }), 'session lookup');
+  return withinBudget(sessionById(clickId), 'session lookup');
 }
+
+const sessionById = groupedFindById<SessionRecord, { _id: string; advertiserId: string; campaignId: string; expiresAt: Date }>('session lookup', sessions, { advertiserId: 1, campaignId: 1, expiresAt: 1 });
+const insertInbound = groupedInsert('inbound insert', inbounds);
 
 type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnType<typeof findSession>> } | { ok: false; why: string };
 

@@ -129,7 +129,7 @@ const reportQuery: FactQuery = { groupBy: ['campaign', 'day'], from: range.$gte,
 /** [what, explain it, the indexes that may serve it] */
 const cases: [string, () => Promise<Plan>, string | string[]][] = [
   // src/http/conversion-intake.ts: the pixel's and the postback's session lookup.
-  ['session by click id (pixel, postback)', () => explainFind(c(sessions()), { _id: sid[7]! }), '_id_'],
+  ['session by click id (pixel, postback; grouped: grouped-operations.ts)', () => explainFind(c(sessions()), { _id: { $in: [sid[7]!, sid[40]!] } }), '_id_'],
   // activities/conversions.ts: a transaction id already counted for the advertiser.
   ['conversion by advertiser and txid (recordConversion)', () => explainFind(c(conversions()), { advertiserId: 'a1', txidKey: 't1' }), 'advertiserId_1_txidKey_1'],
   ['conversion by id (status update)', () => explainFind(c(conversions()), { _id: 'k3' }), '_id_'],
