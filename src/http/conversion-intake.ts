@@ -9,10 +9,10 @@ import type { Logger } from '../log';
 import type { IntakeOutcome, Metrics } from '../metrics';
 import type { Cached, ConfigCache } from '../persistence/config-cache';
 import type { CampaignDoc, CampaignEvent } from '../persistence/models/campaign';
-import { conversions } from '../persistence/models/conversion';
+import { conversions, type ConversionRecord } from '../persistence/models/conversion';
 import { inbounds, type InboundRecord } from '../persistence/models/inbound';
 import { sessions, type SessionRecord } from '../persistence/models/session';
-import { groupedFindById, groupedInsert } from '../persistence/grouped-operations';
+import { groupedFindById, groupedFindOne, groupedInsert } from '../persistence/grouped-operations';
 import { DatabaseUnavailable, withinBudget } from '../persistence/operation-budget';
 import { errorBody } from './http-error';
 import { ipAllowed } from './ip-allowlist';
@@ -167,6 +167,9 @@ function findSession(clickId: string) {
 
 const sessionById = groupedFindById<SessionRecord, { _id: string; advertiserId: string; campaignId: string; expiresAt: Date }>('session lookup', sessions, { advertiserId: 1, campaignId: 1, expiresAt: 1 });
 const insertInbound = groupedInsert('inbound insert', inbounds);
+type CountedConversion = { _id: string; status: string; source: string; sessionId: string };
+const conversionByTxid = groupedFindOne<ConversionRecord, CountedConversion>('conversion lookup', conversions, ['advertiserId', 'txidKey'], { _id: 1, status: 1, source: 1, sessionId: 1 });
+const conversionByEvent = groupedFindOne<ConversionRecord, CountedConversion>('conversion lookup', conversions, ['sessionId', 'event'], { _id: 1, status: 1 });
 
 type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnType<typeof findSession>> } | { ok: false; why: string };
 
@@ -272,13 +275,13 @@ async function alreadyCounted(
   rule: CampaignEvent,
 ): Promise<{ conversionId: string; reason: string } | null> {
   if (request.txid !== null) {
-    const c = await withinBudget(conversions().findOne({ advertiserId, txidKey: request.txid }, { projection: { _id: 1, status: 1, source: 1, sessionId: 1 } }), 'conversion lookup');
+    const c = await withinBudget(conversionByTxid({ advertiserId, txidKey: request.txid }), 'conversion lookup');
     // The authenticated postback takes over a transaction id a pixel claimed on another session:
     // the session workflow decides that, so it is no duplicate here.
     if (c && request.source === 'postback' && c.source === 'pixel' && c.sessionId !== sessionId) return null;
     return c && c.status === request.status ? { conversionId: c._id, reason: `transaction ${request.txid} already counted on conversion ${c._id}` } : null;
   }
   if (rule.repeatable) return null;
-  const c = await withinBudget(conversions().findOne({ sessionId, event: request.event }, { projection: { _id: 1, status: 1 } }), 'conversion lookup');
+  const c = await withinBudget(conversionByEvent({ sessionId, event: request.event }), 'conversion lookup');
   return c && c.status === request.status ? { conversionId: c._id, reason: `event "${request.event}" already counted for this session on conversion ${c._id}` } : null;
 }

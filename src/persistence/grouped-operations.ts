@@ -83,3 +83,26 @@ export function groupedFindById<D extends { _id: string }, T extends { _id: stri
     return ids.map((id) => byId.get(id) ?? null);
   });
 }
+
+/**
+ * findOne by equality on `fields`, grouped into one find by `$or`: each caller's first match, or
+ * null. Each branch is an equality on an index's fields, so the database answers from the index.
+ */
+export function groupedFindOne<D extends mongo.Document, T extends mongo.Document>(
+  what: string,
+  collection: () => mongo.Collection<D>,
+  fields: readonly string[],
+  projection: Record<string, 1>,
+): (filter: Record<string, string>) => Promise<T | null> {
+  const keyOf = (d: Record<string, unknown>) => JSON.stringify(fields.map((f) => d[f]));
+  return grouped(what, async (filters) => {
+    const distinct = [...new Map(filters.map((f) => [keyOf(f), f])).values()];
+    const query = (distinct.length === 1 ? distinct[0] : { $or: distinct }) as mongo.Filter<D>;
+    const found = await collection()
+      .find<T>(query, { projection: { ...projection, ...Object.fromEntries(fields.map((f) => [f, 1])) } })
+      .toArray();
+    const byKey = new Map<string, T>();
+    for (const d of found) if (!byKey.has(keyOf(d))) byKey.set(keyOf(d), d);
+    return filters.map((f) => byKey.get(keyOf(f)) ?? null);
+  });
+}

@@ -1,5 +1,5 @@
 import { MongoClient, type Collection } from 'mongodb';
-import { groupedFindById, groupedInsert } from '../../src/persistence/grouped-operations';
+import { groupedFindById, groupedFindOne, groupedInsert } from '../../src/persistence/grouped-operations';
 import { sharedStack, testDbName } from '../support/harness';
 
 // The hot paths' grouped insert and lookup on the real database: requests that arrive while one is
@@ -59,4 +59,27 @@ test('a database that refuses the whole group fails each caller with its error',
   const insert = groupedInsert<Doc>('test insert', () => client.db().collection<Doc>('$bad name'));
   const outcomes = await Promise.allSettled([insert({ _id: 'x', n: 1 }), insert({ _id: 'y', n: 2 })]);
   expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+});
+
+test('concurrent lookups by equal fields go in two round trips by $or, each with its own match', async () => {
+  const pairs = client.db().collection<{ _id: string; adv: string; txid: string; status: string }>('grouped_pairs');
+  await pairs.insertMany([
+    { _id: 'k1', adv: 'a1', txid: 't1', status: 'approved' },
+    { _id: 'k2', adv: 'a1', txid: 't2', status: 'pending' },
+    { _id: 'k3', adv: 'a2', txid: 't1', status: 'rejected' },
+  ]);
+  const wanted = [{ adv: 'a1', txid: 't1' }, { adv: 'a2', txid: 't1' }, { adv: 'a1', txid: 't9' }, { adv: 'a1', txid: 't2' }, { adv: 'a2', txid: 't1' }];
+  let finds = 0;
+  const byPair = groupedFindOne<{ _id: string; adv: string; txid: string; status: string }, { _id: string; status: string }>(
+    'test lookup',
+    () => {
+      finds++;
+      return pairs;
+    },
+    ['adv', 'txid'],
+    { _id: 1, status: 1 },
+  );
+  const found = await Promise.all(wanted.map((f) => byPair(f)));
+  expect(finds).toBe(2);
+  expect(found.map((d) => d && [d._id, d.status])).toEqual([['k1', 'approved'], ['k3', 'rejected'], null, ['k2', 'pending'], ['k3', 'rejected']]);
 });
