@@ -1,16 +1,22 @@
 import { mongo } from 'mongoose';
 
-// The hot paths' inserts and lookups, grouped: while one operation of a kind is at the database,
-// the requests that arrive wait, and go together in the next. At low traffic nothing waits (the
-// first request goes at once); under load each round trip carries every request that came during
-// the last one. On the local engine that halved the database's CPU per click and cut the insert's
-// p99 (bench/results/experiments/insert-batching.md): each statement, commit and index maintenance
-// pass is paid per group, not per click. Each caller still waits for its own document to be
-// acknowledged; a group's failure is each of its callers' (their fallbacks apply), and a document
-// the database refuses fails only its own caller.
+// The hot paths' inserts and lookups, grouped: while MONGO_GROUPS_IN_FLIGHT operations of a kind
+// are at the database, the requests that arrive wait, and go together in the next. At low traffic
+// nothing waits; under load each round trip carries every request that came meanwhile, so each
+// statement, commit and index pass is paid per group, not per request. Each caller still waits for
+// its own document; a group's failure is each of its callers' (their fallbacks apply), and a
+// document the database refuses fails only its own caller. Measured, and why 4 and not 1:
+// bench/results/experiments/grouping.md.
 //
 // Hand-written, not DataLoader: DataLoader groups what arrives within one tick, and each request is
 // its own tick here, so its groups would hold one request; it also caches by key, which a write must not.
+
+let inFlight = 4;
+
+/** Set once at start from MONGO_GROUPS_IN_FLIGHT (connectDatabase). */
+export function setGroupsInFlight(n: number): void {
+  inFlight = n;
+}
 
 /** More than this many waiting means the database is not keeping up: callers fail at once, to their fallbacks. */
 const MAX_WAITING = 10_000;
@@ -28,19 +34,19 @@ export class GroupsFull extends Error {
  */
 export function grouped<I, O>(what: string, run: (items: I[]) => Promise<(O | Error)[]>): (item: I) => Promise<O> {
   let waiting: Waiter<I, O>[] = [];
-  let busy = false;
+  let running = 0;
   const next = (): void => {
-    if (busy || waiting.length === 0) return;
+    if (running >= inFlight || waiting.length === 0) return;
     const group = waiting.slice(0, MAX_GROUP);
     waiting = waiting.slice(group.length);
-    busy = true;
+    running++;
     run(group.map((w) => w.item))
       .then(
         (results) => group.forEach((w, i) => (results[i] instanceof Error ? w.reject(results[i]) : w.resolve(results[i] as O))),
         (err: unknown) => group.forEach((w) => w.reject(err)),
       )
       .finally(() => {
-        busy = false;
+        running--;
         next();
       });
   };

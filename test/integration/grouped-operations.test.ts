@@ -1,5 +1,5 @@
 import { MongoClient, type Collection } from 'mongodb';
-import { groupedFindById, groupedFindOne, groupedInsert } from '../../src/persistence/grouped-operations';
+import { groupedFindById, groupedFindOne, groupedInsert, setGroupsInFlight } from '../../src/persistence/grouped-operations';
 import { sharedStack, testDbName } from '../support/harness';
 
 // The hot paths' grouped insert and lookup on the real database: requests that arrive while one is
@@ -28,10 +28,13 @@ beforeAll(async () => {
   docs = client.db().collection<Doc>('grouped');
 });
 afterAll(async () => {
+  setGroupsInFlight(4);
   await client.close();
 });
 beforeEach(() => {
   calls.length = 0;
+  // One in flight makes the groups predictable: the first call alone, then all the others.
+  setGroupsInFlight(1);
 });
 
 test('concurrent inserts go in two round trips; a refused document fails only its own caller', async () => {
@@ -82,4 +85,12 @@ test('concurrent lookups by equal fields go in two round trips by $or, each with
   const found = await Promise.all(wanted.map((f) => byPair(f)));
   expect(finds).toBe(2);
   expect(found.map((d) => d && [d._id, d.status])).toEqual([['k1', 'approved'], ['k3', 'rejected'], null, ['k2', 'pending'], ['k3', 'rejected']]);
+});
+
+test('with 4 in flight (the default), 4 go alone and the other 47 in one insertMany', async () => {
+  setGroupsInFlight(4);
+  const insert = groupedInsert<Doc>('test insert', counted);
+  await Promise.all(Array.from({ length: 51 }, (_, n) => insert({ _id: `f${n}`, n })));
+  expect(calls).toEqual(Array(5).fill('insertMany'));
+  expect(await docs.countDocuments({ _id: { $regex: /^f/ } })).toBe(51);
 });

@@ -1,4 +1,4 @@
-import { GroupsFull, grouped } from '../../src/persistence/grouped-operations';
+import { GroupsFull, grouped, setGroupsInFlight } from '../../src/persistence/grouped-operations';
 
 // The grouping rule alone: what goes to the database together, and who hears which outcome.
 
@@ -21,6 +21,9 @@ function recorder(answer: (items: number[]) => (string | Error)[] = (items) => i
 }
 
 const settle = () => new Promise((r) => setImmediate(r));
+
+beforeEach(() => setGroupsInFlight(1));
+afterAll(() => setGroupsInFlight(4));
 
 test('the first request goes at once; those arriving meanwhile go together in the next group', async () => {
   const r = recorder();
@@ -85,4 +88,17 @@ test('groups hold at most 500; past 10,000 waiting a caller fails at once', asyn
   expect(r.groups.map((g) => g.length)).toEqual([1, ...Array<number>(20).fill(500)]);
   expect(r.groups.flat()).toEqual(Array.from({ length: 10_001 }, (_, i) => i));
   await expect(Promise.all(all)).resolves.toHaveLength(10_001);
+});
+
+test('with 4 in flight, the first 4 go alone at once and the rest together when one returns', async () => {
+  setGroupsInFlight(4);
+  const r = recorder();
+  const call = grouped('test', r.run);
+  const all = Array.from({ length: 10 }, (_, i) => call(i));
+  expect(r.groups).toEqual([[0], [1], [2], [3]]);
+  r.release();
+  await settle();
+  expect(r.groups).toEqual([[0], [1], [2], [3], [4, 5, 6, 7, 8, 9]]);
+  for (let i = 0; i < 4; i++) r.release();
+  await expect(Promise.all(all)).resolves.toEqual(Array.from({ length: 10 }, (_, i) => `ok ${i}`));
 });
