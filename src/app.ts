@@ -80,7 +80,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
   };
 
   try {
-    await connectDatabase(config.MONGODB_URI, { operationBudgetMs: config.MONGO_OP_TIMEOUT_MS, groupsInFlight: config.MONGO_GROUPS_IN_FLIGHT });
+    await connectDatabase(config.MONGODB_URI, config.MONGO_OP_TIMEOUT_MS);
     closers.push(() => mongoose.disconnect());
 
     const cache = new ConfigCache(config.CONFIG_CACHE_TTL_MS);

@@ -50,8 +50,6 @@ const fields = z.object({
    * fallback (session handed to Temporal, postback answered 503): a frozen or stopped database.
    */
   MONGO_OP_TIMEOUT_MS: int(2_000, 50),
-  /** Operations of one kind (session insert, inbound insert, lookups) the hot paths keep at the database at once; more requests wait and go together (grouped-operations.ts). */
-  MONGO_GROUPS_IN_FLIGHT: int(4, 1),
 
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

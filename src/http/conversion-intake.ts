@@ -9,10 +9,9 @@ import type { Logger } from '../log';
 import type { IntakeOutcome, Metrics } from '../metrics';
 import type { Cached, ConfigCache } from '../persistence/config-cache';
 import type { CampaignDoc, CampaignEvent } from '../persistence/models/campaign';
-import { conversions, type ConversionRecord } from '../persistence/models/conversion';
+import { conversions } from '../persistence/models/conversion';
 import { inbounds, type InboundRecord } from '../persistence/models/inbound';
-import { sessions, type SessionRecord } from '../persistence/models/session';
-import { groupedFindById, groupedFindOne, groupedInsert } from '../persistence/grouped-operations';
+import { sessions } from '../persistence/models/session';
 import { DatabaseUnavailable, withinBudget } from '../persistence/operation-budget';
 import { errorBody } from './http-error';
 import { ipAllowed } from './ip-allowlist';
@@ -151,7 +150,7 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
   const accepted: InboundRecord = { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'accepted', httpStatus: 202, reason: null, request, signalled: false, at };
   try {
     // An insert, not an upsert: the id is this request's own and nothing else knows it before the 202.
-    await withinBudget(insertInbound(accepted), 'inbound insert');
+    await withinBudget(inbounds().insertOne(accepted), 'inbound insert');
   } catch (err) {
     d.metrics.dependencyError(err, 'inbound_accept', 'mongodb');
     d.log.error({ requestId, request, err: String(err) }, 'conversion not stored');
@@ -162,14 +161,8 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
 
 /** What intake needs of a session: not its visitor fields (user agent, link parameters…), which the engine reads itself. */
 function findSession(clickId: string) {
-  return withinBudget(sessionById(clickId), 'session lookup');
+  return withinBudget(sessions().findOne<{ _id: string; advertiserId: string; campaignId: string; expiresAt: Date }>({ _id: clickId }, { projection: { advertiserId: 1, campaignId: 1, expiresAt: 1 } }), 'session lookup');
 }
-
-const sessionById = groupedFindById<SessionRecord, { _id: string; advertiserId: string; campaignId: string; expiresAt: Date }>('session lookup', sessions, { advertiserId: 1, campaignId: 1, expiresAt: 1 });
-const insertInbound = groupedInsert('inbound insert', inbounds);
-type CountedConversion = { _id: string; status: string; source: string; sessionId: string };
-const conversionByTxid = groupedFindOne<ConversionRecord, CountedConversion>('conversion lookup', conversions, ['advertiserId', 'txidKey'], { _id: 1, status: 1, source: 1, sessionId: 1 });
-const conversionByEvent = groupedFindOne<ConversionRecord, CountedConversion>('conversion lookup', conversions, ['sessionId', 'event'], { _id: 1, status: 1 });
 
 type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnType<typeof findSession>> } | { ok: false; why: string };
 
@@ -275,13 +268,13 @@ async function alreadyCounted(
   rule: CampaignEvent,
 ): Promise<{ conversionId: string; reason: string } | null> {
   if (request.txid !== null) {
-    const c = await withinBudget(conversionByTxid({ advertiserId, txidKey: request.txid }), 'conversion lookup');
+    const c = await withinBudget(conversions().findOne({ advertiserId, txidKey: request.txid }, { projection: { _id: 1, status: 1, source: 1, sessionId: 1 } }), 'conversion lookup');
     // The authenticated postback takes over a transaction id a pixel claimed on another session:
     // the session workflow decides that, so it is no duplicate here.
     if (c && request.source === 'postback' && c.source === 'pixel' && c.sessionId !== sessionId) return null;
     return c && c.status === request.status ? { conversionId: c._id, reason: `transaction ${request.txid} already counted on conversion ${c._id}` } : null;
   }
   if (rule.repeatable) return null;
-  const c = await withinBudget(conversionByEvent({ sessionId, event: request.event }), 'conversion lookup');
+  const c = await withinBudget(conversions().findOne({ sessionId, event: request.event }, { projection: { _id: 1, status: 1 } }), 'conversion lookup');
   return c && c.status === request.status ? { conversionId: c._id, reason: `event "${request.event}" already counted for this session on conversion ${c._id}` } : null;
 }

@@ -13,7 +13,6 @@ import { Publisher } from './models/publisher';
 import { RETIRED_SESSION_INDEXES, Session, sessions } from './models/session';
 import { Support } from './models/support';
 import { patchMongoDriver } from './driver-patch';
-import { setGroupsInFlight } from './grouped-operations';
 import { setOperationBudget } from './operation-budget';
 import { dropRetiredIndexes } from './retired-indexes';
 import { retryingDeadlocks } from './index-ddl';
@@ -25,9 +24,8 @@ export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider
  * Connects mongoose and creates every index before anything is served (not in the background:
  * the unique indexes are what make conversions count once).
  */
-export async function connectDatabase(uri: string, options: { operationBudgetMs?: number; groupsInFlight?: number } = {}): Promise<void> {
-  setOperationBudget(options.operationBudgetMs ?? 2_000);
-  setGroupsInFlight(options.groupsInFlight ?? 4);
+export async function connectDatabase(uri: string, operationBudgetMs = 2_000): Promise<void> {
+  setOperationBudget(operationBudgetMs);
   patchMongoDriver();
   mongoose.set('autoIndex', false);
   mongoose.set('strictQuery', true);

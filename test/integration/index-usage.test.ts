@@ -129,12 +129,9 @@ const reportQuery: FactQuery = { groupBy: ['campaign', 'day'], from: range.$gte,
 /** [what, explain it, the indexes that may serve it] */
 const cases: [string, () => Promise<Plan>, string | string[]][] = [
   // src/http/conversion-intake.ts: the pixel's and the postback's session lookup.
-  ['session by click id (pixel, postback; grouped: grouped-operations.ts)', () => explainFind(c(sessions()), { _id: { $in: [sid[7]!, sid[40]!] } }), '_id_'],
+  ['session by click id (pixel, postback)', () => explainFind(c(sessions()), { _id: sid[7]! }), '_id_'],
   // activities/conversions.ts: a transaction id already counted for the advertiser.
   ['conversion by advertiser and txid (recordConversion)', () => explainFind(c(conversions()), { advertiserId: 'a1', txidKey: 't1' }), 'advertiserId_1_txidKey_1'],
-  // src/http/conversion-intake.ts: the duplicate checks before a 202, grouped (grouped-operations.ts).
-  ['conversions by advertiser and txid, grouped (intake)', () => explainFind(c(conversions()), { $or: [{ advertiserId: 'a1', txidKey: 't1' }, { advertiserId: 'a1', txidKey: 't2' }] }), 'advertiserId_1_txidKey_1'],
-  ['conversions by session and event, grouped (intake)', () => explainFind(c(conversions()), { $or: [{ sessionId: 's4', event: 'lead' }, { sessionId: 's5', event: 'sale' }] }), 'sessionId_1'],
   ['conversion by id (status update)', () => explainFind(c(conversions()), { _id: 'k3' }), '_id_'],
   // src/handover/leases.ts: the hand-over's claims on the conversions' queue (free or expired leases, oldest first).
   // src/handover/session-ranges.ts: the next range of sessions after the hand-over's cursor, in id order.

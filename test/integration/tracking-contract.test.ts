@@ -246,7 +246,7 @@ describe('postback answers: every status on the page', () => {
     503: async () => {
       // Neither Temporal nor the database taking it cannot be produced on demand here: both are injected.
       const signal = jest.spyOn(app.temporal, 'signalConversion').mockRejectedValue(new Error('deadline exceeded'));
-      const write = jest.spyOn(Inbound.collection, 'insertMany').mockRejectedValue(new Error('not primary'));
+      const write = jest.spyOn(Inbound.collection, 'insertOne').mockRejectedValue(new Error('not primary'));
       try {
         const res = await send({ click_id: sid, event: 'lead', txid: tx(), token: f.token });
         expect(res).toMatchObject({ status: 503, body: errorBody });

@@ -10,7 +10,6 @@ import type { Metrics } from '../../metrics';
 import type { Cached, ConfigCache } from '../../persistence/config-cache';
 import type { CampaignDoc } from '../../persistence/models/campaign';
 import { sessionRecord, sessions } from '../../persistence/models/session';
-import { groupedInsert } from '../../persistence/grouped-operations';
 import { withinBudget } from '../../persistence/operation-budget';
 import type { SessionClient } from '../../temporal/session-client';
 import { ID_RE, firstString } from '../http-error';
@@ -31,8 +30,6 @@ export interface ClickDeps {
 }
 
 const LINK_PARAMS = ['pub', 'asset', 'sup'] as const;
-
-const insertSession = groupedInsert('session insert', sessions);
 
 /**
  * GET /c/:campaignId — the tracked link. The session is durable (MongoDB insert acknowledged)
@@ -145,7 +142,7 @@ async function lookup<T>(id: string | undefined, get: (id: string) => Promise<T 
  */
 async function persist(d: ClickDeps, session: SessionSnapshot, landingUrl: string, lazy: boolean): Promise<'mongodb' | 'temporal' | 'lost'> {
   try {
-    await withinBudget(insertSession(sessionRecord(session, lazy ? 'lazy' : false, landingUrl)), 'session insert');
+    await withinBudget(sessions().insertOne(sessionRecord(session, lazy ? 'lazy' : false, landingUrl)), 'session insert');
     return 'mongodb';
   } catch (err) {
     d.log.error({ sessionId: session.sessionId, err: String(err) }, 'session insert failed; handing it to Temporal');
