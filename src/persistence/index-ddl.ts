@@ -22,7 +22,7 @@ export async function retryingDeadlocks<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-export function isDeadlock(err: unknown): boolean {
+function isDeadlock(err: unknown): boolean {
   return /deadlock detected/i.test(String((err as { message?: unknown } | null)?.message));
 }
 

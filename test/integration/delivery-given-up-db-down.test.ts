@@ -1,7 +1,8 @@
-import type { Collection } from 'mongodb';
+import type { Collection, MongoClient } from 'mongodb';
 import mongoose from 'mongoose';
 import type { DeliveryAttemptRecord } from '../../src/persistence/models/delivery';
 import { startBehindRelay, type RelayedApp } from '../support/database-relay';
+import { driverState } from '../support/driver-state';
 import { QUICK_DELIVERIES, sentFor, startDelivery } from '../support/delivery-run';
 import { eventually, type TestApp } from '../support/harness';
 import type { HttpSink } from '../support/http-sink';
@@ -55,14 +56,7 @@ test('the last attempt cannot log itself (database down): given_up is still reco
         mongoose.connection.db!.command({ ping: 1 }).then(() => `ok in ${Date.now() - t0} ms`, (err: unknown) => `failed: ${String(err)}`),
         new Promise((r) => setTimeout(() => r('no answer in 5 s'), 5000)),
       ]);
-      const topology = (mongoose.connection.getClient() as unknown as { topology?: { description?: { servers: Map<string, { type: string; error?: { message?: string } | null; lastUpdateTime: number }> } } }).topology;
-      const servers = [...(topology?.description?.servers.values() ?? [])].map((x) => ({ type: x.type, error: x.error?.message, updatedMsAgo: Math.round(performance.now() - x.lastUpdateTime) }));
-      const monitors = [...((topology as unknown as { s?: { servers?: Map<string, { monitor?: { s: { state: string }; connection: unknown; monitorId?: { toJSON(): object } } }> } })?.s?.servers?.values() ?? [])].map((x) => ({
-        state: x.monitor?.s.state,
-        connection: Boolean(x.monitor?.connection),
-        connectionClosed: (x.monitor?.connection as { closed?: boolean } | null)?.closed,
-        interval: x.monitor?.monitorId?.toJSON(),
-      }));
+      const { servers, monitors } = driverState(mongoose.connection.getClient() as unknown as MongoClient);
       reject(
         new Error(
           `the workflow did not end within 60 s of the database coming back: ${d?.status.name ?? 'not described'}, pending ${JSON.stringify(pending)}; app's connection: readyState ${mongoose.connection.readyState}, ping ${String(ping)}, servers ${JSON.stringify(servers)}, relay connections ${proxy.connections}, monitors ${JSON.stringify(monitors)}`,

@@ -1,5 +1,6 @@
 import { MongoClient } from 'mongodb';
 import { patchMongoDriver } from '../../src/persistence/driver-patch';
+import { monitorConnection } from '../support/driver-state';
 import { sharedStack, testDbName } from '../support/harness';
 
 // src/persistence/driver-patch.ts: a command whose connection closes as it is being sent must fail,
@@ -13,16 +14,9 @@ beforeAll(async () => {
 });
 afterAll(() => client?.close());
 
-interface MonitorConnection {
-  id: string | number;
-  socket: { destroy(): void };
-  command(ns: { db: string; collection: string; toString(): string }, cmd: object, options: object): Promise<unknown>;
-}
-
 test('a command on a connection closed while it is sent fails with the connection error, and the client goes on', async () => {
-  // The monitor's own connection: the one whose hung check wedged the app (driver internals, read only here).
-  const topology = (client as unknown as { topology: { s: { servers: Map<string, { monitor: { connection: MonitorConnection } }> } } }).topology;
-  const connection = [...topology.s.servers.values()][0]!.monitor.connection;
+  // The monitor's own connection: the one whose hung check wedged the app.
+  const connection = monitorConnection(client);
   const sent = connection.command({ db: 'admin', collection: '$cmd', toString: () => 'admin.$cmd' }, { ping: 1 }, { socketTimeoutMS: 3000 });
   // The peer resets the socket before the command reaches it.
   connection.socket.destroy();

@@ -1,19 +1,13 @@
 import mongoose from 'mongoose';
 import { MODELS } from '../../src/persistence/database';
 import { retryingDeadlocks } from '../../src/persistence/index-ddl';
-import { sharedStack, startTestApp, testAppEnv, type TestApp } from '../support/harness';
+import { sharedStack, testDbName } from '../support/harness';
 
 // Processes starting at once on a fresh database each create every index, as connectDatabase does.
 // Without the retry, FerretDB 2 failed one side with "deadlock detected" in most runs of this test.
 
-let app: TestApp | undefined;
-afterAll(async () => {
-  await app?.stop();
-});
-
 test('four processes creating every index at once on fresh collections all succeed', async () => {
-  app = await startTestApp();
-  const uri = testAppEnv(app.dbName, sharedStack()).MONGODB_URI;
+  const uri = `${sharedStack().mongoPrefix}${testDbName()}`;
   for (let round = 0; round < 3; round++) {
     const processes = await Promise.all([1, 2, 3, 4].map(() => mongoose.createConnection(uri).asPromise()));
     try {
