@@ -11,6 +11,7 @@ export interface BenchArgs {
   connections: number;
   /** Click path latency at this offered rate (req/s), besides the run at saturation; 0: skip. */
   clickRate: number;
+  postbackRate: number;
   /** End to end: sessions per stage (null: 8 s of the stage's rate, at least 60) and offered sessions per second (one stage per rate). */
   sessions: number | null;
   /** Reports: sessions seeded over 90 days (conversions: 3 % of them). */
@@ -60,6 +61,7 @@ const USAGE = `usage: npm run bench -- [options]
   --warmup <s>          unmeasured seconds before each measured run (default 2)
   --connections <n>     concurrent connections of the load generator (default 10)
   --click-rate <r>      also measure each click scenario at this fixed offered rate, req/s (default 50; 0: skip)
+  --postback-rate <r>   also measure (e) and clicktrail's postback at this fixed offered rate, req/s (default 50; 0: skip)
   --sessions <n>        end-to-end sessions per stage (default: 8 s of the stage's rate, at least 60); with --only reports: sessions seeded (default 1000000)
   --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default: 0.5, 0.7, 0.9 × baseline (d), or 4,8,16,32 without it)
   --ceiling-rate <r>    baseline (d): first offered sessions/s; each next stage 1.5× until one fails (default 20)
@@ -93,6 +95,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '10' },
       'click-rate': { type: 'string', default: '50' },
+      'postback-rate': { type: 'string', default: '50' },
       sessions: { type: 'string' },
       rate: { type: 'string' },
       'ceiling-rate': { type: 'string', default: '20' },
@@ -132,6 +135,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
     warmup: num(values.warmup, 'warmup', 0, 60),
     connections: num(values.connections, 'connections', 1, 1000),
     clickRate: num(values['click-rate'], 'click-rate', 0, 100_000),
+    postbackRate: num(values['postback-rate'], 'postback-rate', 0, 100_000),
     sessions: only.has('reports') && only.size === 1 ? 60 : values.sessions === undefined ? null : num(values.sessions, 'sessions', 1, 100_000),
     reportSessions: num(only.has('reports') ? (values.sessions ?? '1000000') : '1000000', 'sessions', 1000, 100_000_000),
     rates: values.rate === undefined ? null : values.rate.split(',').map((r) => num(r, 'rate', 0.1, 10_000)),

@@ -15,8 +15,15 @@ import { sessions } from '../src/persistence/models/session';
 // that every accepted request is a conversion the workflow must record and notify. First the same
 // load against baseline (e), a MongoDB-only postback (session lookup by id, one insert).
 
+/** The same requests at a fixed offered rate (`--postback-rate`), before the saturating run: latency where nothing queues. */
+export interface FixedRateResult {
+  load: LoadResult;
+  bad: number;
+}
+
 export interface PostbackBaselineResult {
   load: LoadResult;
+  atFixedRate: FixedRateResult | null;
   cpu: CpuUsage;
   /** Answers other than 202, and requests without an answer. */
   bad: number;
@@ -26,6 +33,7 @@ export interface PostbackPhaseResult {
   baseline: PostbackBaselineResult;
   poolSessions: number;
   load: LoadResult;
+  atFixedRate: FixedRateResult | null;
   cpu: CpuUsage;
   /** 202s the load generator saw, the warmup's included. */
   answered202: number;
@@ -74,9 +82,11 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   };
   const url = `${api.url}/postback`;
   await settleEngine(ctx, 'the clicktrail postback run');
+  const fixed = await atFixedRate(ctx, url, nextPath);
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
   const { result: load, cpu } = await withCpu(ctx, api, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback');
-  const answered202 = (warmup?.statusCodes['202'] ?? 0) + (load.statusCodes['202'] ?? 0);
+  const answered202 = [...fixed.runs, warmup, load].reduce((n, l) => n + (l?.statusCodes['202'] ?? 0), 0);
+  if (fixed.result) console.log(`  postback at ${args.postbackRate} req/s offered: p50 ${fixed.result.load.latencyMs.p50} ms, p99 ${fixed.result.load.latencyMs.p99} ms, ${fixed.result.bad} non-202/errors`);
   const bad = load.responses - (load.statusCodes['202'] ?? 0) + load.errors + load.timeouts;
   // Requests still in flight when the load generator stopped are accepted (or not) afterwards,
   // and the inbound log is written just after each answer: so the number accepted is read
@@ -105,7 +115,7 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
       `postback: ${accepted} accepted, ${c.conversionsRecorded} conversions recorded, ${c.deliveriesLogged} deliveries logged, ${c.postbacksReceived} postbacks received`,
     );
   }
-  return { baseline, poolSessions: ids.length, load, cpu, answered202, accepted, queued, bad, atEndOfLoad, afterDrain: c, drained: drain.drained, drainSec: drain.waitedSec };
+  return { baseline, poolSessions: ids.length, load, atFixedRate: fixed.result, cpu, answered202, accepted, queued, bad, atEndOfLoad, afterDrain: c, drained: drain.drained, drainSec: drain.waitedSec };
 }
 
 /** Baseline (e): the same requests (pool of click ids, distinct txids, same connections and duration). */
@@ -128,12 +138,24 @@ async function runBaselineE(ctx: BenchContext): Promise<PostbackBaselineResult> 
       return `/postback?click_id=${ids[i % ids.length]}&event=sale&amount=10.00&currency=EUR&txid=${campaignId}-${i}&token=${ctx.fixture.token}`;
     };
     const url = `${server.url}/postback`;
+    const fixed = await atFixedRate(ctx, url, nextPath);
+    if (fixed.result) console.log(`  (e) at ${args.postbackRate} req/s offered: p50 ${fixed.result.load.latencyMs.p50} ms, p99 ${fixed.result.load.latencyMs.p99} ms, ${fixed.result.bad} non-202/errors`);
     if (args.warmup > 0) await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath });
     const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })));
     const bad = load.responses - (load.statusCodes['202'] ?? 0) + load.errors + load.timeouts;
     console.log(`  (e) MongoDB-only postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors`);
-    return { load, cpu, bad };
+    return { load, atFixedRate: fixed.result, cpu, bad };
   } finally {
     await server.stop();
   }
+}
+
+/** `--postback-rate`: a warmup and a measured run at that offered rate (every run returned, for the count of 202s). */
+async function atFixedRate(ctx: BenchContext, url: string, nextPath: () => string): Promise<{ result: FixedRateResult | null; runs: LoadResult[] }> {
+  const { args } = ctx;
+  if (args.postbackRate <= 0) return { result: null, runs: [] };
+  const at = (durationSec: number) => runLoad({ url, connections: args.connections, durationSec, overallRate: args.postbackRate, nextPath });
+  const warmup = args.warmup > 0 ? await at(args.warmup) : null;
+  const load = await at(args.duration);
+  return { result: { load, bad: load.responses - (load.statusCodes['202'] ?? 0) + load.errors + load.timeouts }, runs: [...(warmup ? [warmup] : []), load] };
 }

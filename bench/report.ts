@@ -119,6 +119,16 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(`| (e) MongoDB-only postback (lookup by id, one insert) | ${p.baseline.load.rps} | ${e.p50} | ${e.p90} | ${e.p99} | ${e.max} | ${p.baseline.bad} |`);
     out.push(`| clicktrail GET /postback (sale, amount, token) | ${p.load.rps} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${p.bad} |`, '');
     out.push(`Throughput clicktrail / (e): **${Math.round((p.load.rps / p.baseline.load.rps) * 100) / 100}**, p99 ${Math.round((l.p99 / e.p99) * 100) / 100}×.`, '');
+    if (p.atFixedRate && p.baseline.atFixedRate) {
+      const [fe, fc] = [p.baseline.atFixedRate, p.atFixedRate];
+      out.push(`At a fixed offered rate of ${r.args.postbackRate} req/s (same connections and duration, run before the saturating one):`, '');
+      out.push('| endpoint | req/s answered | p50 ms | p90 ms | p99 ms | max ms | non-202 or errors |', '|---|---:|---:|---:|---:|---:|---:|');
+      for (const [name, f] of [['(e) MongoDB-only postback', fe], ['clicktrail GET /postback', fc]] as const) {
+        const q = f.load.latencyMs;
+        out.push(`| ${name} | ${f.load.rps} | ${q.p50} | ${q.p90} | ${q.p99} | ${q.max} | ${f.bad} |`);
+      }
+      out.push('', `Latency clicktrail / (e) at ${r.args.postbackRate} req/s: p50 ${Math.round((fc.load.latencyMs.p50 / fe.load.latencyMs.p50) * 100) / 100}×, p99 ${Math.round((fc.load.latencyMs.p99 / fe.load.latencyMs.p99) * 100) / 100}×.`, '');
+    }
     out.push(
       `${p.answered202} answered 202 (warmup included); ${p.accepted} accepted by clicktrail per its inbound log (the rest were in flight when the load stopped), ${p.queued} of them not yet signalled to their workflow as the load ended (inbound \`signalled: false\`); by the end of the load ${p.atEndOfLoad.conversionsRecorded} were recorded and ${p.atEndOfLoad.postbacksReceived} publisher postbacks delivered; ` +
         (p.drained ? `all recorded and delivered ${p.drainSec} s later.` : `**after ${p.drainSec} s more: ${p.afterDrain.conversionsRecorded} recorded, ${p.afterDrain.postbacksReceived} delivered**.`),
