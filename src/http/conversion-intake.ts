@@ -102,28 +102,15 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
     ]);
   }
 
-  let token: string | undefined;
+  let session: Awaited<ReturnType<typeof findSession>>;
   if (input.source === 'postback') {
-    const given = postbackToken(input, p);
-    if (!given.ok) return unauthenticated(given.why);
-    token = given.token;
-  }
-  // Both lookups at once: the duplicate check need not wait for the session, so an accepted
-  // conversion costs two round trips to the database (these, then its insert), not three.
-  const sessionLookup = findSession(clickId);
-  const prior = priorConversions(clickId, p);
-  // Abandoned when the request is refused first; its failure then matters to nobody.
-  prior.catch(() => undefined);
-
-  let session: StoredSession;
-  if (token !== undefined) {
-    const auth = await authenticatePostback(d, input, p, clickId, token, sessionLookup);
+    const auth = await authenticatePostback(d, input, p, clickId);
     if (!auth.ok) return unauthenticated(auth.why);
     session = auth.session;
     if (!session || session.advertiserId !== auth.advertiserId) return reject(404, `unknown click id "${clickId}"`);
     sessionId = session._id;
   } else {
-    session = await sessionLookup;
+    session = await findSession(clickId);
     if (!session) return reject(404, `unknown click id "${clickId}"`);
     sessionId = session._id;
     const advertiser = await d.cache.advertisers.get(session.advertiserId);
@@ -154,7 +141,7 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
     receivedAtMs: at.getTime(),
   };
 
-  const counted = await alreadyCounted(session._id, session.advertiserId, request, rule, prior);
+  const counted = await alreadyCounted(session._id, session.advertiserId, request, rule);
   if (counted) {
     record(d, { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'duplicate', httpStatus: 200, reason: counted.reason, request, signalled: false, at, decision: { outcome: 'duplicate', reason: counted.reason, conversionId: counted.conversionId, at } });
     return { status: 200, body: { outcome: 'duplicate', status: 'duplicate', reason: counted.reason, conversion_id: counted.conversionId, session_id: sessionId, request_id: requestId } };
@@ -177,23 +164,18 @@ function findSession(clickId: string) {
   return withinBudget(sessions().findOne<{ _id: string; advertiserId: string; campaignId: string; expiresAt: Date }>({ _id: clickId }, { projection: { advertiserId: 1, campaignId: 1, expiresAt: 1 } }), 'session lookup');
 }
 
-type StoredSession = Awaited<ReturnType<typeof findSession>>;
-type PostbackAuth = { ok: true; advertiserId: string; session: StoredSession } | { ok: false; why: string };
-
-/** The one token a postback sends, in a header or a parameter. */
-function postbackToken(input: IntakeInput, p: ConversionParams): { ok: true; token: string } | { ok: false; why: string } {
-  const given = new Set([...(input.headerTokens ?? []), ...(p.token !== undefined ? [p.token] : [])]);
-  if (given.size > 1) return { ok: false, why: 'different tokens in the headers and parameters' };
-  const [token] = given;
-  return token ? { ok: true, token } : { ok: false, why: 'no token' };
-}
+type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnType<typeof findSession>> } | { ok: false; why: string };
 
 /**
  * The IP allowlist, then the token, before anything about the click is revealed. The advertiser is the one the
  * request names (`adv`, else `campaign`'s advertiser), else the one of the click's session.
  */
-async function authenticatePostback(d: IntakeDeps, input: IntakeInput, p: ConversionParams, clickId: string, token: string, sessionLookup: Promise<StoredSession>): Promise<PostbackAuth> {
-  const session = await sessionLookup;
+async function authenticatePostback(d: IntakeDeps, input: IntakeInput, p: ConversionParams, clickId: string): Promise<PostbackAuth> {
+  const given = new Set([...(input.headerTokens ?? []), ...(p.token !== undefined ? [p.token] : [])]);
+  if (given.size > 1) return { ok: false, why: 'different tokens in the headers and parameters' };
+  const [token] = given;
+  if (!token) return { ok: false, why: 'no token' };
+  const session = await findSession(clickId);
   let advertiserId = p.advertiserId;
   if (!advertiserId && p.campaignId) advertiserId = (await d.cache.campaigns.get(p.campaignId))?.advertiserId;
   advertiserId ??= session?.advertiserId;
@@ -274,30 +256,6 @@ export function conversionMoney(campaign: Cached<CampaignDoc> | null, p: Convers
   return { ok: true, event, rule, amountMinor, amountCurrency: amountMinor === null ? null : currency, revenueMinor };
 }
 
-interface PriorConversion {
-  _id: string;
-  status: string;
-  advertiserId?: string;
-  source?: string;
-  sessionId?: string;
-  event?: string;
-}
-
-/** More than this many conversions share a transaction id (across advertisers) or a session: the duplicate check asks for the one it needs. */
-const PRIOR_LIMIT = 20;
-
-/**
- * What the duplicate check may need, asked before the session is known: the conversions with this
- * transaction id, of any advertiser ({txidKey} index), else this click's conversions of the event.
- */
-function priorConversions(clickId: string, p: ConversionParams): Promise<PriorConversion[]> {
-  const [filter, projection] =
-    p.txid !== undefined
-      ? [{ txidKey: p.txid }, { _id: 1, status: 1, advertiserId: 1, source: 1, sessionId: 1 }]
-      : [{ sessionId: clickId, ...(p.event !== undefined ? { event: p.event } : {}) }, { _id: 1, status: 1, event: 1 }];
-  return withinBudget(conversions().find<PriorConversion>(filter, { projection, limit: PRIOR_LIMIT }).toArray(), 'conversion lookup');
-}
-
 /**
  * A conversion already stored with the same transaction id (or, for a non-repeatable event without
  * one, the same event on this session) and the same status: the session workflow would ignore it,
@@ -308,25 +266,15 @@ async function alreadyCounted(
   advertiserId: string,
   request: ConversionRequest,
   rule: CampaignEvent,
-  prior: Promise<PriorConversion[]>,
 ): Promise<{ conversionId: string; reason: string } | null> {
-  if (request.txid === null && rule.repeatable) return null;
-  let found = await prior;
-  if (found.length >= PRIOR_LIMIT) found = await targetedLookup(sessionId, advertiserId, request);
   if (request.txid !== null) {
-    const c = found.find((f) => f.advertiserId === advertiserId);
+    const c = await withinBudget(conversions().findOne({ advertiserId, txidKey: request.txid }, { projection: { _id: 1, status: 1, source: 1, sessionId: 1 } }), 'conversion lookup');
     // The authenticated postback takes over a transaction id a pixel claimed on another session:
     // the session workflow decides that, so it is no duplicate here.
     if (c && request.source === 'postback' && c.source === 'pixel' && c.sessionId !== sessionId) return null;
     return c && c.status === request.status ? { conversionId: c._id, reason: `transaction ${request.txid} already counted on conversion ${c._id}` } : null;
   }
-  const c = found.find((f) => f.event === request.event);
+  if (rule.repeatable) return null;
+  const c = await withinBudget(conversions().findOne({ sessionId, event: request.event }, { projection: { _id: 1, status: 1 } }), 'conversion lookup');
   return c && c.status === request.status ? { conversionId: c._id, reason: `event "${request.event}" already counted for this session on conversion ${c._id}` } : null;
-}
-
-/** The one conversion the check needs, when too many came back to be sure it was among them. */
-async function targetedLookup(sessionId: string, advertiserId: string, request: ConversionRequest): Promise<PriorConversion[]> {
-  const filter = request.txid !== null ? { advertiserId, txidKey: request.txid } : { sessionId, event: request.event };
-  const c = await withinBudget(conversions().findOne<PriorConversion>(filter, { projection: { _id: 1, status: 1, advertiserId: 1, source: 1, sessionId: 1, event: 1 } }), 'conversion lookup');
-  return c ? [c] : [];
 }

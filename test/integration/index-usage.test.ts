@@ -130,10 +130,6 @@ const reportQuery: FactQuery = { groupBy: ['campaign', 'day'], from: range.$gte,
 const cases: [string, () => Promise<Plan>, string | string[]][] = [
   // src/http/conversion-intake.ts: the pixel's and the postback's session lookup.
   ['session by click id (pixel, postback)', () => explainFind(c(sessions()), { _id: sid[7]! }), '_id_'],
-  // src/http/conversion-intake.ts: the duplicate check, asked with the session lookup (any advertiser's
-  // conversions with the transaction id, else the click's of an event), and its fallback by advertiser.
-  ['conversions by txid (pixel, postback)', () => explainFind(c(conversions()), { txidKey: 't1' }, { limit: 20 }), 'txidKey_1'],
-  ['conversions of a click by event (pixel, postback)', () => explainFind(c(conversions()), { sessionId: sid[3]!, event: 'sale' }, { limit: 20 }), 'sessionId_1'],
   // activities/conversions.ts: a transaction id already counted for the advertiser.
   ['conversion by advertiser and txid (recordConversion)', () => explainFind(c(conversions()), { advertiserId: 'a1', txidKey: 't1' }), 'advertiserId_1_txidKey_1'],
   ['conversion by id (status update)', () => explainFind(c(conversions()), { _id: 'k3' }), '_id_'],

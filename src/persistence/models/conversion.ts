@@ -71,8 +71,6 @@ const conversionSchema = new Schema(
 );
 // A repeated advertiser transaction id is never counted twice, even across sessions.
 conversionSchema.index({ advertiserId: 1, txidKey: 1 }, { unique: true });
-// The postback's duplicate check asks for a transaction id before it knows the advertiser (conversion-intake.ts).
-conversionSchema.index({ txidKey: 1 });
 conversionSchema.index({ sessionId: 1 });
 conversionSchema.index({ campaignId: 1, createdAt: 1 });
 conversionSchema.index({ publisherId: 1, createdAt: 1 });
