@@ -11,6 +11,7 @@ export interface BenchArgs {
   connections: number;
   /** Click path latency at this offered rate (req/s), besides the run at saturation; 0: skip. */
   clickRate: number;
+  /** Postback latency, for (e) and clicktrail, at this offered rate (req/s), besides the run at saturation; 0: skip. */
   postbackRate: number;
   /** End to end: sessions per stage (null: 8 s of the stage's rate, at least 60) and offered sessions per second (one stage per rate). */
   sessions: number | null;

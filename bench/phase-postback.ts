@@ -82,12 +82,11 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   };
   const url = `${api.url}/postback`;
   await settleEngine(ctx, 'the clicktrail postback run');
-  const fixed = await atFixedRate(ctx, url, nextPath);
+  const fixed = await atFixedRate(ctx, 'postback', url, nextPath);
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
   const { result: load, cpu } = await withCpu(ctx, api, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback');
   const answered202 = [...fixed.runs, warmup, load].reduce((n, l) => n + (l?.statusCodes['202'] ?? 0), 0);
-  if (fixed.result) console.log(`  postback at ${args.postbackRate} req/s offered: p50 ${fixed.result.load.latencyMs.p50} ms, p99 ${fixed.result.load.latencyMs.p99} ms, ${fixed.result.bad} non-202/errors`);
-  const bad = load.responses - (load.statusCodes['202'] ?? 0) + load.errors + load.timeouts;
+  const bad = badOf(load);
   // Requests still in flight when the load generator stopped are accepted (or not) afterwards,
   // and the inbound log is written just after each answer: so the number accepted is read
   // again on every poll, and the counts must all settle on it.
@@ -138,11 +137,10 @@ async function runBaselineE(ctx: BenchContext): Promise<PostbackBaselineResult> 
       return `/postback?click_id=${ids[i % ids.length]}&event=sale&amount=10.00&currency=EUR&txid=${campaignId}-${i}&token=${ctx.fixture.token}`;
     };
     const url = `${server.url}/postback`;
-    const fixed = await atFixedRate(ctx, url, nextPath);
-    if (fixed.result) console.log(`  (e) at ${args.postbackRate} req/s offered: p50 ${fixed.result.load.latencyMs.p50} ms, p99 ${fixed.result.load.latencyMs.p99} ms, ${fixed.result.bad} non-202/errors`);
+    const fixed = await atFixedRate(ctx, '(e)', url, nextPath);
     if (args.warmup > 0) await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath });
     const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })));
-    const bad = load.responses - (load.statusCodes['202'] ?? 0) + load.errors + load.timeouts;
+    const bad = badOf(load);
     console.log(`  (e) MongoDB-only postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors`);
     return { load, atFixedRate: fixed.result, cpu, bad };
   } finally {
@@ -151,11 +149,17 @@ async function runBaselineE(ctx: BenchContext): Promise<PostbackBaselineResult> 
 }
 
 /** `--postback-rate`: a warmup and a measured run at that offered rate (every run returned, for the count of 202s). */
-async function atFixedRate(ctx: BenchContext, url: string, nextPath: () => string): Promise<{ result: FixedRateResult | null; runs: LoadResult[] }> {
+async function atFixedRate(ctx: BenchContext, label: string, url: string, nextPath: () => string): Promise<{ result: FixedRateResult | null; runs: LoadResult[] }> {
   const { args } = ctx;
   if (args.postbackRate <= 0) return { result: null, runs: [] };
   const at = (durationSec: number) => runLoad({ url, connections: args.connections, durationSec, overallRate: args.postbackRate, nextPath });
   const warmup = args.warmup > 0 ? await at(args.warmup) : null;
   const load = await at(args.duration);
-  return { result: { load, bad: load.responses - (load.statusCodes['202'] ?? 0) + load.errors + load.timeouts }, runs: [...(warmup ? [warmup] : []), load] };
+  console.log(`  ${label} at ${args.postbackRate} req/s offered: p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, ${badOf(load)} non-202/errors`);
+  return { result: { load, bad: badOf(load) }, runs: [...(warmup ? [warmup] : []), load] };
+}
+
+/** Answers other than 202, and requests without an answer. */
+function badOf(load: LoadResult): number {
+  return load.responses - (load.statusCodes['202'] ?? 0) + load.errors + load.timeouts;
 }
