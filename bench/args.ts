@@ -25,6 +25,8 @@ export interface BenchArgs {
   ceilingWindowMs: number;
   /** SESSION_WORKFLOW_POLICY for the clicktrail processes. */
   workflowPolicy: WorkflowPolicy;
+  /** WORKER_MONGO_POOL_SIZE of the clicktrail worker; null: the application's default. */
+  workerPool: number | null;
   /** Share of clicks with a bot's user agent, and of clicks repeating the previous visitor's IP (duplicates). */
   bots: number;
   duplicates: number;
@@ -69,6 +71,7 @@ const USAGE = `usage: npm run bench -- [options]
   --ceiling-seconds <s> baseline (d): seconds per stage (default 5)
   --ceiling-window-ms <ms>  baseline (d): each no-op session's window (default 1000)
   --workflow-policy <p> SESSION_WORKFLOW_POLICY of the clicktrail processes: every-click (default) or skip-bots-and-duplicates
+  --worker-pool <n>     WORKER_MONGO_POOL_SIZE of the clicktrail worker (default: the application's, 4)
   --bots <share>        share of clicks with a bot's user agent (default 0.05)
   --duplicates <share>  share of clicks repeating the previous visitor's IP, i.e. duplicates (default 0.05)
   --engine-ab <a[,a…]>  with --only engine-ab: settings to A/B: search-attribute-cache, sqlite, shard-io, worker (default all),
@@ -103,6 +106,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       'ceiling-seconds': { type: 'string', default: '5' },
       'ceiling-window-ms': { type: 'string', default: '1000' },
       'workflow-policy': { type: 'string', default: 'every-click' },
+      'worker-pool': { type: 'string' },
       bots: { type: 'string', default: '0.05' },
       duplicates: { type: 'string', default: '0.05' },
       'engine-ab': { type: 'string', default: ENGINE_AB.join(',') },
@@ -144,6 +148,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
     ceilingSeconds: num(values['ceiling-seconds'], 'ceiling-seconds', 1, 120),
     ceilingWindowMs: num(values['ceiling-window-ms'], 'ceiling-window-ms', 100, 60_000),
     workflowPolicy: oneOf(values['workflow-policy'], 'workflow-policy', WORKFLOW_POLICIES),
+    workerPool: values['worker-pool'] === undefined ? null : num(values['worker-pool'], 'worker-pool', 1, 1000),
     bots: num(values.bots, 'bots', 0, 1),
     duplicates: num(values.duplicates, 'duplicates', 0, 1),
     abRounds: num(values['ab-rounds'], 'ab-rounds', 1, 10),

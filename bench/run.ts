@@ -134,6 +134,7 @@ async function main(): Promise<number> {
       // The load generator stands in for the load balancer: each visitor's IP comes as X-Forwarded-For.
       TRUSTED_PROXIES: 'loopback',
       SESSION_WORKFLOW_POLICY: args.workflowPolicy,
+      ...(args.workerPool === null ? {} : { WORKER_MONGO_POOL_SIZE: String(args.workerPool) }),
       // The reports phase times hundreds of reports a minute with each key: not what the limits are for.
       API_RATE_LIMIT_OPERATOR: '1000000',
       API_RATE_LIMIT_ADVERTISER: '1000000',

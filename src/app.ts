@@ -16,7 +16,7 @@ import { Metrics } from './metrics';
 import { OutboundPolicy } from './outbound/address-policy';
 import { OutboundClient, type LookupAll } from './outbound/outbound-client';
 import { ConfigCache } from './persistence/config-cache';
-import { connectDatabase } from './persistence/database';
+import { connectDatabase, poolOptions } from './persistence/database';
 import { temporalAuth } from './temporal/connection-options';
 import { SessionClient } from './temporal/session-client';
 import { createWorker } from './temporal/worker';
@@ -80,7 +80,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
   };
 
   try {
-    await connectDatabase(config.MONGODB_URI, config.MONGO_OP_TIMEOUT_MS);
+    await connectDatabase(config.MONGODB_URI, config.MONGO_OP_TIMEOUT_MS, poolOptions(config));
     closers.push(() => mongoose.disconnect());
 
     const cache = new ConfigCache(config.CONFIG_CACHE_TTL_MS);

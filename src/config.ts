@@ -50,6 +50,12 @@ const fields = z.object({
    * fallback (session handed to Temporal, postback answered 503): a frozen or stopped database.
    */
   MONGO_OP_TIMEOUT_MS: int(2_000, 50),
+  /**
+   * MongoDB operations a worker process (ROLE=worker) keeps in flight at most (its driver pool);
+   * the rest wait in the worker. The engine's writes then cannot crowd the database's CPU that
+   * the click, pixel and postback paths share with it.
+   */
+  WORKER_MONGO_POOL_SIZE: int(4, 1),
 
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

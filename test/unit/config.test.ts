@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
+import { poolOptions } from '../../src/persistence/database';
 import { temporalAuth } from '../../src/temporal/connection-options';
 import { workerTuningOptions } from '../../src/temporal/worker';
 
@@ -87,6 +88,15 @@ test('the hand-over and the session workflow policy: defaults, and a bad value n
   expect(() => loadConfig({ SESSION_WORKFLOW_POLICY: 'lazy' })).toThrow(/SESSION_WORKFLOW_POLICY="lazy"/);
   expect(() => loadConfig({ HANDOVER_CONCURRENCY: '0' })).toThrow(/HANDOVER_CONCURRENCY="0"/);
   expect(() => loadConfig({ HANDOVER_LEASE_MS: '100' })).toThrow(/HANDOVER_LEASE_MS="100"/);
+});
+
+test("a worker's MongoDB pool is bounded, an API's is the driver's default, and a bad size names its variable", () => {
+  expect(poolOptions(loadConfig({ ROLE: 'worker' }))).toEqual({ maxPoolSize: 4 });
+  expect(poolOptions(loadConfig({ ROLE: 'worker', WORKER_MONGO_POOL_SIZE: '12' }))).toEqual({ maxPoolSize: 12 });
+  // The API's requests, and in ROLE=all the hot paths sharing the one pool, must not queue behind a small one.
+  expect(poolOptions(loadConfig({ ROLE: 'api', WORKER_MONGO_POOL_SIZE: '12' }))).toEqual({});
+  expect(poolOptions(loadConfig({ ROLE: 'all' }))).toEqual({});
+  expect(() => loadConfig({ WORKER_MONGO_POOL_SIZE: '0' })).toThrow(/WORKER_MONGO_POOL_SIZE="0"/);
 });
 
 test('worker tuning is the SDK default unless set, and a bad value names its variable', () => {
