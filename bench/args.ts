@@ -71,7 +71,7 @@ const USAGE = `usage: npm run bench -- [options]
   --ceiling-seconds <s> baseline (d): seconds per stage (default 5)
   --ceiling-window-ms <ms>  baseline (d): each no-op session's window (default 1000)
   --workflow-policy <p> SESSION_WORKFLOW_POLICY of the clicktrail processes: every-click (default) or skip-bots-and-duplicates
-  --worker-pool <n>     WORKER_MONGO_POOL_SIZE of the clicktrail worker (default: the application's, 4)
+  --worker-pool <n>     WORKER_MONGO_POOL_SIZE of the clicktrail worker (default: the application's default)
   --bots <share>        share of clicks with a bot's user agent (default 0.05)
   --duplicates <share>  share of clicks repeating the previous visitor's IP, i.e. duplicates (default 0.05)
   --engine-ab <a[,a…]>  with --only engine-ab: settings to A/B: search-attribute-cache, sqlite, shard-io, worker (default all),

@@ -3,6 +3,7 @@ import { cpuMsPer, type CpuUsage } from './cpu';
 import type { CeilingPhaseResult } from './phase-ceiling';
 import type { EngineAbResult } from './phase-engine-ab';
 import { renderTargets } from './targets';
+import { loadConfig } from '../src/config';
 import type { Environment } from './environment';
 import type { ClickPhaseResult } from './phase-click';
 import type { EndToEndStage } from './phase-e2e';
@@ -63,7 +64,7 @@ export function renderMarkdown(r: BenchResults): string {
     `- Machine: ${e.cores} cores (${e.cpuModel}), ${e.memoryGiB} GiB; Node ${e.node}`,
     `- Versions: ${Object.entries(e.packages).map(([k, v]) => `${k} ${v}`).join(', ')}; Temporal CLI ${e.temporalCli}; database (clicktrail and the MongoDB-only baseline alike) ${e.engine.name} (${Object.entries(e.engine.versions).map(([k, v]) => `${k} ${v}`).join(', ')}), a PostgreSQL cluster of the run's own; commit ${e.commit}`,
     `- Command: \`${r.command}\` (${r.totalSec} s in all)`,
-    `- Processes: the bench process (load generator, postback sink), the server under test, the clicktrail worker (\`SESSION_WORKFLOW_POLICY=${r.args.workflowPolicy}\`, \`WORKER_MONGO_POOL_SIZE=${r.args.workerPool ?? '4 (default)'}\`), the Temporal dev server${r.args.temporalInMemory ? ' (in memory)' : ' (SQLite file)'} and FerretDB with its PostgreSQL server, each its own process. Latencies are measured by the load generator per response (hrtime), warmup of ${r.args.warmup} s excluded.`,
+    `- Processes: the bench process (load generator, postback sink), the server under test, the clicktrail worker (\`SESSION_WORKFLOW_POLICY=${r.args.workflowPolicy}\`, \`WORKER_MONGO_POOL_SIZE=${r.args.workerPool ?? `${loadConfig({}).WORKER_MONGO_POOL_SIZE} (default)`}\`), the Temporal dev server${r.args.temporalInMemory ? ' (in memory)' : ' (SQLite file)'} and FerretDB with its PostgreSQL server, each its own process. Latencies are measured by the load generator per response (hrtime), warmup of ${r.args.warmup} s excluded.`,
     `- Cores: ${r.layout}.`,
     ...(abOnly ? [] : [`- Traffic: each click from its own visitor IP (X-Forwarded-For, loopback trusted as the proxy), ${pct(r.args.bots)} with a bot's user agent, ${pct(r.args.duplicates)} repeating the previous visitor's IP (duplicates); the same visitors for (a), (b) and (c).`]),
     '',
