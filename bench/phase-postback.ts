@@ -5,6 +5,7 @@ import type { ServerChild } from './children';
 import { hotPathLoad, serverScript, settleEngine, startServer, withCpu, type BenchContext } from './context';
 import type { CpuUsage } from './cpu';
 import { readCounts, waitFor, type Counts } from './counts';
+import { STATS_SETTLE_MS, snapshotWrites, writesPerRequest, type WriteSnapshot, type WritesPerRequest } from './db-writes';
 import { clickPath } from './seed';
 import { visitor, visitorHeaders } from './traffic-mix';
 import { inbounds } from '../src/persistence/models/inbound';
@@ -27,6 +28,8 @@ export interface PostbackBaselineResult {
   cpu: CpuUsage;
   /** Answers other than 202, and requests without an answer. */
   bad: number;
+  /** Database rows written per request answered (fixed-rate, warmup and measured runs); null: not the local PostgreSQL. */
+  dbWrites: WritesPerRequest[] | null;
 }
 
 export interface PostbackPhaseResult {
@@ -49,6 +52,11 @@ export interface PostbackPhaseResult {
   afterDrain: Counts;
   drained: boolean;
   drainSec: number;
+  /**
+   * Database rows written per accepted conversion, from the first postback until every conversion
+   * was recorded and delivered: the intake's writes and the engine's (db-writes.ts). Null: not the local PostgreSQL.
+   */
+  dbWrites: WritesPerRequest[] | null;
 }
 
 // Small enough that the session workflows are all running before the postbacks start (the
@@ -58,7 +66,7 @@ const POOL = 300;
 export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Promise<PostbackPhaseResult> {
   const { args, fixture } = ctx;
   await settleEngine(ctx, '(e)');
-  const baseline = await runBaselineE(ctx);
+  const { baseline, settleWrites } = await runBaselineE(ctx);
   const campaignId = fixture.campaigns.postback!.campaignId;
   const read = () => readCounts(ctx.temporal, ctx.sink, campaignId);
 
@@ -82,6 +90,8 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   };
   const url = `${api.url}/postback`;
   await settleEngine(ctx, 'the clicktrail postback run');
+  const writesBefore = await settledWrites(ctx);
+  settleWrites(writesBefore);
   const fixed = await atFixedRate(ctx, 'postback', url, nextPath);
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
   const { result: load, cpu } = await withCpu(ctx, api, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback');
@@ -107,6 +117,8 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   );
   const c = drain.counts;
   const accepted = c.accepted;
+  const writesAfter = writesBefore && (await settledWrites(ctx));
+  const dbWrites = writesBefore && writesAfter && accepted > 0 ? writesPerRequest(writesBefore, writesAfter, CLICKTRAIL_DB, accepted) : null;
   console.log(`  postback: ${accepted} accepted (${answered202} answers seen), ${c.conversionsRecorded} conversions recorded, ${c.postbacksReceived} postbacks delivered ${drain.drained ? `after ${drain.waitedSec} s` : `— NOT settled within ${args.drainTimeout} s`}`);
   if (accepted < answered202) ctx.failures.push(`postback: ${answered202} answered 202 but only ${accepted} accepted in the inbound log`);
   if (c.conversionsRecorded !== accepted || c.postbacksReceived !== accepted || c.deliveriesLogged !== accepted) {
@@ -114,11 +126,22 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
       `postback: ${accepted} accepted, ${c.conversionsRecorded} conversions recorded, ${c.deliveriesLogged} deliveries logged, ${c.postbacksReceived} postbacks received`,
     );
   }
-  return { baseline, poolSessions: ids.length, load, atFixedRate: fixed.result, cpu, answered202, accepted, queued, bad, atEndOfLoad, afterDrain: c, drained: drain.drained, drainSec: drain.waitedSec };
+  return { baseline, poolSessions: ids.length, load, atFixedRate: fixed.result, cpu, answered202, accepted, queued, bad, atEndOfLoad, afterDrain: c, drained: drain.drained, drainSec: drain.waitedSec, dbWrites };
 }
 
-/** Baseline (e): the same requests (pool of click ids, distinct txids, same connections and duration). */
-async function runBaselineE(ctx: BenchContext): Promise<PostbackBaselineResult> {
+const CLICKTRAIL_DB = 'clicktrail_bench';
+
+/** The write counts once the writes so far are published (STATS_SETTLE_MS). */
+async function settledWrites(ctx: BenchContext): Promise<WriteSnapshot | null> {
+  await new Promise((r) => setTimeout(r, STATS_SETTLE_MS));
+  return snapshotWrites(ctx.dataDir);
+}
+
+/**
+ * Baseline (e): the same requests (pool of click ids, distinct txids, same connections and duration).
+ * Its database writes are counted up to `settleWrites(snapshot)`, given the next settled snapshot.
+ */
+async function runBaselineE(ctx: BenchContext): Promise<{ baseline: PostbackBaselineResult; settleWrites: (after: WriteSnapshot | null) => void }> {
   const { args } = ctx;
   const db = 'bench_baseline';
   const campaignId = `baseline-e-${uuidv7()}`;
@@ -137,12 +160,19 @@ async function runBaselineE(ctx: BenchContext): Promise<PostbackBaselineResult> 
       return `/postback?click_id=${ids[i % ids.length]}&event=sale&amount=10.00&currency=EUR&txid=${campaignId}-${i}&token=${ctx.fixture.token}`;
     };
     const url = `${server.url}/postback`;
+    const writesBefore = await settledWrites(ctx);
     const fixed = await atFixedRate(ctx, '(e)', url, nextPath);
-    if (args.warmup > 0) await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath });
+    const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
+    const warmed = warmup?.statusCodes['202'] ?? 0;
     const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })));
     const bad = badOf(load);
     console.log(`  (e) MongoDB-only postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors`);
-    return { load, atFixedRate: fixed.result, cpu, bad };
+    const answered = [...fixed.runs, load].reduce((n, l) => n + (l.statusCodes['202'] ?? 0), warmed);
+    const baseline: PostbackBaselineResult = { load, atFixedRate: fixed.result, cpu, bad, dbWrites: null };
+    const settleWrites = (after: WriteSnapshot | null) => {
+      if (writesBefore && after && answered > 0) baseline.dbWrites = writesPerRequest(writesBefore, after, db, answered);
+    };
+    return { baseline, settleWrites };
   } finally {
     await server.stop();
   }

@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config';
 import type { Environment } from './environment';
 import type { ClickPhaseResult } from './phase-click';
 import type { EndToEndStage } from './phase-e2e';
+import { totalWrites, type WritesPerRequest } from './db-writes';
 import type { PostbackPhaseResult } from './phase-postback';
 import type { ReportsPhaseResult } from './phase-reports';
 
@@ -135,6 +136,7 @@ export function renderMarkdown(r: BenchResults): string {
         (p.drained ? `all recorded and delivered ${p.drainSec} s later.` : `**after ${p.drainSec} s more: ${p.afterDrain.conversionsRecorded} recorded, ${p.afterDrain.postbacksReceived} delivered**.`),
       '',
     );
+    if (p.dbWrites && p.baseline.dbWrites) out.push(...dbWritesSection(p.baseline.dbWrites, p.dbWrites));
   }
 
   if (r.endToEnd?.length) {
@@ -268,3 +270,22 @@ function renderCpuPerRequest(r: BenchResults): string[] {
     '',
   ];
 }
+
+/** What the database wrote per postback, for (e) and for clicktrail with its engine's work for the same conversions. */
+function dbWritesSection(baseline: readonly WritesPerRequest[], clicktrail: readonly WritesPerRequest[]): string[] {
+  const out = [
+    '### Database writes per postback',
+    '',
+    "Rows PostgreSQL wrote under FerretDB (`pg_stat_user_tables` of each collection's table, `bench/db-writes.ts`): for (e) per request answered, for clicktrail per accepted conversion, from its first postback until every conversion was recorded and delivered, so the engine's writes for them are included. DocumentDB indexes expressions over the whole document, so every update writes the row again and an entry in each of its indexes.",
+    '',
+    '| server | collection | indexes | inserts | updates | deletes | index entries written |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const [name, rows] of [['(e) MongoDB-only postback', baseline], ['clicktrail', clicktrail]] as const) {
+    for (const w of rows) out.push(`| ${name} | ${w.collection} | ${w.indexes} | ${w.inserts} | ${w.updates} | ${w.deletes} | ${w.indexEntries} |`);
+    const t = totalWrites(rows);
+    out.push(`| ${name} | **all** | | **${t.inserts}** | **${t.updates}** | **${t.deletes}** | **${t.indexEntries}** |`);
+  }
+  return [...out, ''];
+}
+

@@ -1,5 +1,6 @@
 import { visitor } from '../../bench/traffic-mix';
 import { cpuMsPer } from '../../bench/cpu';
+import { parseSnapshot, totalWrites, writesPerRequest } from '../../bench/db-writes';
 import { DEFAULT_TEMPORAL_TUNING, temporalTuningArgs } from '../../src/local-stack/local-stack';
 
 // The bench's traffic mix and CPU arithmetic, and the dev server's tuning flags: what the
@@ -25,6 +26,22 @@ test('CPU per request counts only the processes doing the work', () => {
   // 50% of a core for 2 s = 1000 ms over 500 requests = 2 ms; the worker 1 ms.
   expect(cpuMsPer(cpu, 500, ['api', 'worker'])).toEqual({ total: 3, processes: { api: 2, worker: 1 } });
   expect(cpuMsPer(cpu, 0, ['api']).total).toBeNaN();
+});
+
+test('database writes per request: one database, differences over the window, every non-HOT write once per index', () => {
+  const before = parseSnapshot(['app\tinbound\t100\t50\t0\t0\t2', 'app\trollup_dirty\t1\t10\t0\t0\t3', 'app\tidle\t5\t0\t0\t0\t1', 'other\tinbound\t7\t0\t0\t0\t1', 'malformed line', ''].join('\n'));
+  const after = parseSnapshot(
+    ['app\tinbound\t300\t650\t0\t0\t2', 'app\trollup_dirty\t1\t210\t100\t0\t3', 'app\tconversions\t200\t0\t0\t0\t9', 'app\tidle\t5\t0\t0\t0\t1', 'other\tinbound\t900\t0\t0\t0\t1'].join('\n'),
+  );
+  const rows = writesPerRequest(before, after, 'app', 200);
+  expect(rows).toEqual([
+    // A collection made during the window counts from zero; an untouched one is left out.
+    { collection: 'conversions', indexes: 9, inserts: 1, updates: 0, deletes: 0, indexEntries: 9 },
+    { collection: 'inbound', indexes: 2, inserts: 1, updates: 3, deletes: 0, indexEntries: 8 },
+    // HOT updates wrote no index entries: 200 updates, 100 of them HOT.
+    { collection: 'rollup_dirty', indexes: 3, inserts: 0, updates: 1, deletes: 0, indexEntries: 1.5 },
+  ]);
+  expect(totalWrites(rows)).toEqual({ inserts: 2, updates: 4, deletes: 0, indexEntries: 18.5 });
 });
 
 test('the dev-server tuning becomes its flags; in memory there are no SQLite pragmas', () => {
