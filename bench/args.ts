@@ -66,7 +66,7 @@ const USAGE = `usage: npm run bench -- [options]
   --click-rate <r>      also measure each click scenario at this fixed offered rate, req/s (default 50; 0: skip)
   --postback-rate <r>   also measure (e) and clicktrail's postback at this fixed offered rate, req/s (default 50; 0: skip)
   --sessions <n>        end-to-end sessions per stage (default: 8 s of the stage's rate, at least 60); with --only reports: sessions seeded (default 1000000)
-  --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default: 0.5, 0.7, 0.9 × baseline (d), or 4,8,16,32 without it)
+  --rate <r[,r…]>       end-to-end offered sessions per second, one stage per rate (default: 0.5, 0.7, 0.9 × baseline (d) rounded up, or 4,8,16,32 without it)
   --ceiling-rate <r>    baseline (d): first offered sessions/s; each next stage 1.5× until one fails (default 20)
   --ceiling-seconds <s> baseline (d): seconds per stage (default 5)
   --ceiling-window-ms <ms>  baseline (d): each no-op session's window (default 1000)

@@ -20,6 +20,7 @@ import { runPostbackPhase } from './phase-postback';
 import { runReportsPhase } from './phase-reports';
 import { summarizeProfile } from './profile-summary';
 import { renderMarkdown, type BenchResults } from './report';
+import { endToEndRates } from './targets';
 import { seedFixture } from './seed';
 import { PostbackSink } from './sink';
 
@@ -113,7 +114,7 @@ async function main(): Promise<number> {
     }
     // End to end around the target (0.7 × (d)) unless rates were given.
     const ceiling = results.ceiling?.sessionsPerSec;
-    const rates = args.rates ?? (ceiling ? [...new Set([0.5, 0.7, 0.9].map((f) => Math.max(1, Math.round(f * ceiling))))] : [4, 8, 16, 32]);
+    const rates = args.rates ?? (ceiling ? endToEndRates(ceiling) : [4, 8, 16, 32]);
     const e2eCampaigns = rates.map((_, i) => `e2e${i + 1}`);
     const fixture = await seedFixture(sink.url, ['click', 'postback', ...e2eCampaigns]);
     ctx.fixture = fixture;

@@ -13,6 +13,15 @@ interface Target {
   why?: string;
 }
 
+/**
+ * The end-to-end stages around the target, 0.5, 0.7 and 0.9 × (d), rounded up: a stage at 0.7 × (d)
+ * rounded down (9 for a (d) of 13) could never show the target (9.1) met.
+ */
+export function endToEndRates(ceiling: number): number[] {
+  // The float error of a product that should be whole (0.7 × 100 = 70.00000000000001) is not a rate above it.
+  return [...new Set([0.5, 0.7, 0.9].map((f) => Math.max(1, Math.ceil(f * ceiling - 1e-9))))];
+}
+
 export function renderTargets(r: BenchResults): string[] {
   const rows: Target[] = [];
   const click = r.click?.scenarios;

@@ -1,6 +1,7 @@
 import { visitor } from '../../bench/traffic-mix';
 import { cpuMsPer } from '../../bench/cpu';
 import { parseSnapshot, totalWrites, writesPerRequest } from '../../bench/db-writes';
+import { endToEndRates } from '../../bench/targets';
 import { DEFAULT_TEMPORAL_TUNING, temporalTuningArgs } from '../../src/local-stack/local-stack';
 
 // The bench's traffic mix and CPU arithmetic, and the dev server's tuning flags: what the
@@ -42,6 +43,14 @@ test('database writes per request: one database, differences over the window, ev
     { collection: 'rollup_dirty', indexes: 3, inserts: 0, updates: 1, deletes: 0, indexEntries: 1.5 },
   ]);
   expect(totalWrites(rows)).toEqual({ inserts: 2, updates: 4, deletes: 0, indexEntries: 18.5 });
+});
+
+test('the end-to-end stages are 0.5, 0.7 and 0.9 × (d) rounded up, so that passing the 0.7 stage meets the target', () => {
+  expect(endToEndRates(13)).toEqual([7, 10, 12]);
+  expect(endToEndRates(100)).toEqual([50, 70, 90]);
+  expect(endToEndRates(10)).toEqual([5, 7, 9]);
+  expect(endToEndRates(1)).toEqual([1]);
+  for (let d = 1; d <= 200; d++) expect(endToEndRates(d).some((r) => r >= 0.7 * d && r < 0.7 * d + 1)).toBe(true);
 });
 
 test('the dev-server tuning becomes its flags; in memory there are no SQLite pragmas', () => {
