@@ -6,8 +6,9 @@ import { POSTGRES_BIN } from '../src/local-stack/local-stack';
 // The rows the database writes for one request, hot path and engine together, counted by
 // PostgreSQL under FerretDB (pg_stat_user_tables of each collection's documents table). Unlike
 // throughput on this shared machine these counts do not move from run to run, so they show what a
-// change to the engine's bookkeeping saves. DocumentDB indexes expressions over the whole document,
-// so no update is HOT: every update writes the row again and a new entry in each of its indexes.
+// change to the engine's bookkeeping saves. DocumentDB's secondary indexes are expressions over the
+// whole document, so an update in a collection that has one is never HOT (heap-only): it writes the
+// row again and a new entry in each of the collection's indexes.
 
 export interface TableWrites {
   inserts: number;
@@ -18,6 +19,10 @@ export interface TableWrites {
   /** PostgreSQL indexes of the documents table, its `_id` index included. */
   indexes: number;
 }
+
+/** The databases of clicktrail and of the MongoDB-only baselines in a bench run (run.ts, context.ts). */
+export const CLICKTRAIL_DB = 'clicktrail_bench';
+export const BASELINE_DB = 'bench_baseline';
 
 /** By `database.collection`. */
 export type WriteSnapshot = Map<string, TableWrites>;
@@ -42,6 +47,12 @@ const QUERY = `select c.database_name, c.collection_name, s.n_tup_ins, s.n_tup_u
   (select count(*) from pg_index i where i.indrelid = s.relid)
   from documentdb_api_catalog.collections c
   join pg_stat_user_tables s on s.relname = 'documents_' || c.collection_id`;
+
+/** The counts once the writes made so far are published (STATS_SETTLE_MS from now). */
+export async function settledWrites(dataDir: string): Promise<WriteSnapshot | null> {
+  await new Promise((r) => setTimeout(r, STATS_SETTLE_MS));
+  return snapshotWrites(dataDir);
+}
 
 /** The counts now; null when the database is not the local stack's PostgreSQL (nothing to read). */
 export async function snapshotWrites(dataDir: string): Promise<WriteSnapshot | null> {

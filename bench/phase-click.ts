@@ -2,6 +2,7 @@ import type { ServerChild } from './children';
 import { cpuLabels, hotPathLoad, settleEngine, serverScript, startServer, withCpu, type BenchContext } from './context';
 import { cpuBetween, snapshotCpu, type CpuUsage } from './cpu';
 import { readCounts, waitFor, workflowsExpected, type Counts } from './counts';
+import { BASELINE_DB, CLICKTRAIL_DB, settledWrites, writesPerRequest, type WritesPerRequest } from './db-writes';
 import { runLoad, type LoadResult } from './load';
 import { rollupCostPerClick } from './rollup-cost';
 import { clickPath } from './seed';
@@ -27,6 +28,11 @@ export interface ScenarioResult {
    * answered meanwhile: the cost of a click including the work it leaves for later.
    */
   whole: { cpu: CpuUsage; responses: number };
+  /**
+   * Database rows written per click redirected over the same span (db-writes.ts), for the
+   * scenarios that write; null for the bare 302, or when the database is not the local PostgreSQL.
+   */
+  dbWrites: WritesPerRequest[] | null;
 }
 
 export interface ClickPhaseResult {
@@ -55,12 +61,14 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     server: ServerChild,
     hooks: { afterWarmup?: () => Promise<void>; afterLoad?: () => Promise<void> } = {},
     profileAs?: string,
+    db?: string,
   ): Promise<ScenarioResult> => {
     const url = `${server.url}${path}`;
     // Every scenario sees the same visitors: distinct IPs, some bots, some duplicates (traffic-mix.ts).
     let v = 0;
     const nextHeaders = () => visitorHeaders(visitor(v++, { bots: args.bots, duplicates: args.duplicates }, 2));
     await settleEngine(ctx, label);
+    const writesBefore = db ? await settledWrites(ctx.dataDir) : null;
     const labels = cpuLabels(ctx, server);
     const wholeBefore = snapshotCpu(labels);
     // The fixed rate first, on a server that has seen no saturating load: a backlog left by a burst
@@ -78,6 +86,9 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     );
     await hooks.afterLoad?.();
     const whole = { cpu: cpuBetween(wholeBefore, snapshotCpu(labels)), responses: [fixedWarmup, fixed, warmup, load].reduce((n, l) => n + (l?.responses ?? 0), 0) };
+    const redirected = [fixedWarmup, fixed, warmup, load].reduce((n, l) => n + (l?.statusCodes['302'] ?? 0), 0);
+    const writesAfter = db && writesBefore ? await settledWrites(ctx.dataDir) : null;
+    const dbWrites = db && writesBefore && writesAfter && redirected > 0 ? writesPerRequest(writesBefore, writesAfter, db, redirected) : null;
     const badOf = (l: LoadResult) => l.responses - (l.statusCodes['302'] ?? 0) + l.errors + l.timeouts;
     const bad = badOf(load);
     if (fixed) console.log(`  ${label} at ${args.clickRate} req/s offered: p50 ${fixed.latencyMs.p50} ms, p99 ${fixed.latencyMs.p99} ms, ${badOf(fixed)} non-302/errors`);
@@ -90,6 +101,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
       warmupRedirects: [fixedWarmup, fixed, warmup].reduce((n, l) => n + (l?.statusCodes['302'] ?? 0), 0),
       atFixedRate: fixed ? { load: fixed, bad: badOf(fixed) } : null,
       whole,
+      dbWrites,
     };
   };
 
@@ -97,8 +109,8 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
   scenarios.push(await measure('(a) bare 302 (express)', bare));
   await bare.stop();
 
-  const tracker = await startServer(ctx, 'MongoDB-only tracker', serverScript('mongo-only-tracker'), { BENCH_MONGO_URI: ctx.mongoUri('bench_baseline') });
-  scenarios.push(await measure('(b) MongoDB-only tracker', tracker));
+  const tracker = await startServer(ctx, 'MongoDB-only tracker', serverScript('mongo-only-tracker'), { BENCH_MONGO_URI: ctx.mongoUri(BASELINE_DB) });
+  scenarios.push(await measure('(b) MongoDB-only tracker', tracker, {}, undefined, BASELINE_DB));
   await tracker.stop();
 
   const api = await startServer(ctx, 'clicktrail API', serverScript('clicktrail'), { ...ctx.clicktrailEnv, ROLE: 'api' });
@@ -125,6 +137,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
       },
     },
     'click',
+    CLICKTRAIL_DB,
   );
   scenarios.push(c);
   console.log(`  clicktrail: ${drain.counts.workflowsStarted}/${workflowsExpected(drain.counts, policy)} workflows started ${drain.drained ? `after ${drain.waitedSec} s more` : `— NOT drained within ${args.drainTimeout} s`}`);

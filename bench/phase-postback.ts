@@ -5,7 +5,7 @@ import type { ServerChild } from './children';
 import { hotPathLoad, serverScript, settleEngine, startServer, withCpu, type BenchContext } from './context';
 import type { CpuUsage } from './cpu';
 import { readCounts, waitFor, type Counts } from './counts';
-import { STATS_SETTLE_MS, snapshotWrites, writesPerRequest, type WriteSnapshot, type WritesPerRequest } from './db-writes';
+import { BASELINE_DB, CLICKTRAIL_DB, settledWrites, writesPerRequest, type WriteSnapshot, type WritesPerRequest } from './db-writes';
 import { clickPath } from './seed';
 import { visitor, visitorHeaders } from './traffic-mix';
 import { inbounds } from '../src/persistence/models/inbound';
@@ -90,7 +90,7 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   };
   const url = `${api.url}/postback`;
   await settleEngine(ctx, 'the clicktrail postback run');
-  const writesBefore = await settledWrites(ctx);
+  const writesBefore = await settledWrites(ctx.dataDir);
   settleWrites(writesBefore);
   const fixed = await atFixedRate(ctx, 'postback', url, nextPath);
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
@@ -117,7 +117,7 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   );
   const c = drain.counts;
   const accepted = c.accepted;
-  const writesAfter = writesBefore && (await settledWrites(ctx));
+  const writesAfter = writesBefore && (await settledWrites(ctx.dataDir));
   const dbWrites = writesBefore && writesAfter && accepted > 0 ? writesPerRequest(writesBefore, writesAfter, CLICKTRAIL_DB, accepted) : null;
   console.log(`  postback: ${accepted} accepted (${answered202} answers seen), ${c.conversionsRecorded} conversions recorded, ${c.postbacksReceived} postbacks delivered ${drain.drained ? `after ${drain.waitedSec} s` : `— NOT settled within ${args.drainTimeout} s`}`);
   if (accepted < answered202) ctx.failures.push(`postback: ${answered202} answered 202 but only ${accepted} accepted in the inbound log`);
@@ -129,13 +129,6 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   return { baseline, poolSessions: ids.length, load, atFixedRate: fixed.result, cpu, answered202, accepted, queued, bad, atEndOfLoad, afterDrain: c, drained: drain.drained, drainSec: drain.waitedSec, dbWrites };
 }
 
-const CLICKTRAIL_DB = 'clicktrail_bench';
-
-/** The write counts once the writes so far are published (STATS_SETTLE_MS). */
-async function settledWrites(ctx: BenchContext): Promise<WriteSnapshot | null> {
-  await new Promise((r) => setTimeout(r, STATS_SETTLE_MS));
-  return snapshotWrites(ctx.dataDir);
-}
 
 /**
  * Baseline (e): the same requests (pool of click ids, distinct txids, same connections and duration).
@@ -143,7 +136,7 @@ async function settledWrites(ctx: BenchContext): Promise<WriteSnapshot | null> {
  */
 async function runBaselineE(ctx: BenchContext): Promise<{ baseline: PostbackBaselineResult; settleWrites: (after: WriteSnapshot | null) => void }> {
   const { args } = ctx;
-  const db = 'bench_baseline';
+  const db = BASELINE_DB;
   const campaignId = `baseline-e-${uuidv7()}`;
   const ids = Array.from({ length: POOL }, () => uuidv7());
   const now = Date.now();
@@ -160,7 +153,7 @@ async function runBaselineE(ctx: BenchContext): Promise<{ baseline: PostbackBase
       return `/postback?click_id=${ids[i % ids.length]}&event=sale&amount=10.00&currency=EUR&txid=${campaignId}-${i}&token=${ctx.fixture.token}`;
     };
     const url = `${server.url}/postback`;
-    const writesBefore = await settledWrites(ctx);
+    const writesBefore = await settledWrites(ctx.dataDir);
     const fixed = await atFixedRate(ctx, '(e)', url, nextPath);
     const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
     const warmed = warmup?.statusCodes['202'] ?? 0;

@@ -21,6 +21,7 @@ import { runReportsPhase } from './phase-reports';
 import { summarizeProfile } from './profile-summary';
 import { renderMarkdown, type BenchResults } from './report';
 import { endToEndRates } from './targets';
+import { CLICKTRAIL_DB } from './db-writes';
 import { seedFixture } from './seed';
 import { PostbackSink } from './sink';
 
@@ -85,7 +86,7 @@ async function main(): Promise<number> {
     if (layout) for (const pid of [children.temporal, children.ferretdb, children.postgres]) if (pid) pinTree(pid, layout.engineCpu);
     if (layout && children.temporal) yieldToDatabase(children.temporal, args.enginePriority);
 
-    const mongoUri = stack.mongoUri('clicktrail_bench');
+    const mongoUri = stack.mongoUri(CLICKTRAIL_DB);
     await connectDatabase(mongoUri);
     stops.push(() => mongoose.disconnect());
     const connection = await Connection.connect({ address: stack.temporalAddress });
