@@ -13,7 +13,7 @@ import { POSTGRES_BIN } from '../src/local-stack/local-stack';
 export interface TableWrites {
   inserts: number;
   updates: number;
-  /** Updates that did not write index entries (none are expected under DocumentDB). */
+  /** Updates that wrote no index entries (under DocumentDB, only where `_id` is the collection's one index). */
   hotUpdates: number;
   deletes: number;
   /** PostgreSQL indexes of the documents table, its `_id` index included. */

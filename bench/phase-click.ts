@@ -86,8 +86,9 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     );
     await hooks.afterLoad?.();
     const whole = { cpu: cpuBetween(wholeBefore, snapshotCpu(labels)), responses: [fixedWarmup, fixed, warmup, load].reduce((n, l) => n + (l?.responses ?? 0), 0) };
-    const redirected = [fixedWarmup, fixed, warmup, load].reduce((n, l) => n + (l?.statusCodes['302'] ?? 0), 0);
-    const writesAfter = db && writesBefore ? await settledWrites(ctx.dataDir) : null;
+    const warmupRedirects = [fixedWarmup, fixed, warmup].reduce((n, l) => n + (l?.statusCodes['302'] ?? 0), 0);
+    const redirected = warmupRedirects + (load.statusCodes['302'] ?? 0);
+    const writesAfter = writesBefore ? await settledWrites(ctx.dataDir) : null;
     const dbWrites = db && writesBefore && writesAfter && redirected > 0 ? writesPerRequest(writesBefore, writesAfter, db, redirected) : null;
     const badOf = (l: LoadResult) => l.responses - (l.statusCodes['302'] ?? 0) + l.errors + l.timeouts;
     const bad = badOf(load);
@@ -98,7 +99,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
       load,
       cpu,
       bad,
-      warmupRedirects: [fixedWarmup, fixed, warmup].reduce((n, l) => n + (l?.statusCodes['302'] ?? 0), 0),
+      warmupRedirects,
       atFixedRate: fixed ? { load: fixed, bad: badOf(fixed) } : null,
       whole,
       dbWrites,

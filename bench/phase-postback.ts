@@ -66,7 +66,7 @@ const POOL = 300;
 export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Promise<PostbackPhaseResult> {
   const { args, fixture } = ctx;
   await settleEngine(ctx, '(e)');
-  const { baseline, settleWrites } = await runBaselineE(ctx);
+  const { baseline, writesFrom } = await runBaselineE(ctx);
   const campaignId = fixture.campaigns.postback!.campaignId;
   const read = () => readCounts(ctx.temporal, ctx.sink, campaignId);
 
@@ -90,8 +90,9 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   };
   const url = `${api.url}/postback`;
   await settleEngine(ctx, 'the clicktrail postback run');
+  // Also where (e)'s count ends: nothing has written to its database since.
   const writesBefore = await settledWrites(ctx.dataDir);
-  settleWrites(writesBefore);
+  if (writesFrom.snapshot && writesBefore) baseline.dbWrites = writesPerRequest(writesFrom.snapshot, writesBefore, BASELINE_DB, writesFrom.requests);
   const fixed = await atFixedRate(ctx, 'postback', url, nextPath);
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
   const { result: load, cpu } = await withCpu(ctx, api, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback');
@@ -129,12 +130,11 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   return { baseline, poolSessions: ids.length, load, atFixedRate: fixed.result, cpu, answered202, accepted, queued, bad, atEndOfLoad, afterDrain: c, drained: drain.drained, drainSec: drain.waitedSec, dbWrites };
 }
 
-
 /**
- * Baseline (e): the same requests (pool of click ids, distinct txids, same connections and duration).
- * Its database writes are counted up to `settleWrites(snapshot)`, given the next settled snapshot.
+ * Baseline (e): the same requests (pool of click ids, distinct txids, same connections and duration),
+ * and the database's write counts before them (`writesFrom`), with the requests answered.
  */
-async function runBaselineE(ctx: BenchContext): Promise<{ baseline: PostbackBaselineResult; settleWrites: (after: WriteSnapshot | null) => void }> {
+async function runBaselineE(ctx: BenchContext): Promise<{ baseline: PostbackBaselineResult; writesFrom: { snapshot: WriteSnapshot | null; requests: number } }> {
   const { args } = ctx;
   const db = BASELINE_DB;
   const campaignId = `baseline-e-${uuidv7()}`;
@@ -161,11 +161,7 @@ async function runBaselineE(ctx: BenchContext): Promise<{ baseline: PostbackBase
     const bad = badOf(load);
     console.log(`  (e) MongoDB-only postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors`);
     const answered = [...fixed.runs, load].reduce((n, l) => n + (l.statusCodes['202'] ?? 0), warmed);
-    const baseline: PostbackBaselineResult = { load, atFixedRate: fixed.result, cpu, bad, dbWrites: null };
-    const settleWrites = (after: WriteSnapshot | null) => {
-      if (writesBefore && after && answered > 0) baseline.dbWrites = writesPerRequest(writesBefore, after, db, answered);
-    };
-    return { baseline, settleWrites };
+    return { baseline: { load, atFixedRate: fixed.result, cpu, bad, dbWrites: null }, writesFrom: { snapshot: answered > 0 ? writesBefore : null, requests: answered } };
   } finally {
     await server.stop();
   }
