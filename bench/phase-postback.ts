@@ -8,6 +8,7 @@ import { readCounts, waitFor, type Counts } from './counts';
 import { BASELINE_DB, CLICKTRAIL_DB, settledWrites, writesPerRequest, type WriteSnapshot, type WritesPerRequest } from './db-writes';
 import { clickPath } from './seed';
 import { visitor, visitorHeaders } from './traffic-mix';
+import { readConversionState, unsignalledConversions } from '../src/handover/conversion-log';
 import { inbounds } from '../src/persistence/models/inbound';
 import { sessions } from '../src/persistence/models/session';
 
@@ -45,7 +46,7 @@ export interface PostbackPhaseResult {
    * still in flight when the load generator stopped (their answers were cut off, not their work).
    */
   accepted: number;
-  /** Of those, not yet signalled to their workflow (inbound `signalled: false`) as the load ended. */
+  /** Of those, not yet signalled to their workflow (past the hand-over's cursor, or in a claim not finished) as the load ended. */
   queued: number;
   bad: number;
   atEndOfLoad: Counts;
@@ -104,7 +105,7 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   const ours = { outcome: 'accepted' as const, 'params.txid': { $regex: `^${txidPrefix}` } };
   const readAll = async () => ({ ...(await read()), accepted: await inbounds().countDocuments(ours) });
   const atEndOfLoad = await readAll();
-  const queued = await inbounds().countDocuments({ ...ours, signalled: false });
+  const queued = await inbounds().countDocuments({ ...ours, ...unsignalledConversions(await readConversionState()) });
   console.log(`  postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors; waiting for the accepted conversions to be recorded and delivered…`);
   let previous = -1;
   const drain = await waitFor(

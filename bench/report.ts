@@ -142,7 +142,7 @@ export function renderMarkdown(r: BenchResults): string {
       out.push('', `Latency clicktrail / (e) at ${r.args.postbackRate} req/s: p50 ${Math.round((fc.load.latencyMs.p50 / fe.load.latencyMs.p50) * 100) / 100}×, p99 ${Math.round((fc.load.latencyMs.p99 / fe.load.latencyMs.p99) * 100) / 100}×.`, '');
     }
     out.push(
-      `${p.answered202} answered 202 (warmup included); ${p.accepted} accepted by clicktrail per its inbound log (the rest were in flight when the load stopped), ${p.queued} of them not yet signalled to their workflow as the load ended (inbound \`signalled: false\`); by the end of the load ${p.atEndOfLoad.conversionsRecorded} were recorded and ${p.atEndOfLoad.postbacksReceived} publisher postbacks delivered; ` +
+      `${p.answered202} answered 202 (warmup included); ${p.accepted} accepted by clicktrail per its inbound log (the rest were in flight when the load stopped), ${p.queued} of them not yet signalled to their workflow as the load ended (past the hand-over's cursor in the inbound log, or in a claim not finished); by the end of the load ${p.atEndOfLoad.conversionsRecorded} were recorded and ${p.atEndOfLoad.postbacksReceived} publisher postbacks delivered; ` +
         (p.drained ? `all recorded and delivered ${p.drainSec} s later.` : `**after ${p.drainSec} s more: ${p.afterDrain.conversionsRecorded} recorded, ${p.afterDrain.postbacksReceived} delivered**.`),
       '',
     );

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { inbounds } from './persistence/models/inbound';
 import { sessions } from './persistence/models/session';
+import { readConversionState, waitingConversions } from './handover/conversion-log';
 import { readState, waitingFilter } from './handover/session-ranges';
 
 // What operators watch (names documented in the README, "Operations"). One registry per app, not
@@ -83,13 +84,13 @@ export class Metrics {
         },
       });
     };
-    // Both counts walk what the hand-over reads (sessions after its cursor by _id, {signalled, outcome, at});
+    // Both counts walk what the hand-over reads: the ids after its cursor, on the primary key;
     // a count past its budget keeps the gauge's last value and moves the error counter; no scrape waits.
     waiting('clicktrail_sessions_awaiting_workflow', 'Stored sessions past the hand-over\'s cursor, whose workflow it has not started yet (lazy sessions excluded)', async () =>
       sessions().countDocuments(waitingFilter(await readState()), { hint: { _id: 1 }, maxTimeMS: WAITING_COUNT_BUDGET_MS }),
     );
-    waiting('clicktrail_conversions_awaiting_signal', 'Accepted conversions the hand-over has not signalled to their session yet', () =>
-      inbounds().countDocuments({ signalled: false, outcome: 'accepted' }, { maxTimeMS: WAITING_COUNT_BUDGET_MS }),
+    waiting('clicktrail_conversions_awaiting_signal', 'Accepted conversions past the hand-over\'s cursor, which it has not signalled to their session yet', async () =>
+      inbounds().countDocuments(waitingConversions(await readConversionState()), { hint: { _id: 1 }, maxTimeMS: WAITING_COUNT_BUDGET_MS }),
     );
   }
 

@@ -3,12 +3,14 @@ import { hostname } from 'node:os';
 import type { ConversionRequest } from '../domain/attribution-rules';
 import type { Logger } from '../log';
 import type { HandoverKind, Metrics } from '../metrics';
+import type { IdRangeClaim } from '../persistence/models/handover-state';
 import { inbounds, type InboundRecord } from '../persistence/models/inbound';
 import { sessions, sessionSnapshot, type SessionRecord } from '../persistence/models/session';
 import type { SessionClient } from '../temporal/session-client';
-import { claim, holdUntil, release, type Claim } from './leases';
+import { CONVERSION_LOG } from './conversion-log';
+import { claimRange, finishClaim, handedOver, type IdLog } from './id-ranges';
 import { Pace, forEachPaced } from './pace';
-import { claimSessions, finishClaim, handedOver, readState } from './session-ranges';
+import { SESSION_LOG, readState } from './session-ranges';
 
 /** Refusals, while Temporal answers, after which an accepted conversion is given up with the error as its reason. */
 const MAX_ITEM_FAILURES = 5;
@@ -28,7 +30,10 @@ export interface HandoverOptions {
   concurrency: number;
   batch: number;
   leaseMs: number;
-  /** A session is started once it is this old: a click's insert slower than that has started its workflow itself. */
+  /**
+   * An item is handed over once its id is this old: a click's insert slower than that has started
+   * its workflow itself, and a conversion's has been answered 503 (neither is the hand-over's).
+   */
   settleMs: number;
   /** Ask for eager starts: the SessionClient shares its NativeConnection with this process's worker. */
   eager: boolean;
@@ -43,8 +48,18 @@ export interface RoundResult {
   backlog: boolean;
   /** Temporal did not answer: the next round waits longer (doubling). */
   paused: boolean;
-  /** When the newest stored sessions will have settled (ms), if they are all that waits. */
+  /** When the newest stored items will have settled (ms), if they are all that waits. */
   wakeAt: number | null;
+}
+
+interface Worked {
+  /** Not handed over, to be tried again at once: not reached, Temporal away or pushing back. */
+  release: string[];
+  /** Waiting on an earlier conversion of their session that was not handed over: they go with it. */
+  later: string[];
+  /** Refused, with when to try them again. */
+  held: [string, Date][];
+  outage: boolean;
 }
 
 type ItemOutcome = { ok: true; later?: true } | { ok: false; err: unknown };
@@ -54,8 +69,8 @@ type ItemOutcome = { ok: true; later?: true } | { ok: false; err: unknown };
  * pixel and postback paths only write to MongoDB. Sessions get their workflow started (eagerly:
  * the start's answer carries the first workflow task for this process's worker), conversions are
  * signalled with signalWithStart (which also starts a lazy session's workflow). MongoDB is the
- * queue: items are claimed with a lease, handed over with bounded concurrency at Temporal's pace,
- * and marked done a batch at a time.
+ * queue: both logs are walked in id order a range at a time (id-ranges.ts), handed over with
+ * bounded concurrency at Temporal's pace, with one write per range and none per item.
  */
 export class Handover {
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -112,15 +127,28 @@ export class Handover {
   /** One round: a claim of sessions, then one of conversions. */
   async runOnce(): Promise<RoundResult> {
     const s = await this.startSessions();
-    const c = this.stopping || s.paused ? { done: 0, full: false, paused: s.paused } : await this.signalConversions();
+    const c = this.stopping || s.paused ? { done: 0, full: false, paused: s.paused, wakeAt: null } : await this.signalConversions();
+    const wakes = [s.wakeAt, c.wakeAt].filter((t): t is number => t !== null);
     return {
       sessions: s.done,
       conversions: c.done,
-      // A full range moved the cursor, whatever it started (lazy sessions are skipped).
-      backlog: (s.full && !s.paused) || (c.full && c.done > 0),
+      // A full range moved the cursor, whatever it handed over (lazy sessions, rejected requests are passed over).
+      backlog: (s.full && !s.paused) || (c.full && !c.paused),
       paused: s.paused || c.paused,
-      wakeAt: s.wakeAt,
+      wakeAt: wakes.length ? Math.min(...wakes) : null,
     };
+  }
+
+  private claimOptions() {
+    return { by: this.claimId(), leaseMs: this.o.leaseMs, limit: this.claimSize(), settleMs: this.o.settleMs };
+  }
+
+  /** The one write of a range: the claim ends, or keeps only what is to be tried again. */
+  private async finish<T extends { _id: string }>(log: IdLog<T>, claim: IdRangeClaim, w: Worked): Promise<number> {
+    const retry = [...w.release, ...w.later, ...w.held.map(([id]) => id)];
+    const retryAt = w.release.length || !w.held.length ? new Date() : new Date(Math.min(...w.held.map(([, until]) => until.getTime())));
+    await finishClaim(log, claim, retry, retryAt);
+    return retry.length;
   }
 
   private claimSize(): number {
@@ -128,7 +156,7 @@ export class Handover {
   }
 
   private async startSessions(): Promise<{ done: number; full: boolean; paused: boolean; wakeAt: number | null }> {
-    const got = await claimSessions({ by: this.claimId(), leaseMs: this.o.leaseMs, limit: this.claimSize(), settleMs: this.o.settleMs });
+    const got = await claimRange(SESSION_LOG, this.claimOptions());
     if (!got.claim) return { done: 0, full: false, paused: false, wakeAt: got.wakeAt };
     const { claim, items } = got;
     let started = 0;
@@ -139,22 +167,19 @@ export class Handover {
       started++;
       this.handedOver('session', 'started', record.createdAt);
     });
-    // The one write of the batch: the claim ends, or keeps only what is to be tried again.
-    const retry = [...result.release, ...result.held.map(([id]) => id)];
-    const retryAt = result.release.length || !result.held.length ? new Date() : new Date(Math.min(...result.held.map(([, until]) => until.getTime())));
-    await finishClaim(claim, retry, retryAt);
-    this.o.log.debug({ kind: 'session', claimed: items.length, started, retry: retry.length, limit: this.pace.limit }, 'hand-over batch');
+    const retry = await this.finish(SESSION_LOG, claim, result);
+    this.o.log.debug({ kind: 'session', claimed: items.length, started, retry, limit: this.pace.limit }, 'hand-over batch');
     return { done: started, full: got.full, paused: result.outage, wakeAt: null };
   }
 
-  private async signalConversions(): Promise<{ done: number; full: boolean; paused: boolean }> {
-    const limit = this.claimSize();
-    const batch = await claim(inbounds(), { queue: { signalled: false, outcome: 'accepted' }, sort: { at: 1 }, limit, by: this.claimId(), leaseMs: this.o.leaseMs });
-    if (batch.items.length === 0) return { done: 0, full: false, paused: false };
-    const ids = [...new Set(batch.items.flatMap((i) => (i.sessionId ? [i.sessionId] : [])))];
+  private async signalConversions(): Promise<{ done: number; full: boolean; paused: boolean; wakeAt: number | null }> {
+    const got = await claimRange(CONVERSION_LOG, this.claimOptions());
+    if (!got.claim) return { done: 0, full: false, paused: false, wakeAt: got.wakeAt };
+    const { claim, items } = got;
+    const ids = [...new Set(items.flatMap((i) => (i.sessionId ? [i.sessionId] : [])))];
     const records = new Map((await sessions().find({ _id: { $in: ids } }).toArray()).map((r) => [r._id, r]));
     const state = await readState();
-    const signalled: string[] = [];
+    let signalled = 0;
     const startedSessions = new Set<string>();
     const late = new Map<string, string[]>();
     const settleLate = (inbound: InboundRecord, reason: string) => {
@@ -164,11 +189,11 @@ export class Handover {
     };
 
     // One session's conversions go in the order they were accepted (an approval, then its
-    // rejection): each waits for the one before it in the claim, and is given back, to come again
-    // in the next claim, when that one was not handed over.
+    // rejection): each waits for the one before it in the claim, and goes back with it, to come
+    // again when the claim does, when that one was not handed over.
     const previous = new Map<string, Promise<boolean>>();
     const result = await this.work(
-      batch,
+      { until: claim.until, items },
       'conversion',
       async (inbound) => {
         const before = inbound.sessionId ? previous.get(inbound.sessionId) : undefined;
@@ -177,9 +202,11 @@ export class Handover {
         const ok = before ? await before : true;
         try {
           if (!ok) return 'later';
-          await this.signalOne(inbound, records, settleLate, signalled, (record) => {
+          if (await this.signalOne(inbound, records, settleLate)) {
+            signalled++;
+            const record = records.get(inbound.sessionId!)!;
             if (record.workflowStarted !== true && (record.lazy || !handedOver(state, record._id))) startedSessions.add(record._id);
-          });
+          }
           done?.(true);
         } finally {
           done?.(false);
@@ -188,39 +215,35 @@ export class Handover {
       (inbound, err) => settleLate(inbound, `could not be handed to Temporal: ${String(err)}`),
     );
 
-    for (const [id, until] of result.held) await holdUntil(inbounds(), batch.by, id, until);
-    if (signalled.length) await inbounds().updateMany({ _id: { $in: signalled } }, { $set: { signalled: true }, $unset: { handoverLease: '' } });
+    // Before the claim ends: a process that dies here leaves the claim to be taken again, and these
+    // writes are made again (a decision is never overwritten).
     for (const [reason, lateIds] of late) {
-      await inbounds().updateMany(
-        { _id: { $in: lateIds } },
-        { $set: { signalled: true, decision: { outcome: 'late', reason, conversionId: null, at: new Date() } }, $unset: { handoverLease: '' } },
-      );
+      await inbounds().updateMany({ _id: { $in: lateIds }, decision: { $exists: false } }, { $set: { decision: { outcome: 'late', reason, conversionId: null, at: new Date() } } });
     }
     // signalWithStart started these (a lazy session, or one the walk has not reached): marked, so
     // that the walk passes them over and the session API knows.
     if (startedSessions.size) await sessions().updateMany({ _id: { $in: [...startedSessions] } }, { $set: { workflowStarted: true } });
-    await release(inbounds(), batch.by, result.release);
-    const done = signalled.length + [...late.values()].reduce((n, l) => n + l.length, 0);
-    this.o.log.debug({ kind: 'conversion', claimed: batch.items.length, signalled: signalled.length, late: done - signalled.length, released: result.release.length, limit: this.pace.limit }, 'hand-over batch');
-    return { done, full: batch.items.length >= limit, paused: result.outage };
+    const retry = await this.finish(CONVERSION_LOG, claim, result);
+    const settled = [...late.values()].reduce((n, l) => n + l.length, 0);
+    this.o.log.debug({ kind: 'conversion', claimed: items.length, signalled, late: settled, retry, limit: this.pace.limit }, 'hand-over batch');
+    return { done: signalled + settled, full: got.full, paused: result.outage, wakeAt: null };
   }
 
-  /** Hands one accepted conversion to its session's workflow (signalWithStart), or settles it late. */
-  private async signalOne(
-    inbound: InboundRecord,
-    records: Map<string, SessionRecord>,
-    settleLate: (inbound: InboundRecord, reason: string) => void,
-    signalled: string[],
-    started: (record: SessionRecord) => void,
-  ): Promise<void> {
+  /** Hands one accepted conversion to its session's workflow (signalWithStart): true, else it is settled late. */
+  private async signalOne(inbound: InboundRecord, records: Map<string, SessionRecord>, settleLate: (inbound: InboundRecord, reason: string) => void): Promise<boolean> {
     const record = inbound.sessionId ? records.get(inbound.sessionId) : undefined;
-    if (!record || !inbound.request) return settleLate(inbound, record ? 'no conversion to hand over' : `session ${inbound.sessionId} not found`);
+    if (!record || !inbound.request) {
+      settleLate(inbound, record ? 'no conversion to hand over' : `session ${inbound.sessionId} not found`);
+      return false;
+    }
     const outcome = await this.temporal.signalConversion(sessionSnapshot(record), inbound.request as ConversionRequest, { landingUrl: record.landingUrl });
     // Accepted (202) but its session closed before it could be handed over: never dropped silently.
-    if (outcome === 'closed') return settleLate(inbound, 'the session had closed when the conversion could be handed to it (Temporal, or every worker, was away until then)');
-    started(record);
-    signalled.push(inbound._id);
+    if (outcome === 'closed') {
+      settleLate(inbound, 'the session had closed when the conversion could be handed to it (Temporal, or every worker, was away until then)');
+      return false;
+    }
     this.handedOver('conversion', 'signalled', inbound.at);
+    return true;
   }
 
   /**
@@ -229,15 +252,17 @@ export class Handover {
    * resource exhausted or a deadline (fewer in flight; the item is retried), else a refusal of that
    * item: it is held back a while, retried, and after MAX_ITEM_FAILURES given up when `giveUp` is
    * given (a conversion, settled with the error); a session is retried for as long as it takes.
-   * Returns the ids to give back at once (not handed over) and the refused ones with when to retry them.
+   * Returns the ids to give back at once (not handed over), the ones that wait on another, and the
+   * refused ones with when to retry them.
    */
   private async work<T extends { _id: string }>(
-    batch: Pick<Claim<T>, 'until' | 'items'>,
+    batch: { until: Date; items: T[] },
     kind: HandoverKind,
     handOver: (item: T) => Promise<void | 'later'>,
     giveUp?: (item: T, err: unknown) => void,
-  ): Promise<{ release: string[]; held: [string, Date][]; outage: boolean }> {
+  ): Promise<Worked> {
     const giveBack: string[] = [];
+    const later: string[] = [];
     const held: [string, Date][] = [];
     const launched = new Set<string>();
     let reachable: Promise<boolean> | null = null;
@@ -249,7 +274,7 @@ export class Handover {
       launched.add(item._id);
       const outcome = await this.call(() => handOver(item));
       if (outcome.ok) {
-        if (outcome.later) giveBack.push(item._id);
+        if (outcome.later) later.push(item._id);
         else this.failures.delete(item._id);
         return;
       }
@@ -289,7 +314,7 @@ export class Handover {
     }
     // Items not reached (stopping, an outage, the lease near its end) go back with the ones to retry now.
     const notReached = batch.items.filter((i) => !launched.has(i._id)).map((i) => i._id);
-    return { release: [...giveBack, ...notReached], held, outage };
+    return { release: [...giveBack, ...notReached], later, held, outage };
   }
 
   /** One Temporal call, counted in flight and timed for the pace. */

@@ -12,13 +12,20 @@ import type { CampaignDoc, CampaignEvent } from '../persistence/models/campaign'
 import { conversions } from '../persistence/models/conversion';
 import { inbounds, type InboundRecord } from '../persistence/models/inbound';
 import { sessions } from '../persistence/models/session';
-import { DatabaseUnavailable, withinBudget } from '../persistence/operation-budget';
+import { DatabaseUnavailable, operationBudgetMs, withinBudget } from '../persistence/operation-budget';
+import { idTime } from '../persistence/session-ids';
 import { errorBody } from './http-error';
 import { ipAllowed } from './ip-allowlist';
 
 // The pixel and the postback share one path from parameters to a stored conversion request. Every
 // request is recorded in the inbound log with its outcome. An accepted conversion is durable when
-// the answer goes out (its inbound record, `signalled: false`); no Temporal call is made here.
+// the answer goes out (its inbound record); no Temporal call is made here.
+//
+// The hand-over walks the log by id (UUIDv7, made as the request arrived) and takes a range once
+// it is older than MONGO_OP_TIMEOUT_MS and a margin (app.ts). So an accepted record must be
+// stored within MONGO_OP_TIMEOUT_MS of its id's clock reading, whatever the lookups before it
+// took: a later one might land behind the walk and never be signalled. It is answered 503 instead
+// (the sender retries), and if its insert lands after all, the record says it was refused.
 
 export interface IntakeDeps {
   cache: ConfigCache;
@@ -46,6 +53,10 @@ export interface IntakeResult {
 }
 
 const clickIdAliases = CONVERSION_PARAM_ALIASES.clickId.aliases.join(', ');
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** What an accepted record stored after its request's deadline is rewritten to: it was answered 503. */
+export const STORED_TOO_LATE = 'stored after its deadline (MONGO_OP_TIMEOUT_MS from its arrival), so answered 503: not a conversion; the sender retries';
 
 /**
  * Before the token is checked, every failure gets this one answer (audit L1): whether a click id
@@ -68,6 +79,8 @@ export function intakeOutcome(r: IntakeResult): IntakeOutcome {
  */
 export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise<IntakeResult> {
   const requestId = input.requestId ?? uuidv7();
+  // Not a visitor's mistake: the routes make the id (request-context.ts), and the walk relies on its clock reading.
+  if (!UUID_V7.test(requestId)) throw new Error(`conversion request id ${requestId} is not a UUIDv7`);
   try {
     return await intake(d, { ...input, requestId });
   } catch (err) {
@@ -83,7 +96,7 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
   let sessionId: string | null = null;
   const reject = (status: IntakeResult['status'], error: string, fields?: ParamError[], logged?: string): IntakeResult => {
     const body = errorBody(fields ? `${error}: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}` : error, fields?.map((f) => ({ path: f.field, message: f.message })));
-    record(d, { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'rejected', httpStatus: status, reason: logged ?? body.error, request: null, signalled: false, at });
+    record(d, { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'rejected', httpStatus: status, reason: logged ?? body.error, request: null, at });
     return { status, body: { ...body, request_id: requestId } };
   };
   const unauthenticated = (why: string) => reject(401, UNAUTHENTICATED, undefined, `unauthenticated: ${why}`);
@@ -143,20 +156,42 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
 
   const counted = await alreadyCounted(session._id, session.advertiserId, request, rule);
   if (counted) {
-    record(d, { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'duplicate', httpStatus: 200, reason: counted.reason, request, signalled: false, at, decision: { outcome: 'duplicate', reason: counted.reason, conversionId: counted.conversionId, at } });
+    record(d, { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'duplicate', httpStatus: 200, reason: counted.reason, request, at, decision: { outcome: 'duplicate', reason: counted.reason, conversionId: counted.conversionId, at } });
     return { status: 200, body: { outcome: 'duplicate', status: 'duplicate', reason: counted.reason, conversion_id: counted.conversionId, session_id: sessionId, request_id: requestId } };
   }
   // Durable before the 202, and all this path does: the hand-over (worker processes) signals it to its session.
-  const accepted: InboundRecord = { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'accepted', httpStatus: 202, reason: null, request, signalled: false, at };
-  try {
-    // An insert, not an upsert: the id is this request's own and nothing else knows it before the 202.
-    await withinBudget(inbounds().insertOne(accepted), 'inbound insert');
-  } catch (err) {
+  const accepted: InboundRecord = { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'accepted', httpStatus: 202, reason: null, request, at };
+  const deadline = idTime(requestId) + operationBudgetMs();
+  const refused = (err: unknown): IntakeResult => {
     d.metrics.dependencyError(err, 'inbound_accept', 'mongodb');
     d.log.error({ requestId, request, err: String(err) }, 'conversion not stored');
-    return { status: 503, body: { ...errorBody('temporarily unable to record the conversion; retry later'), request_id: requestId } };
+    return { status: 503, body: { ...errorBody('temporarily unable to record the conversion in time; retry later'), request_id: requestId } };
+  };
+  if (Date.now() >= deadline) return refused(new DatabaseUnavailable('inbound insert: the lookups before it took all of MONGO_OP_TIMEOUT_MS'));
+  // An insert, not an upsert: the id is this request's own and nothing else knows it before the 202.
+  const insert = inbounds().insertOne(accepted);
+  let failure: DatabaseUnavailable;
+  try {
+    await withinBudget(insert, 'inbound insert', deadline - Date.now());
+    if (Date.now() <= deadline) return { status: 202, body: { outcome: 'accepted', status: 'accepted', session_id: sessionId, request_id: requestId } };
+    failure = new DatabaseUnavailable('inbound insert: acknowledged after MONGO_OP_TIMEOUT_MS from the request');
+  } catch (err) {
+    if (!(err instanceof DatabaseUnavailable)) throw err;
+    failure = err;
   }
-  return { status: 202, body: { outcome: 'accepted', status: 'accepted', session_id: sessionId, request_id: requestId } };
+  void insert.then(() => markTooLate(d, requestId), () => undefined);
+  return refused(failure);
+}
+
+/** An accepted record that landed after its 503: refused, so that the walk passes it over if it has not reached it yet. */
+async function markTooLate(d: IntakeDeps, requestId: string): Promise<void> {
+  try {
+    await inbounds().updateOne({ _id: requestId, outcome: 'accepted' }, { $set: { outcome: 'rejected', httpStatus: 503, reason: STORED_TOO_LATE } });
+    d.log.warn({ requestId }, 'conversion stored after its 503: marked refused');
+  } catch (err) {
+    d.metrics.dependencyError(err, 'inbound_log', 'mongodb');
+    d.log.error({ requestId, err: String(err) }, 'conversion stored after its 503 could not be marked refused: the hand-over may signal it');
+  }
 }
 
 /** What intake needs of a session: not its visitor fields (user agent, link parameters…), which the engine reads itself. */

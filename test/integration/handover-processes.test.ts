@@ -12,13 +12,14 @@ import { HttpSink } from '../support/http-sink';
 import { scrape, seriesValue } from '../support/prometheus';
 import { TcpProxy } from '../support/tcp-proxy';
 import { click, conversionsOf, postback, settledDeliveries } from '../support/tracking-client';
+import { readConversionState } from '../../src/handover/conversion-log';
 import { readState } from '../../src/handover/session-ranges';
 import { allStarted, startedCount } from '../support/handed-over';
 
 // Issue #12 item 1: several API and worker processes at once, nothing done twice. Real processes
 // (src/main.ts) against the shared stack: two ROLE=api, two ROLE=worker. The API processes make
-// no Temporal call on the tracking paths, the workers' hand-overs share one queue through leases,
-// and a worker killed while it holds leases loses nothing.
+// no Temporal call on the tracking paths, the workers' hand-overs share the walk of each log
+// through the claims in its state document, and a worker killed while it holds a claim loses nothing.
 
 jest.setTimeout(300_000);
 
@@ -94,7 +95,10 @@ test('two API and two worker processes: every session started once, every conver
     expect(recorded[0]).toMatchObject({ txid: `tx-multi-${i}` });
     expect(sink.received(`/publisher/${f.publisherId}`).filter((r) => r.query.cid === id)).toHaveLength(1);
   }
-  expect(await inbounds().countDocuments({ sessionId: { $in: converted }, outcome: 'accepted', signalled: true })).toBe(CONVERTED);
+  expect(await inbounds().countDocuments({ sessionId: { $in: converted }, outcome: 'accepted', 'decision.outcome': 'recorded' })).toBe(CONVERTED);
+  // The hand-overs walked the log: nothing written to its records but the workflows' decisions.
+  expect(await inbounds().countDocuments({ sessionId: { $in: converted }, $or: [{ signalled: { $exists: true } }, { handoverLease: { $exists: true } }] })).toBe(0);
+  expect((await readConversionState()).claims).toEqual([]);
 
   await Promise.all(workers.map((w) => w.stop()));
 });

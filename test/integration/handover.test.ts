@@ -1,9 +1,15 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { ConversionRequest } from '../../src/domain/attribution-rules';
+import { STORED_TOO_LATE } from '../../src/http/conversion-intake';
+import { CONVERSION_LOG, readConversionState } from '../../src/handover/conversion-log';
 import { Handover } from '../../src/handover/handover';
+import { claimRange } from '../../src/handover/id-ranges';
 import { createLogger } from '../../src/log';
 import { Metrics } from '../../src/metrics';
 import { readState } from '../../src/handover/session-ranges';
 import { idTime } from '../../src/persistence/session-ids';
 import { handoverState } from '../../src/persistence/models/handover-state';
+import { inbounds, type InboundRecord } from '../../src/persistence/models/inbound';
 import { sessions } from '../../src/persistence/models/session';
 import { SessionClient } from '../../src/temporal/session-client';
 import { createFixture, insertWaitingSessions, type Fixture } from '../support/fixtures';
@@ -11,11 +17,13 @@ import { eventually, startTestApp, type TestApp } from '../support/harness';
 import { HttpSink } from '../support/http-sink';
 import { scrape, seriesValue } from '../support/prometheus';
 import { allStarted, startedCount } from '../support/handed-over';
+import { click, conversionsOf, postback } from '../support/tracking-client';
 
-// The hand-over (src/handover): stored sessions are its queue, walked in id order a claimed range
-// at a time. A backlog goes in back-to-back claims, two hand-overs never take the same range, a
-// claim whose lease ran out is taken over, and a stop gives back what it had not handed over.
-// Sessions are not written to: the claims live in one state document. The app's own worker (and hand-over) is stopped
+// The hand-over (src/handover): stored sessions and the inbound log's accepted conversions are its
+// queues, each walked in id order a claimed range at a time. A backlog goes in back-to-back claims,
+// two hand-overs never take the same range, a claim whose lease ran out is taken over, and a stop
+// gives back what it had not handed over. Neither sessions nor inbound records are written to: the
+// claims live in one state document per log. The app's own worker (and hand-over) is stopped
 // where a test runs hand-overs of its own, so that only those work on the queue.
 
 let app: TestApp;
@@ -58,6 +66,37 @@ function countStarts(around?: (id: string) => Promise<void>) {
   return calls;
 }
 
+
+/** Counts signalConversion calls per request id, across every SessionClient of this process. */
+function countSignals() {
+  const calls = new Map<string, number[]>();
+  const signal = SessionClient.prototype.signalConversion;
+  jest.spyOn(SessionClient.prototype, 'signalConversion').mockImplementation(async function (this: SessionClient, s, request, o) {
+    calls.set(request.requestId, [...(calls.get(request.requestId) ?? []), Date.now()]);
+    return signal.call(this, s, request, o);
+  });
+  return calls;
+}
+
+/** For each session, an accepted conversion and, after it in the log, a rejected request, as the API stores them: [accepted ids, rejected ids]. */
+async function storeRequests(sessionIds: string[], tag: string): Promise<[string[], string[]]> {
+  const accepted: string[] = [];
+  const rejected: string[] = [];
+  const docs: InboundRecord[] = [];
+  for (const [i, sessionId] of sessionIds.entries()) {
+    const at = new Date();
+    const request: ConversionRequest = { requestId: uuidv7(), source: 'postback', event: 'registration', txid: `tx-${tag}-${i}`, amountMinor: null, amountCurrency: null, status: 'approved', receivedAtMs: at.getTime() };
+    docs.push({ _id: request.requestId, source: 'postback', sessionId, params: {}, ip: '203.0.113.9', outcome: 'accepted', httpStatus: 202, reason: null, request, at });
+    const refused = uuidv7();
+    docs.push({ _id: refused, source: 'postback', sessionId, params: {}, ip: '203.0.113.9', outcome: 'rejected', httpStatus: 400, reason: 'invalid parameters', request: null, at });
+    accepted.push(request.requestId);
+    rejected.push(refused);
+  }
+  await inbounds().insertMany(docs);
+  return [accepted, rejected];
+}
+
+const recorded = (ids: string[]) => async () => (await inbounds().countDocuments({ _id: { $in: ids }, 'decision.outcome': 'recorded' })) === ids.length;
 
 /** Waits until the newest of `ids` is old enough to be claimed. */
 const settled = (ids: string[]) => eventually(() => Date.now() > idTime(ids[ids.length - 1]!) + SETTLE_MS, 30_000, 'the sessions to settle');
@@ -189,3 +228,100 @@ test('a stretch of sessions with nothing to start (imported history, lazy ones) 
     await app.startWorker();
   }
 });
+
+test('two hand-overs walk the inbound log: each accepted conversion signalled once, rejected requests passed over, nothing written to the records', async () => {
+  await app.stopWorker();
+  const sessionIds = await insertWaitingSessions(f, 10);
+  const [accepted, rejected] = await storeRequests(sessionIds, 'walk');
+  const signals = countSignals();
+  try {
+    const a = handover();
+    const b = handover();
+    a.h.start();
+    b.h.start();
+    try {
+      await eventually(() => accepted.every((id) => signals.has(id)), 60_000, 'every accepted conversion signalled');
+    } finally {
+      await Promise.all([a.h.stop(), b.h.stop()]);
+    }
+    const state = await readConversionState();
+    expect(state.claims).toEqual([]);
+    expect(state.next >= accepted[accepted.length - 1]!).toBe(true);
+    // The hand-overs wrote nothing to the records.
+    expect(await inbounds().countDocuments({ _id: { $in: [...accepted, ...rejected] }, $or: [{ signalled: { $exists: true } }, { handoverLease: { $exists: true } }, { decision: { $exists: true } }] })).toBe(0);
+  } finally {
+    await app.startWorker();
+  }
+  // The worker runs the workflows: each conversion recorded once, its decision on its record; the
+  // app's own hand-over (started again) signals nothing twice.
+  await eventually(recorded(accepted), 60_000, 'every accepted conversion recorded');
+  for (const id of sessionIds) expect(await conversionsOf(id)).toHaveLength(1);
+  for (const id of accepted) expect(signals.get(id)).toHaveLength(1);
+  for (const id of rejected) expect(signals.has(id)).toBe(false);
+  expect(await inbounds().countDocuments({ _id: { $in: rejected }, decision: { $exists: true } })).toBe(0);
+});
+
+test('a claim on conversions whose holder died is taken over once its lease runs out', async () => {
+  await app.stopWorker();
+  try {
+    const sessionIds = await insertWaitingSessions(f, 3);
+    const [accepted] = await storeRequests(sessionIds, 'killed');
+    await settled(accepted);
+    // As a hand-over killed mid-range leaves it: its claim on the range, the cursor past it.
+    const dead = await claimRange(CONVERSION_LOG, { by: 'killed-process#1', leaseMs: 2_000, limit: 10, settleMs: SETTLE_MS });
+    expect(dead.claim).not.toBeNull();
+    const until = dead.claim!.until.getTime();
+    expect(dead.claim && 'items' in dead ? dead.items.map((i) => i._id) : []).toEqual(accepted);
+    const signals = countSignals();
+    const a = handover();
+    a.h.start();
+    try {
+      await eventually(() => accepted.every((id) => signals.has(id)), 30_000, 'the claimed conversions taken over');
+    } finally {
+      await a.h.stop();
+    }
+    for (const id of accepted) {
+      expect(signals.get(id)).toHaveLength(1);
+      expect(signals.get(id)![0]).toBeGreaterThanOrEqual(until);
+    }
+    expect((await readConversionState()).claims).toEqual([]);
+  } finally {
+    await app.startWorker();
+  }
+});
+
+test('a postback whose insert is acknowledged after its deadline is answered 503, marked refused, and never signalled', async () => {
+  // A hand-over of the test's own: the app's polls ten minutes apart.
+  const a = handover();
+  a.h.start();
+  try {
+    await lateInsert();
+  } finally {
+    await a.h.stop();
+  }
+});
+
+async function lateInsert(): Promise<void> {
+  const { sessionId } = await click(app.httpUrl!, f, '&sub1=late-insert');
+  const insertOne = inbounds().insertOne.bind(inbounds());
+  // Past MONGO_OP_TIMEOUT_MS (2 s) from the request's arrival: a database that stalled on this one write.
+  jest.spyOn(inbounds(), 'insertOne').mockImplementationOnce(async (doc, o) => {
+    await new Promise((r) => setTimeout(r, 2_200));
+    return insertOne(doc, o);
+  });
+  const res = await postback(app.httpUrl!, { click_id: sessionId, event: 'registration', txid: 'tx-late-insert', token: f.token });
+  expect(res.status).toBe(503);
+  expect(res.body.error).toMatch(/unable to record the conversion in time; retry later/);
+  const requestId = res.body.request_id as string;
+  const stored = await eventually(() => inbounds().findOne({ _id: requestId, outcome: 'rejected' }), 10_000, 'the late record marked refused');
+  expect(stored).toMatchObject({ httpStatus: 503, reason: STORED_TOO_LATE, sessionId });
+  // The app's hand-over walks past it and signals nothing for it.
+  await eventually(async () => (await readConversionState()).next > requestId, 30_000, 'the walk past the refused record');
+  expect(await conversionsOf(sessionId)).toHaveLength(0);
+  expect((await inbounds().findOne({ _id: requestId }))?.decision).toBeUndefined();
+
+  // The sender's retry is a new request, accepted and recorded once.
+  const retry = await postback(app.httpUrl!, { click_id: sessionId, event: 'registration', txid: 'tx-late-insert', token: f.token });
+  expect(retry).toMatchObject({ status: 202, body: { outcome: 'accepted' } });
+  await eventually(async () => (await conversionsOf(sessionId)).length === 1, 30_000, 'the retry recorded');
+}

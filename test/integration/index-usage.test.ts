@@ -1,3 +1,4 @@
+import { CONVERSION_LOG } from '../../src/handover/conversion-log';
 import type { Collection, Document } from 'mongodb';
 import mongoose from 'mongoose';
 import { v7 as uuidv7 } from 'uuid';
@@ -60,13 +61,12 @@ beforeAll(async () => {
     })) as never,
   );
   await inbounds().insertMany(
-    Array.from({ length: 3000 }, (_, i) => ({ _id: `i${i}`, sessionId: `s${i}`, signalled: i % 100 !== 0, outcome: 'accepted', at: at(i) })) as never,
+    Array.from({ length: 3000 }, (_, i) => ({ _id: `i${String(i).padStart(4, '0')}`, sessionId: `s${i}`, outcome: i % 10 ? 'accepted' : 'rejected', at: at(i) })) as never,
   );
   // Blocks of years before the sessions, which the app's own rollup writer never recomputes nor
   // deletes. Once autovacuum has analysed a table, PostgreSQL prices its pages: an empty one
   // costs nothing to scan and a page or two costs less than a bitmap scan's heap fetch, so it
-  // keeps the Seq Scan (CI at eaee3ae failed the rollup cases so). Hence tables of some pages,
-  // the unsignalled conversions a small part of theirs, as in production.
+  // keeps the Seq Scan (CI at eaee3ae failed the rollup cases so). Hence tables of some pages.
   const row = { k: ['c1', 'p1', 'FR'], clicks: 10, conversions: 1, payout: 100, revenue: 150 };
   await rollups().insertMany(
     Array.from({ length: 2000 }, (_, i) => ({ _id: `old|clicks|day|${i}`, cube: 'old', part: 'clicks', level: 7, t: new Date(Date.UTC(2018, 0, 1) + i * 86_400_000), tok: 1, rows: [row, row, row] })) as never,
@@ -122,7 +122,6 @@ function explainAggregate(c: Collection<never>, pipeline: Document[], opts: { hi
 }
 
 const c = <T extends Document>(coll: Collection<T>) => coll as unknown as Collection<never>;
-const freeLease = { $or: [{ handoverLease: { $exists: false } }, { 'handoverLease.until': { $lte: new Date('2024-03-11') } }] };
 const range = { $gte: new Date('2024-03-10T00:00:00Z'), $lt: new Date('2024-03-10T02:00:00Z') };
 const reportQuery: FactQuery = { groupBy: ['campaign', 'day'], from: range.$gte, to: range.$lt, tz: 'UTC', includeBots: false, statuses: ['approved'], filters: [] };
 
@@ -133,12 +132,11 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
   // activities/conversions.ts: a transaction id already counted for the advertiser.
   ['conversion by advertiser and txid (recordConversion)', () => explainFind(c(conversions()), { advertiserId: 'a1', txidKey: 't1' }), 'advertiserId_1_txidKey_1'],
   ['conversion by id (status update)', () => explainFind(c(conversions()), { _id: 'k3' }), '_id_'],
-  // src/handover/leases.ts: the hand-over's claims on the conversions' queue (free or expired leases, oldest first).
-  // src/handover/session-ranges.ts: the next range of sessions after the hand-over's cursor, in id order.
+  // src/handover/id-ranges.ts: the next range of sessions, or of accepted conversions, after the hand-over's cursor, in id order.
   ['sessions to start (hand-over range)', () => explain({ find: 'sessions', filter: { _id: { $gt: sid[10]!, $lt: sid[50]! } }, sort: { _id: 1 }, limit: 200, hint: { _id: 1 } }), '_id_'],
-  ['conversions to signal (hand-over claim)', () => explainFind(c(inbounds()), { signalled: false, outcome: 'accepted', ...freeLease }, { sort: { at: 1 }, limit: 200 }), 'signalled_1_outcome_1_at_1'],
+  ['conversions to signal (hand-over range)', () => explain({ find: 'inbound', filter: { _id: { $gt: 'i0100', $lt: 'i2000' }, ...CONVERSION_LOG.pending }, sort: { _id: 1 }, limit: 200, hint: { _id: 1 } }), '_id_'],
   ['the refused sessions of a claim (hand-over)', () => explainFind(c(sessions()), { _id: { $in: [sid[1]!, sid[50]!] } }), '_id_'],
-  ['the items of a claim (hand-over)', () => explainFind(c(inbounds()), { _id: { $in: ['i0', 'i10'] }, 'handoverLease.by': 'h#1' }), '_id_'],
+  ['the refused conversions of a claim (hand-over)', () => explainFind(c(inbounds()), { _id: { $in: ['i0001', 'i0010'] }, ...CONVERSION_LOG.pending }), '_id_'],
   // src/http/api/sessions.ts, conversions.ts: lists by campaign, advertiser (its key's scope) or publisher, sorted by id
   // (first page: later pages add `_id > cursor`, which the _id index bounds).
   // Sessions: one `{field: 1, _id: 1}` index per field serves the list in its order, and with from/to

@@ -57,7 +57,9 @@ test('clicks and a postback taken while Temporal is down are handed over, once, 
     const res = await postback(app.httpUrl!, { click_id: converted, event: 'registration', txid: 'tx-while-down', token: f.token });
     expect(res).toMatchObject({ status: 202, body: { outcome: 'accepted', status: 'accepted', session_id: converted } });
     waitingRequestId = res.body.request_id;
-    expect(await inbounds().findOne({ _id: waitingRequestId as string })).toMatchObject({ outcome: 'accepted', signalled: false, sessionId: converted });
+    const inbound = await inbounds().findOne({ _id: waitingRequestId as string });
+    expect(inbound).toMatchObject({ outcome: 'accepted', sessionId: converted });
+    expect(inbound?.decision).toBeUndefined();
     expect(await conversionsOf(converted)).toHaveLength(0);
   } finally {
     await stack.startTemporal();
@@ -79,7 +81,7 @@ test('clicks and a postback taken while Temporal is down are handed over, once, 
 
   // The waiting conversion is signalled, recorded once and delivered once.
   const converted = clicked[7]!;
-  await eventually(() => inbounds().findOne({ _id: waitingRequestId as string, signalled: true }), 30_000, 'the waiting conversion to be signalled');
+  await eventually(() => inbounds().findOne({ _id: waitingRequestId as string, 'decision.outcome': 'recorded' }), 30_000, 'the waiting conversion to be signalled and recorded');
   await settledDeliveries(converted, NOTIFICATIONS_PER_CONVERSION, 60_000);
   const recorded = await conversionsOf(converted);
   expect(recorded).toHaveLength(1);

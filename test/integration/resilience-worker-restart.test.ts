@@ -38,7 +38,9 @@ test('a conversion accepted while the worker is down is recorded once the worker
     const accepted = await postback(app.httpUrl!, { click_id: sessionId, event: 'registration', txid: 'tx-restart-1', token: f.token });
     expect(accepted).toMatchObject({ status: 202, body: { status: 'accepted', session_id: sessionId } });
     // Stored for the hand-over, which runs in the worker process: it waits in MongoDB meanwhile.
-    expect(await inbounds().findOne({ _id: accepted.body.request_id as string })).toMatchObject({ outcome: 'accepted', signalled: false });
+    const waiting = await inbounds().findOne({ _id: accepted.body.request_id as string });
+    expect(waiting).toMatchObject({ outcome: 'accepted' });
+    expect(waiting?.decision).toBeUndefined();
 
     await idle(1_000);
     expect(await conversionsOf(sessionId)).toHaveLength(0);

@@ -1,11 +1,11 @@
 import { Schema, model } from 'mongoose';
 import { rawCollection } from '../raw-collection';
 import type { ConversionRequest } from '../../domain/attribution-rules';
-import type { HandoverLease } from './session';
 
 /**
- * Every pixel and postback request and what became of it. An accepted conversion is stored
- * `signalled: false` before its 202; the hand-over (worker processes) signals it to its session.
+ * Every pixel and postback request and what became of it. An accepted conversion is stored before
+ * its 202; the hand-over (worker processes) walks the log by id and signals it to its session
+ * (src/handover/conversion-log.ts), writing nothing to it; the session workflow writes its decision.
  */
 export interface InboundRecord {
   _id: string;
@@ -19,10 +19,9 @@ export interface InboundRecord {
   reason: string | null;
   /** The conversion as it is (or will be) signalled to the session workflow; null when rejected. */
   request: ConversionRequest | null;
-  signalled: boolean;
+  /** Written by versions before the hand-over walked the log (true once signalled); never written now. */
+  signalled?: boolean;
   at: Date;
-  /** A hand-over process working on it (accepted, not yet signalled). */
-  handoverLease?: HandoverLease;
   /** What the session workflow finally did with it (absent while it has not decided). */
   decision?: InboundDecision;
 }
@@ -49,17 +48,18 @@ const inboundSchema = new Schema(
     signalled: Boolean,
     at: Date,
     decision: Schema.Types.Mixed,
-    handoverLease: { by: String, until: Date },
   },
   { versionKey: false },
 );
-// The hand-over's queue, oldest first: accepted and not yet signalled (rejected rows are never signalled, so outcome is in the key).
-inboundSchema.index({ signalled: 1, outcome: 1, at: 1 });
-// Nothing else: every pixel and postback inserts here, and each index costs that insert about a
-// fifth of it again. Ids are UUIDv7 (the request's own), so they are already in time order.
+// No secondary index: every pixel and postback inserts here, and each index costs that insert
+// about a fifth of it again, and every later rewrite (the decision) as much. Ids are UUIDv7 (the
+// request's own), so the primary key is already the log in time order, which the hand-over walks.
 
-/** Indexes of earlier versions that no query used: dropped at start (database.ts). */
-export const RETIRED_INBOUND_INDEXES: readonly Record<string, 1>[] = [{ sessionId: 1 }, { at: 1 }];
+/**
+ * Indexes of earlier versions: dropped at start (database.ts). The last was the hand-over's queue
+ * when it leased and marked each row; it walks the ids now.
+ */
+export const RETIRED_INBOUND_INDEXES: readonly Record<string, 1>[] = [{ sessionId: 1 }, { at: 1 }, { signalled: 1, outcome: 1, at: 1 }];
 
 export const Inbound = model<InboundRecord>('Inbound', inboundSchema, 'inbound');
 export const inbounds = rawCollection(Inbound);
