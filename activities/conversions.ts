@@ -5,7 +5,7 @@ import type { Logger } from '../src/log';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { conversions, type ConversionRecord } from '../src/persistence/models/conversion';
 import { sessions } from '../src/persistence/models/session';
-import { markChanged } from '../src/reports/rollup-writer';
+import { markChanged, needsMark } from '../src/reports/rollup-writer';
 import { planNotifications } from './notification-plan';
 
 export interface RecordConversionInput {
@@ -19,7 +19,8 @@ export interface RecordConversionInput {
 
 const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
-export function conversionActivities(cache: ConfigCache, log: Logger) {
+/** `rollupLateMs`: ROLLUP_LATE_MS, which lets a conversion recorded soon after it was received skip its rollup mark (0: always marked). */
+export function conversionActivities(cache: ConfigCache, log: Logger, rollupLateMs = 0) {
   return {
     /**
      * Records a conversion exactly once: its id comes from the workflow (the same on retry), and
@@ -79,8 +80,9 @@ export function conversionActivities(cache: ConfigCache, log: Logger) {
           if (tries >= 3) throw ApplicationFailure.nonRetryable(`conversion ${conversionId} not recorded: ${String((err as Error).message)}`, 'ConversionNotRecorded');
         }
       }
-      // Report rollups recompute its quarter-hour (before anything else can fail and retry).
-      await markChanged(doc.createdAt);
+      // Report rollups recompute its quarter-hour (before anything else can fail and retry), unless
+      // the writer has yet to read it.
+      if (needsMark(doc.createdAt.getTime(), Date.now(), rollupLateMs)) await markChanged(doc.createdAt);
       // Lists and reports filter on the stored status: a session converts when its first conversion
       // counts, not only when its window closes (it cannot be expired while conversions count).
       if (request.status !== 'rejected') {

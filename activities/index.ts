@@ -16,12 +16,14 @@ export interface ActivityDeps {
   metrics?: Metrics;
   /** A client on the worker's own connection: the session's steps start delivery workflows with it. */
   temporal: Client;
+  /** ROLLUP_LATE_MS: how late a record may land in a quarter-hour before the rollup writer reads it (absent: every conversion marks its quarter-hour). */
+  rollupLateMs?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...sessionActivities(deps.cache),
-    ...conversionActivities(deps.cache, deps.log),
+    ...conversionActivities(deps.cache, deps.log, deps.rollupLateMs),
     ...deliveryActivities(deps.log, deps.outbound, deps.metrics),
     ...deliveryStartActivities(deps.temporal),
     ...inboundDecisionActivities(),

@@ -111,7 +111,10 @@ const fields = z.object({
   REPORT_MAX_CONCURRENT_PER_KEY: int(2, 1),
   /** Report rollups: how often a worker process recomputes changed blocks (0: this process writes none). */
   ROLLUP_INTERVAL_MS: int(5_000, 0),
-  /** How long after its click a session may still land (the click path inserts at once; this is slack). */
+  /**
+   * How long after its click a session may still land (the click path inserts at once; this is
+   * slack). The same in every process: a conversion recorded within half of it skips its rollup mark.
+   */
   ROLLUP_LATE_MS: int(120_000, 0),
   /** How long a writer owns a claimed block before another may take it over. */
   ROLLUP_LEASE_MS: int(60_000, 100),

@@ -106,6 +106,17 @@ export async function markDirty(t: number, level = 0): Promise<void> {
 /** For the activities: a stored or changed session or conversion created at `at`. */
 export const markChanged = (at: Date | number) => markDirty(typeof at === 'number' ? at : at.getTime());
 
+/**
+ * Whether a record created at `createdAtMs` and stored at `storedAtMs` needs its quarter-hour
+ * marked. Stored within half of ROLLUP_LATE_MS, it landed before the writer marked that
+ * quarter-hour settled (at least ROLLUP_LATE_MS after its end), so the writer reads it then with
+ * the rest: no mark, which would be one more write of a row every change of the quarter-hour
+ * locks. The other half is slack for the clocks of the hosts.
+ */
+export function needsMark(createdAtMs: number, storedAtMs: number, lateMs: number): boolean {
+  return storedAtMs - createdAtMs >= lateMs / 2;
+}
+
 /** Every quarter-hour of `[from, to)` marked; returns how many. */
 export async function markRange(from: Date, to: Date): Promise<number> {
   let n = 0;
