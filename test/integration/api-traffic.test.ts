@@ -123,6 +123,8 @@ describe('sessions, conversions and deliveries', () => {
       [1, 500, 'failed'], [2, 500, 'failed'], [3, 500, 'failed'], [4, 500, 'failed'], [5, 500, 'given_up'],
     ]);
     const before = sink.received(`/publisher/${f.publisherId}`).length;
+    // The last attempt is logged just before its workflow returns; until then a re-send is refused (409, still retried).
+    await eventually(async () => (await app.temporal.deliveryState(given.deliveryId)) === 'closed', 20_000, 'the given-up delivery workflow to close');
 
     expect((await otherPub.post(`/deliveries/${given.deliveryId}/resend`)).status).toBe(404);
     expect((await adv.post(`/deliveries/${given.deliveryId}/resend`)).status).toBe(403);
