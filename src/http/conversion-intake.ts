@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Document } from 'mongodb';
 import { v7 as uuidv7 } from 'uuid';
 import type { ConversionRequest } from '../domain/attribution-rules';
 import { CONVERSION_PARAM_ALIASES, parseConversionParams, type ConversionParams, type ParamError } from '../domain/conversion-params';
@@ -116,24 +115,21 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
     ]);
   }
 
-  // Read with the session, in the same round trip, and looked at only once the request is authenticated.
-  const probe = duplicateProbe(p);
-  let found: SessionFound | null;
+  let session: Awaited<ReturnType<typeof findSession>>;
   if (input.source === 'postback') {
-    const auth = await authenticatePostback(d, input, p, clickId, probe);
+    const auth = await authenticatePostback(d, input, p, clickId);
     if (!auth.ok) return unauthenticated(auth.why);
-    found = auth.found;
-    if (!found || found.session.advertiserId !== auth.advertiserId) return reject(404, `unknown click id "${clickId}"`);
-    sessionId = found.session._id;
+    session = auth.session;
+    if (!session || session.advertiserId !== auth.advertiserId) return reject(404, `unknown click id "${clickId}"`);
+    sessionId = session._id;
   } else {
-    found = await findSession(clickId, probe);
-    if (!found) return reject(404, `unknown click id "${clickId}"`);
-    sessionId = found.session._id;
-    const advertiser = await d.cache.advertisers.get(found.session.advertiserId);
+    session = await findSession(clickId);
+    if (!session) return reject(404, `unknown click id "${clickId}"`);
+    sessionId = session._id;
+    const advertiser = await d.cache.advertisers.get(session.advertiserId);
     const refused = pixelRefusal({ ...OPEN_PIXEL_POLICY, ...advertiser?.pixel }, { clickIdParam: p.clickId !== undefined, pageHost: input.pageHost ?? null });
     if (refused) return reject(403, refused);
   }
-  const { session } = found;
   if (p.campaignId && p.campaignId !== session.campaignId) return reject(404, `click id does not belong to campaign "${p.campaignId}"`);
   if (p.advertiserId && p.advertiserId !== session.advertiserId) return reject(404, `click id does not belong to advertiser "${p.advertiserId}"`);
 
@@ -158,7 +154,7 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
     receivedAtMs: at.getTime(),
   };
 
-  const counted = await alreadyCounted(session._id, session.advertiserId, request, rule, found.counted);
+  const counted = await alreadyCounted(session._id, session.advertiserId, request, rule);
   if (counted) {
     record(d, { _id: requestId, source: input.source, sessionId, params: loggable(input.params), ip: input.ip, outcome: 'duplicate', httpStatus: 200, reason: counted.reason, request, at, decision: { outcome: 'duplicate', reason: counted.reason, conversionId: counted.conversionId, at } });
     return { status: 200, body: { outcome: 'duplicate', status: 'duplicate', reason: counted.reason, conversion_id: counted.conversionId, session_id: sessionId, request_id: requestId } };
@@ -199,69 +195,22 @@ async function markTooLate(d: IntakeDeps, requestId: string): Promise<void> {
 }
 
 /** What intake needs of a session: not its visitor fields (user agent, link parameters…), which the engine reads itself. */
-type SessionHead = { _id: string; advertiserId: string; campaignId: string; expiresAt: Date };
-/** A stored conversion a request may repeat: what alreadyCounted looks at. */
-type CountedConversion = { _id: string; status: string; source?: string; sessionId?: string };
-/**
- * The session, and when the request says enough to tell (`probe`), the conversion it would repeat
- * (null: none; undefined: not looked for, alreadyCounted reads it itself).
- */
-type SessionFound = { session: SessionHead; counted?: CountedConversion | null };
-
-/**
- * Which stored conversion alreadyCounted would compare this request with, when the parameters
- * alone say so: the advertiser's conversion with this transaction id, else this session's
- * conversion of the named event. Without a txid or an event (the campaign's default event) the
- * check needs the campaign first, and reads on its own.
- */
-export type DuplicateProbe = { txid: string } | { event: string };
-function duplicateProbe(p: ConversionParams): DuplicateProbe | null {
-  if (p.txid !== undefined) return { txid: p.txid };
-  return p.event !== undefined ? { event: p.event } : null;
+function findSession(clickId: string) {
+  return withinBudget(sessions().findOne<{ _id: string; advertiserId: string; campaignId: string; expiresAt: Date }>({ _id: clickId }, { projection: { advertiserId: 1, campaignId: 1, expiresAt: 1 } }), 'session lookup');
 }
 
-const SESSION_HEAD = { advertiserId: 1, campaignId: 1, expiresAt: 1 } as const;
-const COUNTED_FIELDS = { _id: 1, status: 1, source: 1, sessionId: 1 } as const;
-
-/**
- * The session and the conversion `probe` names, in one command (a `$lookup`): a postback costs two
- * round trips to the database, its insert included, instead of three.
- */
-async function findSession(clickId: string, probe: DuplicateProbe | null): Promise<SessionFound | null> {
-  if (!probe) {
-    const session = await withinBudget(sessions().findOne<SessionHead>({ _id: clickId }, { projection: SESSION_HEAD }), 'session lookup');
-    return session ? { session } : null;
-  }
-  const [row] = await withinBudget(sessions().aggregate<SessionHead & { counted: CountedConversion[] }>(sessionLookupPipeline(clickId, probe)).toArray(), 'session lookup');
-  if (!row) return null;
-  const { counted, ...session } = row;
-  return { session, counted: counted[0] ?? null };
-}
-
-/** findSession's command when a duplicate is looked for (exported for the index-usage test). */
-export function sessionLookupPipeline(clickId: string, probe: DuplicateProbe): Document[] {
-  // The session's advertiser, not the request's: the one alreadyCounted compares with.
-  const match = 'txid' in probe ? { txidKey: probe.txid, $expr: { $eq: ['$advertiserId', '$$advertiserId'] } } : { sessionId: clickId, event: probe.event };
-  return [
-    { $match: { _id: clickId } },
-    { $project: SESSION_HEAD },
-    { $lookup: { from: conversions().collectionName, let: { advertiserId: '$advertiserId' }, pipeline: [{ $match: match }, { $limit: 1 }, { $project: COUNTED_FIELDS }], as: 'counted' } },
-  ];
-}
-
-type PostbackAuth = { ok: true; advertiserId: string; found: SessionFound | null } | { ok: false; why: string };
+type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnType<typeof findSession>> } | { ok: false; why: string };
 
 /**
  * The IP allowlist, then the token, before anything about the click is revealed. The advertiser is the one the
  * request names (`adv`, else `campaign`'s advertiser), else the one of the click's session.
  */
-async function authenticatePostback(d: IntakeDeps, input: IntakeInput, p: ConversionParams, clickId: string, probe: DuplicateProbe | null): Promise<PostbackAuth> {
+async function authenticatePostback(d: IntakeDeps, input: IntakeInput, p: ConversionParams, clickId: string): Promise<PostbackAuth> {
   const given = new Set([...(input.headerTokens ?? []), ...(p.token !== undefined ? [p.token] : [])]);
   if (given.size > 1) return { ok: false, why: 'different tokens in the headers and parameters' };
   const [token] = given;
   if (!token) return { ok: false, why: 'no token' };
-  const found = await findSession(clickId, probe);
-  const session = found?.session;
+  const session = await findSession(clickId);
   let advertiserId = p.advertiserId;
   if (!advertiserId && p.campaignId) advertiserId = (await d.cache.campaigns.get(p.campaignId))?.advertiserId;
   advertiserId ??= session?.advertiserId;
@@ -270,7 +219,7 @@ async function authenticatePostback(d: IntakeDeps, input: IntakeInput, p: Conver
   if (!advertiser) return { ok: false, why: `unknown advertiser "${advertiserId}"` };
   if (!ipAllowed(input.ip, advertiser.ipAllowlist)) return { ok: false, why: `IP ${input.ip} is not on advertiser ${advertiserId}'s allowlist` };
   if (!sameSecret(token, advertiser.postbackToken)) return { ok: false, why: `wrong token for advertiser ${advertiserId}` };
-  return { ok: true, advertiserId, found };
+  return { ok: true, advertiserId, session };
 }
 
 export function sameSecret(given: string, expected: string): boolean {
@@ -352,19 +301,15 @@ async function alreadyCounted(
   advertiserId: string,
   request: ConversionRequest,
   rule: CampaignEvent,
-  /** Read with the session (findSession, from the same parameters as `request`); undefined: read here. */
-  prefetched: CountedConversion | null | undefined,
 ): Promise<{ conversionId: string; reason: string } | null> {
-  const read = (filter: Record<string, unknown>) =>
-    prefetched !== undefined ? prefetched : withinBudget(conversions().findOne<CountedConversion>(filter, { projection: COUNTED_FIELDS }), 'conversion lookup');
   if (request.txid !== null) {
-    const c = await read({ advertiserId, txidKey: request.txid });
+    const c = await withinBudget(conversions().findOne({ advertiserId, txidKey: request.txid }, { projection: { _id: 1, status: 1, source: 1, sessionId: 1 } }), 'conversion lookup');
     // The authenticated postback takes over a transaction id a pixel claimed on another session:
     // the session workflow decides that, so it is no duplicate here.
     if (c && request.source === 'postback' && c.source === 'pixel' && c.sessionId !== sessionId) return null;
     return c && c.status === request.status ? { conversionId: c._id, reason: `transaction ${request.txid} already counted on conversion ${c._id}` } : null;
   }
   if (rule.repeatable) return null;
-  const c = await read({ sessionId, event: request.event });
+  const c = await withinBudget(conversions().findOne({ sessionId, event: request.event }, { projection: { _id: 1, status: 1 } }), 'conversion lookup');
   return c && c.status === request.status ? { conversionId: c._id, reason: `event "${request.event}" already counted for this session on conversion ${c._id}` } : null;
 }

@@ -1,4 +1,3 @@
-import { Campaign } from '../../src/persistence/models/campaign';
 import { Conversion } from '../../src/persistence/models/conversion';
 import { Delivery } from '../../src/persistence/models/delivery';
 import { Inbound } from '../../src/persistence/models/inbound';
@@ -212,17 +211,6 @@ describe('attribution rules', () => {
     expect(view.status).toBe('converted');
     // Stored too, while the window is still open, so lists and reports can filter on it.
     expect((await Session.findById(sessionId).lean())?.status).toBe('converted');
-  });
-
-  test("without an event or a txid, the campaign's default event counts once: the check then reads on its own", async () => {
-    const fx = await createFixture({ sinkUrl: sink.url });
-    await Campaign.updateOne({ _id: fx.campaignId }, { $set: { defaultEvent: 'registration' } });
-    const { sessionId } = await click(fx);
-    expect((await postback({ click_id: sessionId, token: fx.token })).status).toBe(202);
-    await eventually(async () => (await Conversion.countDocuments({ sessionId })) === 1, 20_000, 'the conversion');
-    expect(await postback({ click_id: sessionId, token: fx.token })).toMatchObject({ status: 200, body: { outcome: 'duplicate', reason: expect.stringMatching(/event "registration" already counted for this session/) } });
-    // Named, the same event is found by the session's read itself (sessionLookupPipeline).
-    expect(await postback({ click_id: sessionId, event: 'registration', token: fx.token })).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
   });
 
   test('a transaction id counted on another session of the same advertiser is not counted again', async () => {

@@ -1,5 +1,4 @@
 import { CONVERSION_LOG } from '../../src/handover/conversion-log';
-import { sessionLookupPipeline } from '../../src/http/conversion-intake';
 import type { Collection, Document } from 'mongodb';
 import mongoose from 'mongoose';
 import { v7 as uuidv7 } from 'uuid';
@@ -201,15 +200,6 @@ test.each(cases)('%s is served by an index', async (_name, explainIt, expected) 
   const acceptable = [expected].flat();
   const used = [...plan.indexes];
   expect({ collectionScans: plan.collectionScans, uses: used.some((i) => acceptable.includes(i)) ? acceptable : used }).toEqual({ collectionScans: 0, uses: acceptable });
-});
-
-test.each([
-  ['a transaction id', { txid: 't1' }, 'advertiserId_1_txidKey_1'],
-  ['an event of the session', { event: 'sale' }, 'sessionId_1'],
-] as const)('the pixel and the postback read their session with the conversion %s would repeat, by index', async (_what, probe, index) => {
-  // The click id of a session that has a conversion (sessionId sid[0], txid t0…).
-  const plan = await explainAggregate(c(sessions()), sessionLookupPipeline(sid[3]!, probe));
-  expect({ collectionScans: plan.collectionScans, indexes: [...plan.indexes].sort() }).toEqual({ collectionScans: 0, indexes: ['_id_', index].sort() });
 });
 
 test('the click insert relies on the unique _id index, and a conversion counts once by its unique (advertiser, txid) index', async () => {
