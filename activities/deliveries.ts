@@ -10,6 +10,8 @@ import { withinBudget } from '../src/persistence/operation-budget';
 export interface DeliverInput extends DeliveryRequest {
   timeoutMs: number;
   maximumAttempts: number;
+  /** Attempts made before this activity's first (the session's inline attempt): absent means none. */
+  attemptOffset?: number;
 }
 
 /**
@@ -25,23 +27,24 @@ export function isPermanentRefusal(statusCode: number | null): boolean {
   return statusCode !== null && statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 429;
 }
 
-export function deliveryActivities(log: Logger, outbound: OutboundClient, metrics?: Metrics) {
+export interface AttemptResult {
+  outcome: DeliveryAttemptRecord['outcome'];
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  /** What a failed attempt tells Temporal: retryable, or not (the URL or the publisher refuses it). */
+  failure: ApplicationFailure | null;
+}
+
+/**
+ * One attempt at an outbound postback, in two steps: `send` makes the request and judges the answer,
+ * `record` saves the attempt whatever its outcome. The `deliver` activity does both; the session's
+ * inline first attempt starts the retrying workflow between them, so an attempt recorded as failed
+ * always has its retries already scheduled.
+ */
+export function deliveryAttempts(log: Logger, outbound: OutboundClient, metrics?: Metrics) {
   return {
-    /** One attempt at an outbound postback; every attempt is saved, whatever its outcome. */
-    async deliver(input: DeliverInput): Promise<void> {
-      const { attempt } = Context.current().info;
-      // A retry whose earlier attempt was delivered and logged, but whose completion never reached
-      // Temporal (its worker was killed in between): sending again would pay the publisher twice.
-      // When the database cannot tell, the retry waits for it rather than risk that.
-      if (attempt > 1) {
-        const earlier = await withinBudget(
-          deliveries().findOne({ deliveryId: input.deliveryId, outcome: 'delivered' }, { projection: { _id: 1 } }),
-          'checking earlier attempts of this delivery',
-        ).catch((err: Error) => {
-          throw ApplicationFailure.retryable(err.message, 'DeliveryFailed');
-        });
-        if (earlier) return;
-      }
+    async send(input: DeliverInput, attempt: number): Promise<AttemptResult> {
       const started = performance.now();
       let statusCode: number | null = null;
       let error: string | null = null;
@@ -58,25 +61,54 @@ export function deliveryActivities(log: Logger, outbound: OutboundClient, metric
       const outcome = delivered ? 'delivered' : undeliverable || refused || attempt >= input.maximumAttempts ? 'given_up' : 'failed';
       const latencyMs = Math.round(performance.now() - started);
       metrics?.deliveryAttempts.inc({ target: input.target, outcome });
-      // Keyed by delivery and attempt: a retried write, or one that lands late, replaces itself.
-      const logged = await writeWithin(ATTEMPT_LOG_BUDGET_MS, () =>
-        deliveries().replaceOne(
-          { _id: `${input.deliveryId}#${attempt}` },
-          attemptRecord(input, attempt, { statusCode, latencyMs, error, outcome }),
-          { upsert: true },
-        ),
-      );
-      if (!logged.ok) {
-        log.error({ deliveryId: input.deliveryId, attempt, statusCode, outcome, err: logged.error }, 'delivery attempt could not be logged');
-      }
-      if (delivered) return;
+      if (delivered) return { outcome, statusCode, latencyMs, error, failure: null };
       // Temporal keeps failure messages in history: no query string, where secrets live.
       const message = `${redactUrl(input.url)}: ${error}`;
       if (undeliverable || refused) {
         log.warn({ deliveryId: input.deliveryId, target: input.target, targetId: input.targetId, reason: error }, 'postback not sent');
-        throw ApplicationFailure.create({ message, type: undeliverable ? 'UndeliverableUrl' : 'DeliveryRefused', nonRetryable: true, details: [attempt] });
+        const type = undeliverable ? 'UndeliverableUrl' : 'DeliveryRefused';
+        return { outcome, statusCode, latencyMs, error, failure: ApplicationFailure.create({ message, type, nonRetryable: true, details: [attempt] }) };
       }
-      throw ApplicationFailure.retryable(message, 'DeliveryFailed');
+      return { outcome, statusCode, latencyMs, error, failure: ApplicationFailure.retryable(message, 'DeliveryFailed') };
+    },
+
+    async record(input: DeliveryRequest, attempt: number, result: AttemptResult): Promise<void> {
+      const { statusCode, latencyMs, error, outcome } = result;
+      // Keyed by delivery and attempt: a retried write, or one that lands late, replaces itself.
+      const logged = await writeWithin(ATTEMPT_LOG_BUDGET_MS, () =>
+        deliveries().replaceOne({ _id: `${input.deliveryId}#${attempt}` }, attemptRecord(input, attempt, { statusCode, latencyMs, error, outcome }), {
+          upsert: true,
+        }),
+      );
+      if (!logged.ok) {
+        log.error({ deliveryId: input.deliveryId, attempt, statusCode, outcome, err: logged.error }, 'delivery attempt could not be logged');
+      }
+    },
+  };
+}
+
+export function deliveryActivities(log: Logger, outbound: OutboundClient, metrics?: Metrics) {
+  const attempts = deliveryAttempts(log, outbound, metrics);
+  return {
+    /** One attempt at an outbound postback; every attempt is saved, whatever its outcome. */
+    async deliver(input: DeliverInput): Promise<void> {
+      // Attempts the session made itself before it started this delivery's workflow come first.
+      const attempt = Context.current().info.attempt + (input.attemptOffset ?? 0);
+      // A retry whose earlier attempt was delivered and logged, but whose completion never reached
+      // Temporal (its worker was killed in between): sending again would pay the publisher twice.
+      // When the database cannot tell, the retry waits for it rather than risk that.
+      if (attempt > 1) {
+        const earlier = await withinBudget(
+          deliveries().findOne({ deliveryId: input.deliveryId, outcome: 'delivered' }, { projection: { _id: 1 } }),
+          'checking earlier attempts of this delivery',
+        ).catch((err: Error) => {
+          throw ApplicationFailure.retryable(err.message, 'DeliveryFailed');
+        });
+        if (earlier) return;
+      }
+      const result = await attempts.send(input, attempt);
+      await attempts.record(input, attempt, result);
+      if (result.failure) throw result.failure;
     },
 
     /**

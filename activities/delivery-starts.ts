@@ -1,7 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { DeliveryPolicy, DeliveryRequest } from '../src/domain/session';
+import type { Logger } from '../src/log';
+import { deliveries } from '../src/persistence/models/delivery';
 import { deliveryMetadata } from '../workflows/summaries';
+import type { deliveryAttempts } from './deliveries';
 
 export interface StartDeliveriesInput {
   deliveries: DeliveryRequest[];
@@ -10,34 +13,58 @@ export interface StartDeliveriesInput {
 }
 
 /**
- * Delivery workflows started by the session's local activity instead of as its children: no
- * child-workflow commands, no workflow task per ChildWorkflowExecutionStarted, one Temporal Action
- * per delivery instead of two. Standalone workflows outlive the session as the abandoned children
- * did. The id is the delivery id and a closed one is never run again, so a retried activity (or a
- * replayed session) meets the workflow it started and starts nothing twice.
+ * The first attempt at each delivery is made here, in the session's local activity: most postbacks
+ * are delivered at once, and those then cost no workflow, no activity task and no Temporal Action
+ * of their own. Only a delivery whose first attempt failed and may be retried gets a workflow, which
+ * goes on from attempt 2 after the policy's first interval (a start delay: no timer in its history).
+ * Standalone workflows outlive the session. The activity keeps its name, so histories recorded when
+ * it only started workflows replay.
  */
-export function deliveryStartActivities(temporal: Client) {
+export function deliveryStartActivities(temporal: Client, log: Logger, attempts: ReturnType<typeof deliveryAttempts>) {
   return {
     async startDeliveryWorkflows(input: StartDeliveriesInput): Promise<void> {
       const { taskQueue } = Context.current().info;
-      await Promise.all(
+      const { policy, event } = input;
+      const startRetries = async (d: DeliveryRequest): Promise<void> => {
+        try {
+          await temporal.workflow.start('deliveryWorkflow', {
+            ...deliveryMetadata(d, event),
+            workflowId: d.deliveryId,
+            taskQueue,
+            args: [{ ...d, policy, attemptsMade: 1 }],
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            startDelay: policy.initialIntervalMs,
+          });
+        } catch (err) {
+          // The id is the delivery id and a closed one never runs again: a retried activity, or a
+          // replayed session, meets the workflow it started and starts nothing twice.
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
+      };
+      // Every delivery finishes its attempt, recorded, before a failure of one fails the step: the
+      // step's next run must find all that this one sent.
+      const settled = await Promise.allSettled(
         input.deliveries.map(async (d) => {
-          try {
-            await temporal.workflow.start('deliveryWorkflow', {
-              ...deliveryMetadata(d, input.event),
-              workflowId: d.deliveryId,
-              taskQueue,
-              args: [{ ...d, policy: input.policy }],
-              workflowIdReusePolicy: 'REJECT_DUPLICATE',
-              // The client shares the worker's connection: its first workflow task comes back with
-              // the start's answer when this worker has a free slot, without a trip through matching.
-              requestEagerStart: true,
-            });
-          } catch (err) {
-            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          // This activity runs again after a worker dies or a step fails: an attempt already on
+          // record is not sent again, it only gets the retries it is owed.
+          const earlier = await deliveries().findOne({ _id: `${d.deliveryId}#1` }, { projection: { outcome: 1 } });
+          if (earlier) {
+            if (earlier.outcome === 'failed') await startRetries(d);
+            return;
           }
+          const result = await attempts.send({ ...d, timeoutMs: policy.timeoutMs, maximumAttempts: policy.maximumAttempts }, 1);
+          // Retries scheduled before the failure is on record: the API re-sends a failed delivery
+          // only when no workflow is retrying it, so it must never see the one without the other.
+          if (result.outcome === 'failed') {
+            // The line Temporal's SDK writes for each later attempt that fails, written here for the first.
+            log.warn({ deliveryId: d.deliveryId, attempt: 1, target: d.target, targetId: d.targetId, err: result.failure?.message }, 'delivery attempt failed, retries scheduled');
+            await startRetries(d);
+          }
+          await attempts.record(d, 1, result);
         }),
       );
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
   };
 }

@@ -5,7 +5,7 @@ import type { OutboundClient } from '../src/outbound/outbound-client';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { conversionActivities } from './conversions';
 import { deliveryStartActivities } from './delivery-starts';
-import { deliveryActivities } from './deliveries';
+import { deliveryActivities, deliveryAttempts } from './deliveries';
 import { inboundDecisionActivities } from './inbound-decisions';
 import { sessionActivities } from './sessions';
 
@@ -14,7 +14,7 @@ export interface ActivityDeps {
   log: Logger;
   outbound: OutboundClient;
   metrics?: Metrics;
-  /** A client on the worker's own connection: the session's steps start delivery workflows with it. */
+  /** A client on the worker's own connection: the session's steps start delivery workflows with it (those whose first attempt failed). */
   temporal: Client;
   /** ROLLUP_LATE_MS: how late a record may land in a quarter-hour before the rollup writer reads it (absent: every conversion marks its quarter-hour). */
   rollupLateMs?: number;
@@ -25,7 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...sessionActivities(deps.cache),
     ...conversionActivities(deps.cache, deps.log, deps.rollupLateMs),
     ...deliveryActivities(deps.log, deps.outbound, deps.metrics),
-    ...deliveryStartActivities(deps.temporal),
+    ...deliveryStartActivities(deps.temporal, deps.log, deliveryAttempts(deps.log, deps.outbound, deps.metrics)),
     ...inboundDecisionActivities(),
   };
 }

@@ -6,6 +6,8 @@ import { deliveryMetadata } from './summaries';
 
 export interface DeliveryWorkflowInput extends DeliveryRequest {
   policy: DeliveryPolicy;
+  /** Attempts made before this workflow started (the session's inline first attempt); absent: none. */
+  attemptsMade?: number;
 }
 
 const bookkeeping = proxyActivities<Activities>({
@@ -13,21 +15,27 @@ const bookkeeping = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 100 },
 });
 
-/** One outbound postback or provider notification, retried with backoff until delivered or given up. */
+/**
+ * One outbound postback or provider notification, retried with backoff until delivered or given up.
+ * Started by a session after its first attempt failed, it makes the remaining attempts, numbered on
+ * from there (the start was delayed by the first interval). Histories started without
+ * `attemptsMade` replay as they ran: the input decides, so no patch marker is needed.
+ */
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<'delivered' | 'given_up'> {
-  const { policy, ...request } = input;
+  const { policy, attemptsMade = 0, ...request } = input;
   const { deliver } = proxyActivities<Activities>({
     startToCloseTimeout: policy.timeoutMs + 5_000,
     retry: {
-      initialInterval: policy.initialIntervalMs,
+      // The backoff goes on where the attempts made before left it.
+      initialInterval: Math.min(policy.initialIntervalMs * 2 ** attemptsMade, policy.maximumIntervalMs),
       backoffCoefficient: 2,
       maximumInterval: policy.maximumIntervalMs,
-      maximumAttempts: policy.maximumAttempts,
+      maximumAttempts: policy.maximumAttempts - attemptsMade,
       nonRetryableErrorTypes: ['UndeliverableUrl', 'DeliveryRefused'],
     },
   });
   try {
-    await deliver({ ...request, timeoutMs: policy.timeoutMs, maximumAttempts: policy.maximumAttempts });
+    await deliver({ ...request, timeoutMs: policy.timeoutMs, maximumAttempts: policy.maximumAttempts, attemptOffset: attemptsMade });
     return 'delivered';
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;

@@ -110,6 +110,15 @@ const local = proxyLocalActivities<Activities>({
   localRetryThreshold: '10 seconds',
 });
 
+// The step that notifies makes each delivery's first attempt itself: it lasts as long as a request
+// may (the delivery timeout), the attempt's record and the start of its retries.
+const notifying = (policy: DeliveryPolicy) =>
+  proxyLocalActivities<Activities>({
+    startToCloseTimeout: Math.max(30_000, policy.timeoutMs + 15_000),
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+    localRetryThreshold: '10 seconds',
+  });
+
 // The same steps with a bounded life. A step still failing after its life (an hour by default: a
 // database outage) gives up; the workflow puts its conversion back on the queue and continues as
 // new, so each run's history stays small however long the outage lasts. Per run of one hour: 20
@@ -371,9 +380,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
 
   async function notify(deliveries: DeliveryRequest[], event: string): Promise<void> {
     if (!lean) return startDeliveries(deliveries, input.delivery, event);
-    // Retried until Temporal takes the starts (never given up: a conversion counted but never
-    // notified could not be told apart from one whose deliveries ran).
-    if (deliveries.length > 0) await local.startDeliveryWorkflows({ deliveries, policy: input.delivery, event });
+    // Retried until each delivery's first attempt is made and, where it failed, its workflow
+    // started (never given up: a conversion counted but never notified could not be told apart
+    // from one whose deliveries ran).
+    if (deliveries.length > 0) await notifying(input.delivery).startDeliveryWorkflows({ deliveries, policy: input.delivery, event });
   }
 }
 

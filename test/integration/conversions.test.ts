@@ -294,5 +294,18 @@ describe('outbound postbacks', () => {
     expect(attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'failed', 'failed', 'given_up']);
     const child = app.temporal.client.workflow.getHandle(attempts[0]!.deliveryId);
     expect(await child.result()).toBe('given_up');
+    // The session made the first attempt; the workflow it started then, with no parent, made the
+    // other four, its start delayed by the first interval rather than waiting on a timer.
+    expect((await child.describe()).parentExecution).toBeUndefined();
+    const events = (await child.fetchHistory()).events ?? [];
+    const started = events[0]!.workflowExecutionStartedEventAttributes!;
+    expect(Number(started.firstWorkflowTaskBackoff?.nanos ?? 0) / 1e6 + Number(started.firstWorkflowTaskBackoff?.seconds ?? 0) * 1e3).toBe(100);
+    expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(0);
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliver')).toHaveLength(1);
+    // The failure Temporal keeps in history names the URL without its query, where secrets live (audit I1).
+    const failure = events.find((e) => e.activityTaskFailedEventAttributes)!.activityTaskFailedEventAttributes!.failure!;
+    expect(failure.applicationFailureInfo).toMatchObject({ type: 'DeliveryFailed' });
+    expect(failure.message).toMatch(/\/publisher\/[^?]+: HTTP 500$/);
+    expect(failure.message).not.toContain(sessionId);
   });
 });

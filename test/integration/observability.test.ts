@@ -117,9 +117,14 @@ test('a refused delivery counts its attempts by outcome, each failed attempt one
 
   // The SDK's line for each failed attempt, through pino: one JSON line, the reason, no stack.
   const deliveryId = attempts[0]!.deliveryId;
+  // The first attempt is the session's own (its line is clicktrail's); the four after it are the
+  // delivery workflow's activity, each logged by the SDK.
+  const [first] = capture.lines.filter((l) => l.msg === 'delivery attempt failed, retries scheduled' && l.deliveryId === deliveryId);
+  expect(first).toMatchObject({ level: 40, attempt: 1, target: 'publisher' });
+  expect(first!.err).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/publisher\/\S+: HTTP 500$/);
   const failed = await eventually(() => {
     const lines = capture.lines.filter((l) => l.msg === 'Activity failed' && l.workflowId === deliveryId);
-    return lines.length >= 5 ? lines : null;
+    return lines.length >= 4 ? lines : null;
   }, 20_000, 'the failed attempts in the log');
   for (const line of failed) {
     expect(line.level).toBe(40);
@@ -182,8 +187,11 @@ test('in Temporal a session workflow carries its summary and details, a delivery
   // A visitor's link parameter cannot become a link in an operator's browser.
   expect(details).toContain('utm\\_source: \\[x\\]\\(http\\:');
 
+  // A delivery gets a workflow of its own when its first attempt fails.
+  sink.failFirst.set(`/publisher/${f.publisherId}`, 1);
   expect((await postback(app.httpUrl!, { click_id: sessionId, event: 'registration', token: f.token })).status).toBe(202);
   const [delivery] = await settledDeliveries(sessionId, 4).then((ds) => ds.filter((d) => d.target === 'publisher'));
+  expect(delivery).toMatchObject({ attempt: 2, outcome: 'delivered' });
   const child = await app.temporal.client.workflow.getHandle(delivery!.deliveryId).describe();
   expect(await child.staticSummary()).toBe(`publisher ${f.publisherId} · registration`);
   expect(await child.staticDetails()).not.toContain('?');

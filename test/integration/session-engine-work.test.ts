@@ -65,7 +65,7 @@ async function foundBy(sessionId: string): Promise<string[]> {
   return hits;
 }
 
-test('a session with three conversions starts one timer, upserts SessionStatus once, and starts its deliveries as workflows of their own', async () => {
+test('a session with three conversions starts one timer, upserts SessionStatus once, and delivers its postbacks from its own step: no workflow for a delivery that succeeds at once', async () => {
   const f = await createFixture({ sinkUrl: sink.url, windowSec: 15 });
   const { sessionId } = await click(app.httpUrl!, f);
   for (const txid of ['tx-1', 'tx-2', 'tx-3']) {
@@ -85,16 +85,13 @@ test('a session with three conversions starts one timer, upserts SessionStatus o
   expect(localActivities(events).filter((t) => t === 'startDeliveryWorkflows')).toHaveLength(3);
 
   // Publisher + campaign, publisher and business providers, for each of the three conversions:
-  // delivered once each, by workflows that have no parent (they outlive the session).
+  // delivered once each, at the first attempt, by the session's notifying step.
   const settled = await settledDeliveries(sessionId, 12);
   const deliveryIds = [...new Set(settled.map((d) => d.deliveryId))];
   expect(deliveryIds).toHaveLength(12);
+  expect(settled.map((d) => [d.attempt, d.outcome])).toEqual(Array(12).fill([1, 'delivered']));
   expect(sink.received(`/publisher/${f.publisherId}`).filter((r) => r.query.cid === sessionId).map((r) => r.query.txid).sort()).toEqual(['tx-1', 'tx-2', 'tx-3']);
-  for (const id of deliveryIds) {
-    const d = await handle(id).describe();
-    expect(d.type).toBe('deliveryWorkflow');
-    expect(d.parentExecution).toBeUndefined();
-  }
+  for (const id of deliveryIds) expect(await app.temporal.deliveryState(id)).toBe('none');
   await eventually(async () => (await foundBy(sessionId)).join() === 'converted', 20_000, 'the session found as converted only');
 }, 120_000);
 
