@@ -84,14 +84,26 @@ export async function stopAll(...running: ({ stop(): Promise<unknown> } | undefi
 
 type Falsy = false | null | undefined | 0 | '';
 
-/** Polls until `fn` returns a truthy value; fails with the last value seen. */
+/**
+ * Polls until `fn` returns a truthy value; fails with the last value or error seen. A poll that
+ * throws counts as "not yet": on a loaded CI machine a query can miss its deadline while the worker
+ * is busy, and the next poll answers.
+ */
 export async function eventually<T>(fn: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 20_000, what = 'condition'): Promise<Exclude<T, Falsy>> {
   const deadline = Date.now() + timeoutMs;
-  let last: T | Falsy;
+  let last: { value: T | Falsy } | { error: unknown } = { value: undefined };
   for (;;) {
-    last = await fn();
-    if (last) return last as Exclude<T, Falsy>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    try {
+      const value = await fn();
+      if (value) return value as Exclude<T, Falsy>;
+      last = { value };
+    } catch (error) {
+      last = { error };
+    }
+    if (Date.now() > deadline) {
+      if ('error' in last) throw new Error(`timed out waiting for ${what}; last error: ${String(last.error)}`, { cause: last.error });
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last.value)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
