@@ -1,9 +1,10 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { DeliveryPolicy, DeliveryRequest } from '../src/domain/session';
 import type { Logger } from '../src/log';
 import type { FirstAttemptGate } from '../src/outbound/first-attempt-gate';
 import { deliveries } from '../src/persistence/models/delivery';
+import { describeIfExists } from '../src/temporal/workflow-exists';
 import { deliveryMetadata } from '../workflows/summaries';
 import type { deliveryAttempts } from './deliveries';
 
@@ -57,7 +58,7 @@ export function deliveryStartActivities(temporal: Client, log: Logger, attempts:
             if (earlier.outcome === 'failed') await startWorkflow(d, 1);
             return;
           }
-          if (run > 1 && (await workflowExists(temporal, d.deliveryId))) return;
+          if (run > 1 && (await describeIfExists(temporal, d.deliveryId))) return;
           const release = gate.tryAcquire(d.url);
           if (!release) return startWorkflow(d, 0);
           const started = performance.now();
@@ -81,14 +82,4 @@ export function deliveryStartActivities(temporal: Client, log: Logger, attempts:
       if (failed) throw failed.reason;
     },
   };
-}
-
-async function workflowExists(temporal: Client, workflowId: string): Promise<boolean> {
-  try {
-    await temporal.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
 }

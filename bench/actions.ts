@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import mongoose from 'mongoose';
@@ -20,6 +20,7 @@ import { connectDatabase } from '../src/persistence/database';
 import { deliveries } from '../src/persistence/models/delivery';
 import { sessionRecord, sessions } from '../src/persistence/models/session';
 import { WORKFLOWS_PATH, createWorker } from '../src/temporal/worker';
+import { describeIfExists } from '../src/temporal/workflow-exists';
 import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStatus, conversionSignal } from '../workflows/definitions';
 import { seedFixture, type BenchFixture } from './seed';
 import { PostbackSink } from './sink';
@@ -88,16 +89,6 @@ async function countWorkflow(client: Client, workflowId: string, into: Counts): 
   countHistory(await handle.fetchHistory(), into);
   const described = await client.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId } });
   into.transitions += Number(described.workflowExecutionInfo?.stateTransitionCount ?? 0);
-}
-
-async function deliveryWorkflowExists(client: Client, workflowId: string): Promise<boolean> {
-  try {
-    await client.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
 }
 
 /** The dev server's Prometheus endpoint: whichever of its listening ports answers /metrics. */
@@ -307,7 +298,7 @@ async function runSessions(client: Client, f: BenchFixture, mode: Mode, n: numbe
       if (deliveryIds.length < n) await new Promise((r) => setTimeout(r, 200));
     }
     // A postback delivered at its first attempt was sent by the session's own step: it has no workflow.
-    for (const id of deliveryIds) if (await deliveryWorkflowExists(client, id)) await countWorkflow(client, id, counts);
+    for (const id of deliveryIds) if (await describeIfExists(client, id)) await countWorkflow(client, id, counts);
   }
   return counts;
 }

@@ -9,6 +9,7 @@ import { AdvertiserId, CampaignId, Country, DeviceType, PublisherId, SessionStat
 import { sessionWorkflow, type SessionView } from '../../workflows/session';
 import { deliveryWorkflow } from '../../workflows/delivery';
 import { deliveryMetadata, sessionMetadata } from '../../workflows/summaries';
+import { describeIfExists } from './workflow-exists';
 
 export type SignalOutcome = 'signalled' | 'closed';
 
@@ -178,13 +179,9 @@ export class SessionClient {
 
   /** Whether a delivery's workflow is still retrying, has closed, or never ran. */
   async deliveryState(deliveryId: string): Promise<'running' | 'closed' | 'none'> {
-    try {
-      const d = await this.withDeadline('describe_delivery', () => this.client.workflow.getHandle(deliveryId).describe());
-      return d.status.name === 'RUNNING' ? 'running' : 'closed';
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return 'none';
-      throw err;
-    }
+    const d = await this.withDeadline('describe_delivery', () => describeIfExists(this.client, deliveryId));
+    if (!d) return 'none';
+    return d.status.name === 'RUNNING' ? 'running' : 'closed';
   }
 
   /** Readiness: the frontend answers within `timeoutMs`. */
