@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { deliveryWorkflow } from '../../workflows/delivery';
 import { createFixture } from '../support/fixtures';
-import { sharedStack, stopAll, type TestApp } from '../support/harness';
+import { sharedStack, stopAll, testId, type TestApp } from '../support/harness';
 import type { HttpSink } from '../support/http-sink';
 import { startWithSink } from '../support/app-with-sink';
 import { SESSION_LIFE_WINDOW_SEC, runSessionLife, runStoredSessionLife } from '../support/session-life';
@@ -65,5 +66,38 @@ test('a session now runs its database steps as local activities, and its history
   expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
   const markers = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
   expect(markers.length).toBeGreaterThanOrEqual(5);
+  await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
+});
+
+// Delivery workflows run for hours of retries. These two were recorded at f5f3841, before a session
+// made the first attempt itself and started them with `attemptsMade` (the recording test started
+// deliveryWorkflow directly against the sink: 500 twice then 200, and 500 until given up, 3 attempts).
+test.each([
+  ['delivery-f5f3841-retried.json', 3, 0],
+  ['delivery-f5f3841-given-up.json', 3, 1],
+])('a delivery history recorded before attemptsMade (%s) replays on the current workflow code', async (file, lastAttempt, givenUpMarkers) => {
+  const history = historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, file), 'utf8')));
+  const events = history.events!;
+  const started = events.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+  expect(started[0]).toBe(lastAttempt);
+  expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toHaveLength(givenUpMarkers);
+  await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
+});
+
+test('a delivery workflow a session started after its own failed first attempt numbers on from it, and replays', async () => {
+  const id = testId('replay-delivery');
+  sink.failFirst.set(`/replay-delivery/${id}`, 1);
+  const handle = await app.temporal.client.workflow.start(deliveryWorkflow, {
+    workflowId: id,
+    taskQueue: app.config.TEMPORAL_TASK_QUEUE,
+    args: [{ deliveryId: id, conversionId: `cv-${id}`, sessionId: `s-${id}`, target: 'publisher', targetId: 'pub-replay', url: `${sink.url}/replay-delivery/${id}?txid=t1`, policy: { initialIntervalMs: 100, maximumIntervalMs: 1000, maximumAttempts: 4, timeoutMs: 2000 }, attemptsMade: 1 }],
+  });
+  expect(await handle.result()).toBe('delivered');
+  const history = await handle.fetchHistory();
+  const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!;
+  // One attempt made before it: three left, the first retry one interval later than the workflow's own.
+  expect(scheduled.retryPolicy).toMatchObject({ maximumAttempts: 3, backoffCoefficient: 2 });
+  expect(Number(scheduled.retryPolicy!.initialInterval!.nanos) / 1e6 + Number(scheduled.retryPolicy!.initialInterval!.seconds ?? 0) * 1000).toBe(200);
+  expect(sink.received(`/replay-delivery/${id}`)).toHaveLength(2);
   await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
 });
