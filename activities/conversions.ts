@@ -7,6 +7,7 @@ import { conversions, type ConversionRecord } from '../src/persistence/models/co
 import { sessions } from '../src/persistence/models/session';
 import { markChanged, needsMark } from '../src/reports/rollup-writer';
 import { planNotifications } from './notification-plan';
+import { writeDecision } from './inbound-decisions';
 
 export interface RecordConversionInput {
   session: SessionSnapshot;
@@ -15,6 +16,12 @@ export interface RecordConversionInput {
   payoutMinor: number;
   revenueMinor: number;
   currency: string;
+  /**
+   * Also write the request's decision ('recorded') when it is recorded, saving the session a
+   * separate step (one local activity, one workflow activation) per conversion. Absent: the session
+   * writes it itself, as sessions started before this did.
+   */
+  recordDecision?: boolean;
 }
 
 const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
@@ -88,6 +95,7 @@ export function conversionActivities(cache: ConfigCache, log: Logger, rollupLate
       if (request.status !== 'rejected') {
         await sessions().updateOne({ _id: session.sessionId }, { $set: { status: 'converted' } });
       }
+      if (input.recordDecision) await writeDecision({ requestId: request.requestId, sessionId: session.sessionId, outcome: 'recorded', reason: null, conversionId });
       return { duplicateOf: null, deliveries: await planNotifications(cache, log, session, doc, 1), superseded };
     },
 

@@ -258,7 +258,7 @@ async function runSessions(client: Client, f: BenchFixture, mode: Mode, n: numbe
       const options = {
         workflowId: session.sessionId,
         taskQueue: mode.taskQueue,
-        args: [{ session, delivery: policy, closeGraceMs: 0, ...(mode.sessionStored ? { sessionStored: true } : {}) }],
+        args: [{ session, delivery: policy, closeGraceMs: 0, decisionWithConversion: true, ...(mode.sessionStored ? { sessionStored: true } : {}) }],
         typedSearchAttributes: new TypedSearchAttributes([
           { key: CampaignId, value: campaignId },
           { key: AdvertiserId, value: f.advertiserId },

@@ -45,6 +45,12 @@ export interface SessionWorkflowInput {
    * stores it (the click path's fallback when MongoDB is down, and older callers).
    */
   sessionStored?: boolean;
+  /**
+   * true: recording a conversion writes its request's decision in the same step, one local
+   * activity less per conversion. Absent (sessions started before): a step of its own, so their
+   * histories replay as recorded. The input decides: no patch marker.
+   */
+  decisionWithConversion?: boolean;
   carried?: CarriedState;
 }
 
@@ -194,6 +200,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
   const carriedNext = (): CarriedState => ({ ...state, runs: state.runs + 1 });
 
   const storedAlready = lean && input.sessionStored === true;
+  const decisionWithConversion = lean && input.decisionWithConversion === true;
   if ((!input.carried && !storedAlready) || input.carried?.persisted === false) {
     try {
       await store.persistSession(session);
@@ -306,6 +313,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
         payoutMinor: decision.payoutMinor,
         revenueMinor: decision.revenueMinor,
         currency: decision.rule.currency,
+        ...(decisionWithConversion ? { recordDecision: true } : {}),
       });
     } catch (err) {
       const permanent = windowEnd ? permanentFailure(err) : null;
@@ -323,7 +331,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
       notifications: 1,
     });
     if (status === 'open' && req.status !== 'rejected') markConverted();
-    await decided(req, 'recorded', null, conversionId);
+    if (!decisionWithConversion) await decided(req, 'recorded', null, conversionId);
     await notify(result.deliveries, req.event);
     if (result.superseded) await tellSuperseded(req, conversionId, result.superseded);
   }

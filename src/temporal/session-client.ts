@@ -67,7 +67,7 @@ export class SessionClient {
       ...sessionMetadata(session, landingUrl),
       workflowId: session.sessionId,
       taskQueue: this.taskQueue,
-      args: [{ session, sessionStored, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun, closeGraceMs: this.opts.closeGraceMs, stepLifeMs: this.opts.stepLifeMs }] as [Parameters<typeof sessionWorkflow>[0]],
+      args: [{ session, sessionStored, decisionWithConversion: true, delivery: this.delivery, maxConversionsPerRun: this.opts.maxConversionsPerRun, closeGraceMs: this.opts.closeGraceMs, stepLifeMs: this.opts.stepLifeMs }] as [Parameters<typeof sessionWorkflow>[0]],
       // Starting twice (a hand-over taken over after its lease expired) is harmless; a closed session stays closed.
       workflowIdConflictPolicy: 'USE_EXISTING' as const,
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,

@@ -1,4 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
+import { inbounds } from '../../src/persistence/models/inbound';
 import { sessions } from '../../src/persistence/models/session';
 import { createFixture } from '../support/fixtures';
 import { eventually, stopAll, type TestApp } from '../support/harness';
@@ -83,6 +84,11 @@ test('a session with three conversions starts one timer, upserts SessionStatus o
   expect(upserts(events)).toHaveLength(2);
   expect(count(events, (e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toBe(0);
   expect(localActivities(events).filter((t) => t === 'startDeliveryWorkflows')).toHaveLength(3);
+  // Three steps per conversion: the decision ('recorded') is written by the recording step itself.
+  const perConversion = ['loadEventRules', 'recordConversion', 'recordDecision', 'startDeliveryWorkflows'];
+  expect(localActivities(events).filter((t) => perConversion.includes(t))).toEqual(Array(3).fill(['loadEventRules', 'recordConversion', 'startDeliveryWorkflows']).flat());
+  const requests = await inbounds().find({ sessionId }).toArray();
+  expect(requests.map((r) => r.decision?.outcome)).toEqual(['recorded', 'recorded', 'recorded']);
 
   // Publisher + campaign, publisher and business providers, for each of the three conversions:
   // delivered once each, at the first attempt, by the session's notifying step.

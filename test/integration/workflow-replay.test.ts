@@ -49,6 +49,11 @@ test('a session history recorded with the least engine work replays on the curre
   expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(1);
   expect(events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toEqual([]);
   expect(events.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(2);
+  // Started without `decisionWithConversion`: the decision has a step of its own after recording.
+  const steps = events
+    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+    .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes!.details!.data!.payloads![0]!.data!).toString()).activity_type as string);
+  expect(steps.slice(0, 4)).toEqual(['loadEventRules', 'recordConversion', 'recordDecision', 'startDeliveryWorkflows']);
   await expect(Worker.runReplayHistory({ workflowBundle: sharedStack().workflowBundle }, history)).resolves.toBeUndefined();
 });
 
