@@ -29,6 +29,8 @@ export interface EndToEndTraffic {
   sendSec: number;
   redirects: number;
   postbacksAccepted: number;
+  /** Postbacks answered `503` (the database did not answer in time) and sent again after its `Retry-After`, as a network does. */
+  postbacksRetried: number;
   /** Click ids answered, in order, for matching deliveries. */
   clickIds: string[];
   clickSentAt: Map<string, number>;
@@ -40,13 +42,16 @@ export interface EndToEndTraffic {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
-function get(url: string, headers: Record<string, string>): Promise<{ status: number; location: string | undefined; body: string }> {
+/** How often a postback answered `503` is sent again before the session counts as lost. */
+const POSTBACK_RETRIES = 3;
+
+function get(url: string, headers: Record<string, string>): Promise<{ status: number; location: string | undefined; retryAfter: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, retryAfter: res.headers['retry-after'], body }));
     });
     req.setTimeout(30_000, () => req.destroy(new Error('timed out after 30 s')));
     req.on('error', reject);
@@ -59,6 +64,7 @@ export async function driveSessions(o: EndToEndOptions): Promise<EndToEndTraffic
     sendSec: 0,
     redirects: 0,
     postbacksAccepted: 0,
+    postbacksRetried: 0,
     clickIds: [],
     clickSentAt: new Map(),
     firstClickAt: 0,
@@ -83,12 +89,17 @@ export async function driveSessions(o: EndToEndOptions): Promise<EndToEndTraffic
       t.redirects++;
       t.clickIds.push(clickId);
       t.clickSentAt.set(clickId, sent);
+      const postbackUrl = `${o.apiUrl}/postback?click_id=${clickId}&event=registration&txid=e2e-${o.campaign}-${i}&token=${o.fixture.token}`;
       const pbSent = performance.now();
-      const pb = await get(
-        `${o.apiUrl}/postback?click_id=${clickId}&event=registration&txid=e2e-${o.campaign}-${i}&token=${o.fixture.token}`,
-        {},
-      );
+      let pb = await get(postbackUrl, {});
       postbackMs.push(performance.now() - pbSent);
+      // A 503 means "not stored, send again" (README: Durability of a click); a network retries it.
+      for (let retry = 1; pb.status === 503 && retry <= POSTBACK_RETRIES; retry++) {
+        t.postbacksRetried++;
+        const after = Number(pb.retryAfter ?? 'none');
+        await new Promise((r) => setTimeout(r, 1000 * (Number.isNaN(after) ? 5 : after)));
+        pb = await get(postbackUrl, {});
+      }
       if (pb.status !== 202) {
         t.failures.push(`session ${i}: postback answered ${pb.status} ${pb.body.slice(0, 200)}`);
         return;

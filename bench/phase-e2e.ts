@@ -28,6 +28,8 @@ export interface EndToEndStage {
   drained: boolean;
   ledger: LedgerLine[];
   lossless: boolean;
+  /** Postbacks answered `503` and sent again after their `Retry-After` (not loss: nothing was accepted). */
+  postbacksRetried: number;
   cpu: CpuUsage;
   failures: string[];
 }
@@ -68,7 +70,7 @@ export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, camp
     ctx.failures.push(failures[0]!);
   }
   console.log(
-    `  e2e ${rate}/s: ${delivered.delivered}/${n} delivered, ${delivered.sustainedPerSec} sessions/s sustained, click→delivery p50 ${delivered.latencyMs.p50} ms p99 ${delivered.latencyMs.p99} ms${lossless ? '' : ' — LOSS'}`,
+    `  e2e ${rate}/s: ${delivered.delivered}/${n} delivered, ${delivered.sustainedPerSec} sessions/s sustained, click→delivery p50 ${delivered.latencyMs.p50} ms p99 ${delivered.latencyMs.p99} ms${traffic.postbacksRetried ? `, ${traffic.postbacksRetried} postbacks answered 503 and sent again` : ''}${lossless ? '' : ' — LOSS'}`,
   );
   return {
     campaign,
@@ -83,6 +85,7 @@ export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, camp
     drained: drain.drained,
     ledger,
     lossless,
+    postbacksRetried: traffic.postbacksRetried,
     cpu,
     failures,
   };

@@ -184,6 +184,8 @@ export function renderMarkdown(r: BenchResults): string {
       out.push(`Loss ledger at ${s.offeredRate}/s:`, '', '| count | |', '|---|---:|');
       for (const l of s.ledger) out.push(`| ${l.what} | ${l.count === s.sessions ? l.count : `**${l.count}**`} |`);
       out.push('');
+      // Older results files have no such count.
+      if (s.postbacksRetried) out.push(`${s.postbacksRetried} postbacks were answered \`503\` (not stored: the database did not answer in time) and sent again after their \`Retry-After\`, as a network does.`, '');
     }
   }
 

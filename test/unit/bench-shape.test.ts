@@ -1,3 +1,7 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { driveSessions } from '../../bench/end-to-end';
+import type { PostbackSink } from '../../bench/sink';
 import { visitor } from '../../bench/traffic-mix';
 import { cpuMsPer } from '../../bench/cpu';
 import { parseSnapshot, totalWrites, writesPerRequest } from '../../bench/db-writes';
@@ -59,4 +63,28 @@ test('the dev-server tuning becomes its flags; in memory there are no SQLite pra
     '--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=off --dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=false --dynamic-config-value history.shardIOConcurrency=4',
   );
   expect(temporalTuningArgs(DEFAULT_TEMPORAL_TUNING, true).join(' ')).not.toMatch(/sqlite/);
+});
+
+test('the end-to-end driver sends a postback answered 503 again after its Retry-After, as a network does, and counts it', async () => {
+  let refusals = 2;
+  const postbacks: string[] = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    if (url.pathname.startsWith('/c/')) return res.writeHead(302, { location: `https://shop.example/?cid=s-${url.searchParams.get('sub1')}` }).end();
+    postbacks.push(url.searchParams.get('click_id')!);
+    if (refusals-- > 0) return res.writeHead(503, { 'retry-after': '0' }).end('not stored');
+    res.writeHead(202).end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const fixture = { advertiserId: 'a', publisherId: 'p', supportId: 's', token: 't', campaigns: { e2e1: { campaignId: 'c', assetId: 'x' } } };
+    const t = await driveSessions({
+      apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, fixture, campaign: 'e2e1', sessions: 2, rate: 100,
+      sink: {} as PostbackSink, mix: { bots: 0, duplicates: 0 }, stream: 1,
+    });
+    expect(t).toMatchObject({ redirects: 2, postbacksAccepted: 2, postbacksRetried: 2, failures: [] });
+    expect(postbacks).toHaveLength(4);
+  } finally {
+    server.close();
+  }
 });
