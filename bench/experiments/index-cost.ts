@@ -17,8 +17,9 @@ function databaseCpuMs(pids: number[]): number {
   return Object.values(ticks).reduce((sum, t) => sum + t, 0) * 10; // USER_HZ ticks of 10 ms
 }
 
-const VARIANTS: Record<string, Record<string, 1>[]> = {
+const ALL_VARIANTS: Record<string, Record<string, 1>[]> = {
   '1 (_id)': [],
+  '2 (one multikey {scopes,_id} for the three scopes)': [{ scopes: 1, _id: 1 }],
   '3': [{ workflowStarted: 1, createdAt: 1 }, { publisherId: 1, _id: 1 }],
   '5': [{ workflowStarted: 1, createdAt: 1 }, { publisherId: 1, _id: 1 }, { advertiserId: 1, _id: 1 }, { campaignId: 1, _id: 1 }],
   '4 (sessions since the id ranges)': [{ campaignId: 1, _id: 1 }, { publisherId: 1, _id: 1 }, { advertiserId: 1, _id: 1 }],
@@ -31,10 +32,15 @@ const VARIANTS: Record<string, Record<string, 1>[]> = {
   ],
 };
 
+// INDEX_COST_VARIANTS=name,name… runs a subset (names up to their first space).
+const only = process.env.INDEX_COST_VARIANTS?.split(',');
+const VARIANTS = Object.fromEntries(Object.entries(ALL_VARIANTS).filter(([name]) => !only || only.includes(name.split(' ')[0]!)));
+
 function session(i: number) {
   const now = Date.now();
   return {
     _id: uuidv7({ msecs: now }), advertiserId: 'adv1', campaignId: `c${i % 20}`, assetId: null, publisherId: `p${i % 50}`, supportId: null,
+    scopes: [`c:c${i % 20}`, `p:p${i % 50}`, 'a:adv1'],
     ip: `10.0.${(i >> 8) & 255}.${i & 255}`, country: 'FR', device: { type: 'mobile', os: 'Android', browser: 'Chrome', vendor: 'Samsung', model: 'SM-G' },
     userAgent: 'Mozilla/5.0 (Linux; Android 14; SM-G991B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
     publisherData: { sub1: 'abc', sub2: 'def' }, referrer: 'https://pub.example/page', providers: { campaign: null, publisher: null, business: null },
