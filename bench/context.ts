@@ -61,13 +61,15 @@ export async function withCpu<T>(
   fn: () => Promise<T>,
   profileAs?: string,
 ): Promise<{ result: T; cpu: CpuUsage }> {
-  const profiled = ctx.args.profile && profileAs ? [server, ctx.worker].filter((c): c is ServerChild => !!c) : [];
+  // A baseline's run profiles the baseline server alone: the worker has nothing to do then.
+  const baseline = profileAs?.endsWith('-baseline') ?? false;
+  const profiled = ctx.args.profile && profileAs ? [server, baseline ? null : ctx.worker].filter((c): c is ServerChild => !!c) : [];
   await Promise.all(profiled.map((c) => c.profile('start')));
   const labels = cpuLabels(ctx, server);
   const before = snapshotCpu(labels);
   const result = await fn();
   const cpu = cpuBetween(before, snapshotCpu(labels));
-  await Promise.all(profiled.map((c) => c.profile('stop', profileFile(ctx, profileAs!, c === ctx.worker ? 'worker' : 'api'))));
+  await Promise.all(profiled.map((c) => c.profile('stop', profileFile(ctx, profileAs!, baseline ? null : c === ctx.worker ? 'worker' : 'api'))));
   return { result, cpu };
 }
 
@@ -97,8 +99,9 @@ export function cpuLabels(ctx: BenchContext, server: ServerChild | null): Record
   };
 }
 
-export function profileFile(ctx: BenchContext, run: string, role: 'api' | 'worker'): string {
-  return path.join(ctx.args.outDir, 'profiles', `${ctx.args.name}-${run}-${role}.cpuprofile`);
+/** `<name>-<run>-api|worker.cpuprofile`; a baseline's (run `<x>-baseline`, one server) has no role. */
+export function profileFile(ctx: BenchContext, run: string, role: 'api' | 'worker' | null): string {
+  return path.join(ctx.args.outDir, 'profiles', `${ctx.args.name}-${run}${role ? `-${role}` : ''}.cpuprofile`);
 }
 
 /** The engine counts as idle below this share of one core (worker and Temporal server together). */

@@ -111,7 +111,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
   await bare.stop();
 
   const tracker = await startServer(ctx, 'MongoDB-only tracker', serverScript('mongo-only-tracker'), { BENCH_MONGO_URI: ctx.mongoUri(BASELINE_DB) });
-  scenarios.push(await measure('(b) MongoDB-only tracker', tracker, {}, undefined, BASELINE_DB));
+  scenarios.push(await measure('(b) MongoDB-only tracker', tracker, {}, 'click-baseline', BASELINE_DB));
   await tracker.stop();
 
   const api = await startServer(ctx, 'clicktrail API', serverScript('clicktrail'), { ...ctx.clicktrailEnv, ROLE: 'api' });

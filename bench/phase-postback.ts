@@ -158,7 +158,7 @@ async function runBaselineE(ctx: BenchContext): Promise<{ baseline: PostbackBase
     const fixed = await atFixedRate(ctx, '(e)', url, nextPath);
     const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
     const warmed = warmup?.statusCodes['202'] ?? 0;
-    const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })));
+    const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback-baseline');
     const bad = badOf(load);
     console.log(`  (e) MongoDB-only postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors`);
     const answered = [...fixed.runs, load].reduce((n, l) => n + (l.statusCodes['202'] ?? 0), warmed);

@@ -29,7 +29,7 @@ export function renderTargets(r: BenchResults): string[] {
   const c = click?.[2];
   const profile = (run: string, args: string) =>
     r.args.profile
-      ? `profiles: \`bench/results/profiles/${r.args.name}-${run}-api.txt\`, \`…-${run}-worker.txt\``
+      ? `profiles: \`bench/results/profiles/${r.args.name}-${run}-api.txt\`, \`…-${run}-worker.txt\`, the baseline's \`…-${run}-baseline.txt\``
       : `profile: \`npm run bench -- ${args} --profile\` (bench/results/profiles/)`;
 
   if (b && c) {

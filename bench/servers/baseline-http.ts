@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { serveProfiler } from './profiler';
 import { announceReady, stopOnSignal } from './ready';
 
 // What the baseline servers share: a bare express app, served on a free loopback port the bench
@@ -14,6 +15,8 @@ export function baselineApp(): express.Express {
 
 /** Serves `app`; on the bench's signal closes the server, then runs `afterClose`. */
 export function serve(app: express.Express, afterClose: () => Promise<void> = async () => undefined): void {
+  // With --profile the baselines are profiled too, so clicktrail's profile has one to be read against.
+  serveProfiler();
   const server = app.listen(0, '127.0.0.1', () => {
     announceReady(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   });
