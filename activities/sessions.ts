@@ -28,15 +28,7 @@ export function sessionActivities(cache: ConfigCache) {
 
     /** The campaign's conversion events as they are now (null: the campaign no longer exists). */
     async loadEventRules(campaignId: string): Promise<EventRule[] | null> {
-      const campaign = await cache.campaigns.get(campaignId);
-      if (!campaign) return null;
-      return campaign.events.map((e) => ({
-        name: e.name,
-        payout: { kind: e.payout?.kind ?? 'fixed', value: e.payout?.value ?? 0 },
-        revenue: { kind: e.revenue?.kind ?? 'fixed', value: e.revenue?.value ?? 0 },
-        currency: e.currency,
-        repeatable: e.repeatable,
-      }));
+      return cache.eventRules(campaignId);
     },
   };
 }

@@ -152,6 +152,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         // starts its workflow itself, the conversion is answered 503), and a second for the API hosts' clocks.
         settleMs: config.MONGO_OP_TIMEOUT_MS + 1_000,
         eager: true,
+        eventRules: (campaignId) => cache.eventRules(campaignId),
         log: log.child({ component: 'handover' }),
         metrics,
       });

@@ -261,7 +261,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<{ st
   return { status, conversions: state.counted.length };
 
   async function handle(req: ConversionRequest): Promise<void> {
-    const rules = await store.loadEventRules(session.campaignId);
+    // Carried by the hand-over's signal: one step, one activation and one marker less per conversion.
+    const rules = req.eventRules !== undefined ? req.eventRules : await store.loadEventRules(session.campaignId);
     const decision = decide(state.counted, req, rules, session.expiresAtMs, {
       pixelMayUpdate: req.source === 'pixel' && !(lean || patched('pixel-never-changes-status')),
     });

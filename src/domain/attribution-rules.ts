@@ -37,6 +37,12 @@ export interface ConversionRequest {
   receivedAtMs: number;
   /** An API decision names the conversion it approves or rejects, why, and who decided. */
   decision?: StatusDecision;
+  /**
+   * The campaign's event rules as the hand-over read them when it signalled (null: the campaign no
+   * longer exists). The session decides with them instead of loading them in a step of its own.
+   * Absent where the sender had none at hand (API decisions, fallbacks) and in older signals.
+   */
+  eventRules?: EventRule[] | null;
 }
 
 export interface StatusDecision {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ConversionRequest } from '../domain/attribution-rules';
+import type { ConversionRequest, EventRule } from '../domain/attribution-rules';
 import type { Logger } from '../log';
 import type { HandoverKind, Metrics } from '../metrics';
 import type { IdRangeClaim } from '../persistence/models/handover-state';
@@ -37,6 +37,8 @@ export interface HandoverOptions {
   settleMs: number;
   /** Ask for eager starts: the SessionClient shares its NativeConnection with this process's worker. */
   eager: boolean;
+  /** The campaign's event rules, sent with each conversion so that its session need not load them. */
+  eventRules?: (campaignId: string) => Promise<EventRule[] | null>;
   log: Logger;
   metrics: Metrics;
 }
@@ -236,7 +238,8 @@ export class Handover {
       settleLate(inbound, record ? 'no conversion to hand over' : `session ${inbound.sessionId} not found`);
       return false;
     }
-    const outcome = await this.temporal.signalConversion(sessionSnapshot(record), inbound.request as ConversionRequest, { landingUrl: record.landingUrl });
+    const request = { ...(inbound.request as ConversionRequest), ...(await this.eventRules(record.campaignId)) };
+    const outcome = await this.temporal.signalConversion(sessionSnapshot(record), request, { landingUrl: record.landingUrl });
     // Accepted (202) but its session closed before it could be handed over: never dropped silently.
     if (outcome === 'closed') {
       settleLate(inbound, 'the session had closed when the conversion could be handed to it (Temporal, or every worker, was away until then)');
@@ -244,6 +247,15 @@ export class Handover {
     }
     this.handedOver('conversion', 'signalled', inbound.at);
     return true;
+  }
+
+  /** `{ eventRules }` from the configuration cache, or nothing (the session loads them) when the lookup fails. */
+  private async eventRules(campaignId: string): Promise<Pick<ConversionRequest, 'eventRules'>> {
+    try {
+      return this.o.eventRules ? { eventRules: await this.o.eventRules(campaignId) } : {};
+    } catch {
+      return {};
+    }
   }
 
   /**

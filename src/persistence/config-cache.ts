@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { EventRule } from '../domain/attribution-rules';
 import { Advertiser, type AdvertiserDoc } from './models/advertiser';
 import { Asset, type AssetDoc } from './models/asset';
 import { Campaign, type CampaignDoc } from './models/campaign';
@@ -83,6 +84,19 @@ export class ConfigCache {
     this.publishers = new Loader((id) => Publisher.findById(id).exec().then((d) => d?.toObject() ?? null), o);
     this.supports = new Loader((id) => Support.findById(id).exec().then((d) => d?.toObject() ?? null), o);
     this.providers = new Loader((id) => Provider.findById(id).exec().then((d) => d?.toObject() ?? null), o);
+  }
+
+  /** The campaign's conversion events as rules (null: the campaign no longer exists). */
+  async eventRules(campaignId: string): Promise<EventRule[] | null> {
+    const campaign = await this.campaigns.get(campaignId);
+    if (!campaign) return null;
+    return campaign.events.map((e) => ({
+      name: e.name,
+      payout: { kind: e.payout?.kind ?? 'fixed', value: e.payout?.value ?? 0 },
+      revenue: { kind: e.revenue?.kind ?? 'fixed', value: e.revenue?.value ?? 0 },
+      currency: e.currency,
+      repeatable: e.repeatable,
+    }));
   }
 
   clear(): void {

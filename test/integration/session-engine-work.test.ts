@@ -1,7 +1,11 @@
 import type { WorkflowHandle } from '@temporalio/client';
+import { v7 as uuidv7 } from 'uuid';
+import { conversions } from '../../src/persistence/models/conversion';
 import { inbounds } from '../../src/persistence/models/inbound';
 import { sessions } from '../../src/persistence/models/session';
-import { createFixture } from '../support/fixtures';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { ConversionRequest } from '../../src/domain/attribution-rules';
+import { DEFAULT_EVENTS, createFixture } from '../support/fixtures';
 import { eventually, stopAll, type TestApp } from '../support/harness';
 import type { HttpSink } from '../support/http-sink';
 import { startWithSink } from '../support/app-with-sink';
@@ -84,9 +88,12 @@ test('a session with three conversions starts one timer, upserts SessionStatus o
   expect(upserts(events)).toHaveLength(2);
   expect(count(events, (e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toBe(0);
   expect(localActivities(events).filter((t) => t === 'startDeliveryWorkflows')).toHaveLength(3);
-  // Three steps per conversion: the decision ('recorded') is written by the recording step itself.
+  // Two steps per conversion: the hand-over's signal carries the event rules, and the recording
+  // step writes the decision ('recorded') itself.
   const perConversion = ['loadEventRules', 'recordConversion', 'recordDecision', 'startDeliveryWorkflows'];
-  expect(localActivities(events).filter((t) => perConversion.includes(t))).toEqual(Array(3).fill(['loadEventRules', 'recordConversion', 'startDeliveryWorkflows']).flat());
+  expect(localActivities(events).filter((t) => perConversion.includes(t))).toEqual(Array(3).fill(['recordConversion', 'startDeliveryWorkflows']).flat());
+  const signalled = events.filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => defaultPayloadConverter.fromPayload<ConversionRequest>(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]! as never));
+  expect(signalled.map((r) => r.eventRules?.map((rule) => rule.name))).toEqual(Array(3).fill(DEFAULT_EVENTS.map((e) => e.name)));
   const requests = await inbounds().find({ sessionId }).toArray();
   expect(requests.map((r) => r.decision?.outcome)).toEqual(['recorded', 'recorded', 'recorded']);
 
@@ -155,5 +162,41 @@ describe('the session record', () => {
       expect(localActivities(events)[0]).toBe('persistSession');
       expect(await sessions().findOne({ _id: session.sessionId })).toMatchObject({ workflowStarted: true, status: 'expired' });
     }
+  }, 60_000);
+});
+
+describe('the event rules', () => {
+  const request = (txid: string, eventRules?: ConversionRequest['eventRules']): ConversionRequest => ({
+    requestId: uuidv7(), source: 'postback', event: 'registration', txid, amountMinor: null, amountCurrency: null,
+    status: 'approved', receivedAtMs: Date.now(), ...(eventRules !== undefined ? { eventRules } : {}),
+  });
+
+  test('carried by the signal: the session decides with them and loads none; without them it loads the campaign\'s in a step', async () => {
+    const f = await createFixture({ sinkUrl: sink.url });
+    // The campaign pays 250 for a registration; the rules sent with the signal say 999.
+    const carried = [{ name: 'registration', payout: { kind: 'fixed' as const, value: 999 }, revenue: { kind: 'fixed' as const, value: 0 }, currency: 'EUR', repeatable: false }];
+    const results: Record<string, { steps: string[]; payouts: number[] }> = {};
+    for (const [name, rules] of [['carried', carried], ['loaded', undefined]] as const) {
+      const session = sessionOf(f, 3_000);
+      await storeSession(session);
+      await startSessionWorkflow(app, session, true);
+      await app.temporal.signalConversion(session, request(name, rules));
+      const steps = localActivities(await closedHistory(session.sessionId));
+      const payouts = (await conversions().find({ sessionId: session.sessionId }).toArray()).map((c) => c.payoutMinor);
+      results[name] = { steps: steps.filter((t) => t === 'loadEventRules'), payouts };
+    }
+    expect(results).toEqual({ carried: { steps: [], payouts: [999] }, loaded: { steps: ['loadEventRules'], payouts: [250] } });
+  }, 60_000);
+
+  test('carried as null (the campaign is gone): the conversion is ignored, as when the step finds no campaign', async () => {
+    const f = await createFixture({ sinkUrl: sink.url });
+    const session = sessionOf(f, 3_000);
+    await storeSession(session);
+    await startSessionWorkflow(app, session, true);
+    await app.temporal.signalConversion(session, request('gone', null));
+    const events = await closedHistory(session.sessionId);
+    expect(localActivities(events)).not.toContain('loadEventRules');
+    expect(await handle(session.sessionId).result()).toEqual({ status: 'expired', conversions: 0 });
+    expect(await conversions().countDocuments({ sessionId: session.sessionId })).toBe(0);
   }, 60_000);
 });
