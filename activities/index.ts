@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../src/log';
 import type { Metrics } from '../src/metrics';
-import { FirstAttemptGate } from '../src/outbound/first-attempt-gate';
+import { FirstAttemptGate, type FirstAttemptGateOptions } from '../src/outbound/first-attempt-gate';
 import type { OutboundClient } from '../src/outbound/outbound-client';
 import type { ConfigCache } from '../src/persistence/config-cache';
 import { conversionActivities } from './conversions';
@@ -19,19 +19,18 @@ export interface ActivityDeps {
   temporal: Client;
   /** ROLLUP_LATE_MS: how late a record may land in a quarter-hour before the rollup writer reads it (absent: every conversion marks its quarter-hour). */
   rollupLateMs?: number;
+  /** FIRST_ATTEMPT_*: which postbacks the session's notifying step sends itself, the rest going to delivery workflows (absent: the configuration's defaults). */
+  firstAttempts?: FirstAttemptGateOptions;
 }
 
-// The session's notifying step sends a postback itself only to an endpoint that answers quickly
-// and is not busy: the rest go to delivery workflows (see FirstAttemptGate). A worker has 40
-// workflow-task slots by default; 32 first attempts in flight leave some to every other session.
-const FIRST_ATTEMPT_GATE = { perEndpoint: 8, total: 32, slowMs: 2_000 };
+const FIRST_ATTEMPT_DEFAULTS: FirstAttemptGateOptions = { perEndpoint: 8, total: 32, slowMs: 2_000 };
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...sessionActivities(deps.cache),
     ...conversionActivities(deps.cache, deps.log, deps.rollupLateMs),
     ...deliveryActivities(deps.log, deps.outbound, deps.metrics),
-    ...deliveryStartActivities(deps.temporal, deps.log, deliveryAttempts(deps.log, deps.outbound, deps.metrics), new FirstAttemptGate(FIRST_ATTEMPT_GATE)),
+    ...deliveryStartActivities(deps.temporal, deps.log, deliveryAttempts(deps.log, deps.outbound, deps.metrics), new FirstAttemptGate(deps.firstAttempts ?? FIRST_ATTEMPT_DEFAULTS)),
     ...inboundDecisionActivities(),
   };
 }

@@ -136,6 +136,16 @@ const fields = z.object({
    */
   SESSION_WORKFLOW_POLICY: z.enum(['every-click', 'skip-bots-and-duplicates']).default('every-click'),
 
+  /**
+   * Which postbacks a session's notifying step sends itself (worker processes; see FirstAttemptGate):
+   * at most this many first attempts in flight to one endpoint and in all, and none for a while to
+   * an endpoint that failed or answered slower than FIRST_ATTEMPT_SLOW_MS. A worker has 40 workflow-task
+   * slots by default; 32 first attempts in flight leave some to every other session.
+   */
+  FIRST_ATTEMPT_PER_ENDPOINT: int(8, 0),
+  FIRST_ATTEMPT_TOTAL: int(32, 0),
+  FIRST_ATTEMPT_SLOW_MS: int(2_000, 1),
+
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
 
   /**

@@ -90,6 +90,14 @@ test('the hand-over and the session workflow policy: defaults, and a bad value n
   expect(() => loadConfig({ HANDOVER_LEASE_MS: '100' })).toThrow(/HANDOVER_LEASE_MS="100"/);
 });
 
+test('the first-attempt gate: defaults, settable, and a bad value names its variable', () => {
+  const c = loadConfig({});
+  expect([c.FIRST_ATTEMPT_PER_ENDPOINT, c.FIRST_ATTEMPT_TOTAL, c.FIRST_ATTEMPT_SLOW_MS]).toEqual([8, 32, 2_000]);
+  expect(loadConfig({ FIRST_ATTEMPT_TOTAL: '0' }).FIRST_ATTEMPT_TOTAL).toBe(0);
+  expect(() => loadConfig({ FIRST_ATTEMPT_PER_ENDPOINT: '-1' })).toThrow(/FIRST_ATTEMPT_PER_ENDPOINT="-1"/);
+  expect(() => loadConfig({ FIRST_ATTEMPT_SLOW_MS: 'fast' })).toThrow(/FIRST_ATTEMPT_SLOW_MS="fast"/);
+});
+
 test("a worker's MongoDB pool is bounded, an API's is the driver's default, and a bad size names its variable", () => {
   expect(poolOptions(loadConfig({ ROLE: 'worker' }))).toEqual({ maxPoolSize: 4 });
   expect(poolOptions(loadConfig({ ROLE: 'worker', WORKER_MONGO_POOL_SIZE: '12' }))).toEqual({ maxPoolSize: 12 });

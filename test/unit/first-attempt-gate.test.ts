@@ -53,3 +53,8 @@ test('a fast success keeps the endpoint open', () => {
   g.tryAcquire(A)!(fine);
   expect(g.tryAcquire(A)).not.toBeNull();
 });
+
+test('a limit of 0 (FIRST_ATTEMPT_TOTAL=0 or FIRST_ATTEMPT_PER_ENDPOINT=0) leaves every postback to its delivery workflow', () => {
+  expect(new FirstAttemptGate({ perEndpoint: 8, total: 0, slowMs: 1_000 }).tryAcquire(A)).toBeNull();
+  expect(new FirstAttemptGate({ perEndpoint: 0, total: 32, slowMs: 1_000 }).tryAcquire(A)).toBeNull();
+});
