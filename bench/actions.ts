@@ -242,6 +242,7 @@ async function main(): Promise<void> {
 }
 
 async function runSessions(client: Client, f: BenchFixture, mode: Mode, n: number, conversion: boolean, windowMs: number): Promise<Counts> {
+  const rules = new ConfigCache(60_000);
   const { campaignId } = f.campaigns.actions!;
   const policy: DeliveryPolicy = { initialIntervalMs: 500, maximumIntervalMs: 2_000, maximumAttempts: 5, timeoutMs: 2_000 };
   const ids = await Promise.all(
@@ -277,9 +278,10 @@ async function runSessions(client: Client, f: BenchFixture, mode: Mode, n: numbe
           if (Date.now() > deadline) throw new Error(`session ${session.sessionId}: no workflow task completed within a minute`);
           await new Promise((r) => setTimeout(r, 100));
         }
+        // With the campaign's event rules, as the hand-over sends it (code before them ignores the field).
         const request: ConversionRequest = {
           requestId: uuidv7(), source: 'postback', event: 'registration', txid: `tx-${session.sessionId}`, amountMinor: null,
-          amountCurrency: null, status: 'approved', receivedAtMs: Date.now(),
+          amountCurrency: null, status: 'approved', receivedAtMs: Date.now(), eventRules: await rules.eventRules(campaignId),
         };
         await client.workflow.signalWithStart('sessionWorkflow', { ...options, signal: conversionSignal, signalArgs: [request] });
       }
