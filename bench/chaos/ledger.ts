@@ -17,6 +17,12 @@ export interface Ledger {
   postbacksAccepted: number;
   /** Postbacks the load generator gave up retrying (503s or network errors until its deadline): never accepted. */
   postbacksGivenUp: number;
+  /**
+   * Postbacks answered 4xx. Every postback of the load is one a real advertiser would send (its
+   * token, a click id it was given, a transaction of its own), so a refusal is a conversion lost:
+   * its sender does not retry it.
+   */
+  postbacksRefused: number;
   /** Conversions of the scenario's campaign in MongoDB. */
   conversionsRecorded: number;
   /** Accepted postbacks the session workflow decided not to count, with the reason stored. */
@@ -45,6 +51,7 @@ export function imbalances(l: Ledger): string[] {
     ['workflows', l.workflowsStarted],
   ]);
   if (l.undecided > 0) out.push(`${l.undecided} accepted postback(s) without a decision`);
+  if (l.postbacksRefused > 0) out.push(`${l.postbacksRefused} postback(s) refused (4xx): conversions their senders will not send again`);
   if (l.postbacksAccepted !== l.conversionsRecorded + l.rejectedWithReason) {
     out.push(`postbacks: accepted ${l.postbacksAccepted} ≠ recorded ${l.conversionsRecorded} + rejected with a reason ${l.rejectedWithReason}`);
   }

@@ -248,6 +248,7 @@ async function readLedger(d: ScenarioDeps, campaignId: string, load: LoadResult)
     workflowsStarted: workflows.count,
     postbacksAccepted: load.accepted.length,
     postbacksGivenUp: load.givenUp,
+    postbacksRefused: Object.values(load.refused).reduce((n, k) => n + k, 0),
     conversionsRecorded: conversionIds.length,
     rejectedWithReason: decided.filter((i) => i.decision && !['recorded', 'updated'].includes(i.decision.outcome) && i.decision.reason).length,
     undecided: load.accepted.length - decided.length,

@@ -12,7 +12,7 @@ import type { CampaignDoc, CampaignEvent } from '../persistence/models/campaign'
 import { conversions } from '../persistence/models/conversion';
 import { inbounds, type InboundRecord } from '../persistence/models/inbound';
 import { sessions } from '../persistence/models/session';
-import { DatabaseUnavailable, operationBudgetMs, withinBudget } from '../persistence/operation-budget';
+import { DatabaseUnavailable, lastUnavailableAt, operationBudgetMs, withinBudget } from '../persistence/operation-budget';
 import { idTime } from '../persistence/session-ids';
 import { errorBody } from './http-error';
 import { ipAllowed } from './ip-allowlist';
@@ -65,6 +65,28 @@ export const STORED_TOO_LATE = 'stored after its deadline (MONGO_OP_TIMEOUT_MS f
  */
 export const UNAUTHENTICATED = "authentication failed: send the advertiser's postback token (token parameter, X-Clicktrail-Token or Authorization: Bearer), from an allowed IP, with a click id of that advertiser";
 
+/**
+ * How long after this process last met MongoDB failing a click id that is not found may still be
+ * on its way: a click made during an outage is held by Temporal (click.ts) until its workflow
+ * stores the session, which it does once MongoDB answers again, within seconds.
+ */
+export const CLICK_IN_FLIGHT_MS = 10 * 60_000;
+
+/**
+ * A click id not found that may be a click Temporal holds: made within CLICK_IN_FLIGHT_MS, no
+ * later than this process's last MongoDB failure (and a minute of other hosts' clocks), which was
+ * itself within CLICK_IN_FLIGHT_MS. Answered 503 (retry) instead of unknown, so that an outage
+ * does not turn a real conversion into a refusal its sender never retries.
+ */
+function clickMayBeInFlight(clickId: string, now: number): boolean {
+  if (!UUID_V7.test(clickId)) return false;
+  const failedAt = lastUnavailableAt();
+  const madeAt = idTime(clickId);
+  return now - failedAt < CLICK_IN_FLIGHT_MS && madeAt > now - CLICK_IN_FLIGHT_MS && madeAt <= failedAt + 60_000;
+}
+
+export const CLICK_NOT_YET = 'click id not found yet: the database was unavailable lately, and a click made then is stored a little later; retry later';
+
 /** What became of a conversion request, for the metrics. */
 export function intakeOutcome(r: IntakeResult): IntakeOutcome {
   if (r.status === 202) return 'accepted';
@@ -115,16 +137,18 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
     ]);
   }
 
+  const notYet = () => reject(503, CLICK_NOT_YET, undefined, `click ${clickId} not found while the database was unavailable lately: it may be held by Temporal until its workflow stores it`);
   let session: Awaited<ReturnType<typeof findSession>>;
   if (input.source === 'postback') {
     const auth = await authenticatePostback(d, input, p, clickId);
-    if (!auth.ok) return unauthenticated(auth.why);
+    if (!auth.ok) return auth.clickMissing && clickMayBeInFlight(clickId, at.getTime()) ? notYet() : unauthenticated(auth.why);
     session = auth.session;
+    if (!session && clickMayBeInFlight(clickId, at.getTime())) return notYet();
     if (!session || session.advertiserId !== auth.advertiserId) return reject(404, `unknown click id "${clickId}"`);
     sessionId = session._id;
   } else {
     session = await findSession(clickId);
-    if (!session) return reject(404, `unknown click id "${clickId}"`);
+    if (!session) return clickMayBeInFlight(clickId, at.getTime()) ? notYet() : reject(404, `unknown click id "${clickId}"`);
     sessionId = session._id;
     const advertiser = await d.cache.advertisers.get(session.advertiserId);
     const refused = pixelRefusal({ ...OPEN_PIXEL_POLICY, ...advertiser?.pixel }, { clickIdParam: p.clickId !== undefined, pageHost: input.pageHost ?? null });
@@ -199,7 +223,7 @@ function findSession(clickId: string) {
   return withinBudget(sessions().findOne<{ _id: string; advertiserId: string; campaignId: string; expiresAt: Date }>({ _id: clickId }, { projection: { advertiserId: 1, campaignId: 1, expiresAt: 1 } }), 'session lookup');
 }
 
-type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnType<typeof findSession>> } | { ok: false; why: string };
+type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnType<typeof findSession>> } | { ok: false; why: string; clickMissing?: true };
 
 /**
  * The IP allowlist, then the token, before anything about the click is revealed. The advertiser is the one the
@@ -214,7 +238,7 @@ async function authenticatePostback(d: IntakeDeps, input: IntakeInput, p: Conver
   let advertiserId = p.advertiserId;
   if (!advertiserId && p.campaignId) advertiserId = (await d.cache.campaigns.get(p.campaignId))?.advertiserId;
   advertiserId ??= session?.advertiserId;
-  if (!advertiserId) return { ok: false, why: p.campaignId ? `unknown campaign "${p.campaignId}"` : `unknown click id "${clickId}"` };
+  if (!advertiserId) return p.campaignId ? { ok: false, why: `unknown campaign "${p.campaignId}"` } : { ok: false, why: `unknown click id "${clickId}"`, clickMissing: true };
   const advertiser = await d.cache.advertisers.get(advertiserId);
   if (!advertiser) return { ok: false, why: `unknown advertiser "${advertiserId}"` };
   if (!ipAllowed(input.ip, advertiser.ipAllowlist)) return { ok: false, why: `IP ${input.ip} is not on advertiser ${advertiserId}'s allowlist` };

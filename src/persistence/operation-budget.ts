@@ -6,6 +6,7 @@
 // stored after its 503 is rewritten as refused (conversion-intake.ts).
 
 let budgetMs = 2_000;
+let lastUnavailableAtMs = Number.NEGATIVE_INFINITY;
 
 /** Set once at start from MONGO_OP_TIMEOUT_MS (connectDatabase). */
 export function setOperationBudget(ms: number): void {
@@ -14,6 +15,15 @@ export function setOperationBudget(ms: number): void {
 
 export function operationBudgetMs(): number {
   return budgetMs;
+}
+
+/**
+ * When this process last met MongoDB not answering in time or failing (ms; -Infinity: never). A
+ * click made then may be held by Temporal until its workflow stores it (click.ts), so "not found"
+ * soon after means "not yet" (conversion-intake.ts).
+ */
+export function lastUnavailableAt(): number {
+  return lastUnavailableAtMs;
 }
 
 /** MongoDB did not do it within the budget, or failed: the caller's fallback applies. */
@@ -30,6 +40,7 @@ export async function withinBudget<T>(operation: Promise<T>, what: string, ms = 
   try {
     return await Promise.race([operation, timeout]);
   } catch (err) {
+    lastUnavailableAtMs = Date.now();
     if (err instanceof DatabaseUnavailable) {
       operation.catch(() => undefined);
       throw err;
