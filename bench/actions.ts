@@ -8,7 +8,8 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import mongoose from 'mongoose';
 import { v7 as uuidv7 } from 'uuid';
-import { createActivities } from '../activities';
+import { createActivities, firstAttemptsOf } from '../activities';
+import { loadConfig } from '../src/config';
 import type { ConversionRequest } from '../src/domain/attribution-rules';
 import type { DeliveryPolicy, SessionSnapshot } from '../src/domain/session';
 import { createLogger } from '../src/log';
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
         address: stack.temporalAddress,
         namespace: 'default',
         taskQueue: mode.taskQueue,
-        activities: (temporal) => createActivities({ cache, log, outbound, temporal }),
+        activities: (temporal) => createActivities({ cache, log, outbound, temporal, firstAttempts: firstAttemptsOf(loadConfig({})) }),
         workflowBundle: mode.bundle,
         log,
         logLevel: 'warn',

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { Router } from 'express';
 import mongoose from 'mongoose';
-import { createActivities } from '../activities';
+import { createActivities, firstAttemptsOf } from '../activities';
 import { listeningBaseUrl, type Config } from './config';
 import { DuplicateClicks } from './enrichment/duplicate-clicks';
 import { GeoLookup } from './enrichment/geo';
@@ -127,7 +127,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         auth,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
-        activities: (client) => createActivities({ cache, log: log.child({ component: 'activities' }), outbound, metrics, temporal: client, rollupLateMs: config.ROLLUP_LATE_MS, firstAttempts: { perEndpoint: config.FIRST_ATTEMPT_PER_ENDPOINT, total: config.FIRST_ATTEMPT_TOTAL, slowMs: config.FIRST_ATTEMPT_SLOW_MS } }),
+        activities: (client) => createActivities({ cache, log: log.child({ component: 'activities' }), outbound, metrics, temporal: client, rollupLateMs: config.ROLLUP_LATE_MS, firstAttempts: firstAttemptsOf(config) }),
         workflowBundle: opts.workflowBundle,
         log: log.child({ component: 'temporal-sdk' }),
         logLevel: config.LOG_LEVEL,
