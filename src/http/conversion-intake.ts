@@ -13,6 +13,7 @@ import { conversions } from '../persistence/models/conversion';
 import { inbounds, type InboundRecord } from '../persistence/models/inbound';
 import { sessions } from '../persistence/models/session';
 import { DatabaseUnavailable, lastUnavailableAt, operationBudgetMs, withinBudget } from '../persistence/operation-budget';
+import { latestHeldClick } from '../persistence/held-clicks';
 import { idTime } from '../persistence/session-ids';
 import { errorBody } from './http-error';
 import { ipAllowed } from './ip-allowlist';
@@ -66,23 +67,25 @@ export const STORED_TOO_LATE = 'stored after its deadline (MONGO_OP_TIMEOUT_MS f
 export const UNAUTHENTICATED = "authentication failed: send the advertiser's postback token (token parameter, X-Clicktrail-Token or Authorization: Bearer), from an allowed IP, with a click id of that advertiser";
 
 /**
- * How long after this process last met MongoDB failing a click id that is not found may still be
- * on its way: a click made during an outage is held by Temporal (click.ts) until its workflow
- * stores the session, which it does once MongoDB answers again, within seconds.
+ * How long after MongoDB last failed a click id that is not found may still be on its way: a click
+ * made during an outage is held by Temporal (click.ts) until its workflow stores the session,
+ * which it does once MongoDB answers again, within seconds.
  */
 export const CLICK_IN_FLIGHT_MS = 10 * 60_000;
 
 /**
- * A click id not found that may be a click Temporal holds: made within CLICK_IN_FLIGHT_MS, no
- * later than this process's last MongoDB failure (and a minute of other hosts' clocks), which was
- * itself within CLICK_IN_FLIGHT_MS. Answered 503 (retry) instead of unknown, so that an outage
- * does not turn a real conversion into a refusal its sender never retries.
+ * A click id not found that may be a click Temporal holds: made within CLICK_IN_FLIGHT_MS, and no
+ * later (give or take a minute of other hosts' clocks) than either this process's last MongoDB
+ * failure or the latest click any process handed to Temporal (held-clicks.ts), itself within
+ * CLICK_IN_FLIGHT_MS. Answered 503 (retry) instead of unknown, so that an outage does not turn a
+ * real conversion into a refusal its sender never retries.
  */
-function clickMayBeInFlight(clickId: string, now: number): boolean {
+async function clickMayBeInFlight(clickId: string, now: number): Promise<boolean> {
   if (!UUID_V7.test(clickId)) return false;
-  const failedAt = lastUnavailableAt();
   const madeAt = idTime(clickId);
-  return now - failedAt < CLICK_IN_FLIGHT_MS && madeAt > now - CLICK_IN_FLIGHT_MS && madeAt <= failedAt + 60_000;
+  if (madeAt <= now - CLICK_IN_FLIGHT_MS) return false;
+  const heldSince = (at: number) => now - at < CLICK_IN_FLIGHT_MS && madeAt <= at + 60_000;
+  return heldSince(lastUnavailableAt()) || heldSince(await latestHeldClick(now));
 }
 
 export const CLICK_NOT_YET = 'click id not found yet: the database was unavailable lately, and a click made then is stored a little later; retry later';
@@ -141,14 +144,14 @@ async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string })
   let session: Awaited<ReturnType<typeof findSession>>;
   if (input.source === 'postback') {
     const auth = await authenticatePostback(d, input, p, clickId);
-    if (!auth.ok) return auth.clickMissing && clickMayBeInFlight(clickId, at.getTime()) ? notYet() : unauthenticated(auth.why);
+    if (!auth.ok) return auth.clickMissing && (await clickMayBeInFlight(clickId, at.getTime())) ? notYet() : unauthenticated(auth.why);
     session = auth.session;
-    if (!session && clickMayBeInFlight(clickId, at.getTime())) return notYet();
+    if (!session && (await clickMayBeInFlight(clickId, at.getTime()))) return notYet();
     if (!session || session.advertiserId !== auth.advertiserId) return reject(404, `unknown click id "${clickId}"`);
     sessionId = session._id;
   } else {
     session = await findSession(clickId);
-    if (!session) return clickMayBeInFlight(clickId, at.getTime()) ? notYet() : reject(404, `unknown click id "${clickId}"`);
+    if (!session) return (await clickMayBeInFlight(clickId, at.getTime())) ? notYet() : reject(404, `unknown click id "${clickId}"`);
     sessionId = session._id;
     const advertiser = await d.cache.advertisers.get(session.advertiserId);
     const refused = pixelRefusal({ ...OPEN_PIXEL_POLICY, ...advertiser?.pixel }, { clickIdParam: p.clickId !== undefined, pageHost: input.pageHost ?? null });

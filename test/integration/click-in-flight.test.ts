@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { CLICK_NOT_YET, UNAUTHENTICATED } from '../../src/http/conversion-intake';
+import { noteClickHeld } from '../../src/persistence/held-clicks';
+import { HELD_CLICKS_MARK_ID, heldClicksMark } from '../../src/persistence/models/held-clicks-mark';
 import { inbounds } from '../../src/persistence/models/inbound';
 import { withinBudget } from '../../src/persistence/operation-budget';
 import type { Fixture } from '../support/fixtures';
@@ -21,7 +23,8 @@ let app: TestApp;
 let sink: HttpSink;
 let f: Fixture;
 
-beforeAll(async () => ({ app, sink, f } = await startWithFixture()));
+// The polls below are answered 401 many times over: the per-IP limit on those is not under test here.
+beforeAll(async () => ({ app, sink, f } = await startWithFixture({ POSTBACK_AUTH_FAILURES_PER_IP: '1000' })));
 afterAll(() => stopAll(app, sink));
 
 const MINUTE = 60_000;
@@ -37,6 +40,41 @@ test('before this process has met MongoDB failing, an unknown recent click id is
   const res = await send(idMadeAt(Date.now()));
   expect(res.status).toBe(401);
   expect(res.body.error).toBe(UNAUTHENTICATED);
+});
+
+describe('a click another API process handed to Temporal (the held-clicks mark), this one never having met MongoDB failing', () => {
+  const markAt = (at: number) => heldClicksMark().updateOne({ _id: HELD_CLICKS_MARK_ID }, { $set: { lastAt: new Date(at) } }, { upsert: true });
+  afterAll(() => heldClicksMark().deleteOne({ _id: HELD_CLICKS_MARK_ID }));
+
+  test('a click id made before the latest held click gets 503; one made well after it, 401; once the mark is over 10 minutes old, 401 again', async () => {
+    const now = Date.now();
+    await markAt(now);
+    // The mark is read at most every 2 s: the first 503 is awaited.
+    const held = idMadeAt(now - 5_000);
+    await eventually(async () => (await send(held)).status === 503, 10_000, 'the held-clicks mark to be read');
+    expect((await send(held)).body.error).toBe(CLICK_NOT_YET);
+    expect((await send(idMadeAt(now + 2 * MINUTE))).status).toBe(401);
+
+    // A click made 9 min 10 s ago, 20 s after the latest held click: held while that mark is under
+    // 10 minutes old, then known as unknown.
+    const old = idMadeAt(now - 9 * MINUTE - 10_000);
+    await markAt(now - 9 * MINUTE - 30_000);
+    await eventually(async () => (await send(old)).status === 503, 10_000, 'the 9.5-minute-old mark to be read');
+    await markAt(now - 10 * MINUTE - 5_000);
+    await eventually(async () => (await send(old)).status === 401, 10_000, 'the mark over 10 minutes old to be read');
+    expect((await send(held)).status).toBe(401);
+  }, 30_000);
+
+  test('the process that handed a click over writes the mark once MongoDB answers, and never moves it back', async () => {
+    const madeAt = Date.now() + 3_600_000;
+    noteClickHeld(madeAt);
+    await eventually(async () => (await heldClicksMark().findOne({ _id: HELD_CLICKS_MARK_ID }))?.lastAt.getTime() === madeAt, 15_000, 'the mark to be written');
+    noteClickHeld(madeAt - 60_000);
+    noteClickHeld(madeAt - 30_000);
+    // The publisher's retry interval is 2 s: after three of them the older notes are written, and did not move it.
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect((await heldClicksMark().findOne({ _id: HELD_CLICKS_MARK_ID }))?.lastAt.getTime()).toBe(madeAt);
+  }, 30_000);
 });
 
 describe('after MongoDB failed to answer one operation of this process', () => {

@@ -1,4 +1,6 @@
+import { HELD_CLICKS_MARK_ID, heldClicksMark } from '../../src/persistence/models/held-clicks-mark';
 import { sessions } from '../../src/persistence/models/session';
+import { idTime } from '../../src/persistence/session-ids';
 import type { Fixture } from '../support/fixtures';
 import { capturingLogger } from '../support/log-capture';
 import { startWithFixture } from '../support/app-with-sink';
@@ -125,6 +127,9 @@ test('a frozen database (SIGSTOP): clicks are redirected and handed to Temporal,
     process.kill(ferretdb!, 'SIGCONT');
   }
   await allStoredAndStarted(clicked);
+  // Other API processes learn that clicks were held, so that they too answer "not yet" (held-clicks.ts).
+  const latest = Math.max(...clicked.map(idTime));
+  await eventually(async () => ((await heldClicksMark().findOne({ _id: HELD_CLICKS_MARK_ID }))?.lastAt.getTime() ?? 0) >= latest, 30_000, 'the held-clicks mark');
   await retriedPostbackCounted(before, 'tx-frozen');
 }, 180_000);
 

@@ -9,6 +9,7 @@ import type { Logger } from '../../log';
 import type { Metrics } from '../../metrics';
 import type { Cached, ConfigCache } from '../../persistence/config-cache';
 import type { CampaignDoc } from '../../persistence/models/campaign';
+import { noteClickHeld } from '../../persistence/held-clicks';
 import { sessionRecord, sessions } from '../../persistence/models/session';
 import { withinBudget } from '../../persistence/operation-budget';
 import type { SessionClient } from '../../temporal/session-client';
@@ -149,6 +150,7 @@ async function persist(d: ClickDeps, session: SessionSnapshot, landingUrl: strin
   }
   try {
     await d.temporal.startSession(session, { sessionStored: false, landingUrl });
+    noteClickHeld(session.createdAtMs);
     return 'temporal';
   } catch (err) {
     // The visitor is still redirected: the full session is in this log line for replay.
