@@ -1,4 +1,4 @@
-import { Client, Connection, QueryRejectedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, QueryRejectedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { ConversionRequest } from '../domain/attribution-rules';
 import type { DeliveryPolicy, DeliveryRequest, SessionSnapshot } from '../domain/session';
@@ -10,6 +10,7 @@ import { sessionWorkflow, type SessionView } from '../../workflows/session';
 import { deliveryWorkflow } from '../../workflows/delivery';
 import { deliveryMetadata, sessionMetadata } from '../../workflows/summaries';
 import { describeIfExists } from './workflow-exists';
+import { closableConnection } from './closable-connection';
 
 export type SignalOutcome = 'signalled' | 'closed';
 
@@ -38,7 +39,7 @@ export class SessionClient {
     readonly client: Client,
     private readonly taskQueue: string,
     private readonly delivery: DeliveryPolicy,
-    private readonly opts: { maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; callDeadlineMs?: number; metrics?: Metrics } = {},
+    private readonly opts: { maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; callDeadlineMs?: number; metrics?: Metrics; close?: () => Promise<void> } = {},
   ) {}
 
   /**
@@ -46,7 +47,7 @@ export class SessionClient {
    * Temporal is down (its tracking paths make no Temporal call anyway, but for one fallback).
    */
   static lazy(opts: { address: string; namespace: string; taskQueue: string; delivery: DeliveryPolicy; maxConversionsPerRun?: number; closeGraceMs?: number; stepLifeMs?: number; auth?: TemporalAuth; metrics?: Metrics }) {
-    const connection = Connection.lazy({ address: opts.address, connectTimeout: 2_000, ...opts.auth });
+    const { connection, close } = closableConnection({ address: opts.address, connectTimeout: 2_000, ...opts.auth });
     // A closed workflow answers no query: Temporal would replay its whole history on a worker for it.
     const client = new Client({ connection, namespace: opts.namespace, workflow: { queryRejectCondition: 'NOT_OPEN' } });
     return new SessionClient(client, opts.taskQueue, opts.delivery, {
@@ -54,6 +55,7 @@ export class SessionClient {
       closeGraceMs: opts.closeGraceMs,
       stepLifeMs: opts.stepLifeMs,
       metrics: opts.metrics,
+      close,
     });
   }
 
@@ -205,6 +207,6 @@ export class SessionClient {
   }
 
   async close(): Promise<void> {
-    await this.client.connection.close();
+    await (this.opts.close ?? (() => this.client.connection.close()))();
   }
 }
