@@ -145,6 +145,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
       // workflow task comes back with the start, for this worker).
       const handover = new Handover(new SessionClient(client, config.TEMPORAL_TASK_QUEUE, delivery, sessionOptions), {
         pollMs: config.HANDOVER_POLL_MS,
+        // After a round with nothing stored: an item stored later settles no sooner than this after it (but for a slow insert).
+        idleMs: Math.max(config.HANDOVER_POLL_MS, config.MONGO_OP_TIMEOUT_MS),
         concurrency: config.HANDOVER_CONCURRENCY,
         batch: config.HANDOVER_BATCH,
         leaseMs: config.HANDOVER_LEASE_MS,

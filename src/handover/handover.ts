@@ -35,6 +35,12 @@ export interface HandoverOptions {
    * its workflow itself, and a conversion's has been answered 503 (neither is the hand-over's).
    */
   settleMs: number;
+  /**
+   * The next round's delay after one that found nothing stored and no claim open (default pollMs).
+   * An item stored later has an id no more than the hosts' clock allowance older than that round,
+   * so up to settleMs minus that allowance it is found no later than it may be claimed.
+   */
+  idleMs?: number;
   /** Ask for eager starts: the SessionClient shares its NativeConnection with this process's worker. */
   eager: boolean;
   /** The campaign's event rules, sent with each conversion so that its session need not load them. */
@@ -52,7 +58,11 @@ export interface RoundResult {
   paused: boolean;
   /** When the newest stored items will have settled (ms), if they are all that waits. */
   wakeAt: number | null;
+  /** Neither log had anything stored past its cursor or any claim open. */
+  idle: boolean;
 }
+
+type LogRound = { done: number; full: boolean; paused: boolean; wakeAt: number | null; idle: boolean };
 
 interface Worked {
   /** Not handed over, to be tried again at once: not reached, Temporal away or pushing back. */
@@ -105,7 +115,13 @@ export class Handover {
           } else {
             if (this.pauseMs > 0) this.o.log.info('hand-over resumed: Temporal answers again');
             this.pauseMs = 0;
-            next = r.backlog ? 0 : r.wakeAt === null ? this.o.pollMs : Math.min(this.o.pollMs, Math.max(0, r.wakeAt - Date.now()));
+            next = r.backlog
+              ? 0
+              : r.idle
+                ? (this.o.idleMs ?? this.o.pollMs)
+                : r.wakeAt === null
+                  ? this.o.pollMs
+                  : Math.min(this.o.pollMs, Math.max(0, r.wakeAt - Date.now()));
           }
         })
         .catch((err) => this.o.log.warn({ err: String(err) }, 'hand-over round failed (MongoDB?); will retry'))
@@ -129,7 +145,7 @@ export class Handover {
   /** One round: a claim of sessions, then one of conversions. */
   async runOnce(): Promise<RoundResult> {
     const s = await this.startSessions();
-    const c = this.stopping || s.paused ? { done: 0, full: false, paused: s.paused, wakeAt: null } : await this.signalConversions();
+    const c = this.stopping || s.paused ? { done: 0, full: false, paused: s.paused, wakeAt: null, idle: false } : await this.signalConversions();
     const wakes = [s.wakeAt, c.wakeAt].filter((t): t is number => t !== null);
     return {
       sessions: s.done,
@@ -138,6 +154,7 @@ export class Handover {
       backlog: (s.full && !s.paused) || (c.full && !c.paused),
       paused: s.paused || c.paused,
       wakeAt: wakes.length ? Math.min(...wakes) : null,
+      idle: s.idle && c.idle,
     };
   }
 
@@ -157,9 +174,9 @@ export class Handover {
     return Math.min(this.o.batch, this.pace.limit * CLAIM_PER_CALL);
   }
 
-  private async startSessions(): Promise<{ done: number; full: boolean; paused: boolean; wakeAt: number | null }> {
+  private async startSessions(): Promise<LogRound> {
     const got = await claimRange(SESSION_LOG, this.claimOptions());
-    if (!got.claim) return { done: 0, full: false, paused: false, wakeAt: got.wakeAt };
+    if (!got.claim) return { done: 0, full: false, paused: false, wakeAt: got.wakeAt, idle: got.idle };
     const { claim, items } = got;
     let started = 0;
     const result = await this.work({ until: claim.until, items }, 'session', async (record) => {
@@ -171,12 +188,12 @@ export class Handover {
     });
     const retry = await this.finish(SESSION_LOG, claim, result);
     this.o.log.debug({ kind: 'session', claimed: items.length, started, retry, limit: this.pace.limit }, 'hand-over batch');
-    return { done: started, full: got.full, paused: result.outage, wakeAt: null };
+    return { done: started, full: got.full, paused: result.outage, wakeAt: null, idle: false };
   }
 
-  private async signalConversions(): Promise<{ done: number; full: boolean; paused: boolean; wakeAt: number | null }> {
+  private async signalConversions(): Promise<LogRound> {
     const got = await claimRange(CONVERSION_LOG, this.claimOptions());
-    if (!got.claim) return { done: 0, full: false, paused: false, wakeAt: got.wakeAt };
+    if (!got.claim) return { done: 0, full: false, paused: false, wakeAt: got.wakeAt, idle: got.idle };
     const { claim, items } = got;
     const ids = [...new Set(items.flatMap((i) => (i.sessionId ? [i.sessionId] : [])))];
     const records = new Map((await sessions().find({ _id: { $in: ids } }).toArray()).map((r) => [r._id, r]));
@@ -228,7 +245,7 @@ export class Handover {
     const retry = await this.finish(CONVERSION_LOG, claim, result);
     const settled = [...late.values()].reduce((n, l) => n + l.length, 0);
     this.o.log.debug({ kind: 'conversion', claimed: items.length, signalled, late: settled, retry, limit: this.pace.limit }, 'hand-over batch');
-    return { done: signalled + settled, full: got.full, paused: result.outage, wakeAt: null };
+    return { done: signalled + settled, full: got.full, paused: result.outage, wakeAt: null, idle: false };
   }
 
   /** Hands one accepted conversion to its session's workflow (signalWithStart): true, else it is settled late. */

@@ -25,7 +25,13 @@ export interface IdLog<T extends { _id: string }> {
 }
 
 export type Claimed<T> = { claim: IdRangeClaim; items: T[]; full: boolean };
-export type NothingClaimed = { claim: null; /** When the oldest item waiting to settle can be claimed (ms), if any is waiting. */ wakeAt: number | null };
+export type NothingClaimed = {
+  claim: null;
+  /** When the oldest item waiting to settle can be claimed (ms), if any is waiting. */
+  wakeAt: number | null;
+  /** Nothing past the cursor and no claim open: only an item stored from now on is work. */
+  idle: boolean;
+};
 
 export async function readState<T extends { _id: string }>(log: IdLog<T>): Promise<HandoverStateDoc> {
   return (await handoverState().findOne({ _id: log.name })) ?? (await createState(log));
@@ -91,14 +97,14 @@ export async function claimRange<T extends { _id: string }>(
         continue;
       }
       const madeAt = newer ? idTime(newer._id) : NaN;
-      return { claim: null, wakeAt: Number.isFinite(madeAt) ? madeAt + o.settleMs : null };
+      return { claim: null, wakeAt: Number.isFinite(madeAt) ? madeAt + o.settleMs : null, idle: !newer && s.claims.length === 0 };
     }
     const claim: IdRangeClaim = { from: s.next, to: items[items.length - 1]!._id, by: o.by, until };
     if (!(await swap(s, { next: claim.to, claims: [...s.claims, claim] }))) continue;
     return { claim, items, full: items.length >= o.limit };
   }
   // Every attempt lost a race: others are claiming, this process tries at its next round.
-  return { claim: null, wakeAt: null };
+  return { claim: null, wakeAt: null, idle: false };
 }
 
 /**

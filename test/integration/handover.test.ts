@@ -325,3 +325,30 @@ async function lateInsert(): Promise<void> {
   expect(retry).toMatchObject({ status: 202, body: { outcome: 'accepted' } });
   await eventually(async () => (await conversionsOf(sessionId)).length === 1, 30_000, 'the retry recorded');
 }
+
+test('a round that finds nothing stored and no claim open says it is idle, and the next round then waits idleMs', async () => {
+  await app.stopWorker();
+  const { h } = handover();
+  // Whatever earlier tests left is handed over first.
+  await eventually(async () => (await h.runOnce()).idle, 30_000, 'an idle round');
+  const [id] = await insertWaitingSessions(f, 1);
+  // Stored, not settled yet: not idle, and the round says when it can be claimed.
+  expect(await h.runOnce()).toMatchObject({ sessions: 0, idle: false, wakeAt: idTime(id!) + SETTLE_MS });
+  await settled([id!]);
+  expect(await h.runOnce()).toMatchObject({ sessions: 1, idle: false });
+  expect((await h.runOnce()).idle).toBe(true);
+
+  // Started with a 50 ms poll and a long idle delay: after its first (idle) round, no other comes.
+  const metrics = new Metrics({ waiting: false });
+  const idle = new Handover(app.temporal, { pollMs: 50, idleMs: 600_000, concurrency: 4, batch: 3, leaseMs: 30_000, settleMs: SETTLE_MS, eager: false, log: silent, metrics });
+  const rounds = jest.spyOn(idle, 'runOnce');
+  idle.start();
+  try {
+    await eventually(() => rounds.mock.calls.length === 1, 10_000, 'the first round');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(rounds).toHaveBeenCalledTimes(1);
+  } finally {
+    await idle.stop();
+    await app.startWorker();
+  }
+});
