@@ -115,13 +115,7 @@ export class Handover {
           } else {
             if (this.pauseMs > 0) this.o.log.info('hand-over resumed: Temporal answers again');
             this.pauseMs = 0;
-            next = r.backlog
-              ? 0
-              : r.idle
-                ? (this.o.idleMs ?? this.o.pollMs)
-                : r.wakeAt === null
-                  ? this.o.pollMs
-                  : Math.min(this.o.pollMs, Math.max(0, r.wakeAt - Date.now()));
+            next = this.nextRoundIn(r);
           }
         })
         .catch((err) => this.o.log.warn({ err: String(err) }, 'hand-over round failed (MongoDB?); will retry'))
@@ -140,6 +134,14 @@ export class Handover {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+  }
+
+  /** Milliseconds until the round after `r` (not paused). */
+  private nextRoundIn(r: RoundResult): number {
+    if (r.backlog) return 0;
+    if (r.idle) return this.o.idleMs ?? this.o.pollMs;
+    if (r.wakeAt === null) return this.o.pollMs;
+    return Math.min(this.o.pollMs, Math.max(0, r.wakeAt - Date.now()));
   }
 
   /** One round: a claim of sessions, then one of conversions. */
