@@ -34,6 +34,23 @@ describe('fillUrl', () => {
     expect(filled('https://x.example/{a}', { a: 'x\uD800y' })).toBe('https://x.example/x%EF%BF%BDy');
   });
 
+  it('checks every fill of a template it has seen before, not only the first', () => {
+    const template = 'https://x.example:{a}/{b}/end';
+    expect(filled(template, { a: '443', b: 'ok' })).toBe('https://x.example:443/ok/end');
+    expect(fillUrl(template, { a: '8080', b: 'ok' })).toMatchObject({ ok: false, reason: expect.stringContaining("change the URL's origin") });
+    expect(fillUrl(template, { a: '443', b: '..' })).toMatchObject({ ok: false, reason: expect.stringContaining('path segment') });
+    expect(filled(template, { a: '443', b: 'again' })).toBe('https://x.example:443/again/end');
+  });
+
+  it('keeps answering for a template after many others have been filled', () => {
+    const first = 'https://first.example/{a}';
+    expect(filled(first, { a: '1' })).toBe('https://first.example/1');
+    for (let i = 0; i < 2_500; i++) filled(`https://t${i}.example/{a}`, { a: String(i) });
+    expect(filled(first, { a: '2' })).toBe('https://first.example/2');
+    expect(fillUrl('ftp://x.example/{a}', {})).toMatchObject({ ok: false });
+    expect(fillUrl('ftp://x.example/{a}', {})).toMatchObject({ ok: false, reason: expect.stringContaining('http or https') });
+  });
+
   it('trims the template', () => {
     expect(filled('  https://x.example/{a}\n', { a: '1' })).toBe('https://x.example/1');
   });
@@ -131,7 +148,7 @@ const session = {
   assetId: 'banner-7',
   supportId: null,
   country: 'FR',
-  deviceType: 'mobile',
+  device: { type: 'mobile' },
   publisherData: { sub1: 'one', sub3: 'three', utm_source: 'news', 'weird key': 'w' },
 };
 
