@@ -33,7 +33,7 @@ export async function planNotifications(
   }
 
   const values = conversionMacroValues(
-    { ...session, deviceType: session.device.type },
+    session,
     {
       event: conversion.event,
       txid: conversion.txid,

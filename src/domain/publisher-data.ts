@@ -47,22 +47,21 @@ function stringify(v: unknown): string {
  * Values: arrays → first element, non-strings → String(), cut to `maxLength` characters.
  */
 export function collectPublisherData(query: Record<string, unknown>, opts: PublisherDataOptions): PublisherData {
-  const exclude = new Set(opts.exclude);
-  const entries: [string, string][] = [];
-  const seen = new Set<string>();
+  const data: Record<string, string> = {};
+  let kept = 0;
   let dropped = 0;
   let truncated = false;
-  if (typeof query !== 'object' || query === null) return { data: {}, dropped, truncated };
+  if (typeof query !== 'object' || query === null) return { data, dropped, truncated };
 
   for (const rawKey of Object.keys(query)) {
-    if (exclude.has(rawKey)) continue;
+    if (opts.exclude.includes(rawKey)) continue;
     const safe = rawKey.replace(UNSAFE_KEY_CHARS, '_');
     const key = cut(safe, MAX_KEY_LENGTH);
-    if (key === '' || FORBIDDEN_KEYS.has(key) || seen.has(key)) {
+    if (key === '' || FORBIDDEN_KEYS.has(key) || Object.hasOwn(data, key)) {
       dropped++;
       continue;
     }
-    if (entries.length >= opts.maxParams) {
+    if (kept >= opts.maxParams) {
       dropped++;
       continue;
     }
@@ -70,8 +69,8 @@ export function collectPublisherData(query: Record<string, unknown>, opts: Publi
     const full = stringify(Array.isArray(raw) ? (raw as unknown[])[0] : raw);
     const value = cut(full, opts.maxLength);
     if (key !== safe || value !== full) truncated = true;
-    seen.add(key);
-    entries.push([key, value]);
+    data[key] = value;
+    kept++;
   }
-  return { data: Object.fromEntries(entries), dropped, truncated };
+  return { data, dropped, truncated };
 }

@@ -107,7 +107,7 @@ export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise
   // Not a visitor's mistake: the routes make the id (request-context.ts), and the walk relies on its clock reading.
   if (!UUID_V7.test(requestId)) throw new Error(`conversion request id ${requestId} is not a UUIDv7`);
   try {
-    return await intake(d, { ...input, requestId });
+    return await intake(d, input, requestId);
   } catch (err) {
     if (!(err instanceof DatabaseUnavailable)) throw err;
     d.log.error({ requestId, source: input.source, params: loggable(input.params), err: err.message }, 'conversion refused: database unavailable');
@@ -115,8 +115,7 @@ export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise
   }
 }
 
-async function intake(d: IntakeDeps, input: IntakeInput & { requestId: string }): Promise<IntakeResult> {
-  const { requestId } = input;
+async function intake(d: IntakeDeps, input: IntakeInput, requestId: string): Promise<IntakeResult> {
   const at = new Date();
   let sessionId: string | null = null;
   const reject = (status: IntakeResult['status'], error: string, fields?: ParamError[], logged?: string): IntakeResult => {

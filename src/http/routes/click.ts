@@ -37,6 +37,7 @@ const LINK_PARAMS = ['pub', 'asset', 'sup'] as const;
  * before the 302, and that insert is all: the hand-over (worker processes) starts its workflow.
  */
 export function clickRoute(d: ClickDeps): RequestHandler {
+  const publisherDataOptions = { ...d.publisherData, exclude: LINK_PARAMS };
   return async (req, res) => {
     const { log } = res.locals;
     const campaignId = firstString(req.params.campaignId) ?? '';
@@ -84,7 +85,7 @@ export function clickRoute(d: ClickDeps): RequestHandler {
       country,
       device: agent.device,
       userAgent: req.get('user-agent')?.slice(0, 1024) ?? null,
-      publisherData: collectPublisherData(query, { ...d.publisherData, exclude: LINK_PARAMS }).data,
+      publisherData: collectPublisherData(query, publisherDataOptions).data,
       referrer: req.get('referer')?.slice(0, 2048) ?? null,
       providers: {
         campaign: campaign.providers?.campaign ?? null,
@@ -98,25 +99,24 @@ export function clickRoute(d: ClickDeps): RequestHandler {
       expiresAtMs: now + campaign.attributionWindowSec * 1000,
     };
 
-    const target = fillUrl(validAsset?.url ?? campaign.landingUrl, clickMacroValues({ ...session, deviceType: session.device.type }));
+    const target = fillUrl(validAsset?.url ?? campaign.landingUrl, clickMacroValues(session));
     if (!target.ok) {
       log.error({ campaignId, reason: target.reason }, 'campaign landing URL is unusable');
       return refuse(res, campaign, 404, 'campaign landing URL is misconfigured');
     }
 
     const lazy = d.lazyBotsAndDuplicates && (session.bot || session.duplicate);
-    const durable = await persist({ ...d, log }, session, target.url, lazy);
+    const durable = await persist(d, log, session, target.url, lazy);
     if (durable !== 'mongodb') {
       d.metrics.dependencyErrors.inc({ dependency: 'mongodb', operation: 'session_insert' });
       d.metrics.clickStoreFallbacks.inc({ to: durable === 'temporal' ? 'temporal' : 'log' });
     }
     res.locals.clickOutcome = session.bot ? 'bot' : session.duplicate ? 'duplicate' : 'redirected';
-    res.writeHead(302, {
-      Location: target.url,
-      'Cache-Control': 'no-store',
-      // An <img> or <iframe> must not overwrite the visitor's last click (cookie stuffing, audit M4).
-      ...(session.nonNavigation ? {} : { 'Set-Cookie': clickCookies(session.sessionId, campaign._id, campaign.attributionWindowSec, d.secureCookies) }),
-    });
+    res.setHeader('Location', target.url);
+    res.setHeader('Cache-Control', 'no-store');
+    // An <img> or <iframe> must not overwrite the visitor's last click (cookie stuffing, audit M4).
+    if (!session.nonNavigation) res.setHeader('Set-Cookie', clickCookies(session.sessionId, campaign._id, campaign.attributionWindowSec, d.secureCookies));
+    res.writeHead(302);
     res.end();
   };
 }
@@ -141,12 +141,12 @@ async function lookup<T>(id: string | undefined, get: (id: string) => Promise<T 
  * first activity, an upsert, so an insert landing late does no harm), lazy or not: without MongoDB
  * there is no other place to keep it.
  */
-async function persist(d: ClickDeps, session: SessionSnapshot, landingUrl: string, lazy: boolean): Promise<'mongodb' | 'temporal' | 'lost'> {
+async function persist(d: ClickDeps, log: Logger, session: SessionSnapshot, landingUrl: string, lazy: boolean): Promise<'mongodb' | 'temporal' | 'lost'> {
   try {
     await withinBudget(sessions().insertOne(sessionRecord(session, lazy ? 'lazy' : false, landingUrl)), 'session insert');
     return 'mongodb';
   } catch (err) {
-    d.log.error({ sessionId: session.sessionId, err: String(err) }, 'session insert failed; handing it to Temporal');
+    log.error({ sessionId: session.sessionId, err: String(err) }, 'session insert failed; handing it to Temporal');
   }
   try {
     await d.temporal.startSession(session, { sessionStored: false, landingUrl });
@@ -154,7 +154,7 @@ async function persist(d: ClickDeps, session: SessionSnapshot, landingUrl: strin
     return 'temporal';
   } catch (err) {
     // The visitor is still redirected: the full session is in this log line for replay.
-    d.log.fatal({ session, err: String(err) }, 'click not recorded: MongoDB and Temporal both unavailable');
+    log.fatal({ session, err: String(err) }, 'click not recorded: MongoDB and Temporal both unavailable');
     return 'lost';
   }
 }
