@@ -32,8 +32,8 @@ export type ConversionMacroSource = {
 
 export const MACRO_RE = /\{([A-Za-z0-9_.-]+)\}/g;
 
-/** The macros a landing URL may use (besides `{p.NAME}`); test/unit/macro-names.test.ts keeps them in step with the fillers below. */
 const SUB_MACROS = Array.from({ length: 10 }, (_, i) => `sub${i + 1}`);
+/** The macros a landing URL may use (besides `{p.NAME}`); test/unit/macro-names.test.ts keeps them in step with the fillers below. */
 export const CLICK_MACROS: readonly string[] = [
   'click_id', 'session_id', 'campaign_id', 'advertiser_id', 'publisher_id', 'asset_id', 'support_id', 'country', 'device',
   ...SUB_MACROS,
