@@ -33,6 +33,8 @@ export interface BenchArgs {
   /** engine-ab: the settings to A/B, and how many times each. */
   engineAb: EngineAbName[];
   abRounds: number;
+  /** Click and postback: how many times the baseline's and clicktrail's saturated runs are measured, interleaved (rounds.ts). */
+  rounds: number;
   /** Upper bound, in seconds, on waiting for Temporal to catch up after a phase. */
   drainTimeout: number;
   only: Set<Phase>;
@@ -77,6 +79,8 @@ const USAGE = `usage: npm run bench -- [options]
   --engine-ab <a[,a…]>  with --only engine-ab: settings to A/B: search-attribute-cache, sqlite, shard-io, worker (default all),
                         each on baseline (d) at 2 × --ceiling-rate for --ceiling-seconds
   --ab-rounds <n>       with --only engine-ab: times each variant runs, interleaved (default 2)
+  --rounds <n>          click and postback: saturated runs of the baseline and clicktrail, interleaved; the
+                        throughput targets are read on the median ratio (default 1)
   --drain-timeout <s>   longest wait for Temporal to catch up after a phase (default 360)
   --only <p[,p…]>       phases: ceiling, click, postback, e2e, reports, engine-ab (default ceiling,click,postback,e2e)
   --profile             write V8 CPU profiles of the API and worker processes (bench/results/profiles)
@@ -111,6 +115,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
       duplicates: { type: 'string', default: '0.05' },
       'engine-ab': { type: 'string', default: ENGINE_AB.join(',') },
       'ab-rounds': { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '1' },
       'drain-timeout': { type: 'string', default: '360' },
       only: { type: 'string', default: 'ceiling,click,postback,e2e' },
       profile: { type: 'boolean', default: false },
@@ -152,6 +157,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchArgs
     bots: num(values.bots, 'bots', 0, 1),
     duplicates: num(values.duplicates, 'duplicates', 0, 1),
     abRounds: num(values['ab-rounds'], 'ab-rounds', 1, 10),
+    rounds: num(values.rounds, 'rounds', 1, 9),
     engineAb: values['engine-ab'].split(',').map((a) => oneOf(a.trim(), 'engine-ab', ENGINE_AB)),
     drainTimeout: num(values['drain-timeout'], 'drain-timeout', 1, 3600),
     only,

@@ -5,6 +5,7 @@ import { readCounts, waitFor, workflowsExpected, type Counts } from './counts';
 import { BASELINE_DB, CLICKTRAIL_DB, settledWrites, writesPerRequest, type WritesPerRequest } from './db-writes';
 import { runLoad, type LoadResult } from './load';
 import { rollupCostPerClick } from './rollup-cost';
+import { moreRounds, roundOf, roundsOf, type Rounds } from './rounds';
 import { clickPath } from './seed';
 import { visitor, visitorHeaders } from './traffic-mix';
 
@@ -38,6 +39,8 @@ export interface ScenarioResult {
 export interface ClickPhaseResult {
   scenarios: ScenarioResult[];
   ratios: { rpsCoverA: number; rpsCoverB: number; p99CoverA: number; p99CoverB: number };
+  /** (b)'s and (c)'s saturated runs: the scenarios' own, then `--rounds` more, interleaved. */
+  rounds: Rounds;
   /** clicktrail's session workflows: started by the end of the load, and how long the rest took. */
   workflows: {
     redirects: number;
@@ -55,6 +58,16 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
   const { args, fixture } = ctx;
   const path = clickPath(fixture, 'click', 'bench');
   const scenarios: ScenarioResult[] = [];
+  // Every scenario sees the same visitors: distinct IPs, some bots, some duplicates (traffic-mix.ts);
+  // a scenario's later rounds go on with its next visitors.
+  const visitorsSeen = new Map<string, number>();
+  const visitorsOf = (label: string) => () => {
+    const v = visitorsSeen.get(label) ?? 0;
+    visitorsSeen.set(label, v + 1);
+    return visitorHeaders(visitor(v, { bots: args.bots, duplicates: args.duplicates }, 2));
+  };
+  const at = (server: ServerChild, nextHeaders: () => Record<string, string>, overallRate: number | undefined, durationSec: number) =>
+    runLoad({ url: `${server.url}${path}`, connections: args.connections, durationSec, overallRate, nextHeaders });
 
   const measure = async (
     label: string,
@@ -63,27 +76,18 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     profileAs?: string,
     db?: string,
   ): Promise<ScenarioResult> => {
-    const url = `${server.url}${path}`;
-    // Every scenario sees the same visitors: distinct IPs, some bots, some duplicates (traffic-mix.ts).
-    let v = 0;
-    const nextHeaders = () => visitorHeaders(visitor(v++, { bots: args.bots, duplicates: args.duplicates }, 2));
+    const nextHeaders = visitorsOf(label);
     await settleEngine(ctx, label);
     const writesBefore = db ? await settledWrites(ctx.dataDir) : null;
     const labels = cpuLabels(ctx, server);
     const wholeBefore = snapshotCpu(labels);
     // The fixed rate first, on a server that has seen no saturating load: a backlog left by a burst
     // (workflow starts queued behind Temporal) would otherwise be measured as the click's latency.
-    const at = (overallRate: number | undefined, durationSec: number) => runLoad({ url, connections: args.connections, durationSec, overallRate, nextHeaders });
-    const fixedWarmup = args.clickRate > 0 && args.warmup > 0 ? await at(args.clickRate, args.warmup) : null;
-    const fixed = args.clickRate > 0 ? await at(args.clickRate, args.duration) : null;
-    const warmup = args.warmup > 0 ? await at(undefined, args.warmup) : null;
+    const fixedWarmup = args.clickRate > 0 && args.warmup > 0 ? await at(server, nextHeaders, args.clickRate, args.warmup) : null;
+    const fixed = args.clickRate > 0 ? await at(server, nextHeaders, args.clickRate, args.duration) : null;
+    const warmup = args.warmup > 0 ? await at(server, nextHeaders, undefined, args.warmup) : null;
     await hooks.afterWarmup?.();
-    const { result: load, cpu } = await withCpu(
-      ctx,
-      server,
-      () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextHeaders })),
-      profileAs,
-    );
+    const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, () => at(server, nextHeaders, undefined, args.duration)), profileAs);
     await hooks.afterLoad?.();
     const whole = { cpu: cpuBetween(wholeBefore, snapshotCpu(labels)), responses: [fixedWarmup, fixed, warmup, load].reduce((n, l) => n + (l?.responses ?? 0), 0) };
     const warmupRedirects = [fixedWarmup, fixed, warmup].reduce((n, l) => n + (l?.statusCodes['302'] ?? 0), 0);
@@ -120,21 +124,25 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
   let atEndOfLoad!: Counts;
   let drain!: Awaited<ReturnType<typeof waitFor<Counts>>>;
   const policy = args.workflowPolicy;
+  const readClickCounts = () => readCounts(ctx.temporal, ctx.sink, campaignId);
+  const drainWorkflows = () =>
+    waitFor(readClickCounts, (n) => n.workflowsStarted >= workflowsExpected(n, policy) && n.sessionsHandedOver >= workflowsExpected(n, policy), args.drainTimeout);
+  // Every click answered 302 must have its session stored; a missing one is a lost click.
+  let redirects = 0;
+  const checkStored = (stored: number) => {
+    if (stored < redirects) ctx.failures.push(`click path: ${redirects} redirects answered but only ${stored} sessions stored`);
+  };
   const c = await measure(
     '(c) clicktrail /c/{campaignId}',
     api,
     {
       afterWarmup: async () => {
-        before.counts = await readCounts(ctx.temporal, ctx.sink, campaignId);
+        before.counts = await readClickCounts();
       },
       afterLoad: async () => {
-        atEndOfLoad = await readCounts(ctx.temporal, ctx.sink, campaignId);
+        atEndOfLoad = await readClickCounts();
         console.log(`  clicktrail: ${atEndOfLoad.sessionsStored} sessions stored (${atEndOfLoad.sessionsFlagged} bot or duplicate), ${atEndOfLoad.workflowsStarted} workflows started by the end of the load; waiting for the rest (${policy})…`);
-        drain = await waitFor(
-          () => readCounts(ctx.temporal, ctx.sink, campaignId),
-          (n) => n.workflowsStarted >= workflowsExpected(n, policy) && n.sessionsHandedOver >= workflowsExpected(n, policy),
-          args.drainTimeout,
-        );
+        drain = await drainWorkflows();
       },
     },
     'click',
@@ -142,11 +150,40 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
   );
   scenarios.push(c);
   console.log(`  clicktrail: ${drain.counts.workflowsStarted}/${workflowsExpected(drain.counts, policy)} workflows started ${drain.drained ? `after ${drain.waitedSec} s more` : `— NOT drained within ${args.drainTimeout} s`}`);
+  redirects = c.warmupRedirects + (c.load.statusCodes['302'] ?? 0);
+  checkStored(atEndOfLoad.sessionsStored);
+  // What the report says of the workflows is round 1's; later rounds only add to the ledger.
+  const firstRound = { redirects, drain };
 
-  // Every click answered 302 must have its session stored; a missing one is a lost click.
-  const redirects = c.warmupRedirects + (c.load.statusCodes['302'] ?? 0);
-  if (atEndOfLoad.sessionsStored < redirects) {
-    ctx.failures.push(`click path: ${redirects} redirects answered but only ${atEndOfLoad.sessionsStored} sessions stored`);
+  const rounds = [roundOf(scenarios[1]!.load, c.load)];
+  if (args.rounds > 1 && drain.drained) {
+    // The scenario's saturated run again: its warmup, the measured run; for clicktrail its workflows
+    // started before anything else is measured, as in round 1.
+    const saturate = async (label: string, server: ServerChild) => {
+      const nextHeaders = visitorsOf(label);
+      await settleEngine(ctx, label);
+      const warmup = args.warmup > 0 ? await at(server, nextHeaders, undefined, args.warmup) : null;
+      const load = await hotPathLoad(ctx, () => at(server, nextHeaders, undefined, args.duration));
+      console.log(`  ${label}: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms`);
+      return { load, redirected: (warmup?.statusCodes['302'] ?? 0) + (load.statusCodes['302'] ?? 0) };
+    };
+    const again = await startServer(ctx, 'MongoDB-only tracker', serverScript('mongo-only-tracker'), { BENCH_MONGO_URI: ctx.mongoUri(BASELINE_DB) });
+    try {
+      rounds.push(
+        ...(await moreRounds(args.rounds, {
+          baseline: async () => (await saturate('(b) MongoDB-only tracker', again)).load,
+          clicktrail: async () => {
+            const r = await saturate('(c) clicktrail /c/{campaignId}', api);
+            redirects += r.redirected;
+            checkStored((await readClickCounts()).sessionsStored);
+            drain = await drainWorkflows();
+            return r.load;
+          },
+        })),
+      );
+    } finally {
+      await again.stop();
+    }
   }
   if (!drain.drained) {
     ctx.failures.push(`click path: ${workflowsExpected(drain.counts, policy) - drain.counts.workflowsStarted} session workflows still not started ${args.drainTimeout} s after the load`);
@@ -162,6 +199,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     api,
     result: {
       scenarios,
+      rounds: roundsOf(rounds),
       ratios: {
         rpsCoverA: ratio(c.load.rps, a.load.rps),
         rpsCoverB: ratio(c.load.rps, b.load.rps),
@@ -169,11 +207,11 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
         p99CoverB: ratio(c.load.latencyMs.p99, b.load.latencyMs.p99),
       },
       workflows: {
-        redirects,
+        redirects: firstRound.redirects,
         atEndOfLoad,
-        afterDrain: drain.counts,
-        drained: drain.drained,
-        drainSec: drain.waitedSec,
+        afterDrain: firstRound.drain.counts,
+        drained: firstRound.drain.drained,
+        drainSec: firstRound.drain.waitedSec,
         startedPerSecDuringLoad: Math.round((atEndOfLoad.workflowsStarted - (before.counts?.workflowsStarted ?? 0)) / c.load.durationSec),
       },
       rollupWriter,

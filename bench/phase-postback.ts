@@ -6,6 +6,7 @@ import { hotPathLoad, serverScript, settleEngine, startServer, withCpu, type Ben
 import type { CpuUsage } from './cpu';
 import { readCounts, waitFor, type Counts } from './counts';
 import { BASELINE_DB, CLICKTRAIL_DB, settledWrites, writesPerRequest, type WriteSnapshot, type WritesPerRequest } from './db-writes';
+import { moreRounds, roundOf, roundsOf, type Rounds } from './rounds';
 import { clickPath } from './seed';
 import { visitor, visitorHeaders } from './traffic-mix';
 import { readConversionState, unsignalledConversions } from '../src/handover/conversion-log';
@@ -37,6 +38,8 @@ export interface PostbackPhaseResult {
   baseline: PostbackBaselineResult;
   poolSessions: number;
   load: LoadResult;
+  /** (e)'s and clicktrail's saturated runs: the ones above, then `--rounds` more, interleaved. */
+  rounds: Rounds;
   atFixedRate: FixedRateResult | null;
   cpu: CpuUsage;
   /** 202s the load generator saw, the warmup's included. */
@@ -65,9 +68,18 @@ export interface PostbackPhaseResult {
 const POOL = 300;
 
 export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Promise<PostbackPhaseResult> {
-  const { args, fixture } = ctx;
   await settleEngine(ctx, '(e)');
-  const { baseline, writesFrom } = await runBaselineE(ctx);
+  const e = await runBaselineE(ctx);
+  try {
+    return await runClicktrail(ctx, api, e);
+  } finally {
+    await e.stop();
+  }
+}
+
+async function runClicktrail(ctx: BenchContext, api: ServerChild, e: BaselineE): Promise<PostbackPhaseResult> {
+  const { args, fixture } = ctx;
+  const { baseline, writesFrom } = e;
   const campaignId = fixture.campaigns.postback!.campaignId;
   const read = () => readCounts(ctx.temporal, ctx.sink, campaignId);
 
@@ -107,35 +119,66 @@ export async function runPostbackPhase(ctx: BenchContext, api: ServerChild): Pro
   const atEndOfLoad = await readAll();
   const queued = await inbounds().countDocuments({ ...ours, ...unsignalledConversions(await readConversionState()) });
   console.log(`  postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors; waiting for the accepted conversions to be recorded and delivered…`);
-  let previous = -1;
-  const drain = await waitFor(
-    readAll,
-    (c) => {
-      const settled = c.accepted === previous;
-      previous = c.accepted;
-      return settled && c.accepted >= answered202 && [c.conversionsRecorded, c.postbacksReceived, c.deliveriesLogged].every((n) => n === c.accepted);
-    },
-    args.drainTimeout,
-  );
+  // Every 202 must become a recorded conversion and a delivered publisher postback.
+  const settleConversions = async (answered: number) => {
+    let previous = -1;
+    const drain = await waitFor(
+      readAll,
+      (c) => {
+        const settled = c.accepted === previous;
+        previous = c.accepted;
+        return settled && c.accepted >= answered && [c.conversionsRecorded, c.postbacksReceived, c.deliveriesLogged].every((n) => n === c.accepted);
+      },
+      args.drainTimeout,
+    );
+    const c = drain.counts;
+    if (c.accepted < answered) ctx.failures.push(`postback: ${answered} answered 202 but only ${c.accepted} accepted in the inbound log`);
+    if (c.conversionsRecorded !== c.accepted || c.postbacksReceived !== c.accepted || c.deliveriesLogged !== c.accepted) {
+      ctx.failures.push(`postback: ${c.accepted} accepted, ${c.conversionsRecorded} conversions recorded, ${c.deliveriesLogged} deliveries logged, ${c.postbacksReceived} postbacks received`);
+    }
+    return drain;
+  };
+  const drain = await settleConversions(answered202);
   const c = drain.counts;
   const accepted = c.accepted;
   const writesAfter = writesBefore && (await settledWrites(ctx.dataDir));
   const dbWrites = writesBefore && writesAfter && accepted > 0 ? writesPerRequest(writesBefore, writesAfter, CLICKTRAIL_DB, accepted) : null;
   console.log(`  postback: ${accepted} accepted (${answered202} answers seen), ${c.conversionsRecorded} conversions recorded, ${c.postbacksReceived} postbacks delivered ${drain.drained ? `after ${drain.waitedSec} s` : `— NOT settled within ${args.drainTimeout} s`}`);
-  if (accepted < answered202) ctx.failures.push(`postback: ${answered202} answered 202 but only ${accepted} accepted in the inbound log`);
-  if (c.conversionsRecorded !== accepted || c.postbacksReceived !== accepted || c.deliveriesLogged !== accepted) {
-    ctx.failures.push(
-      `postback: ${accepted} accepted, ${c.conversionsRecorded} conversions recorded, ${c.deliveriesLogged} deliveries logged, ${c.postbacksReceived} postbacks received`,
+
+  const rounds = [roundOf(baseline.load, load)];
+  if (args.rounds > 1 && drain.drained) {
+    let answered = answered202;
+    rounds.push(
+      ...(await moreRounds(args.rounds, {
+        baseline: e.again,
+        clicktrail: async () => {
+          await settleEngine(ctx, 'the clicktrail postback run');
+          const warm = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
+          const again = await hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath }));
+          console.log(`  postback: ${again.rps} req/s, p99 ${again.latencyMs.p99} ms, ${badOf(again)} non-202/errors`);
+          answered += (warm?.statusCodes['202'] ?? 0) + (again.statusCodes['202'] ?? 0);
+          await settleConversions(answered);
+          return again;
+        },
+      })),
     );
   }
-  return { baseline, poolSessions: ids.length, load, atFixedRate: fixed.result, cpu, answered202, accepted, queued, bad, atEndOfLoad, afterDrain: c, drained: drain.drained, drainSec: drain.waitedSec, dbWrites };
+  return { baseline, poolSessions: ids.length, load, rounds: roundsOf(rounds), atFixedRate: fixed.result, cpu, answered202, accepted, queued, bad, atEndOfLoad, afterDrain: c, drained: drain.drained, drainSec: drain.waitedSec, dbWrites };
 }
 
 /**
  * Baseline (e): the same requests (pool of click ids, distinct txids, same connections and duration),
- * and the database's write counts before them (`writesFrom`), with the requests answered.
+ * and the database's write counts before them (`writesFrom`), with the requests answered. The
+ * server stays up for `again` (a later round's warmup and saturated run) until `stop`.
  */
-async function runBaselineE(ctx: BenchContext): Promise<{ baseline: PostbackBaselineResult; writesFrom: { snapshot: WriteSnapshot | null; requests: number } }> {
+interface BaselineE {
+  baseline: PostbackBaselineResult;
+  writesFrom: { snapshot: WriteSnapshot | null; requests: number };
+  again: () => Promise<LoadResult>;
+  stop: () => Promise<void>;
+}
+
+async function runBaselineE(ctx: BenchContext): Promise<BaselineE> {
   const { args } = ctx;
   const db = BASELINE_DB;
   const campaignId = `baseline-e-${uuidv7()}`;
@@ -147,25 +190,33 @@ async function runBaselineE(ctx: BenchContext): Promise<{ baseline: PostbackBase
     .collection<{ _id: string }>('sessions')
     .insertMany(ids.map((_id) => ({ _id, campaignId, publisherId: ctx.fixture.publisherId, createdAt: new Date(now), expiresAt: new Date(now + 3_600_000), status: 'open' })));
   const server = await startServer(ctx, 'MongoDB-only postback (e)', serverScript('mongo-only-postback'), { BENCH_MONGO_URI: ctx.mongoUri(db) });
-  try {
-    let n = 0;
-    const nextPath = () => {
-      const i = n++;
-      return `/postback?click_id=${ids[i % ids.length]}&event=sale&amount=10.00&currency=EUR&txid=${campaignId}-${i}&token=${ctx.fixture.token}`;
-    };
-    const url = `${server.url}/postback`;
-    const writesBefore = await settledWrites(ctx.dataDir);
-    const fixed = await atFixedRate(ctx, '(e)', url, nextPath);
-    const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
-    const warmed = warmup?.statusCodes['202'] ?? 0;
-    const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback-baseline');
-    const bad = badOf(load);
-    console.log(`  (e) MongoDB-only postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors`);
-    const answered = [...fixed.runs, load].reduce((n, l) => n + (l.statusCodes['202'] ?? 0), warmed);
-    return { baseline: { load, atFixedRate: fixed.result, cpu, bad, dbWrites: null }, writesFrom: { snapshot: answered > 0 ? writesBefore : null, requests: answered } };
-  } finally {
-    await server.stop();
-  }
+  let n = 0;
+  const nextPath = () => {
+    const i = n++;
+    return `/postback?click_id=${ids[i % ids.length]}&event=sale&amount=10.00&currency=EUR&txid=${campaignId}-${i}&token=${ctx.fixture.token}`;
+  };
+  const url = `${server.url}/postback`;
+  const writesBefore = await settledWrites(ctx.dataDir);
+  const fixed = await atFixedRate(ctx, '(e)', url, nextPath);
+  const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
+  const warmed = warmup?.statusCodes['202'] ?? 0;
+  const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback-baseline');
+  const bad = badOf(load);
+  console.log(`  (e) MongoDB-only postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors`);
+  const answered = [...fixed.runs, load].reduce((n, l) => n + (l.statusCodes['202'] ?? 0), warmed);
+  const again = async () => {
+    await settleEngine(ctx, '(e)');
+    if (args.warmup > 0) await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath });
+    const l = await hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath }));
+    console.log(`  (e) MongoDB-only postback: ${l.rps} req/s, p99 ${l.latencyMs.p99} ms, ${badOf(l)} non-202/errors`);
+    return l;
+  };
+  return {
+    baseline: { load, atFixedRate: fixed.result, cpu, bad, dbWrites: null },
+    writesFrom: { snapshot: answered > 0 ? writesBefore : null, requests: answered },
+    again,
+    stop: () => server.stop(),
+  };
 }
 
 /** `--postback-rate`: a warmup and a measured run at that offered rate (every run returned, for the count of 202s). */

@@ -10,6 +10,7 @@ import type { EndToEndStage } from './phase-e2e';
 import { totalWrites, type WritesPerRequest } from './db-writes';
 import type { PostbackPhaseResult } from './phase-postback';
 import type { ReportsPhaseResult } from './phase-reports';
+import type { Rounds } from './rounds';
 
 // One result, two renderings: the JSON keeps everything; the Markdown (also printed at the end
 // of a run) is the table people read.
@@ -94,6 +95,7 @@ export function renderMarkdown(r: BenchResults): string {
       }
     }
     out.push('', `Ratios: c/a throughput **${c.ratios.rpsCoverA}**, p99 ${c.ratios.p99CoverA}×; c/b throughput **${c.ratios.rpsCoverB}**, p99 ${c.ratios.p99CoverB}×.`, '');
+    out.push(...roundsTable('(b) MongoDB-only tracker', '(c) clicktrail', c.rounds));
     const w = c.workflows;
     out.push(
       `Session workflows (started after each 302, asynchronously): ${w.redirects} clicks answered (warmup included), ${w.atEndOfLoad.sessionsStored} sessions stored, ` +
@@ -131,6 +133,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(`| (e) MongoDB-only postback (lookup by id, one insert) | ${p.baseline.load.rps} | ${e.p50} | ${e.p90} | ${e.p99} | ${e.max} | ${p.baseline.bad} |`);
     out.push(`| clicktrail GET /postback (sale, amount, token) | ${p.load.rps} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${p.bad} |`, '');
     out.push(`Throughput clicktrail / (e): **${Math.round((p.load.rps / p.baseline.load.rps) * 100) / 100}**, p99 ${Math.round((l.p99 / e.p99) * 100) / 100}×.`, '');
+    out.push(...roundsTable('(e) MongoDB-only postback', 'clicktrail', p.rounds));
     if (p.atFixedRate && p.baseline.atFixedRate) {
       const [fe, fc] = [p.baseline.atFixedRate, p.atFixedRate];
       out.push(`At a fixed offered rate of ${r.args.postbackRate} req/s (same connections and duration, run before the saturating one):`, '');
@@ -310,4 +313,19 @@ function dbWritesSection(request: string, span: string, servers: readonly (reado
     out.push(`| ${name} | **all** | | **${t.inserts}** | **${t.updates}** | **${t.deletes}** | **${t.indexEntries}** |`);
   }
   return [...out, ''];
+}
+
+/** `--rounds`: each round's saturated runs (the first is the table's above), and the median ratio. */
+function roundsTable(baseline: string, clicktrail: string, r: Rounds | undefined): string[] {
+  if (!r || r.rounds.length < 2) return [];
+  return [
+    `Saturated runs in ${r.rounds.length} interleaved rounds (round 1 the baseline first, round 2 clicktrail first, …):`,
+    '',
+    `| round | ${baseline} req/s | ${clicktrail} req/s | ratio |`,
+    '|---:|---:|---:|---:|',
+    ...r.rounds.map((x, i) => `| ${i + 1} | ${x.baselineRps} | ${x.clicktrailRps} | ${x.ratio.toFixed(2)} |`),
+    '',
+    `Median ratio: **${r.median.toFixed(2)}**.`,
+    '',
+  ];
 }

@@ -6,6 +6,7 @@ import { visitor } from '../../bench/traffic-mix';
 import { cpuMsPer } from '../../bench/cpu';
 import { parseSnapshot, totalWrites, writesPerRequest } from '../../bench/db-writes';
 import { endToEndRates } from '../../bench/targets';
+import { moreRounds, roundOf, roundsOf } from '../../bench/rounds';
 import { DEFAULT_TEMPORAL_TUNING, temporalTuningArgs } from '../../src/local-stack/local-stack';
 
 // The bench's traffic mix and CPU arithmetic, and the dev server's tuning flags: what the
@@ -87,4 +88,28 @@ test('the end-to-end driver sends a postback answered 503 again after its Retry-
   } finally {
     server.close();
   }
+});
+
+test('--rounds: later rounds alternate which side runs first, and the target is read on the median ratio', async () => {
+  const order: string[] = [];
+  const load = (rps: number) => ({ durationSec: 1, connections: 1, responses: rps, rps, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1, mean: 1 }, statusCodes: {}, errors: 0, timeouts: 0 });
+  let b = 1000;
+  let c = 300;
+  const later = await moreRounds(4, {
+    baseline: async () => (order.push('b'), load((b += 100))),
+    clicktrail: async () => (order.push('c'), load((c += 100))),
+  });
+  // Round 1 (baseline first) is the phase's own; then clicktrail first, baseline first, clicktrail first.
+  expect(order).toEqual(['c', 'b', 'b', 'c', 'c', 'b']);
+  // Each round pairs the two runs of that round, whichever ran first.
+  expect(later.map((r) => [r.clicktrailRps, r.baselineRps])).toEqual([
+    [400, 1100],
+    [500, 1200],
+    [600, 1300],
+  ]);
+  const all = roundsOf([roundOf(load(1000), load(900)), ...later]);
+  // Ratios 0.9, 0.36, 0.42, 0.46: the median is the mean of the middle two, not swayed by the 0.9.
+  expect(all.median).toBeCloseTo((500 / 1200 + 600 / 1300) / 2, 6);
+  expect(roundsOf([roundOf(load(100), load(50)), roundOf(load(100), load(90)), roundOf(load(100), load(10))]).median).toBeCloseTo(0.5, 6);
+  expect(roundOf(load(0), load(10)).ratio).toBe(0);
 });
