@@ -21,22 +21,27 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-export function summarizeProfile(file: string, top = 25): string {
+/** A profile's nodes by id, and each node's self time in µs (a sample's time is the delta to the next sample). */
+export function readProfile(file: string): { byId: Map<number, ProfileNode>; selfUs: Map<number, number>; nodes: ProfileNode[] } {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  // Each sample's time is the delta to the next sample.
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
   }
+  return { byId, selfUs, nodes: profile.nodes };
+}
+
+export function summarizeProfile(file: string, top = 25): string {
+  const { byId, selfUs, nodes } = readProfile(file);
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const idle = sumWhere(selfUs, byId, (n) => ['(idle)', '(program)', '(garbage collector)'].includes(n.callFrame.functionName));
 
   // Node internals and natives charged to the nearest package or project frame that called
   // them: "where does the work start", which self time alone scatters over streams and events.
   const parentOf = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  for (const n of nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
   const charged = new Map<string, number>();
   for (const [id, us] of selfUs) {
     let node = byId.get(id);
@@ -87,7 +92,7 @@ function isOwner(url: string): boolean {
 }
 
 /** node_modules/<package>, a project file, node:internals, or V8's own categories. */
-function place(url: string, functionName: string): string {
+export function place(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return `npm ${m[1]}`;

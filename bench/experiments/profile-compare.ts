@@ -1,29 +1,19 @@
-import { readFileSync } from 'node:fs';
+import { place, readProfile } from '../profile-summary';
 
 // Two CPU profiles of one measured run each (a baseline's and clicktrail's, `npm run bench -- --profile`),
 // read as microseconds of CPU per request by package or file, largest difference first.
 // Run: npx tsx bench/experiments/profile-compare.ts <baseline.cpuprofile> <its requests> <clicktrail.cpuprofile> <its requests>
 
-interface Profile {
-  nodes: { id: number; callFrame: { functionName: string; url: string } }[];
-  samples: number[];
-  startTime: number;
-  endTime: number;
-}
-
 const SOCKET_WRITES = new Set(['writeBuffer', 'writeLatin1String', 'writeUtf8String', 'writev']);
 
 function microsPerRequest(file: string, requests: number): Map<string, number> {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-  const frames = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
-  const perSample = (p.endTime - p.startTime) / p.samples.length / requests;
+  const { byId, selfUs } = readProfile(file);
   const out = new Map<string, number>();
-  for (const id of p.samples) {
-    const { functionName, url } = frames.get(id)!;
-    const key = !url
-      ? SOCKET_WRITES.has(functionName) ? 'socket write (syscall)' : functionName.startsWith('(') ? functionName : `${functionName || '?'} (native)`
-      : url.startsWith('node:') ? url : url.replace(/.*node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*/, 'npm $1').replace(/.*\/dist\//, '');
-    out.set(key, (out.get(key) ?? 0) + perSample);
+  for (const [id, us] of selfUs) {
+    const { functionName, url } = byId.get(id)!.callFrame;
+    // Natives by name: the socket writes both servers pay apart from the rest.
+    const key = url ? place(url, functionName) : SOCKET_WRITES.has(functionName) ? 'socket write (syscall)' : functionName.startsWith('(') ? functionName : `${functionName || '?'} (native)`;
+    out.set(key, (out.get(key) ?? 0) + us / requests);
   }
   return out;
 }
