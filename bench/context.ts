@@ -1,9 +1,11 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { BenchArgs } from './args';
+import { watchAutovacuum, type AutovacuumWindow } from './autovacuum';
 import { freeze, type CoreLayout } from './layout';
 import { startChild, type ServerChild } from './children';
 import { cpuBetween, snapshotCpu, type CpuUsage } from './cpu';
+import type { LoadResult } from './load';
 import type { BenchFixture } from './seed';
 import type { PostbackSink } from './sink';
 
@@ -27,6 +29,8 @@ export interface BenchContext {
   mongoUri: (db: string) => string;
   /** Failures that make the bench exit non-zero (loss, mismatched counts). */
   failures: string[];
+  /** Every hot path's measured run, in order, with what autovacuum did meanwhile (local PostgreSQL only). */
+  hotRuns: HotRun[];
   /** Processes to stop at the end, whatever happens. */
   onStop(stop: () => Promise<void>): void;
 }
@@ -73,16 +77,34 @@ export async function withCpu<T>(
   return { result, cpu };
 }
 
+export interface HotRun {
+  label: string;
+  /** When it started, ms since the epoch. */
+  startedAt: number;
+  rps: number;
+  /** Null: the database is not the local PostgreSQL. */
+  autovacuum: AutovacuumWindow | null;
+}
+
 /**
  * A hot path's measured load; under the experiment `--engine-priority stopped` the Temporal server
- * and the worker are frozen meanwhile (no engine work at all), and resume after it.
+ * and the worker are frozen meanwhile (no engine work at all), and resume after it. Recorded in
+ * `ctx.hotRuns` with autovacuum's work meanwhile: PostgreSQL vacuums a table some time after many
+ * inserts, at normal priority on the database's core, whichever run comes next.
  */
-export async function hotPathLoad<T>(ctx: BenchContext, fn: () => Promise<T>): Promise<T> {
+export async function hotPathLoad(ctx: BenchContext, label: string, fn: () => Promise<LoadResult>): Promise<LoadResult> {
   const engine = ctx.args.enginePriority === 'stopped' ? [ctx.worker?.pid, ctx.stackPids.temporal] : [];
+  const watcher = ctx.stackPids.postgres ? watchAutovacuum(path.join(ctx.dataDir, 'postgresql')) : null;
+  const from = Date.now();
   for (const pid of engine) freeze(pid, true);
   try {
-    return await fn();
+    const load = await fn();
+    const autovacuum = watcher?.window(from, Date.now()) ?? null;
+    ctx.hotRuns.push({ label, startedAt: from, rps: load.rps, autovacuum });
+    if (autovacuum?.busyShare) console.log(`  (autovacuum ran during ${Math.round(autovacuum.busyShare * 100)}% of that run: ${autovacuum.work.join('; ')})`);
+    return load;
   } finally {
+    watcher?.stop();
     for (const pid of engine) freeze(pid, false);
   }
 }

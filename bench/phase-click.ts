@@ -87,7 +87,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     const fixed = args.clickRate > 0 ? await at(server, nextHeaders, args.clickRate, args.duration) : null;
     const warmup = args.warmup > 0 ? await at(server, nextHeaders, undefined, args.warmup) : null;
     await hooks.afterWarmup?.();
-    const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, () => at(server, nextHeaders, undefined, args.duration)), profileAs);
+    const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, label, () => at(server, nextHeaders, undefined, args.duration)), profileAs);
     await hooks.afterLoad?.();
     const whole = { cpu: cpuBetween(wholeBefore, snapshotCpu(labels)), responses: [fixedWarmup, fixed, warmup, load].reduce((n, l) => n + (l?.responses ?? 0), 0) };
     const warmupRedirects = [fixedWarmup, fixed, warmup].reduce((n, l) => n + (l?.statusCodes['302'] ?? 0), 0);
@@ -163,7 +163,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
       const nextHeaders = visitorsOf(label);
       await settleEngine(ctx, label);
       const warmup = args.warmup > 0 ? await at(server, nextHeaders, undefined, args.warmup) : null;
-      const load = await hotPathLoad(ctx, () => at(server, nextHeaders, undefined, args.duration));
+      const load = await hotPathLoad(ctx, label, () => at(server, nextHeaders, undefined, args.duration));
       console.log(`  ${label}: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms`);
       return { load, redirected: (warmup?.statusCodes['302'] ?? 0) + (load.statusCodes['302'] ?? 0) };
     };

@@ -85,15 +85,24 @@ async function runClicktrail(ctx: BenchContext, api: ServerChild, e: BaselineE):
 
   // The click ids: made by real clicks, their workflows started before the postbacks begin.
   // Distinct visitors, none a bot or a duplicate: every pool session gets its workflow under either policy.
+  // Each round has a pool of its own: a session that has counted a round's conversions already
+  // records the next ones more slowly, which would be measured against the later rounds.
   let v = 0;
   const nextHeaders = () => visitorHeaders(visitor(v++, { bots: 0, duplicates: 0 }, 1));
-  await runLoad({ url: `${api.url}${clickPath(fixture, 'postback', 'pool')}`, connections: args.connections, durationSec: 0, amount: POOL, nextHeaders });
-  const pool = await waitFor(read, (n) => n.sessionsStored >= POOL && n.workflowsStarted >= n.sessionsStored, args.drainTimeout);
-  const ids = await sessions()
-    .find({ campaignId }, { projection: { _id: 1 } })
-    .map((s) => s._id)
-    .toArray();
-  console.log(`  ${ids.length} click ids in the pool (${pool.counts.workflowsStarted} workflows started)`);
+  let ids: string[] = [];
+  const earlier = new Set<string>();
+  const newPool = async () => {
+    for (const id of ids) earlier.add(id);
+    await runLoad({ url: `${api.url}${clickPath(fixture, 'postback', 'pool')}`, connections: args.connections, durationSec: 0, amount: POOL, nextHeaders });
+    const pool = await waitFor(read, (n) => n.sessionsStored >= earlier.size + POOL && n.workflowsStarted >= n.sessionsStored, args.drainTimeout);
+    const all = await sessions()
+      .find({ campaignId }, { projection: { _id: 1 } })
+      .map((s) => s._id)
+      .toArray();
+    ids = all.filter((id) => !earlier.has(id));
+    console.log(`  ${ids.length} click ids in the pool (${pool.counts.workflowsStarted} workflows started)`);
+  };
+  await newPool();
 
   let n = 0;
   const txidPrefix = `pb-${campaignId}-`;
@@ -108,7 +117,7 @@ async function runClicktrail(ctx: BenchContext, api: ServerChild, e: BaselineE):
   if (writesFrom.snapshot && writesBefore) baseline.dbWrites = writesPerRequest(writesFrom.snapshot, writesBefore, BASELINE_DB, writesFrom.requests);
   const fixed = await atFixedRate(ctx, 'postback', url, nextPath);
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
-  const { result: load, cpu } = await withCpu(ctx, api, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback');
+  const { result: load, cpu } = await withCpu(ctx, api, () => hotPathLoad(ctx, 'clicktrail postback', () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback');
   const answered202 = [...fixed.runs, warmup, load].reduce((n, l) => n + (l?.statusCodes['202'] ?? 0), 0);
   const bad = badOf(load);
   // Requests still in flight when the load generator stopped are accepted (or not) afterwards,
@@ -152,9 +161,10 @@ async function runClicktrail(ctx: BenchContext, api: ServerChild, e: BaselineE):
       ...(await moreRounds(args.rounds, {
         baseline: e.again,
         clicktrail: async () => {
+          await newPool();
           await settleEngine(ctx, 'the clicktrail postback run');
           const warm = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
-          const again = await hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath }));
+          const again = await hotPathLoad(ctx, 'clicktrail postback', () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath }));
           console.log(`  postback: ${again.rps} req/s, p99 ${again.latencyMs.p99} ms, ${badOf(again)} non-202/errors`);
           answered += (warm?.statusCodes['202'] ?? 0) + (again.statusCodes['202'] ?? 0);
           await settleConversions(answered);
@@ -200,14 +210,14 @@ async function runBaselineE(ctx: BenchContext): Promise<BaselineE> {
   const fixed = await atFixedRate(ctx, '(e)', url, nextPath);
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
   const warmed = warmup?.statusCodes['202'] ?? 0;
-  const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback-baseline');
+  const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, '(e) MongoDB-only postback', () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback-baseline');
   const bad = badOf(load);
   console.log(`  (e) MongoDB-only postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors`);
   const answered = [...fixed.runs, load].reduce((n, l) => n + (l.statusCodes['202'] ?? 0), warmed);
   const again = async () => {
     await settleEngine(ctx, '(e)');
     if (args.warmup > 0) await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath });
-    const l = await hotPathLoad(ctx, () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath }));
+    const l = await hotPathLoad(ctx, '(e) MongoDB-only postback', () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath }));
     console.log(`  (e) MongoDB-only postback: ${l.rps} req/s, p99 ${l.latencyMs.p99} ms, ${badOf(l)} non-202/errors`);
     return l;
   };

@@ -11,6 +11,7 @@ import { totalWrites, type WritesPerRequest } from './db-writes';
 import type { PostbackPhaseResult } from './phase-postback';
 import type { ReportsPhaseResult } from './phase-reports';
 import type { Rounds } from './rounds';
+import type { HotRun } from './context';
 
 // One result, two renderings: the JSON keeps everything; the Markdown (also printed at the end
 // of a run) is the table people read.
@@ -28,6 +29,8 @@ export interface BenchResults {
   postback?: PostbackPhaseResult;
   endToEnd?: EndToEndStage[];
   reports?: ReportsPhaseResult;
+  /** The hot paths' measured runs in order, with autovacuum's work meanwhile (context.ts). */
+  hotRuns?: HotRun[];
   failures: string[];
 }
 
@@ -192,6 +195,8 @@ export function renderMarkdown(r: BenchResults): string {
     }
   }
 
+  out.push(...renderHotRuns(r.hotRuns));
+
   const cpuRows: [string, CpuUsage][] = [
     ...(r.click?.scenarios.map((s) => [`click ${s.label.slice(0, 3)}`, s.cpu] as [string, CpuUsage]) ?? []),
     ...(r.ceiling?.stages.map((s) => [`(d) ceiling ${s.rate}/s`, s.cpu] as [string, CpuUsage]) ?? []),
@@ -326,6 +331,22 @@ function roundsTable(baseline: string, clicktrail: string, r: Rounds | undefined
     ...r.rounds.map((x, i) => `| ${i + 1} | ${x.baselineRps} | ${x.clicktrailRps} | ${x.ratio.toFixed(2)} |`),
     '',
     `Median ratio: **${r.median.toFixed(2)}**.`,
+    '',
+  ];
+}
+
+/** The hot paths' measured runs in the order they ran, and how much of each autovacuum shared. */
+function renderHotRuns(runs: HotRun[] | undefined): string[] {
+  if (!runs?.length || runs.every((r) => r.autovacuum === null)) return [];
+  const t0 = runs[0]!.startedAt;
+  return [
+    '## Autovacuum during the measured hot-path runs',
+    '',
+    'PostgreSQL vacuums and analyses a table some time after many inserts, on the database core at normal priority, during whichever run comes next. Sampled once a second.',
+    '',
+    '| run | started (s) | req/s | autovacuum busy | what it worked on |',
+    '|---|---:|---:|---:|---|',
+    ...runs.map((r) => `| ${r.label} | ${Math.round((r.startedAt - t0) / 1000)} | ${r.rps} | ${r.autovacuum ? `${Math.round(r.autovacuum.busyShare * 100)}%` : '?'} | ${r.autovacuum?.work.join('; ') || ''} |`),
     '',
   ];
 }

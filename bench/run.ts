@@ -8,7 +8,7 @@ import { connectDatabase } from '../src/persistence/database';
 import { bundleWorkflows } from '../src/temporal/worker';
 import { UsageError, parseBenchArgs } from './args';
 import { pin } from './children';
-import { engineServer, serverScript, startServer, type BenchContext } from './context';
+import { engineServer, serverScript, startServer, type BenchContext, type HotRun } from './context';
 import { childPidsByName } from './cpu';
 import { describeEnvironment } from './environment';
 import { planLayout, pinTree, yieldToDatabase } from './layout';
@@ -37,6 +37,7 @@ async function main(): Promise<number> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'clicktrail-bench-'));
   const stops: (() => Promise<void>)[] = [];
   const failures: string[] = [];
+  const hotRuns: HotRun[] = [];
   const { layout, note: layoutNote } = planLayout(args.pin, args.enginePriority);
   if (layout) pin(process.pid, layout.serverCpu);
   if (args.profile) mkdirSync(path.join(args.outDir, 'profiles'), { recursive: true });
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
     args: { ...args, only: [...args.only] },
     layout: layoutNote,
     totalSec: 0,
+    hotRuns,
     failures,
   };
   // Every phase but engine-ab: one local stack, clicktrail's worker and API on it.
@@ -107,6 +109,7 @@ async function main(): Promise<number> {
       clicktrailEnv: {},
       mongoUri: stack.mongoUri,
       failures,
+      hotRuns,
       onStop: (stop) => stops.push(stop),
     };
     if (args.only.has('ceiling')) {
