@@ -30,9 +30,11 @@ import { ipAllowed } from './ip-allowlist';
 
 export interface IntakeDeps {
   cache: ConfigCache;
-  log: Logger;
   metrics: Metrics;
 }
+
+/** The deps with the logger of the request being taken. */
+type IntakeContext = IntakeDeps & { log: Logger };
 
 export interface IntakeInput {
   /** Given by the route so that answers it writes itself carry the same id; generated otherwise. */
@@ -102,7 +104,8 @@ export function intakeOutcome(r: IntakeResult): IntakeOutcome {
  * accepted: `503` (the postback's sender retries; the pixel still answers its GIF) within
  * MONGO_OP_TIMEOUT_MS, and the refused request in the log.
  */
-export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise<IntakeResult> {
+export async function takeConversion(deps: IntakeDeps, log: Logger, input: IntakeInput): Promise<IntakeResult> {
+  const d: IntakeContext = { cache: deps.cache, metrics: deps.metrics, log };
   const requestId = input.requestId ?? uuidv7();
   // Not a visitor's mistake: the routes make the id (request-context.ts), and the walk relies on its clock reading.
   if (!UUID_V7.test(requestId)) throw new Error(`conversion request id ${requestId} is not a UUIDv7`);
@@ -115,7 +118,7 @@ export async function takeConversion(d: IntakeDeps, input: IntakeInput): Promise
   }
 }
 
-async function intake(d: IntakeDeps, input: IntakeInput, requestId: string): Promise<IntakeResult> {
+async function intake(d: IntakeContext, input: IntakeInput, requestId: string): Promise<IntakeResult> {
   const at = new Date();
   let sessionId: string | null = null;
   const reject = (status: IntakeResult['status'], error: string, fields?: ParamError[], logged?: string): IntakeResult => {
@@ -210,7 +213,7 @@ async function intake(d: IntakeDeps, input: IntakeInput, requestId: string): Pro
 }
 
 /** An accepted record that landed after its 503: refused, so that the walk passes it over if it has not reached it yet. */
-async function markTooLate(d: IntakeDeps, requestId: string): Promise<void> {
+async function markTooLate(d: IntakeContext, requestId: string): Promise<void> {
   try {
     await inbounds().updateOne({ _id: requestId, outcome: 'accepted' }, { $set: { outcome: 'rejected', httpStatus: 503, reason: STORED_TOO_LATE } });
     d.log.warn({ requestId }, 'conversion stored after its 503: marked refused');
@@ -231,7 +234,7 @@ type PostbackAuth = { ok: true; advertiserId: string; session: Awaited<ReturnTyp
  * The IP allowlist, then the token, before anything about the click is revealed. The advertiser is the one the
  * request names (`adv`, else `campaign`'s advertiser), else the one of the click's session.
  */
-async function authenticatePostback(d: IntakeDeps, input: IntakeInput, p: ConversionParams, clickId: string): Promise<PostbackAuth> {
+async function authenticatePostback(d: IntakeContext, input: IntakeInput, p: ConversionParams, clickId: string): Promise<PostbackAuth> {
   const given = new Set([...(input.headerTokens ?? []), ...(p.token !== undefined ? [p.token] : [])]);
   if (given.size > 1) return { ok: false, why: 'different tokens in the headers and parameters' };
   const [token] = given;
@@ -259,7 +262,7 @@ function loggable(params: Record<string, unknown>): Record<string, string> {
   return collectPublisherData(params, { maxParams: 40, maxLength: 256, exclude: CONVERSION_PARAM_ALIASES.token.aliases }).data;
 }
 
-function record(d: IntakeDeps, doc: InboundRecord): void {
+function record(d: IntakeContext, doc: InboundRecord): void {
   upsertInbound(doc).catch((err) => {
     d.metrics.dependencyError(err, 'inbound_log', 'mongodb');
     d.log.warn({ requestId: doc._id, err: String(err) }, 'inbound log write failed');

@@ -17,7 +17,7 @@ export function pixelRoute(d: IntakeDeps, variant: 'gif' | 'html'): RequestHandl
       // What became of it is not said to the caller (audit L1: the answer would tell valid click
       // ids from invalid ones); it is in the inbound log, under the request id given here, which
       // the advertiser can look up with its token (GET /postback/status).
-      const result = await takeConversion({ cache: d.cache, log: res.locals.log, metrics: d.metrics }, {
+      const result = await takeConversion(d, res.locals.log, {
         requestId: res.locals.requestId,
         source: 'pixel',
         params: req.query as Record<string, unknown>,

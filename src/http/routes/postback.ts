@@ -8,7 +8,7 @@ export function postbackRoute(d: IntakeDeps): RequestHandler {
   return async (req, res) => {
     // The request id (chosen before anything could fail, see request-context.ts) is the conversion request's id.
     const { requestId, log } = res.locals;
-    const result = await takeConversion({ cache: d.cache, log, metrics: d.metrics }, { requestId, source: 'postback', params: mergeParams(req.query, req.body), ip: req.ip ?? '', headerTokens: headerTokens(req) });
+    const result = await takeConversion(d, log, { requestId, source: 'postback', params: mergeParams(req.query, req.body), ip: req.ip ?? '', headerTokens: headerTokens(req) });
     res.locals.intake = { source: 'postback', outcome: intakeOutcome(result), code: result.status };
     res.status(result.status).set('Cache-Control', 'no-store');
     // 503: the database did not answer; the conversion was not taken, the sender should retry.
