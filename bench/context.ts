@@ -55,25 +55,29 @@ async function start(ctx: BenchContext, name: string, script: string, env: Recor
   return child;
 }
 
+/** What a profiled run's files are named after; a baseline's run profiles the baseline server alone (no clicktrail worker). */
+export interface ProfileAs {
+  run: string;
+  baseline: boolean;
+}
+
 /**
- * Runs `fn` and reports the CPU each process used meanwhile; with --profile, the clicktrail
- * API and worker are CPU-profiled over exactly this window (`profileAs` names the files).
+ * Runs `fn` and reports the CPU each process used meanwhile; with --profile, the server (and for
+ * clicktrail the worker) are CPU-profiled over exactly this window (`profileAs` names the files).
  */
 export async function withCpu<T>(
   ctx: BenchContext,
   server: ServerChild | null,
   fn: () => Promise<T>,
-  profileAs?: string,
+  profileAs?: ProfileAs,
 ): Promise<{ result: T; cpu: CpuUsage }> {
-  // A baseline's run profiles the baseline server alone: the worker has nothing to do then.
-  const baseline = profileAs?.endsWith('-baseline') ?? false;
-  const profiled = ctx.args.profile && profileAs ? [server, baseline ? null : ctx.worker].filter((c): c is ServerChild => !!c) : [];
+  const profiled = ctx.args.profile && profileAs ? [server, profileAs.baseline ? null : ctx.worker].filter((c): c is ServerChild => !!c) : [];
   await Promise.all(profiled.map((c) => c.profile('start')));
   const labels = cpuLabels(ctx, server);
   const before = snapshotCpu(labels);
   const result = await fn();
   const cpu = cpuBetween(before, snapshotCpu(labels));
-  await Promise.all(profiled.map((c) => c.profile('stop', profileFile(ctx, profileAs!, baseline ? null : c === ctx.worker ? 'worker' : 'api'))));
+  await Promise.all(profiled.map((c) => c.profile('stop', profileFile(ctx, profileAs!.run, profileAs!.baseline ? null : c === ctx.worker ? 'worker' : 'api'))));
   return { result, cpu };
 }
 
@@ -121,7 +125,7 @@ export function cpuLabels(ctx: BenchContext, server: ServerChild | null): Record
   };
 }
 
-/** `<name>-<run>-api|worker.cpuprofile`; a baseline's (run `<x>-baseline`, one server) has no role. */
+/** `<name>-<run>-api|worker.cpuprofile`; a baseline's (one server) has no role. */
 export function profileFile(ctx: BenchContext, run: string, role: 'api' | 'worker' | null): string {
   return path.join(ctx.args.outDir, 'profiles', `${ctx.args.name}-${run}${role ? `-${role}` : ''}.cpuprofile`);
 }

@@ -1,5 +1,5 @@
 import type { ServerChild } from './children';
-import { cpuLabels, hotPathLoad, settleEngine, serverScript, startServer, withCpu, type BenchContext } from './context';
+import { cpuLabels, hotPathLoad, settleEngine, serverScript, startServer, withCpu, type BenchContext, type ProfileAs } from './context';
 import { cpuBetween, snapshotCpu, type CpuUsage } from './cpu';
 import { readCounts, waitFor, workflowsExpected, type Counts } from './counts';
 import { BASELINE_DB, CLICKTRAIL_DB, settledWrites, writesPerRequest, type WritesPerRequest } from './db-writes';
@@ -73,7 +73,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     label: string,
     server: ServerChild,
     hooks: { afterWarmup?: () => Promise<void>; afterLoad?: () => Promise<void> } = {},
-    profileAs?: string,
+    profileAs?: ProfileAs,
     db?: string,
   ): Promise<ScenarioResult> => {
     const nextHeaders = visitorsOf(label);
@@ -115,7 +115,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
   await bare.stop();
 
   const tracker = await startServer(ctx, 'MongoDB-only tracker', serverScript('mongo-only-tracker'), { BENCH_MONGO_URI: ctx.mongoUri(BASELINE_DB) });
-  scenarios.push(await measure('(b) MongoDB-only tracker', tracker, {}, 'click-baseline', BASELINE_DB));
+  scenarios.push(await measure('(b) MongoDB-only tracker', tracker, {}, { run: 'click-baseline', baseline: true }, BASELINE_DB));
   await tracker.stop();
 
   const api = await startServer(ctx, 'clicktrail API', serverScript('clicktrail'), { ...ctx.clicktrailEnv, ROLE: 'api' });
@@ -145,7 +145,7 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
         drain = await drainWorkflows();
       },
     },
-    'click',
+    { run: 'click', baseline: false },
     CLICKTRAIL_DB,
   );
   scenarios.push(c);

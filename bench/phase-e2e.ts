@@ -48,7 +48,7 @@ export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, camp
       (c) => c.postbacksReceived >= n && c.deliveriesLogged >= n && c.workflowsStarted >= n && c.conversionsRecorded >= n,
       args.drainTimeout,
     );
-  }, `e2e-${rate}`);
+  }, { run: `e2e-${rate}`, baseline: false });
   const c = drain.counts;
   const delivered = deliveryLatency(traffic, sink);
   const ledger: LedgerLine[] = [

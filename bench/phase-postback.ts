@@ -117,7 +117,7 @@ async function runClicktrail(ctx: BenchContext, api: ServerChild, e: BaselineE):
   if (writesFrom.snapshot && writesBefore) baseline.dbWrites = writesPerRequest(writesFrom.snapshot, writesBefore, BASELINE_DB, writesFrom.requests);
   const fixed = await atFixedRate(ctx, 'postback', url, nextPath);
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
-  const { result: load, cpu } = await withCpu(ctx, api, () => hotPathLoad(ctx, 'clicktrail postback', () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback');
+  const { result: load, cpu } = await withCpu(ctx, api, () => hotPathLoad(ctx, 'clicktrail postback', () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), { run: 'postback', baseline: false });
   const answered202 = [...fixed.runs, warmup, load].reduce((n, l) => n + (l?.statusCodes['202'] ?? 0), 0);
   const bad = badOf(load);
   // Requests still in flight when the load generator stopped are accepted (or not) afterwards,
@@ -210,7 +210,7 @@ async function runBaselineE(ctx: BenchContext): Promise<BaselineE> {
   const fixed = await atFixedRate(ctx, '(e)', url, nextPath);
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
   const warmed = warmup?.statusCodes['202'] ?? 0;
-  const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, '(e) MongoDB-only postback', () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), 'postback-baseline');
+  const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, '(e) MongoDB-only postback', () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), { run: 'postback-baseline', baseline: true });
   const bad = badOf(load);
   console.log(`  (e) MongoDB-only postback: ${load.rps} req/s, p99 ${load.latencyMs.p99} ms, ${bad} non-202/errors`);
   const answered = [...fixed.runs, load].reduce((n, l) => n + (l.statusCodes['202'] ?? 0), warmed);
