@@ -2,6 +2,7 @@ import type { ServerChild } from './children';
 import { withCpu, type BenchContext } from './context';
 import type { CpuUsage } from './cpu';
 import { readCounts, waitFor, type Counts } from './counts';
+import { CLICKTRAIL_DB, settledWrites, writesPerRequest, type WriteSnapshot, type WritesPerRequest } from './db-writes';
 import { deliveryLatency, driveSessions, type EndToEndTraffic } from './end-to-end';
 import type { LoadResult } from './load';
 
@@ -31,11 +32,25 @@ export interface EndToEndStage {
   /** Postbacks answered `503` and sent again after their `Retry-After` (not loss: nothing was accepted). */
   postbacksRetried: number;
   cpu: CpuUsage;
+  /** Rows the database wrote per session, from the stage's first click until its last delivery (null: not the local PostgreSQL). */
+  dbWrites: WritesPerRequest[] | null;
   failures: string[];
 }
 
-export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, campaign: string, rate: number, stream: number): Promise<EndToEndStage> {
+/**
+ * `writesBefore`: the database's write counts as the stage starts, if already read (the previous
+ * stage's `writesAfter`: reading settled counts takes STATS_SETTLE_MS).
+ */
+export async function runEndToEndStage(
+  ctx: BenchContext,
+  api: ServerChild,
+  campaign: string,
+  rate: number,
+  stream: number,
+  writesBefore?: WriteSnapshot | null,
+): Promise<EndToEndStage & { writesAfter: WriteSnapshot | null }> {
   const { args, fixture, sink } = ctx;
+  const before = writesBefore === undefined ? await settledWrites(ctx.dataDir) : writesBefore;
   const campaignId = fixture.campaigns[campaign]!.campaignId;
   // Long enough at any rate for the pipeline to reach its steady state.
   const n = args.sessions ?? Math.max(60, Math.round(rate * 8));
@@ -49,6 +64,7 @@ export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, camp
       args.drainTimeout,
     );
   }, { run: `e2e-${rate}`, baseline: false });
+  const writesAfter = before ? await settledWrites(ctx.dataDir) : null;
   const c = drain.counts;
   const delivered = deliveryLatency(traffic, sink);
   const ledger: LedgerLine[] = [
@@ -87,6 +103,8 @@ export async function runEndToEndStage(ctx: BenchContext, api: ServerChild, camp
     lossless,
     postbacksRetried: traffic.postbacksRetried,
     cpu,
+    dbWrites: before && writesAfter ? writesPerRequest(before, writesAfter, CLICKTRAIL_DB, n) : null,
     failures,
+    writesAfter,
   };
 }

@@ -193,6 +193,10 @@ export function renderMarkdown(r: BenchResults): string {
       // Older results files have no such count.
       if (s.postbacksRetried) out.push(`${s.postbacksRetried} postbacks were answered \`503\` (not stored: the database did not answer in time) and sent again after their \`Retry-After\`, as a network does.`, '');
     }
+    const written = r.endToEnd.flatMap((s) => (s.dbWrites ? [[`${s.offeredRate}/s`, s.dbWrites] as const] : []));
+    if (written.length) {
+      out.push(...dbWritesSection('session, end to end', 'per session offered, from the stage\'s first click until its last delivery and the counts settled (work the engine does later, such as the window\'s close, is not in it)', written, 'stage'));
+    }
   }
 
   out.push(...renderHotRuns(r.hotRuns));
@@ -303,13 +307,13 @@ function renderCpuPerRequest(r: BenchResults): string[] {
 }
 
 /** What the database wrote per request, for each server of a phase (rows from db-writes.ts). */
-function dbWritesSection(request: string, span: string, servers: readonly (readonly [string, readonly WritesPerRequest[]])[]): string[] {
+function dbWritesSection(request: string, span: string, servers: readonly (readonly [string, readonly WritesPerRequest[]])[], rowsAre = 'server'): string[] {
   const out = [
     `### Database writes per ${request}`,
     '',
     `Rows PostgreSQL wrote under FerretDB (\`pg_stat_user_tables\` of each collection's table, \`bench/db-writes.ts\`): ${span}. DocumentDB's secondary indexes are expressions over the whole document, so an update in a collection that has one writes the row again and an entry in each of its indexes (only a HOT update, possible where \`_id\` is the only index, writes none).`,
     '',
-    '| server | collection | indexes | inserts | updates | deletes | index entries written |',
+    `| ${rowsAre} | collection | indexes | inserts | updates | deletes | index entries written |`,
     '|---|---|---:|---:|---:|---:|---:|',
   ];
   for (const [name, rows] of servers) {

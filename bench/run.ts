@@ -21,7 +21,7 @@ import { runReportsPhase } from './phase-reports';
 import { summarizeProfile } from './profile-summary';
 import { renderMarkdown, type BenchResults } from './report';
 import { endToEndRates } from './targets';
-import { CLICKTRAIL_DB } from './db-writes';
+import { CLICKTRAIL_DB, type WriteSnapshot } from './db-writes';
 import { seedFixture } from './seed';
 import { PostbackSink } from './sink';
 
@@ -163,9 +163,12 @@ async function main(): Promise<number> {
     }
     if (args.only.has('e2e')) {
       results.endToEnd = [];
+      let writes: WriteSnapshot | null | undefined;
       for (const [i, rate] of rates.entries()) {
         console.log(`bench: end to end at ${rate}/s`);
-        results.endToEnd.push(await runEndToEndStage(ctx, api, e2eCampaigns[i]!, rate, 10 + i));
+        const { writesAfter, ...stage } = await runEndToEndStage(ctx, api, e2eCampaigns[i]!, rate, 10 + i, writes);
+        writes = writesAfter;
+        results.endToEnd.push(stage);
       }
     }
     if (args.only.has('reports')) {
