@@ -10,8 +10,8 @@ import { MongoBulkWriteError, type Collection, type Document, type OptionalUnles
 /** Far below the driver's own split (100,000 documents, 48 MB): one command, one answer. */
 const MAX_BATCH = 256;
 
-interface Waiting<T> {
-  doc: T;
+interface Waiting<T extends Document> {
+  doc: OptionalUnlessRequiredId<T>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -25,7 +25,7 @@ export class InsertBatch<T extends Document> {
   /** Resolves once this document is acknowledged; rejects with its own error (a whole batch's: a network error). */
   insert(doc: OptionalUnlessRequiredId<T>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ doc: doc as T, resolve, reject });
+      this.waiting.push({ doc, resolve, reject });
       if (this.waiting.length >= MAX_BATCH) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -43,11 +43,11 @@ export class InsertBatch<T extends Document> {
     this.waiting = [];
     if (batch.length === 1) {
       const [one] = batch as [Waiting<T>];
-      this.collection().insertOne(one.doc as OptionalUnlessRequiredId<T>).then(() => one.resolve(), one.reject);
+      this.collection().insertOne(one.doc).then(() => one.resolve(), one.reject);
       return;
     }
     this.collection()
-      .insertMany(batch.map((w) => w.doc as OptionalUnlessRequiredId<T>), { ordered: false })
+      .insertMany(batch.map((w) => w.doc), { ordered: false })
       .then(
         () => batch.forEach((w) => w.resolve()),
         (err: unknown) => settleEach(batch, err),
@@ -60,7 +60,7 @@ export class InsertBatch<T extends Document> {
  * itself failed (network, write concern), when nobody can tell which were and all are failed:
  * their callers' fallbacks write idempotently (click.ts, conversion-intake.ts).
  */
-function settleEach<T>(batch: readonly Waiting<T>[], err: unknown): void {
+function settleEach<T extends Document>(batch: readonly Waiting<T>[], err: unknown): void {
   const errors = err instanceof MongoBulkWriteError && !hasWriteConcernError(err) ? perDocumentErrors(err) : null;
   const own = errors?.size ? errors : null;
   for (const [i, w] of batch.entries()) {
