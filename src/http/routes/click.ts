@@ -11,7 +11,6 @@ import type { Cached, ConfigCache } from '../../persistence/config-cache';
 import type { CampaignDoc } from '../../persistence/models/campaign';
 import { noteClickHeld } from '../../persistence/held-clicks';
 import { sessionRecord, sessions } from '../../persistence/models/session';
-import { InsertBatch } from '../../persistence/insert-batch';
 import { withinBudget } from '../../persistence/operation-budget';
 import type { SessionClient } from '../../temporal/session-client';
 import { ID_RE, firstString } from '../http-error';
@@ -32,9 +31,6 @@ export interface ClickDeps {
 }
 
 const LINK_PARAMS = ['pub', 'asset', 'sup'] as const;
-
-/** Clicks arriving together share one insert command (insert-batch.ts). */
-const sessionInserts = new InsertBatch(sessions);
 
 /**
  * GET /c/:campaignId — the tracked link. The session is durable (MongoDB insert acknowledged)
@@ -147,7 +143,7 @@ async function lookup<T>(id: string | undefined, get: (id: string) => Promise<T 
  */
 async function persist(d: ClickDeps, log: Logger, session: SessionSnapshot, landingUrl: string, lazy: boolean): Promise<'mongodb' | 'temporal' | 'lost'> {
   try {
-    await withinBudget(sessionInserts.insert(sessionRecord(session, lazy ? 'lazy' : false, landingUrl)), 'session insert');
+    await withinBudget(sessions().insertOne(sessionRecord(session, lazy ? 'lazy' : false, landingUrl)), 'session insert');
     return 'mongodb';
   } catch (err) {
     log.error({ sessionId: session.sessionId, err: String(err) }, 'session insert failed; handing it to Temporal');
