@@ -10,6 +10,8 @@ import { GeoLookup } from './enrichment/geo';
 import { metricsServer } from './http/metrics-server';
 import { postbackAuthFailureLimit } from './http/rate-limits';
 import { readiness } from './http/readiness';
+import { HotPathLoad, reportHotPathLoad } from './http/hot-path-load';
+import { pressedAt, reportPressure } from './persistence/models/hot-path-pressure';
 import { createHttpApp } from './http/server';
 import type { Logger } from './log';
 import { Metrics } from './metrics';
@@ -155,6 +157,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         settleMs: config.MONGO_OP_TIMEOUT_MS + 1_000,
         eager: true,
         eventRules: (campaignId) => cache.eventRules(campaignId),
+        hotPathPressed: pressedAt,
         log: log.child({ component: 'handover' }),
         metrics,
       });
@@ -187,7 +190,13 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
 
     let httpUrl: string | null = null;
     if (config.ROLE !== 'worker') {
+      const hotPath = new HotPathLoad(config.HOT_PATH_YIELD_MS);
+      if (config.HOT_PATH_YIELD_MS > 0) {
+        const reporting = reportHotPathLoad(hotPath, { windowMs: 1_000, report: reportPressure, metrics, log: log.child({ component: 'hot-path-load' }) });
+        closers.push(async () => reporting.stop());
+      }
       const app = createHttpApp({
+        hotPath,
         cache,
         temporal,
         log,

@@ -131,6 +131,12 @@ const fields = z.object({
   HANDOVER_BATCH: int(200, 1),
   HANDOVER_LEASE_MS: int(30_000, 1_000),
   /**
+   * An API process whose click, pixel and postback requests take this long on average (ms) while
+   * at least 4 are in flight asks the hand-over to yield: one small claim a second until they are
+   * not (src/http/hot-path-load.ts). 0: never.
+   */
+  HOT_PATH_YIELD_MS: int(10, 0),
+  /**
    * every-click: each click starts its 30-day workflow. skip-bots-and-duplicates: a bot or
    * duplicate click is stored and counted, and its workflow starts only if a conversion arrives.
    */

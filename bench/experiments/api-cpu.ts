@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     const env = {
       NODE_ENV: 'production',
       ALLOW_INSECURE_PUBLIC_URL: 'true',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',
       MONGODB_URI: mongoUri,

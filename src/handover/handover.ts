@@ -22,6 +22,11 @@ const MAX_PAUSE_MS = 5_000;
 const CLAIM_PER_CALL = 4;
 /** A claim stops taking new items this long before its lease ends, so none is worked on past it. */
 const LEASE_MARGIN_MS = 5_000;
+/** While the hot paths are pressed: the most items a claim takes, and the least time between rounds (so at most 16 sessions and 16 conversions a second). */
+const YIELD_CLAIM = 16;
+const YIELD_ROUND_MS = 1_000;
+/** How long a look at the hot paths' pressure is reused: one small read a second at most. */
+const PRESSURE_READ_MS = 1_000;
 /** gRPC status codes of Temporal pushing back: resource exhausted, deadline exceeded. */
 const PUSH_BACK_CODES = new Set([8, 4]);
 
@@ -45,6 +50,8 @@ export interface HandoverOptions {
   eager: boolean;
   /** The campaign's event rules, sent with each conversion so that its session need not load them. */
   eventRules?: (campaignId: string) => Promise<EventRule[] | null>;
+  /** Whether an API host's hot paths ask for the database now (models/hot-path-pressure.ts); default: never. */
+  hotPathPressed?: (now: Date) => Promise<boolean>;
   log: Logger;
   metrics: Metrics;
 }
@@ -94,6 +101,9 @@ export class Handover {
   /** Refusals so far, by item id (this process's view; another process starts counting afresh). */
   private readonly failures = new Map<string, number>();
   private readonly pace: Pace;
+  /** The hot paths are pressed: small claims, a round a second (they answer first, the engine catches up after). */
+  private yielding = false;
+  private pressureReadAt = 0;
 
   constructor(
     private readonly temporal: SessionClient,
@@ -138,6 +148,7 @@ export class Handover {
 
   /** Milliseconds until the round after `r` (not paused). */
   private nextRoundIn(r: RoundResult): number {
+    if (this.yielding) return Math.max(YIELD_ROUND_MS, r.idle ? (this.o.idleMs ?? this.o.pollMs) : 0);
     if (r.backlog) return 0;
     if (r.idle) return this.o.idleMs ?? this.o.pollMs;
     if (r.wakeAt === null) return this.o.pollMs;
@@ -146,6 +157,7 @@ export class Handover {
 
   /** One round: a claim of sessions, then one of conversions. */
   async runOnce(): Promise<RoundResult> {
+    await this.lookAtHotPaths();
     const s = await this.startSessions();
     const c = this.stopping || s.paused ? { done: 0, full: false, paused: s.paused, wakeAt: null, idle: false } : await this.signalConversions();
     const wakes = [s.wakeAt, c.wakeAt].filter((t): t is number => t !== null);
@@ -173,7 +185,21 @@ export class Handover {
   }
 
   private claimSize(): number {
-    return Math.min(this.o.batch, this.pace.limit * CLAIM_PER_CALL);
+    return Math.min(this.o.batch, this.pace.limit * CLAIM_PER_CALL, this.yielding ? YIELD_CLAIM : Infinity);
+  }
+
+  /** Whether to yield this round: what the API hosts said, read at most once a second (unread: as before). */
+  private async lookAtHotPaths(): Promise<void> {
+    const now = Date.now();
+    if (!this.o.hotPathPressed || now - this.pressureReadAt < PRESSURE_READ_MS) return;
+    this.pressureReadAt = now;
+    const pressed = await this.o.hotPathPressed(new Date(now)).catch((err: unknown) => {
+      this.o.log.debug({ err: String(err) }, 'could not read the hot paths\' pressure');
+      return this.yielding;
+    });
+    if (pressed !== this.yielding) this.o.log.info(pressed ? 'hot paths pressed: handing over at a walk until they are not' : 'hot paths no longer pressed: handing over at full pace');
+    this.yielding = pressed;
+    this.o.metrics.handoverYielding.set(pressed ? 1 : 0);
   }
 
   private async startSessions(): Promise<LogRound> {

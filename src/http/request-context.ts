@@ -2,6 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from '../log';
 import type { ClickOutcome, IntakeOutcome, Metrics } from '../metrics';
+import type { HotPathLoad } from './hot-path-load';
 import { redactUrl } from './redact';
 
 declare global {
@@ -34,9 +35,10 @@ const OWN_ID_PATHS = /^\/(postback|px\.gif|px\.html)(\/|$)/;
 /**
  * Gives every request its id (an incoming sane `X-Request-Id`, else a new UUID v7), answers it in
  * `X-Request-Id`, binds it into a child logger for the handlers and adds it to every JSON error
- * body. Observes the answer time and outcome for the metrics, and logs each request at debug.
+ * body. Observes the answer time and outcome for the metrics (and, for the hot paths, their
+ * load), and logs each request at debug.
  */
-export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
+export function requestContext(log: Logger, metrics: Metrics, hotPath?: HotPathLoad): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     // Now: a mounted router rewrites req.url while it runs, and may answer before restoring it.
@@ -58,6 +60,7 @@ export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const code = String(res.statusCode);
       metrics.httpDuration.observe({ endpoint, code }, seconds);
+      if (hotPath && (endpoint === 'click' || endpoint === 'pixel' || endpoint === 'postback')) hotPath.observe(seconds * 1000);
       // Answered before (or without) the route saying what happened: a 500, a guard, a parser.
       const fallback = res.statusCode >= 500 ? 'error' : res.statusCode === 404 ? 'not_found' : 'rejected';
       if (endpoint === 'click') metrics.clicks.inc({ outcome: res.locals.clickOutcome ?? (fallback === 'rejected' ? 'bad_request' : fallback) });

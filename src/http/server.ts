@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler, t
 import type { Metrics } from '../metrics';
 import { DatabaseUnavailable } from '../persistence/operation-budget';
 import { HttpError, errorBody } from './http-error';
+import type { HotPathLoad } from './hot-path-load';
 import type { Readiness } from './readiness';
 import { redactUrl } from './redact';
 import { requestContext } from './request-context';
@@ -23,6 +24,8 @@ export interface HttpDeps extends ClickDeps {
   metrics: Metrics;
   /** What /readyz checks (MongoDB, Temporal). */
   readiness: Readiness;
+  /** Where the hot paths' answer times go, to tell the hand-over when to yield. */
+  hotPath?: HotPathLoad;
 }
 
 export function createHttpApp(d: HttpDeps): Express {
@@ -36,7 +39,7 @@ export function createHttpApp(d: HttpDeps): Express {
     res.set('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use(requestContext(d.log, d.metrics));
+  app.use(requestContext(d.log, d.metrics, d.hotPath));
 
   // Liveness: the process answers. Readiness: its dependencies answer too (load balancers, probes).
   app.get('/healthz', (_req, res) => {

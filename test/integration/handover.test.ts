@@ -11,6 +11,8 @@ import { idTime } from '../../src/persistence/session-ids';
 import { handoverState } from '../../src/persistence/models/handover-state';
 import { inbounds, type InboundRecord } from '../../src/persistence/models/inbound';
 import { sessions } from '../../src/persistence/models/session';
+import { HotPathPressure, pressedAt, reportPressure } from '../../src/persistence/models/hot-path-pressure';
+import { rawCollection } from '../../src/persistence/raw-collection';
 import { SessionClient } from '../../src/temporal/session-client';
 import { createFixture, insertWaitingSessions, type Fixture } from '../support/fixtures';
 import { eventually, startTestApp, type TestApp } from '../support/harness';
@@ -32,6 +34,7 @@ let f: Fixture;
 /** The app's: MONGO_OP_TIMEOUT_MS (2 s by default) and a second. */
 const SETTLE_MS = 3_000;
 const silent = createLogger('silent');
+const hotPathPressure = rawCollection(HotPathPressure);
 
 beforeAll(async () => {
   sink = await new HttpSink().start();
@@ -349,6 +352,50 @@ test('a round that finds nothing stored and no claim open says it is idle, and t
     expect(rounds).toHaveBeenCalledTimes(1);
   } finally {
     await idle.stop();
+    await app.startWorker();
+  }
+});
+
+test('while an API host says its hot paths are pressed, the hand-over takes small claims a second apart; after, full pace again', async () => {
+  await app.stopWorker();
+  const { h: drain } = handover();
+  await eventually(async () => (await drain.runOnce()).idle, 30_000, 'an idle round');
+  await hotPathPressure().deleteMany({});
+  const ids = await insertWaitingSessions(f, 100);
+  await settled(ids);
+
+  // Another host asked until a moment ago (said nothing now), this one for a minute; $max keeps the later.
+  await reportPressure('api-2', new Date(Date.now() - 1));
+  expect(await pressedAt(new Date())).toBe(false);
+  await reportPressure('api-1', new Date(Date.now() + 60_000));
+  await reportPressure('api-1', new Date(Date.now() + 1_000));
+  expect(await pressedAt(new Date(Date.now() + 30_000))).toBe(true);
+
+  const metrics = new Metrics({ waiting: false });
+  const h = new Handover(app.temporal, { pollMs: 50, concurrency: 32, batch: 200, leaseMs: 30_000, settleMs: SETTLE_MS, eager: false, hotPathPressed: pressedAt, log: silent, metrics });
+  // Pressed: a claim of 16, not the 128 a pace of 32 allows.
+  expect(await h.runOnce()).toMatchObject({ sessions: 16, backlog: true });
+  expect(seriesValue(await metrics.registry.metrics(), 'clicktrail_handover_yielding', {})).toBe(1);
+  expect(await startedCount(ids)).toBe(16);
+
+  const rounds: number[] = [];
+  const runOnce = h.runOnce.bind(h);
+  jest.spyOn(h, 'runOnce').mockImplementation(async () => {
+    rounds.push(Date.now());
+    return runOnce();
+  });
+  h.start();
+  try {
+    await eventually(() => rounds.length >= 2, 10_000, 'two rounds while pressed');
+    // A backlog, yet a second between rounds while pressed.
+    expect(rounds[1]! - rounds[0]!).toBeGreaterThanOrEqual(1_000);
+    expect(await startedCount(ids)).toBeLessThan(ids.length);
+    await hotPathPressure().deleteMany({});
+    // No longer pressed (read again within a second): full claims, and the rest handed over.
+    await eventually(async () => seriesValue(await metrics.registry.metrics(), 'clicktrail_handover_yielding', {}) === 0, 10_000, 'no longer yielding');
+    await eventually(allStarted(ids), 30_000, 'every session handed over');
+  } finally {
+    await h.stop();
     await app.startWorker();
   }
 });
