@@ -18,8 +18,9 @@ import { setOperationBudget } from './operation-budget';
 import { dropRetiredIndexes } from './retired-indexes';
 import { retryingDeadlocks } from './index-ddl';
 import { Rollup, RollupDirty, RollupState } from '../reports/rollup-store';
+import { HotPathPressure } from './models/hot-path-pressure';
 
-export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey, BrowserSession, Rollup, RollupDirty, RollupState, HandoverState];
+export const MODELS = [Advertiser, Campaign, Asset, Publisher, Support, Provider, Session, Conversion, Delivery, Inbound, ApiKey, BrowserSession, Rollup, RollupDirty, RollupState, HandoverState, HotPathPressure];
 
 /**
  * A worker's driver pool is bounded (WORKER_MONGO_POOL_SIZE), so its operations queue in the worker

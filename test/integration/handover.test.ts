@@ -370,6 +370,8 @@ test('while an API host says its hot paths are pressed, the hand-over takes smal
   await reportPressure('api-1', new Date(Date.now() + 60_000));
   await reportPressure('api-1', new Date(Date.now() + 1_000));
   expect(await pressedAt(new Date(Date.now() + 30_000))).toBe(true);
+  // Old hosts' documents go by themselves (a TTL index a day past `until`).
+  expect((await hotPathPressure().indexes()).find((i) => i.key.until === 1)?.expireAfterSeconds).toBe(86_400);
 
   const metrics = new Metrics({ waiting: false });
   const h = new Handover(app.temporal, { pollMs: 50, concurrency: 32, batch: 200, leaseMs: 30_000, settleMs: SETTLE_MS, eager: false, hotPathPressed: pressedAt, log: silent, metrics });

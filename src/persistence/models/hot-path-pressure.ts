@@ -3,7 +3,8 @@ import { rawCollection } from '../raw-collection';
 
 // Until when the hot paths of an API host ask the hand-over to yield the database to them
 // (src/http/hot-path-load.ts writes, src/handover/handover.ts reads). One small document per
-// host, written only while its hot paths are pressed; an old one says nothing.
+// host, written only while its hot paths are pressed; an old one says nothing, and is deleted a
+// day later (hosts come and go: pods, autoscaling).
 
 export interface HotPathPressureDoc {
   /** The API host. */
@@ -12,6 +13,7 @@ export interface HotPathPressureDoc {
 }
 
 const pressureSchema = new Schema({ _id: String, until: Date }, { versionKey: false });
+pressureSchema.index({ until: 1 }, { expireAfterSeconds: 86_400 });
 
 export const HotPathPressure = model<HotPathPressureDoc>('HotPathPressure', pressureSchema, 'hot_path_pressure');
 const hotPathPressure = rawCollection(HotPathPressure);
