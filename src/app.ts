@@ -190,8 +190,9 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
 
     let httpUrl: string | null = null;
     if (config.ROLE !== 'worker') {
-      const hotPath = new HotPathLoad(config.HOT_PATH_YIELD_MS);
-      if (config.HOT_PATH_YIELD_MS > 0) {
+      // HOT_PATH_YIELD_MS=0: no meter at all, nothing added to the hot paths' requests.
+      const hotPath = config.HOT_PATH_YIELD_MS > 0 ? new HotPathLoad(config.HOT_PATH_YIELD_MS) : undefined;
+      if (hotPath) {
         const reporting = reportHotPathLoad(hotPath, { windowMs: 1_000, report: reportPressure, metrics, log: log.child({ component: 'hot-path-load' }) });
         closers.push(async () => reporting.stop());
       }
