@@ -10,7 +10,7 @@ import { GeoLookup } from './enrichment/geo';
 import { metricsServer } from './http/metrics-server';
 import { postbackAuthFailureLimit } from './http/rate-limits';
 import { readiness } from './http/readiness';
-import { HotPathLoad, reportHotPathLoad } from './http/hot-path-load';
+import { HOT_PATH_WINDOW_MS, HotPathLoad, reportHotPathLoad } from './http/hot-path-load';
 import { pressedAt, reportPressure } from './persistence/models/hot-path-pressure';
 import { createHttpApp } from './http/server';
 import type { Logger } from './log';
@@ -193,7 +193,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
       // HOT_PATH_YIELD_MS=0: no meter at all, nothing added to the hot paths' requests.
       const hotPath = config.HOT_PATH_YIELD_MS > 0 ? new HotPathLoad(config.HOT_PATH_YIELD_MS) : undefined;
       if (hotPath) {
-        const reporting = reportHotPathLoad(hotPath, { windowMs: 1_000, report: reportPressure, metrics, log: log.child({ component: 'hot-path-load' }) });
+        const reporting = reportHotPathLoad(hotPath, { windowMs: HOT_PATH_WINDOW_MS, report: reportPressure, metrics, log: log.child({ component: 'hot-path-load' }) });
         closers.push(async () => reporting.stop());
       }
       const app = createHttpApp({

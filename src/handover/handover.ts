@@ -25,8 +25,8 @@ const LEASE_MARGIN_MS = 5_000;
 /** While the hot paths are pressed: the most items a claim takes, and the least time between rounds (so at most 16 sessions and 16 conversions a second). */
 const YIELD_CLAIM = 16;
 const YIELD_ROUND_MS = 1_000;
-/** How long a look at the hot paths' pressure is reused: one small read a second at most. */
-const PRESSURE_READ_MS = 1_000;
+/** How long a look at the hot paths' pressure is reused (one small read): also read during a round, which it may cut short. */
+const PRESSURE_READ_MS = 250;
 /** gRPC status codes of Temporal pushing back: resource exhausted, deadline exceeded. */
 const PUSH_BACK_CODES = new Set([8, 4]);
 
@@ -52,6 +52,8 @@ export interface HandoverOptions {
   eventRules?: (campaignId: string) => Promise<EventRule[] | null>;
   /** Whether an API host's hot paths ask for the database now (models/hot-path-pressure.ts); default: never. */
   hotPathPressed?: (now: Date) => Promise<boolean>;
+  /** How long a read of that is reused (default PRESSURE_READ_MS; tests: 0). */
+  pressureReadMs?: number;
   log: Logger;
   metrics: Metrics;
 }
@@ -104,6 +106,7 @@ export class Handover {
   /** The hot paths are pressed: small claims, a round a second (they answer first, the engine catches up after). */
   private yielding = false;
   private pressureReadAt = 0;
+  private pressureRead: Promise<void> | null = null;
 
   constructor(
     private readonly temporal: SessionClient,
@@ -144,6 +147,7 @@ export class Handover {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+    await this.pressureRead;
   }
 
   /** Milliseconds until the round after `r` (not paused). */
@@ -188,18 +192,28 @@ export class Handover {
     return Math.min(this.o.batch, this.pace.limit * CLAIM_PER_CALL, this.yielding ? YIELD_CLAIM : Infinity);
   }
 
-  /** Whether to yield this round: what the API hosts said, read at most once a second (unread: as before). */
-  private async lookAtHotPaths(): Promise<void> {
+  /**
+   * Whether to yield: what the API hosts said, read at most every PRESSURE_READ_MS (unread: as
+   * before). Awaited at a round's start; during a round, read in the background, so that a press
+   * that starts meanwhile cuts the round short (work()) instead of waiting for its end.
+   */
+  private lookAtHotPaths(): Promise<void> {
     const now = Date.now();
-    if (!this.o.hotPathPressed || now - this.pressureReadAt < PRESSURE_READ_MS) return;
+    if (!this.o.hotPathPressed || this.pressureRead || now - this.pressureReadAt < (this.o.pressureReadMs ?? PRESSURE_READ_MS)) return this.pressureRead ?? Promise.resolve();
     this.pressureReadAt = now;
-    const pressed = await this.o.hotPathPressed(new Date(now)).catch((err: unknown) => {
-      this.o.log.debug({ err: String(err) }, 'could not read the hot paths\' pressure');
-      return this.yielding;
-    });
-    if (pressed !== this.yielding) this.o.log.info(pressed ? 'hot paths pressed: handing over at a walk until they are not' : 'hot paths no longer pressed: handing over at full pace');
-    this.yielding = pressed;
-    this.o.metrics.handoverYielding.set(pressed ? 1 : 0);
+    this.pressureRead = this.o
+      .hotPathPressed(new Date(now))
+      .catch((err: unknown) => {
+        this.o.log.debug({ err: String(err) }, "could not read the hot paths' pressure");
+        return this.yielding;
+      })
+      .then((pressed) => {
+        if (pressed !== this.yielding) this.o.log.info(pressed ? 'hot paths pressed: handing over at a walk until they are not' : 'hot paths no longer pressed: handing over at full pace');
+        this.yielding = pressed;
+        this.o.metrics.handoverYielding.set(pressed ? 1 : 0);
+      })
+      .finally(() => (this.pressureRead = null));
+    return this.pressureRead;
   }
 
   private async startSessions(): Promise<LogRound> {
@@ -325,7 +339,11 @@ export class Handover {
     let reachable: Promise<boolean> | null = null;
     let outage = false;
     const stopAt = batch.until.getTime() - Math.min(LEASE_MARGIN_MS, this.o.leaseMs / 2);
-    const stop = () => this.stopping || outage || Date.now() >= stopAt;
+    const pressed = () => {
+      void this.lookAtHotPaths();
+      return this.yielding && launched.size >= YIELD_CLAIM;
+    };
+    const stop = () => this.stopping || outage || Date.now() >= stopAt || pressed();
 
     await forEachPaced(batch.items, this.pace, stop, async (item) => {
       launched.add(item._id);
@@ -369,7 +387,7 @@ export class Handover {
       this.o.metrics.handoverPauses.inc({ reason: 'unreachable' });
       if (this.pauseMs === 0) this.o.log.warn({ kind }, 'hand-over paused: Temporal did not answer; items stay queued in MongoDB');
     }
-    // Items not reached (stopping, an outage, the lease near its end) go back with the ones to retry now.
+    // Items not reached (stopping, an outage, the lease near its end, the hot paths pressed) go back with the ones to retry now.
     const notReached = batch.items.filter((i) => !launched.has(i._id)).map((i) => i._id);
     return { release: [...giveBack, ...notReached], later, held, outage };
   }

@@ -356,6 +356,48 @@ test('a round that finds nothing stored and no claim open says it is idle, and t
   }
 });
 
+test('a press that starts during a round cuts it short: the rest of its claim goes back and is handed over later', async () => {
+  await app.stopWorker();
+  const { h: drain } = handover();
+  await eventually(async () => (await drain.runOnce()).idle, 30_000, 'an idle round');
+  const ids = await insertWaitingSessions(f, 200);
+  await settled(ids);
+
+  // Not pressed when the round starts (a full claim of 128), pressed at the next look, during it.
+  let looks = 0;
+  let unreadable = false;
+  const metrics = new Metrics({ waiting: false });
+  const h = new Handover(app.temporal, {
+    pollMs: 50, concurrency: 32, batch: 200, leaseMs: 30_000, settleMs: SETTLE_MS, eager: false,
+    hotPathPressed: async () => {
+      if (unreadable) throw new Error('database down');
+      return ++looks > 1;
+    },
+    pressureReadMs: 0, log: silent, metrics,
+  });
+  try {
+    const round = await h.runOnce();
+    expect(looks).toBeGreaterThan(1);
+    // The 32 the pace had in flight when the press was heard, not the claim's 128.
+    expect(round.sessions).toBeGreaterThanOrEqual(16);
+    expect(round.sessions).toBeLessThan(128);
+    expect(await startedCount(ids)).toBe(round.sessions);
+    expect(seriesValue(await metrics.registry.metrics(), 'clicktrail_handover_yielding', {})).toBe(1);
+
+    // The pressure cannot be read: the last answer stands (still a claim of 16).
+    unreadable = true;
+    const next = await h.runOnce();
+    expect(next.sessions).toBe(16);
+    expect(await startedCount(ids)).toBe(round.sessions + 16);
+  } finally {
+    await h.stop();
+  }
+  // What the rounds gave back is not lost: a hand-over at full pace takes it.
+  const { h: after } = handover();
+  await eventually(async () => (await after.runOnce(), await allStarted(ids)()), 30_000, 'every session handed over');
+  await app.startWorker();
+});
+
 test('while an API host says its hot paths are pressed, the hand-over takes small claims a second apart; after, full pace again', async () => {
   await app.stopWorker();
   const { h: drain } = handover();

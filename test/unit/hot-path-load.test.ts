@@ -42,11 +42,11 @@ test('just under either threshold is not pressed, at both it is', () => {
 
 test('once pressed it stays so until the load halves or the answers are twice as fast', () => {
   const m = meter(10);
-  expect(m.windowOf(600, 12).pressed).toBe(true);
+  expect(m.windowOf(600, 12)).toMatchObject({ pressed: true, changed: true });
   // The yield worked: answers at 7 ms, still busy: stays pressed.
-  expect(m.windowOf(700, 7).pressed).toBe(true);
+  expect(m.windowOf(700, 7)).toMatchObject({ pressed: true, changed: false });
   // Twice as fast as the threshold: released.
-  expect(m.windowOf(700, 4.9).pressed).toBe(false);
+  expect(m.windowOf(700, 4.9)).toMatchObject({ pressed: false, changed: true });
   // Released, the first threshold applies again.
   expect(m.windowOf(700, 7).pressed).toBe(false);
   expect(m.windowOf(600, 12).pressed).toBe(true);
