@@ -8,6 +8,7 @@ import { cpuBetween, snapshotCpu, type CpuUsage } from './cpu';
 import type { LoadResult } from './load';
 import type { BenchFixture } from './seed';
 import type { PostbackSink } from './sink';
+import { watchYield } from './yield-watch';
 
 // What every phase shares: the running stack, the clicktrail worker, the fixture, the sink,
 // and how to start a server under test and measure CPU around a run.
@@ -24,6 +25,8 @@ export interface BenchContext {
   /** Temporal dev server and FerretDB processes. */
   stackPids: { temporal?: number; ferretdb?: number; postgres?: number };
   worker: ServerChild;
+  /** The worker's /metrics (its METRICS_PORT), for how long its hand-over yielded; null: not exposed. */
+  workerMetricsUrl: string | null;
   /** Environment for a clicktrail process (API or worker). */
   clicktrailEnv: Record<string, string>;
   mongoUri: (db: string) => string;
@@ -88,6 +91,8 @@ export interface HotRun {
   rps: number;
   /** Null: the database is not the local PostgreSQL. */
   autovacuum: AutovacuumWindow | null;
+  /** The share of the run the worker's hand-over yielded to the hot paths (null: not read). */
+  handoverYielding: number | null;
 }
 
 /**
@@ -101,13 +106,18 @@ export async function hotPathLoad(ctx: BenchContext, label: string, fn: () => Pr
   const watcher = ctx.stackPids.postgres ? watchAutovacuum(path.join(ctx.dataDir, 'postgresql')) : null;
   const from = Date.now();
   for (const pid of engine) freeze(pid, true);
+  // A frozen worker answers no /metrics.
+  const yielding = watchYield(engine.length ? null : ctx.workerMetricsUrl);
   try {
     const load = await fn();
     const autovacuum = watcher?.window(from, Date.now()) ?? null;
-    ctx.hotRuns.push({ label, startedAt: from, rps: load.rps, autovacuum });
+    const handoverYielding = await yielding.stop();
+    ctx.hotRuns.push({ label, startedAt: from, rps: load.rps, autovacuum, handoverYielding });
+    if (handoverYielding !== null) console.log(`  (the hand-over yielded to the hot paths during ${Math.round(handoverYielding * 100)}% of that run)`);
     if (autovacuum?.busyShare) console.log(`  (autovacuum ran during ${Math.round(autovacuum.busyShare * 100)}% of that run: ${autovacuum.work.join('; ')})`);
     return load;
   } finally {
+    await yielding.stop();
     watcher?.stop();
     for (const pid of engine) freeze(pid, false);
   }

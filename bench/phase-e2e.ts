@@ -5,6 +5,7 @@ import { readCounts, waitFor, type Counts } from './counts';
 import { CLICKTRAIL_DB, settledWrites, writesPerRequest, type WriteSnapshot, type WritesPerRequest } from './db-writes';
 import { deliveryLatency, driveSessions, type EndToEndTraffic } from './end-to-end';
 import type { LoadResult } from './load';
+import { watchYield } from './yield-watch';
 
 // End to end, one stage per offered rate: click → postback → publisher postback delivered, and
 // the loss ledger. Every count must equal the number of sessions offered; any difference is
@@ -32,6 +33,8 @@ export interface EndToEndStage {
   /** Postbacks answered `503` and sent again after their `Retry-After` (not loss: nothing was accepted). */
   postbacksRetried: number;
   cpu: CpuUsage;
+  /** The share of the stage (load and drain) in which the hand-over yielded to the hot paths (null: not read). */
+  handoverYielding: number | null;
   /** Rows the database wrote per session, from the stage's first click until its last delivery (null: not the local PostgreSQL). */
   dbWrites: WritesPerRequest[] | null;
   failures: string[];
@@ -56,6 +59,7 @@ export async function runEndToEndStage(
   const n = args.sessions ?? Math.max(60, Math.round(rate * 8));
   let traffic!: EndToEndTraffic;
   let drain!: { counts: Counts; drained: boolean; waitedSec: number };
+  const yielding = watchYield(ctx.workerMetricsUrl);
   const { cpu } = await withCpu(ctx, api, async () => {
     traffic = await driveSessions({ apiUrl: api.url!, fixture, campaign, sessions: n, rate, sink, mix: { bots: args.bots, duplicates: args.duplicates }, stream });
     drain = await waitFor(
@@ -63,7 +67,8 @@ export async function runEndToEndStage(
       (c) => c.postbacksReceived >= n && c.deliveriesLogged >= n && c.workflowsStarted >= n && c.conversionsRecorded >= n,
       args.drainTimeout,
     );
-  }, { run: `e2e-${rate}`, baseline: false });
+  }, { run: `e2e-${rate}`, baseline: false }).finally(() => yielding.stop());
+  const handoverYielding = await yielding.stop();
   const writesAfter = before ? await settledWrites(ctx.dataDir) : null;
   const c = drain.counts;
   const delivered = deliveryLatency(traffic, sink);
@@ -86,7 +91,7 @@ export async function runEndToEndStage(
     ctx.failures.push(failures[0]!);
   }
   console.log(
-    `  e2e ${rate}/s: ${delivered.delivered}/${n} delivered, ${delivered.sustainedPerSec} sessions/s sustained, click→delivery p50 ${delivered.latencyMs.p50} ms p99 ${delivered.latencyMs.p99} ms${traffic.postbacksRetried ? `, ${traffic.postbacksRetried} postbacks answered 503 and sent again` : ''}${lossless ? '' : ' — LOSS'}`,
+    `  e2e ${rate}/s: ${delivered.delivered}/${n} delivered, ${delivered.sustainedPerSec} sessions/s sustained, click→delivery p50 ${delivered.latencyMs.p50} ms p99 ${delivered.latencyMs.p99} ms${handoverYielding ? `, the hand-over yielded ${Math.round(handoverYielding * 100)}% of the stage` : ''}${traffic.postbacksRetried ? `, ${traffic.postbacksRetried} postbacks answered 503 and sent again` : ''}${lossless ? '' : ' — LOSS'}`,
   );
   return {
     campaign,
@@ -103,6 +108,7 @@ export async function runEndToEndStage(
     lossless,
     postbacksRetried: traffic.postbacksRetried,
     cpu,
+    handoverYielding,
     dbWrites: before && writesAfter ? writesPerRequest(before, writesAfter, CLICKTRAIL_DB, n) : null,
     failures,
     writesAfter,

@@ -169,12 +169,12 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.endToEnd?.length) {
     out.push(`## End to end (click → postback → publisher postback delivered)`, '');
     out.push(
-      '| offered sessions/s | sessions | sustained sessions/s | click p50 / p99 ms | postback p50 / p99 ms | click→delivery p50 ms | p99 ms | max ms | loss |',
-      '|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+      '| offered sessions/s | sessions | sustained sessions/s | click p50 / p99 ms | postback p50 / p99 ms | click→delivery p50 ms | p99 ms | max ms | hand-over yielding | loss |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     );
     for (const s of r.endToEnd) {
       out.push(
-        `| ${s.offeredRate} | ${s.sessions} | ${s.sustainedPerSec} | ${s.clickLatencyMs.p50} / ${s.clickLatencyMs.p99} | ${s.postbackLatencyMs.p50} / ${s.postbackLatencyMs.p99} | ${s.deliveryLatencyMs.p50} | ${s.deliveryLatencyMs.p99} | ${s.deliveryLatencyMs.max} | ${s.lossless ? 'none' : '**LOSS**'} |`,
+        `| ${s.offeredRate} | ${s.sessions} | ${s.sustainedPerSec} | ${s.clickLatencyMs.p50} / ${s.clickLatencyMs.p99} | ${s.postbackLatencyMs.p50} / ${s.postbackLatencyMs.p99} | ${s.deliveryLatencyMs.p50} | ${s.deliveryLatencyMs.p99} | ${s.deliveryLatencyMs.max} | ${s.handoverYielding === null || s.handoverYielding === undefined ? '?' : `${Math.round(s.handoverYielding * 100)}%`} | ${s.lossless ? 'none' : '**LOSS**'} |`,
       );
     }
     const kept = r.endToEnd.filter((s) => s.lossless && s.sustainedPerSec >= 0.9 * s.offeredRate);
@@ -339,18 +339,19 @@ function roundsTable(baseline: string, clicktrail: string, r: Rounds | undefined
   ];
 }
 
-/** The hot paths' measured runs in the order they ran, and how much of each autovacuum shared. */
+/** The hot paths' measured runs in the order they ran: how much of each autovacuum shared, and how much the hand-over yielded. */
 function renderHotRuns(runs: HotRun[] | undefined): string[] {
-  if (!runs?.length || runs.every((r) => r.autovacuum === null)) return [];
+  if (!runs?.length || runs.every((r) => r.autovacuum === null && r.handoverYielding === null)) return [];
   const t0 = runs[0]!.startedAt;
+  const share = (x: number | null | undefined) => (x === null || x === undefined ? '?' : `${Math.round(x * 100)}%`);
   return [
-    '## Autovacuum during the measured hot-path runs',
+    '## Beside the measured hot-path runs: autovacuum, and the hand-over yielding',
     '',
-    'PostgreSQL vacuums and analyses a table some time after many inserts, on the database core at normal priority, during whichever run comes next. Sampled once a second.',
+    'PostgreSQL vacuums and analyses a table some time after many inserts, on the database core at normal priority, during whichever run comes next (sampled once a second). The hand-over yields while an API host reports its hot paths pressed (the worker\'s `clicktrail_handover_yielding`, sampled four times a second; `?` when the worker was frozen or not read).',
     '',
-    '| run | started (s) | req/s | autovacuum busy | what it worked on |',
-    '|---|---:|---:|---:|---|',
-    ...runs.map((r) => `| ${r.label} | ${Math.round((r.startedAt - t0) / 1000)} | ${r.rps} | ${r.autovacuum ? `${Math.round(r.autovacuum.busyShare * 100)}%` : '?'} | ${r.autovacuum?.work.join('; ') || ''} |`),
+    '| run | started (s) | req/s | hand-over yielding | autovacuum busy | what it worked on |',
+    '|---|---:|---:|---:|---:|---|',
+    ...runs.map((r) => `| ${r.label} | ${Math.round((r.startedAt - t0) / 1000)} | ${r.rps} | ${share(r.handoverYielding)} | ${share(r.autovacuum?.busyShare)} | ${r.autovacuum?.work.join('; ') || ''} |`),
     '',
   ];
 }

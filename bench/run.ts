@@ -106,6 +106,7 @@ async function main(): Promise<number> {
       layout,
       stackPids: { temporal: children.temporal, ferretdb: children.ferretdb, postgres: children.postgres },
       worker: null as never,
+      workerMetricsUrl: null,
       clicktrailEnv: {},
       mongoUri: stack.mongoUri,
       failures,
@@ -146,7 +147,9 @@ async function main(): Promise<number> {
       API_RATE_LIMIT_PUBLISHER: '1000000',
     };
     ctx.clicktrailEnv = clicktrailEnv;
-    ctx.worker = await engineServer(ctx, 'clicktrail worker', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'worker' });
+    const workerMetricsPort = await freePort();
+    ctx.worker = await engineServer(ctx, 'clicktrail worker', serverScript('clicktrail'), { ...clicktrailEnv, ROLE: 'worker', METRICS_PORT: String(workerMetricsPort) });
+    ctx.workerMetricsUrl = `http://127.0.0.1:${workerMetricsPort}/metrics`;
     if (layout) yieldToDatabase(ctx.worker.pid, args.enginePriority);
 
     let api = null;
