@@ -113,7 +113,7 @@ export async function hotPathLoad(ctx: BenchContext, label: string, fn: () => Pr
     const autovacuum = watcher?.window(from, Date.now()) ?? null;
     const handoverYielding = await yielding.stop();
     ctx.hotRuns.push({ label, startedAt: from, rps: load.rps, autovacuum, handoverYielding });
-    if (handoverYielding !== null) console.log(`  (the hand-over yielded to the hot paths during ${Math.round(handoverYielding * 100)}% of that run)`);
+    if (handoverYielding !== null) console.log(`  (the hand-over yielded to the hot paths during ${Math.round(handoverYielding * 100)}% of the ${label} run)`);
     if (autovacuum?.busyShare) console.log(`  (autovacuum ran during ${Math.round(autovacuum.busyShare * 100)}% of that run: ${autovacuum.work.join('; ')})`);
     return load;
   } finally {
