@@ -85,6 +85,8 @@ export async function runClickPhase(ctx: BenchContext): Promise<{ result: ClickP
     // (workflow starts queued behind Temporal) would otherwise be measured as the click's latency.
     const fixedWarmup = args.clickRate > 0 && args.warmup > 0 ? await at(server, nextHeaders, args.clickRate, args.warmup) : null;
     const fixed = args.clickRate > 0 ? await at(server, nextHeaders, args.clickRate, args.duration) : null;
+    // Nor is the saturated run charged with the fixed-rate run's engine work (its workflows' first tasks).
+    if (fixed) await settleEngine(ctx, `the saturated run of ${label}`);
     const warmup = args.warmup > 0 ? await at(server, nextHeaders, undefined, args.warmup) : null;
     await hooks.afterWarmup?.();
     const { result: load, cpu } = await withCpu(ctx, server, () => hotPathLoad(ctx, label, () => at(server, nextHeaders, undefined, args.duration)), profileAs);

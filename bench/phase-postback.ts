@@ -116,6 +116,8 @@ async function runClicktrail(ctx: BenchContext, api: ServerChild, e: BaselineE):
   const writesBefore = await settledWrites(ctx.dataDir);
   if (writesFrom.snapshot && writesBefore) baseline.dbWrites = writesPerRequest(writesFrom.snapshot, writesBefore, BASELINE_DB, writesFrom.requests);
   const fixed = await atFixedRate(ctx, 'postback', url, nextPath);
+  // The fixed-rate run's conversions are recorded and delivered before the saturated run, not during it.
+  if (fixed.result) await settleEngine(ctx, 'the saturated clicktrail postback run');
   const warmup = args.warmup > 0 ? await runLoad({ url, connections: args.connections, durationSec: args.warmup, nextPath }) : null;
   const { result: load, cpu } = await withCpu(ctx, api, () => hotPathLoad(ctx, 'clicktrail postback', () => runLoad({ url, connections: args.connections, durationSec: args.duration, nextPath })), { run: 'postback', baseline: false });
   const answered202 = [...fixed.runs, warmup, load].reduce((n, l) => n + (l?.statusCodes['202'] ?? 0), 0);
