@@ -140,7 +140,7 @@ export function profileFile(ctx: BenchContext, run: string, role: 'api' | 'worke
   return path.join(ctx.args.outDir, 'profiles', `${ctx.args.name}-${run}${role ? `-${role}` : ''}.cpuprofile`);
 }
 
-/** The engine counts as idle below this share of one core (worker and Temporal server together). */
+/** The engine counts as idle below this share of one core (worker, Temporal server and the database together). */
 const QUIET_ENGINE_PCT = 10;
 
 /**
@@ -149,13 +149,15 @@ const QUIET_ENGINE_PCT = 10;
  * engine core with the previous run's backlog. Returns the seconds waited, and whether it got quiet.
  */
 export async function engineQuiet(ctx: BenchContext, maxSec = 120): Promise<{ waitedSec: number; quiet: boolean }> {
-  const labels = { worker: ctx.worker?.pid, temporal: ctx.stackPids.temporal };
+  // The database too: the worker's background work (the rollup writer recomputing a burst's
+  // quarter-hours) runs in database backends at normal priority, long after the worker looks idle.
+  const labels = { worker: ctx.worker?.pid, temporal: ctx.stackPids.temporal, ferretdb: ctx.stackPids.ferretdb, postgres: ctx.stackPids.postgres };
   const t0 = Date.now();
   for (;;) {
     const before = snapshotCpu(labels);
     await new Promise((r) => setTimeout(r, 1_000));
     const used = cpuBetween(before, snapshotCpu(labels));
-    const busy = (used.processes.worker ?? 0) + (used.processes.temporal ?? 0);
+    const busy = Object.values(used.processes).reduce((sum, pct) => sum + (pct ?? 0), 0);
     const waitedSec = Math.round((Date.now() - t0) / 100) / 10;
     if (busy < QUIET_ENGINE_PCT) return { waitedSec, quiet: true };
     if (waitedSec >= maxSec) return { waitedSec, quiet: false };
