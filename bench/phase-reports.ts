@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { Advertiser } from '../src/persistence/models/advertiser';
+import { Campaign } from '../src/persistence/models/campaign';
 import { conversions, type ConversionRecord } from '../src/persistence/models/conversion';
 import { Publisher } from '../src/persistence/models/publisher';
 import { issueApiKey } from '../src/persistence/models/api-key';
@@ -96,6 +97,8 @@ export async function seedReportData(n: number, conversionCount: number, now: nu
   const advertisers = Array.from({ length: 5 }, (_, i) => `radv${i}`);
   const campaigns = Array.from({ length: 20 }, (_, i) => `rcmp${i}`);
   const publishers = Array.from({ length: 50 }, (_, i) => `rpub${i}`);
+  // The campaigns themselves: an advertiser's sessions are read as its campaigns' (advertiser-campaigns.ts).
+  await Campaign.insertMany(campaigns.map((_id, c) => ({ _id, advertiserId: advertisers[c % 5]!, name: `Report campaign ${c}`, landingUrl: 'https://shop.example/' })));
   const start = now - 90 * DAY_MS;
   const batch = 10_000;
   const convEvery = Math.max(1, Math.floor(n / conversionCount));

@@ -27,7 +27,7 @@ export function idRange(from: Date | number | undefined, to: Date | number | und
   return { ...(from !== undefined ? { $gte: idFloor(+from) } : {}), ...(to !== undefined ? { $lt: idFloor(+to) } : {}) };
 }
 
-const SCOPE_FIELDS = new Set(['campaignId', 'advertiserId', 'publisherId']);
+const SCOPE_FIELDS = new Set(['campaignId', 'publisherId']);
 
 /**
  * Options for a query on sessions by id range filtered on `fields`: with none of the scopes that

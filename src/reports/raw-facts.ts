@@ -1,4 +1,5 @@
 import type { mongo } from 'mongoose';
+import { campaignsOf } from '../persistence/advertiser-campaigns';
 import { conversions } from '../persistence/models/conversion';
 import { idRange, idRangeHint } from '../persistence/session-ids';
 import { sessions } from '../persistence/models/session';
@@ -7,7 +8,8 @@ import type { RowCap } from './limits';
 import type { ClickFact, ConversionFact, Dimension, Dims } from './model';
 
 // The database side of reports: clicks come from sessions, conversions from conversions, one
-// $match (sessions: an index on the filter field + _id, or _id; conversions: the filter field +
+// $match (sessions: an index on the filter field + _id, or _id, an advertiser's read as its
+// campaigns'; conversions: the filter field +
 // createdAt, or createdAt) and one $group each; the two
 // are merged in code (model.ts). Local days and hours are $dateToString in the caller's
 // time zone. Dimensions only sessions carry (os, browser, providers) reach conversions by $lookup.
@@ -133,11 +135,19 @@ function newGroup<T>(q: FactQuery, dims: Dims, group: T): T {
   return group;
 }
 
+/** `q` for reading sessions: each advertiser filter also as its campaigns, which have the index (advertiser-campaigns.ts). */
+export async function clicksQuery(q: FactQuery): Promise<FactQuery> {
+  const advertisers = q.filters.filter(([name]) => name === 'advertiser');
+  if (advertisers.length === 0) return q;
+  const campaigns = await within(q, Promise.all(advertisers.map(([, ids]) => campaignsOf(ids))));
+  return { ...q, filters: [...q.filters, ...campaigns.map((ids): [FilterName, string[]] => ['campaign', ids])] };
+}
+
 export async function loadFacts(q: FactQuery): Promise<{ clicks: ClickFact[]; conversions: ConversionFact[] }> {
-  const pipelines = factPipelines(q);
+  const cq = await clicksQuery(q);
   const [clickGroups, conversionGroups] = await Promise.all([
-    all(q, sessions().aggregate<{ _id: Doc; n: number }>(pipelines.sessions, { ...queryOptions(q), ...clicksHint(q) })),
-    all(q, conversions().aggregate<{ _id: Doc; n: number; payout: number; revenue: number }>(pipelines.conversions, queryOptions(q))),
+    all(q, sessions().aggregate<{ _id: Doc; n: number }>(factPipelines(cq).sessions, { ...queryOptions(q), ...clicksHint(cq) })),
+    all(q, conversions().aggregate<{ _id: Doc; n: number; payout: number; revenue: number }>(factPipelines(q).conversions, queryOptions(q))),
   ]);
   return {
     clicks: clickGroups.map((g) => {

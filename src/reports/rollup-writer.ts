@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { mongo } from 'mongoose';
 import type { Logger } from '../log';
 import { conversions, type ConversionRecord } from '../persistence/models/conversion';
+import { advertiserCampaignBounds } from '../persistence/advertiser-campaigns';
 import { idRange, idRangeHint } from '../persistence/session-ids';
 import { sessions, type SessionRecord } from '../persistence/models/session';
 import {
@@ -141,7 +142,10 @@ export async function loadSources(from: number, to: number, o: SourceOptions): P
   const opts = o.maxTimeMS ? { maxTimeMS: o.maxTimeMS } : {};
   const [clickDocs, convDocs] = await Promise.all([
     o.clicks
-      ? sessions().find({ _id: idRange(from, to), ...o.match }, { projection: { ...SESSION_FIELDS, createdAt: 1 }, ...opts, ...idRangeHint(Object.keys(o.match ?? {})) }).toArray()
+      ? advertiserCampaignBounds([o.match ?? {}]).then((bounds) => {
+          const and = [{ _id: idRange(from, to), ...o.match }, ...bounds];
+          return sessions().find({ $and: and }, { projection: { ...SESSION_FIELDS, createdAt: 1 }, ...opts, ...idRangeHint(and.flatMap((c) => Object.keys(c))) }).toArray();
+        })
       : Promise.resolve([] as (SessionDims & { createdAt: Date })[]),
     o.conversions === false ? Promise.resolve([] as ConversionRecord[]) : conversions().find({ createdAt: { $gte: new Date(from), $lt: new Date(to) }, ...o.match }, opts).toArray(),
   ]);

@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { createFixture, type Fixture } from '../support/fixtures';
 import type { HttpSink } from '../support/http-sink';
 import { startWithFixture } from '../support/app-with-sink';
-import { eventually, get, stopAll, type TestApp } from '../support/harness';
+import { eventually, get, stopAll, testId, type TestApp } from '../support/harness';
 import { clientFor, type ApiClient } from '../support/api-client';
 import { sessionRecord, sessions } from '../../src/persistence/models/session';
 import { sessionOf } from '../support/stored-session';
@@ -111,6 +111,56 @@ describe('sessions, conversions and deliveries', () => {
     expect(JSON.stringify(advSession)).not.toContain('payoutMinor');
     expect((await op.get('/sessions?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z')).body.data).toEqual([]);
     expect((await op.get('/sessions?from=last-week')).body.fields[0].path).toBe('from');
+  });
+
+  test("an advertiser's sessions are its campaigns' (sessions have no advertiser index): every campaign, archived ones included, and no one else's", async () => {
+    // A second campaign of the same advertiser, clicked, then archived; one click on another advertiser's.
+    const second = testId('cmp-second');
+    expect((await op.post('/campaigns', { id: second, advertiserId: f.advertiserId, name: 'Second', landingUrl: 'https://shop.example/two?cid={click_id}' })).status).toBe(201);
+    const clickOn = async (campaignId: string, publisherId: string) => {
+      const res = await get(app.url(`/c/${campaignId}?pub=${publisherId}`));
+      expect(res.status).toBe(302);
+      return new URL(res.headers.get('location')!).searchParams.get('cid')!;
+    };
+    const onSecond = await clickOn(second, f.publisherId);
+    const elsewhere = await clickOn(allowlisted.campaignId, allowlisted.publisherId);
+    expect((await op.patch(`/campaigns/${second}`, { status: 'archived' })).status).toBe(200);
+    // A campaign's advertiser cannot change: its sessions stay its advertiser's.
+    const moved = await op.patch(`/campaigns/${second}`, { advertiserId: allowlisted.advertiserId });
+    expect([moved.status, JSON.stringify(moved.body)]).toEqual([400, expect.stringContaining('advertiserId')]);
+    const ids = (res: { body: { data: { id: string }[] } }) => res.body.data.map((s) => s.id);
+    const mine = ids(await adv.get('/sessions?limit=200'));
+    expect(mine).toEqual(expect.arrayContaining([sessionId, onSecond]));
+    expect(mine).not.toContain(elsewhere);
+    expect(mine).toEqual([...mine].sort());
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString();
+    expect(ids(await adv.get(`/sessions?from=${day(-1)}&to=${day(1)}&limit=200`))).toEqual(mine);
+    expect(ids(await adv.get(`/sessions?campaign=${second}`))).toEqual([onSecond]);
+    expect(ids(await adv.get(`/sessions?campaign=${allowlisted.campaignId}`))).toEqual([]);
+    // One at a time: the cursor pages through the campaigns' sessions in id order.
+    const paged: string[] = [];
+    for (let cursor = ''; paged.length <= mine.length; ) {
+      const page = await adv.get(`/sessions?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      paged.push(...ids(page));
+      if (!page.body.next_cursor) break;
+      cursor = encodeURIComponent(page.body.next_cursor);
+    }
+    expect(paged).toEqual(mine);
+    expect(ids(await op.get(`/sessions?advertiser=${f.advertiserId}&limit=200`))).toEqual(mine);
+    expect(ids(await op.get(`/sessions?advertiser=${allowlisted.advertiserId}&limit=200`))).toContain(elsewhere);
+    expect(ids(await op.get(`/sessions?advertiser=${allowlisted.advertiserId}&campaign=${second}`))).toEqual([]);
+    // An advertiser without campaigns has no sessions.
+    const lone = testId('adv-lone');
+    expect((await op.post('/advertisers', { id: lone, name: 'Lone' })).status).toBe(201);
+    expect(ids(await (await clientFor(app, 'advertiser', lone)).get('/sessions'))).toEqual([]);
+    expect(ids(await op.get(`/sessions?advertiser=${lone}`))).toEqual([]);
+    // Its report counts the clicks of both campaigns, and none of another advertiser's.
+    const report = await adv.get(`/reports?from=${day(-1).slice(0, 10)}&to=${day(2).slice(0, 10)}&group_by=campaign`);
+    expect(report.status).toBe(200);
+    // The test's requests carry no browser user agent: bot clicks, counted apart.
+    const clicks = Object.fromEntries(report.body.rows.map((r: { campaign: string; clicks: number; bot_clicks: number }) => [r.campaign, r.clicks + r.bot_clicks]));
+    expect(Object.keys(clicks).sort()).toEqual([f.campaignId, second].sort());
+    expect(clicks[second]).toBe(1);
   });
 
   test('a given-up delivery lists every attempt, and a re-send reaches the publisher', async () => {

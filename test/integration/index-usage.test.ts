@@ -3,7 +3,9 @@ import type { Collection, Document } from 'mongodb';
 import mongoose from 'mongoose';
 import { v7 as uuidv7 } from 'uuid';
 import { idRange, idRangeHint } from '../../src/persistence/session-ids';
-import { clicksHint, factPipelines, type FactQuery } from '../../src/reports/raw-facts';
+import { advertiserCampaignBounds } from '../../src/persistence/advertiser-campaigns';
+import { Campaign } from '../../src/persistence/models/campaign';
+import { clicksHint, clicksQuery, factPipelines, type FactQuery } from '../../src/reports/raw-facts';
 import { conversions } from '../../src/persistence/models/conversion';
 import { deliveries } from '../../src/persistence/models/delivery';
 import { inbounds } from '../../src/persistence/models/inbound';
@@ -35,6 +37,8 @@ beforeAll(async () => {
       bot: false,
     })) as never,
   );
+  // Campaigns, so that an advertiser's sessions are read as its campaigns' (advertiser-campaigns.ts).
+  await Campaign.collection.insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: `c${i}`, advertiserId: `a${i % 3}` })) as never);
   await conversions().insertMany(
     Array.from({ length: 100 }, (_, i) => ({
       _id: `k${i}`,
@@ -139,21 +143,27 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
   ['the refused conversions of a claim (hand-over)', () => explainFind(c(inbounds()), { _id: { $in: ['i0001', 'i0010'] }, ...CONVERSION_LOG.pending }), '_id_'],
   // src/http/api/sessions.ts, conversions.ts: lists by campaign, advertiser (its key's scope) or publisher, sorted by id
   // (first page: later pages add `_id > cursor`, which the _id index bounds).
-  // Sessions: one `{field: 1, _id: 1}` index per field serves the list in its order, and with from/to
-  // (an id range, idRange) bounds both. Conversions keep their `{field, createdAt}` indexes.
+  // Sessions: a `{field: 1, _id: 1}` index per field serves the list in its order, and with from/to
+  // (an id range, idRange) bounds both; an advertiser's are read as its campaigns' (the list's
+  // advertiserCampaignBounds). Conversions keep their `{field, createdAt}` indexes.
   ...(['campaignId', 'advertiserId', 'publisherId'] as const).flatMap((field): [string, () => Promise<Plan>, string[]][] => {
     const value = { campaignId: 'c3', advertiserId: 'a1', publisherId: 'p2' }[field];
+    const sessionIndex = field === 'advertiserId' ? 'campaignId_1__id_1' : `${field}_1__id_1`;
     const conversionIndexes = [`${field}_1_createdAt_1`, ...(field === 'campaignId' ? [] : [`${field}_1__id_1`])];
+    const listed = async (filter: Document, after: Document, opts: { sort: Document; limit: number }) => {
+      const and = [filter, {}, ...(await advertiserCampaignBounds([filter])), after];
+      return explainFind(c(sessions()), { $and: and }, { ...opts, ...idRangeHint(and.flatMap((x) => Object.keys(x))) });
+    };
     return [
-      [`sessions list by ${field}`, () => explainFind(c(sessions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), [`${field}_1__id_1`]],
-      [`sessions list by ${field}, from/to`, () => explainFind(c(sessions()), { $and: [{ [field]: value, _id: idRange(range.$gte, range.$lt) }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), [`${field}_1__id_1`, '_id_']],
-      [`sessions list by ${field}, from/to, a later page`, () => explainFind(c(sessions()), { $and: [{ [field]: value, _id: idRange(range.$gte, range.$lt) }, {}, { _id: { $gt: sid[20]! } }] }, { sort: { _id: 1 }, limit: 51 }), [`${field}_1__id_1`, '_id_']],
+      [`sessions list by ${field}`, () => listed({ [field]: value }, {}, { sort: { _id: 1 }, limit: 51 }), [sessionIndex]],
+      [`sessions list by ${field}, from/to`, () => listed({ [field]: value, _id: idRange(range.$gte, range.$lt) }, {}, { sort: { _id: 1 }, limit: 51 }), [sessionIndex, '_id_']],
+      [`sessions list by ${field}, from/to, a later page`, () => listed({ [field]: value, _id: idRange(range.$gte, range.$lt) }, { _id: { $gt: sid[20]! } }, { sort: { _id: 1 }, limit: 51 }), [sessionIndex, '_id_']],
       [`conversions list by ${field}`, () => explainFind(c(conversions()), { $and: [{ [field]: value }, {}, {}] }, { sort: { _id: 1 }, limit: 51 }), conversionIndexes],
     ];
   }),
   // Unscoped: the primary key by name (idRangeHint), else the planner may walk a {field, _id} index whole.
   ['sessions list from/to, operator', () => explainFind(c(sessions()), { $and: [{ _id: idRange(range.$gte, range.$lt) }, {}, {}] }, { sort: { _id: 1 }, limit: 51, ...idRangeHint(['_id']) }), '_id_'],
-  ['sessions list by campaign, advertiser key', () => explainFind(c(sessions()), { $and: [{ campaignId: 'c3' }, { advertiserId: 'a1' }, {}] }, { sort: { _id: 1 }, limit: 51 }), ['campaignId_1__id_1', 'advertiserId_1__id_1']],
+  ['sessions list by campaign, advertiser key', async () => explainFind(c(sessions()), { $and: [{ campaignId: 'c3' }, { advertiserId: 'a1' }, ...(await advertiserCampaignBounds([{ advertiserId: 'a1' }])), {}] }, { sort: { _id: 1 }, limit: 51 }), 'campaignId_1__id_1'],
   ['conversions of a session (session detail)', () => explainFind(c(conversions()), { sessionId: 's0003' }, { sort: { createdAt: 1 } }), 'sessionId_1'],
   // src/http/api/deliveries.ts: deliveries by conversion, session, outcome, and a publisher key's own.
   ...([
@@ -171,14 +181,14 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
   // Clicks are read by id range (on _id, or a {field, _id} index); conversions by createdAt.
   ...([
     ['operator', [], '_id_', ['createdAt_1', 'advertiserId_1_createdAt_1', 'campaignId_1_createdAt_1', 'publisherId_1_createdAt_1']],
-    ['advertiser key', [['advertiser', ['a1']]], ['advertiserId_1__id_1', '_id_'], 'advertiserId_1_createdAt_1'],
+    ['advertiser key', [['advertiser', ['a1']]], ['campaignId_1__id_1', '_id_'], 'advertiserId_1_createdAt_1'],
     ['publisher key', [['publisher', ['p1']]], ['publisherId_1__id_1', '_id_'], 'publisherId_1_createdAt_1'],
     ['campaign filter', [['campaign', ['c1', 'c2']]], ['campaignId_1__id_1', '_id_'], 'campaignId_1_createdAt_1'],
   ] as [string, FactQuery['filters'], string | string[], string | string[]][]).flatMap(([who, filters, sessionIndex, conversionIndex]): [string, () => Promise<Plan>, string | string[]][] => {
     // os needs the $lookup of sessions; day the time zone.
     const q: FactQuery = { groupBy: ['campaign', 'os', 'day'], from: range.$gte, to: range.$lt, tz: 'Europe/Paris', includeBots: false, statuses: ['approved', 'pending'], filters };
     return [
-      [`report clicks, ${who}`, () => explainAggregate(c(sessions()), factPipelines(q).sessions, clicksHint(q)), sessionIndex],
+      [`report clicks, ${who}`, async () => { const cq = await clicksQuery(q); return explainAggregate(c(sessions()), factPipelines(cq).sessions, clicksHint(cq)); }, sessionIndex],
       // DocumentDB may read a createdAt range from a compound index's second key: still bounded by it.
       [`report conversions, ${who}`, () => explainAggregate(c(conversions()), factPipelines(q).conversions), conversionIndex],
     ];
@@ -191,6 +201,7 @@ const cases: [string, () => Promise<Plan>, string | string[]][] = [
   ['a quarter-hour\'s clicks (rollup writer, rebuild)', () => explainFind(c(sessions()), { _id: idRange(range.$gte, range.$lt) }, idRangeHint([])), '_id_'],
   ['report clicks, a country filter only (raw-facts.ts)', () => explainAggregate(c(sessions()), factPipelines({ ...reportQuery, filters: [['country', ['FR']]] }).sessions, clicksHint({ ...reportQuery, filters: [['country', ['FR']]] })), '_id_'],
   ['a report\'s newest minutes, raw, for a publisher key', () => explainFind(c(sessions()), { _id: idRange(range.$gte, range.$lt), publisherId: { $in: ['p1'] } }), ['_id_', 'publisherId_1__id_1']],
+  ['a report\'s newest minutes, raw, for an advertiser key', async () => explainFind(c(sessions()), { $and: [{ _id: idRange(range.$gte, range.$lt), advertiserId: { $in: ['a1'] } }, ...(await advertiserCampaignBounds([{ advertiserId: { $in: ['a1'] } }]))] }), ['_id_', 'campaignId_1__id_1']],
   ['a report\'s newest minutes, raw, for campaigns', () => explainFind(c(sessions()), { _id: idRange(range.$gte, range.$lt), campaignId: { $in: ['c1', 'c2'] } }), ['_id_', 'campaignId_1__id_1']],
   ['the blocks of a day rebuilt (rollup rebuild)', () => explainFind(c(rollups()), { t: { $gte: new Date(Date.UTC(2024, 2, 10)), $lt: new Date(Date.UTC(2024, 2, 11)) } }), 't_1'],
 ];
@@ -209,9 +220,9 @@ test('the click insert relies on the unique _id index, and a conversion counts o
   await expect(sessions().insertOne({ _id: sid[1]! } as never)).rejects.toMatchObject({ code: 11000 });
 });
 
-test('sessions have three secondary indexes, one per scope with _id (retention adds its own TTL index when set)', async () => {
+test('sessions have two secondary indexes, campaign and publisher with _id (an advertiser is read as its campaigns; retention adds its own TTL index when set)', async () => {
   const keys = (await sessions().indexes()).map((i) => i.key);
-  expect(keys).toEqual([{ _id: 1 }, { campaignId: 1, _id: 1 }, { publisherId: 1, _id: 1 }, { advertiserId: 1, _id: 1 }]);
+  expect(keys).toEqual([{ _id: 1 }, { campaignId: 1, _id: 1 }, { publisherId: 1, _id: 1 }]);
 });
 
 test('a query on a field without an index is reported as a collection scan (the check can fail)', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { idRange } from '../../src/persistence/session-ids';
 import { conversions, type ConversionRecord } from '../../src/persistence/models/conversion';
+import { Campaign } from '../../src/persistence/models/campaign';
 import { sessions, type SessionRecord } from '../../src/persistence/models/session';
 import { buildReport, type Dimension } from '../../src/reports/model';
 import { loadFacts, type FactQuery } from '../../src/reports/raw-facts';
@@ -104,6 +105,13 @@ function fixtures(): { s: SessionRecord[]; c: ConversionRecord[] } {
 
 const SHOW = { payout: true, revenue: true };
 
+/** Sessions with their campaigns, as clicks make them: an advertiser's are read as its campaigns' (advertiser-campaigns.ts). */
+async function insertSessions(s: SessionRecord[]): Promise<void> {
+  const owners = new Map(s.map((x) => [x.campaignId, x.advertiserId]));
+  await Campaign.bulkWrite([...owners].map(([_id, advertiserId]) => ({ updateOne: { filter: { _id }, update: { $setOnInsert: { advertiserId } }, upsert: true } })) as never);
+  await sessions().insertMany(s);
+}
+
 async function both(q: FactQuery) {
   const fromRollups = await loadRollupFacts(q);
   expect(fromRollups).not.toBeNull();
@@ -128,7 +136,7 @@ beforeAll(async () => {
   app = await startTestApp({ ROLLUP_INTERVAL_MS: '0' });
   op = await clientFor(app, 'operator');
   const { s, c } = fixtures();
-  await sessions().insertMany(s);
+  await insertSessions(s);
   await conversions().insertMany(c);
   // One tick: reports may read rollups from now on (what `applied` says has been written).
   await new RollupWriter().tick();
@@ -243,7 +251,7 @@ test('where a sub-id top-N cut values, a local-day report adds blocks up instead
   // One campaign × publisher: 150 values twice from 22:00 UTC, then 100 once from 23:00 (the hour
   // that belongs to the next Paris day). 250 values: the 2-hour and day blocks keep the top 200,
   // so 51 of the later ones are (other) in the day but values of their own in its last hour.
-  await sessions().insertMany([
+  await insertSessions([
     ...Array.from({ length: 300 }, (_, i) => click(at + i * 12_000, `a${i >> 1}`)),
     ...Array.from({ length: 100 }, (_, i) => click(at + 3_600_000 + i * 30_000, `b${i}`)),
   ]);
@@ -368,7 +376,7 @@ test('a tick leaves the quarter-hour still taking clicks to the raw read, and co
   const q = Date.UTC(2025, 5, 1, 12, 0);
   const campaign = testId('live');
   const base = fixtures().s[0]!;
-  await sessions().insertMany([1, 2, 3].map((i) => ({ ...base, _id: uuidv7({ msecs: q + i * 60_000 }), campaignId: campaign, createdAt: new Date(q + i * 60_000) })));
+  await insertSessions([1, 2, 3].map((i) => ({ ...base, _id: uuidv7({ msecs: q + i * 60_000 }), campaignId: campaign, createdAt: new Date(q + i * 60_000) })));
   const clicksDoc = () => rollups().findOne({ _id: rollupId('campaign', 'clicks', 0, q) });
   try {
     await rollupState().updateOne({ _id: 'frontier' }, { $set: { frontier: new Date(q) } });
@@ -398,7 +406,7 @@ test('the open quarter-hours are read from the minute documents the writer has w
   const base = fixtures();
   const at = [now - 90_000, now - 70_000, now - 65_000, now - 1_000];
   const tail = at.map((t, i) => ({ ...base.s[i]!, _id: uuidv7({ msecs: t }), campaignId: campaign, bot: false, createdAt: new Date(t) }));
-  await sessions().insertMany(tail);
+  await insertSessions(tail);
   await conversions().insertOne({ ...base.c[0]!, _id: `tail-c-${campaign}`, sessionId: tail[1]!._id, campaignId: campaign, status: 'approved', txidKey: `tail-${campaign}`, createdAt: new Date(now - 60_000), updatedAt: new Date(now - 60_000) });
   try {
     // As if these clicks had been stored at once: no minute document written before them.

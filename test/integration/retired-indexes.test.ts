@@ -15,7 +15,7 @@ afterAll(async () => {
 const keys = async () => (await sessions().indexes()).map((i) => JSON.stringify(i.key));
 const inboundKeys = async () => (await inbounds().indexes()).map((i) => JSON.stringify(i.key));
 const INBOUND = [JSON.stringify({ _id: 1 })];
-const CURRENT = [{ _id: 1 }, { campaignId: 1, _id: 1 }, { publisherId: 1, _id: 1 }, { advertiserId: 1, _id: 1 }].map((k) => JSON.stringify(k));
+const CURRENT = [{ _id: 1 }, { campaignId: 1, _id: 1 }, { publisherId: 1, _id: 1 }].map((k) => JSON.stringify(k));
 
 test('a start on an upgraded database drops the retired session and inbound indexes and keeps the current ones', async () => {
   app = await startTestApp();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AppDeps } from '../../app';
 import { SESSION_ID_RE } from '../../domain/conversion-params';
+import { advertiserCampaignBounds } from '../../persistence/advertiser-campaigns';
 import { conversions } from '../../persistence/models/conversion';
 import { handedOver, readState } from '../../handover/session-ranges';
 import { idRange, idRangeHint } from '../../persistence/session-ids';
@@ -72,9 +73,9 @@ export function sessionsRouter(registry: RouteDoc[], deps: AppDeps) {
         ...(query.from || query.to ? { _id: idRange(query.from, query.to) } : {}),
       };
       const scope = trafficScope(principal);
-      const and = [filter, scope];
-      const hint = idRangeHint([...Object.keys(filter), ...Object.keys(scope)]);
       const budget = listBudget(deps.config, 'sessions');
+      const and = [filter, scope, ...(await budget.race(advertiserCampaignBounds([filter, scope])))];
+      const hint = idRangeHint(and.flatMap((c) => Object.keys(c)));
       return paginate(query, (after, n) => budget.toArray(sessions().find({ $and: [...and, after] } as never, { maxTimeMS: budget.maxTimeMS, ...hint }).sort({ _id: 1 }).limit(n)), (doc) => sessionView(doc as never, principal));
     },
   );

@@ -25,7 +25,8 @@ const eventSchema = new Schema(
 const campaignSchema = new Schema(
   {
     _id: { type: String, required: true },
-    advertiserId: { type: String, required: true, index: true },
+    // Immutable: an advertiser's sessions are read as its campaigns' (advertiser-campaigns.ts).
+    advertiserId: { type: String, required: true, index: true, immutable: true },
     name: { type: String, required: true },
     status: { type: String, enum: ['active', 'paused', 'archived'], default: 'active' },
     /** auto: conversions are approved at once; manual: pending until the advertiser or operator decides. */

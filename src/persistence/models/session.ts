@@ -62,11 +62,11 @@ const sessionSchema = new Schema(
 // No index for the hand-over: it walks _id (UUIDv7, time-ordered). Each index costs every click's
 // insert about a fifth of the insert again on the local engine, so time ranges are read as id
 // ranges (idRange in src/persistence/session-ids.ts: an id is made from its session's createdAt)
-// and one {field, _id} index per scope serves both a scoped time range and a list paged by id.
+// and a {field, _id} index per scope serves both a scoped time range and a list paged by id. An
+// advertiser's scope is read as its campaigns' (advertiser-campaigns.ts), so it has no index.
 // The retention TTL index (on expiresAt) is applySessionRetention's, made only when retention is set.
 sessionSchema.index({ campaignId: 1, _id: 1 });
 sessionSchema.index({ publisherId: 1, _id: 1 });
-sessionSchema.index({ advertiserId: 1, _id: 1 });
 
 /** Indexes of earlier versions that no query needs any more: dropped at start (database.ts). */
 export const RETIRED_SESSION_INDEXES: readonly Record<string, 1>[] = [
@@ -74,6 +74,7 @@ export const RETIRED_SESSION_INDEXES: readonly Record<string, 1>[] = [
   { publisherId: 1, createdAt: 1 },
   { advertiserId: 1, createdAt: 1 },
   { createdAt: 1 },
+  { advertiserId: 1, _id: 1 },
 ];
 
 export const Session = model<SessionRecord>('Session', sessionSchema, 'sessions');
