@@ -108,19 +108,22 @@ export async function hotPathLoad(ctx: BenchContext, label: string, fn: () => Pr
   for (const pid of engine) freeze(pid, true);
   // A frozen worker answers no /metrics.
   const yielding = watchYield(engine.length ? null : ctx.workerMetricsUrl);
+  let load: LoadResult;
+  let autovacuum: AutovacuumWindow | null = null;
+  let handoverYielding: number | null = null;
   try {
-    const load = await fn();
-    const autovacuum = watcher?.window(from, Date.now()) ?? null;
-    const handoverYielding = await yielding.stop();
-    ctx.hotRuns.push({ label, startedAt: from, rps: load.rps, autovacuum, handoverYielding });
-    if (handoverYielding !== null) console.log(`  (the hand-over yielded to the hot paths during ${Math.round(handoverYielding * 100)}% of the ${label} run)`);
-    if (autovacuum?.busyShare) console.log(`  (autovacuum ran during ${Math.round(autovacuum.busyShare * 100)}% of that run: ${autovacuum.work.join('; ')})`);
-    return load;
+    load = await fn();
   } finally {
-    await yielding.stop();
+    // Also when the load throws: the sampler, the watcher and the frozen engine are let go.
+    autovacuum = watcher?.window(from, Date.now()) ?? null;
+    handoverYielding = await yielding.stop();
     watcher?.stop();
     for (const pid of engine) freeze(pid, false);
   }
+  ctx.hotRuns.push({ label, startedAt: from, rps: load.rps, autovacuum, handoverYielding });
+  if (handoverYielding !== null) console.log(`  (the hand-over yielded to the hot paths during ${Math.round(handoverYielding * 100)}% of the ${label} run)`);
+  if (autovacuum?.busyShare) console.log(`  (autovacuum ran during ${Math.round(autovacuum.busyShare * 100)}% of that run: ${autovacuum.work.join('; ')})`);
+  return load;
 }
 
 /** The processes whose CPU a run reports, by name. */
