@@ -24,5 +24,13 @@ export async function advertiserCampaignBounds(conditions: readonly Record<strin
     if (a && typeof a === 'object' && Array.isArray((a as { $in?: unknown }).$in)) return [(a as { $in: string[] }).$in];
     return [];
   });
-  return Promise.all(wanted.map(async (ids) => ({ campaignId: { $in: await campaignsOf(ids) } })));
+  // An advertiser key asking for ?advertiser=<itself> names the same advertiser twice: look it up once.
+  const lookups = new Map<string, Promise<string[]>>();
+  const campaignsOnce = (ids: string[]) => {
+    const key = JSON.stringify([...ids].sort());
+    let found = lookups.get(key);
+    if (!found) lookups.set(key, (found = campaignsOf(ids)));
+    return found;
+  };
+  return Promise.all(wanted.map(async (ids) => ({ campaignId: { $in: await campaignsOnce(ids) } })));
 }

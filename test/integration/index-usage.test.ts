@@ -230,3 +230,16 @@ test('a query on a field without an index is reported as a collection scan (the 
   expect(plan.collectionScans).toBeGreaterThan(0);
   expect(plan.indexes.size).toBe(0);
 });
+
+test('an advertiser named twice (its key scope and its own ?advertiser= filter) has its campaigns looked up once', async () => {
+  const find = jest.spyOn(Campaign, 'find');
+  try {
+    const bounds = await advertiserCampaignBounds([{ advertiserId: 'a1' }, { advertiserId: { $in: ['a1'] } }, { advertiserId: 'a2' }]);
+    expect(find).toHaveBeenCalledTimes(2);
+    expect(bounds[0]!.campaignId.$in.sort()).toEqual(['c1', 'c4', 'c7']);
+    expect(bounds[1]).toEqual(bounds[0]);
+    expect(bounds[2]!.campaignId.$in.sort()).toEqual(['c2', 'c5', 'c8']);
+  } finally {
+    find.mockRestore();
+  }
+});
