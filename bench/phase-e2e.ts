@@ -60,17 +60,20 @@ export async function runEndToEndStage(
   let traffic!: EndToEndTraffic;
   let drain!: { counts: Counts; drained: boolean; waitedSec: number };
   const yielding = watchYield(ctx.workerMetricsUrl);
-  let handoverYielding: number | null = null;
-  const { cpu } = await withCpu(ctx, api, async () => {
-    traffic = await driveSessions({ apiUrl: api.url!, fixture, campaign, sessions: n, rate, sink, mix: { bots: args.bots, duplicates: args.duplicates }, stream });
-    drain = await waitFor(
-      () => readCounts(ctx.temporal, sink, campaignId),
-      (c) => c.postbacksReceived >= n && c.deliveriesLogged >= n && c.workflowsStarted >= n && c.conversionsRecorded >= n,
-      args.drainTimeout,
-    );
-  }, { run: `e2e-${rate}`, baseline: false }).finally(async () => {
+  let handoverYielding: number | null;
+  let cpu: Awaited<ReturnType<typeof withCpu>>['cpu'];
+  try {
+    ({ cpu } = await withCpu(ctx, api, async () => {
+      traffic = await driveSessions({ apiUrl: api.url!, fixture, campaign, sessions: n, rate, sink, mix: { bots: args.bots, duplicates: args.duplicates }, stream });
+      drain = await waitFor(
+        () => readCounts(ctx.temporal, sink, campaignId),
+        (c) => c.postbacksReceived >= n && c.deliveriesLogged >= n && c.workflowsStarted >= n && c.conversionsRecorded >= n,
+        args.drainTimeout,
+      );
+    }, { run: `e2e-${rate}`, baseline: false }));
+  } finally {
     handoverYielding = await yielding.stop();
-  });
+  }
   const writesAfter = before ? await settledWrites(ctx.dataDir) : null;
   const c = drain.counts;
   const delivered = deliveryLatency(traffic, sink);
