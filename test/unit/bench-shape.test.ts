@@ -7,6 +7,7 @@ import { cpuMsPer } from '../../bench/cpu';
 import { parseSnapshot, totalWrites, writesPerRequest } from '../../bench/db-writes';
 import { endToEndRates } from '../../bench/targets';
 import { moreRounds, roundOf, roundsOf } from '../../bench/rounds';
+import { waitFor } from '../../bench/counts';
 import { DEFAULT_TEMPORAL_TUNING, temporalTuningArgs } from '../../src/local-stack/local-stack';
 
 // The bench's traffic mix and CPU arithmetic, and the dev server's tuning flags: what the
@@ -112,4 +113,35 @@ test('--rounds: later rounds alternate which side runs first, and the target is 
   expect(all.median).toBeCloseTo((500 / 1200 + 600 / 1300) / 2, 6);
   expect(roundsOf([roundOf(load(100), load(50)), roundOf(load(100), load(90)), roundOf(load(100), load(10))]).median).toBeCloseTo(0.5, 6);
   expect(roundOf(load(0), load(10)).ratio).toBe(0);
+});
+
+describe('waitFor (the drain of a run)', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+  const quietly = () => jest.spyOn(console, 'log').mockImplementation(() => undefined);
+
+  test('a read that fails (the database restarting) is read again, and the drain still ends', async () => {
+    const log = quietly();
+    const reads = [new Error('unexpected EOF'), 3, 10];
+    const waiting = waitFor(async () => {
+      const next = reads.shift()!;
+      if (next instanceof Error) throw next;
+      return next;
+    }, (n) => n >= 10, 60);
+    await jest.advanceTimersByTimeAsync(4_000);
+    await expect(waiting).resolves.toMatchObject({ counts: 10, drained: true });
+    expect(log).toHaveBeenCalledWith(expect.stringContaining('unexpected EOF'));
+    log.mockRestore();
+  });
+
+  test('a read still failing at the deadline fails the run with its error', async () => {
+    const log = quietly();
+    const waiting = waitFor(async () => {
+      throw new Error('the database system is in recovery mode');
+    }, () => true, 5);
+    const failed = expect(waiting).rejects.toThrow('recovery mode');
+    await jest.advanceTimersByTimeAsync(8_000);
+    await failed;
+    log.mockRestore();
+  });
 });
