@@ -62,22 +62,18 @@ export async function waitFor<C = Counts>(
   timeoutSec: number,
 ): Promise<{ counts: C; drained: boolean; waitedSec: number }> {
   const started = Date.now();
-  const waited = () => Math.round((Date.now() - started) / 100) / 10;
   for (;;) {
-    let counts: C;
-    try {
-      counts = await read();
-    } catch (err) {
+    const r = await read().then((counts) => ({ counts }), (err: unknown) => ({ err }));
+    const waitedSec = Math.round((Date.now() - started) / 100) / 10;
+    if ('counts' in r) {
+      if (done(r.counts)) return { counts: r.counts, drained: true, waitedSec };
+      if (waitedSec >= timeoutSec) return { counts: r.counts, drained: false, waitedSec };
+    } else {
       // A database restarting under the drain (a PostgreSQL backend crash puts the cluster into
       // recovery for a moment): what the engine does meanwhile is the run's, the harness reads again.
-      if (waited() >= timeoutSec) throw err;
-      console.log(`  (reading the counts failed after ${waited()} s: ${String(err)}; reading again)`);
-      await new Promise((r) => setTimeout(r, 2000));
-      continue;
+      if (waitedSec >= timeoutSec) throw r.err;
+      console.log(`  (reading the counts failed after ${waitedSec} s: ${String(r.err)}; reading again)`);
     }
-    const waitedSec = waited();
-    if (done(counts)) return { counts, drained: true, waitedSec };
-    if (waitedSec >= timeoutSec) return { counts, drained: false, waitedSec };
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
   }
 }
