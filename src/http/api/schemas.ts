@@ -46,12 +46,15 @@ export const countrySchema = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166
 
 
 /**
- * Why a URL template is unusable, or null. It must be an absolute http(s) URL with no macro in
- * its scheme, host or port (a macro value must never choose where a request goes), and use only
- * known macros (a misspelt one would silently become empty). With an outbound policy (URLs the
- * worker requests), its host must be one the policy lets the worker reach.
+ * Why a URL template is unusable, or null. It must be an absolute http(s) URL of the documented
+ * grammar (urlSyntaxProblem), with no macro in its scheme, host or port (a macro value must never
+ * choose where a request goes), and use only known macros (a misspelt one would silently become
+ * empty). With an outbound policy (URLs the worker requests), its host must be one the policy lets
+ * the worker reach.
  */
 export function urlTemplateProblem(template: string, kind: 'landing' | 'postback', outbound?: OutboundPolicy): string | null {
+  const syntax = urlSyntaxProblem(template, true);
+  if (syntax) return syntax;
   const empty = fillUrl(template, {});
   if (!empty.ok) return empty.reason;
   const names = [...template.matchAll(MACRO_RE)].map((m) => m[1]!);
@@ -67,21 +70,66 @@ export function urlTemplateProblem(template: string, kind: 'landing' | 'postback
   return null;
 }
 
-// The URLs the document promises to accept: http(s), a host name with a dot whose last label starts
-// with a letter (no label an IDNA `xn--` one, whose punycode the server must decode; not an IP literal, not `localhost` nor an internal suffix, which the outbound policy
-// refuses by default), an optional port, then any printable ASCII but braces, and `{macro}`s that
-// do not touch a `.` or `%` (an empty value there could make a dot segment). The server accepts more
-// (IP literals, names the operator allows with OUTBOUND_ALLOW_*); what it refuses always answers 400
-// with the reason.
-const LABEL = '(?![Xx][Nn]--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
-const HOST = `(?!(?:[^/?#:]*\\.)?(?:localhost|local|localdomain|internal|intranet|lan|home\\.arpa|corp)(?:[:/?#]|$))(?:${LABEL}\\.)+(?!xn--)[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?`;
+// One grammar for the URLs the server accepts and the ones the OpenAPI document promises, so that
+// the two cannot drift (schemathesis sends what the document refuses, and fails the run when the
+// server accepts it): http(s), a host, an optional port, then printable ASCII but braces, and
+// `{macro}`s that do not touch a `.` or `%` (an empty value there could make a dot segment). A host
+// is a DNS name whose last label starts with a letter (a last label of digits makes WHATWG URL read
+// an IPv4 address), a dotted-decimal IPv4 address or a bracketed IPv6 one.
+// The document leaves out what the server still accepts: IDNA `xn--` labels (only a URL parser can
+// check their punycode) and IPv6 literals; for URLs the worker requests, also IPv4 literals (their
+// refusal depends on the address) and the names the operator allows with OUTBOUND_ALLOW_*. What the
+// outbound policy refuses answers 400 with the reason.
+const anyCase = (word: string) => word.replace(/[a-z]/g, (c) => `[${c.toUpperCase()}${c}]`);
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const LAST = '[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const NOT_IDNA = `(?!${anyCase('xn')}--)`;
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+const IPV4 = `(?:${OCTET}\\.){3}${OCTET}`;
+const IPV6 = '\\[[0-9A-Fa-f:.]+\\]';
+const INTERNAL = ['localhost', 'local', 'localdomain', 'internal', 'intranet', 'lan', 'home\\.arpa', 'corp'].map(anyCase).join('|');
+const HOSTS = {
+  server: `(?:${LABEL}\\.)*${LAST}|${IPV4}|${IPV6}`,
+  documented: `(?:${NOT_IDNA}${LABEL}\\.)*${NOT_IDNA}${LAST}|${IPV4}`,
+  /** What the outbound policy lets through by default: a dotted name, not localhost nor an internal suffix. */
+  public: `(?!(?:[^/?#:]*\\.)?(?:${INTERNAL})(?:[:/?#]|$))(?:${NOT_IDNA}${LABEL}\\.)+${NOT_IDNA}${LAST}`,
+};
 const PORT = '(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?';
 const PLAIN = "[A-Za-z0-9!$&'()*+,;=:@/?#._~%-]";
-const urlPattern = (macros: readonly string[]) => {
-  const macro = `(?<![.%])\\{(?:${macros.join('|')}|p\\.[A-Za-z0-9_-]+)\\}(?![.%])`;
-  return `^https?://${HOST}${PORT}(?:[/?#](?:${PLAIN}|${macro})*)?$`;
+const MACRO_NAME = '[A-Za-z0-9_.-]+';
+const P_MACRO = 'p\\.[A-Za-z0-9_.-]+';
+const urlPattern = (host: string, macros: readonly string[] | null) => {
+  const macro = macros ? `|(?<![.%])\\{(?:${macros.join('|')})\\}(?![.%])` : '';
+  return `^https?://(?:${host})${PORT}(?:[/?#](?:${PLAIN}${macro})*)?$`;
 };
-export const SITE_URL_PATTERN = `^https?://${HOST}${PORT}(?:[/?#]${PLAIN}*)?$`;
+const SERVER_URL = { template: new RegExp(urlPattern(HOSTS.server, [MACRO_NAME])), plain: new RegExp(urlPattern(HOSTS.server, null)) };
+const HOST_AND_PORT = new RegExp(`^(?:${HOSTS.server})${PORT}$`);
+
+/** Why a URL is outside the grammar above (with `{macro}`s, or none), or null. A URL parser then checks what it lets through. */
+export function urlSyntaxProblem(value: string, macros: boolean): string | null {
+  if ((macros ? SERVER_URL.template : SERVER_URL.plain).test(value)) return null;
+  const start = /^https?:\/\/([^/?#]*)/.exec(value);
+  if (!start) return 'must start with http:// or https://';
+  if (!HOST_AND_PORT.test(start[1]!)) {
+    return `"${start[1]}" is not a host with an optional port: the host must be a DNS name (labels of letters, digits and hyphens joined by dots, the last starting with a letter), an IPv4 address or a bracketed IPv6 address`;
+  }
+  const banned = 'spaces, control or non-ASCII characters, nor any of " < > [ \\ ] ^ ` |';
+  return macros
+    ? `after the host there may be no ${banned}; braces only around a {macro}, and a {macro} may not touch a '.' or '%'`
+    : `after the host there may be no ${banned}, { or }`;
+}
+
+/** A site's address: no macros, no outbound policy (nothing requests it). */
+export const siteUrl = documented(
+  z
+    .string()
+    .max(2048)
+    .superRefine((v, ctx) => {
+      const problem = urlSyntaxProblem(v, false) ?? (URL.canParse(v) ? null : 'is not a valid URL');
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  { type: 'string', maxLength: 2048, pattern: urlPattern(HOSTS.documented, null) },
+);
 
 export const urlTemplate = (kind: 'landing' | 'postback', outbound?: OutboundPolicy) =>
   documented(
@@ -92,7 +140,11 @@ export const urlTemplate = (kind: 'landing' | 'postback', outbound?: OutboundPol
         const problem = urlTemplateProblem(v, kind, outbound);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       }),
-    { type: 'string', maxLength: 2048, pattern: urlPattern(kind === 'landing' ? CLICK_MACROS : [...CLICK_MACROS, ...CONVERSION_MACROS]) },
+    {
+      type: 'string',
+      maxLength: 2048,
+      pattern: kind === 'landing' ? urlPattern(HOSTS.documented, [...CLICK_MACROS, P_MACRO]) : urlPattern(HOSTS.public, [...CLICK_MACROS, ...CONVERSION_MACROS, P_MACRO]),
+    },
   );
 
 /** The last id of the previous page: sessions', conversions' and deliveries' ids use `.` and `:` too. */

@@ -7,11 +7,10 @@ import { account, type Principal } from './principal';
 import { assertExists, resourceRouter } from './resource';
 import { recordSchemaOf } from './record-schema';
 import type { RouteDoc } from './route';
-import { SITE_URL_PATTERN, documented, idSchema, nameSchema } from './schemas';
+import { idSchema, nameSchema, siteUrl } from './schemas';
 import { unprocessable } from './validation';
 
 const KINDS = ['site', 'newsletter', 'placement', 'app', 'other'] as const;
-const siteUrl = documented(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048), { type: 'string', maxLength: 2048, pattern: SITE_URL_PATTERN });
 
 /** Supports (a publisher's sites, newsletters, placements): a publisher key manages its own. */
 export function supportsRouter(registry: RouteDoc[], deps: AppDeps) {
