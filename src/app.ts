@@ -152,6 +152,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<Runnin
         concurrency: config.HANDOVER_CONCURRENCY,
         batch: config.HANDOVER_BATCH,
         leaseMs: config.HANDOVER_LEASE_MS,
+        maxEngineBacklog: config.HANDOVER_MAX_ENGINE_BACKLOG,
         // The budget in which a click's or a conversion's insert is acknowledged (else the click
         // starts its workflow itself, the conversion is answered 503), and a second for the API hosts' clocks.
         settleMs: config.MONGO_OP_TIMEOUT_MS + 1_000,

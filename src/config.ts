@@ -131,6 +131,12 @@ const fields = z.object({
   HANDOVER_BATCH: int(200, 1),
   HANDOVER_LEASE_MS: int(30_000, 1_000),
   /**
+   * The hand-over starts no session while more workflow tasks than this wait in the session task
+   * queue for a worker (src/handover/engine-backlog.ts): sessions wait in MongoDB rather than
+   * ahead of conversions in Temporal's queue.
+   */
+  HANDOVER_MAX_ENGINE_BACKLOG: int(50, 0),
+  /**
    * An API process whose click, pixel and postback requests take this long on average (ms) while
    * at least 4 are in flight asks the hand-over to yield: one small claim a second until they are
    * not (src/http/hot-path-load.ts). 0: never.

@@ -44,6 +44,7 @@ export class Metrics {
 
   readonly handoverLimit = this.gauge('clicktrail_handover_concurrency_limit', 'Calls the hand-over allows itself in flight now: HANDOVER_CONCURRENCY, lowered while Temporal pushes back');
 
+  readonly handoverEngineBacklog = this.gauge('clicktrail_handover_engine_backlog', "Workflow tasks waiting in the session task queue at the hand-over's last look (Temporal's approximate count; -1: unknown). Above HANDOVER_MAX_ENGINE_BACKLOG no session is started");
   readonly handoverYielding = this.gauge('clicktrail_handover_yielding', '1 while an API host says its hot paths are pressed and the hand-over works at a walk (HOT_PATH_YIELD_MS), else 0');
 
   readonly hotPathPressed = this.gauge('clicktrail_hot_path_pressed', '1 while this process\'s click, pixel and postback requests are pressed (busy and slow: HOT_PATH_YIELD_MS) and it asks the hand-over to yield, else 0');

@@ -8,6 +8,7 @@ import { inbounds, type InboundRecord } from '../persistence/models/inbound';
 import { sessions, sessionSnapshot, type SessionRecord } from '../persistence/models/session';
 import type { SessionClient } from '../temporal/session-client';
 import { CONVERSION_LOG } from './conversion-log';
+import { EngineBacklog } from './engine-backlog';
 import { claimRange, finishClaim, handedOver, type IdLog } from './id-ranges';
 import { Pace, forEachPaced } from './pace';
 import { SESSION_LOG, readState } from './session-ranges';
@@ -27,6 +28,8 @@ const YIELD_CLAIM = 16;
 const YIELD_ROUND_MS = 1_000;
 /** How long a look at the hot paths' pressure is reused (one small read): also read during a round, which it may cut short. */
 const PRESSURE_READ_MS = 250;
+/** How long a read of the session task queue's backlog is reused (one DescribeTaskQueue call). */
+const ENGINE_BACKLOG_READ_MS = 1_000;
 /** gRPC status codes of Temporal pushing back: resource exhausted, deadline exceeded. */
 const PUSH_BACK_CODES = new Set([8, 4]);
 
@@ -54,6 +57,8 @@ export interface HandoverOptions {
   hotPathPressed?: (now: Date) => Promise<boolean>;
   /** How long a read of that is reused (default PRESSURE_READ_MS; tests: 0). */
   pressureReadMs?: number;
+  /** Above this many workflow tasks waiting in the session task queue, no session is started (engine-backlog.ts); none: no limit. */
+  maxEngineBacklog?: number;
   log: Logger;
   metrics: Metrics;
 }
@@ -107,6 +112,7 @@ export class Handover {
   private yielding = false;
   private pressureReadAt = 0;
   private pressureRead: Promise<void> | null = null;
+  private readonly engine: EngineBacklog | null;
 
   constructor(
     private readonly temporal: SessionClient,
@@ -114,6 +120,15 @@ export class Handover {
   ) {
     this.pace = new Pace(o.concurrency);
     o.metrics.handoverLimit.set(this.pace.limit);
+    this.engine =
+      o.maxEngineBacklog === undefined
+        ? null
+        : new EngineBacklog(() => temporal.workflowTaskBacklog(), {
+            bound: o.maxEngineBacklog,
+            readMs: ENGINE_BACKLOG_READ_MS,
+            onRead: (n) => o.metrics.handoverEngineBacklog.set(n ?? -1),
+            onError: (err) => o.log.debug({ err: String(err) }, "could not read the session task queue's backlog"),
+          });
   }
 
   start(): void {
@@ -148,6 +163,7 @@ export class Handover {
     this.timer = null;
     await this.running;
     await this.pressureRead;
+    await this.engine?.settled();
   }
 
   /** Milliseconds until the round after `r` (not paused). */
@@ -217,6 +233,8 @@ export class Handover {
   }
 
   private async startSessions(): Promise<LogRound> {
+    // The workers are behind: the sessions wait here, not in Temporal's queue (conversions still go).
+    if (await this.engine?.behind()) return { done: 0, full: false, paused: false, wakeAt: null, idle: false };
     const got = await claimRange(SESSION_LOG, this.claimOptions());
     if (!got.claim) return { done: 0, full: false, paused: false, wakeAt: got.wakeAt, idle: got.idle };
     const { claim, items } = got;

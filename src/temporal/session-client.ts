@@ -59,6 +59,20 @@ export class SessionClient {
     });
   }
 
+  /** Workflow tasks waiting in the session task queue for a worker (Temporal's approximate count), or null when the server gives no stats. */
+  async workflowTaskBacklog(): Promise<number | null> {
+    const { stats } = await this.withDeadline('task_queue_backlog', () =>
+      this.client.workflowService.describeTaskQueue({
+        namespace: this.client.options.namespace,
+        // TASK_QUEUE_KIND_NORMAL, TASK_QUEUE_TYPE_WORKFLOW (the enums live in @temporalio/proto, not a dependency of ours).
+        taskQueue: { name: this.taskQueue, kind: 1 },
+        taskQueueType: 1,
+        reportStats: true,
+      }),
+    );
+    return stats?.approximateBacklogCount == null ? null : Number(stats.approximateBacklogCount);
+  }
+
   /**
    * `sessionStored`: the session is in MongoDB already (the hand-over), so the workflow skips its
    * first database write; false when only the workflow can store it (MongoDB down at the click).

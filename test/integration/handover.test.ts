@@ -51,10 +51,16 @@ afterAll(async () => {
 });
 
 /** A hand-over of the test's own on the app's (lazy) client: no eager start, its own metrics. */
-function handover(o: Partial<{ batch: number; concurrency: number; leaseMs: number }> = {}) {
+function handover(o: Partial<{ batch: number; concurrency: number; leaseMs: number; maxEngineBacklog: number }> = {}) {
   const metrics = new Metrics({ waiting: false });
-  const h = new Handover(app.temporal, { pollMs: 100, concurrency: o.concurrency ?? 4, batch: o.batch ?? 3, leaseMs: o.leaseMs ?? 30_000, settleMs: SETTLE_MS, eager: false, log: silent, metrics });
-  return { h, started: async () => seriesValue(await metrics.registry.metrics(), 'clicktrail_handover_items_total', { kind: 'session', outcome: 'started' }) };
+  const h = new Handover(app.temporal, {
+    pollMs: 100, concurrency: o.concurrency ?? 4, batch: o.batch ?? 3, leaseMs: o.leaseMs ?? 30_000, settleMs: SETTLE_MS, eager: false, maxEngineBacklog: o.maxEngineBacklog, log: silent, metrics,
+  });
+  return {
+    h,
+    started: async () => seriesValue(await metrics.registry.metrics(), 'clicktrail_handover_items_total', { kind: 'session', outcome: 'started' }),
+    engineBacklog: async () => seriesValue(await metrics.registry.metrics(), 'clicktrail_handover_engine_backlog', {}),
+  };
 }
 
 /** Counts startSession calls per session id, across every SessionClient of this process. */
@@ -440,6 +446,46 @@ test('while an API host says its hot paths are pressed, the hand-over takes smal
     await eventually(allStarted(ids), 30_000, 'every session handed over');
   } finally {
     await h.stop();
+    await app.startWorker();
+  }
+});
+
+test("Temporal's count of workflow tasks waiting for a worker: what the hand-over holds session starts back on", async () => {
+  // A task queue no worker polls: every start leaves its first workflow task waiting there.
+  const queue = `no-worker-${uuidv7()}`;
+  const probe = new SessionClient(app.temporal.client, queue, undefined as never);
+  expect(await probe.workflowTaskBacklog()).toBe(0);
+  const ids = Array.from({ length: 5 }, () => `backlog-${uuidv7()}`);
+  for (const workflowId of ids) await app.temporal.client.workflow.start('nothing', { taskQueue: queue, workflowId });
+  try {
+    await eventually(async () => (await probe.workflowTaskBacklog()) === 5, 15_000, 'the five first tasks counted');
+  } finally {
+    for (const id of ids) await app.temporal.client.workflow.getHandle(id).terminate('test over');
+  }
+});
+
+test('while more workflow tasks than its bound wait for a worker, the hand-over starts no session (they wait in MongoDB) but still signals conversions', async () => {
+  await app.stopWorker();
+  let backlog = 120;
+  jest.spyOn(SessionClient.prototype, 'workflowTaskBacklog').mockImplementation(async () => backlog);
+  try {
+    const ids = await insertWaitingSessions(f, 8);
+    const converting = await insertWaitingSessions(f, 2);
+    const [accepted] = await storeRequests(converting, 'engine-backlog');
+    await settled([...ids, ...converting]);
+    const signals = countSignals();
+    const a = handover({ maxEngineBacklog: 50 });
+    a.h.start();
+    await eventually(async () => accepted.every((id) => signals.has(id)), 15_000, 'the conversions signalled while session starts are held');
+    // A few rounds more, each reading the backlog (at most once a second).
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await startedCount(ids)).toBe(0);
+    expect(await a.engineBacklog()).toBe(120);
+    backlog = 50; // at the bound: no longer behind
+    await eventually(allStarted(ids), 15_000, 'the held sessions started once the backlog fell');
+    await a.h.stop();
+    expect(await a.started()).toBe(ids.length);
+  } finally {
     await app.startWorker();
   }
 });
