@@ -10,10 +10,10 @@
  * without task queue stats) is not held against the hand-over.
  */
 export class EngineBacklog {
-  private last: number | null = null;
+  /** The last read: undefined before the first answer, null when the count is unknown. */
+  private last: number | null | undefined = undefined;
   private readAt = -Infinity;
   private reading: Promise<void> | null = null;
-  private known = false;
 
   constructor(
     private readonly read: () => Promise<number | null>,
@@ -38,11 +38,8 @@ export class EngineBacklog {
         })
         .finally(() => (this.reading = null));
     }
-    if (!this.known) {
-      await this.reading;
-      this.known = true;
-    }
-    return this.last !== null && this.last > this.o.bound;
+    if (this.last === undefined) await this.reading;
+    return this.last != null && this.last > this.o.bound;
   }
 
   /** The read in flight, if any (a stop waits for it). */

@@ -63,8 +63,6 @@ export function urlTemplateProblem(template: string, kind: 'landing' | 'postback
   if (unknown.length > 0) {
     return `unknown macro ${unknown.map((n) => `{${n}}`).join(', ')}; known: ${[...known].map((n) => `{${n}}`).join(' ')} and {p.NAME}`;
   }
-  const probe = fillUrl(template, Object.fromEntries(names.map((n) => [n, 'macro-probe'])));
-  if (!probe.ok) return 'macros may appear in the path, query or fragment only, not in the scheme, host or port';
   const refused = outbound?.urlProblem(new URL(empty.url));
   if (refused) return `the URL must reach the public internet: ${refused}`;
   return null;
